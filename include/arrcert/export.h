@@ -1,0 +1,35 @@
+// Hands a verdict's variables, as mod_ssl would set them, to a sink(name, value).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "arrcert/rules.h"
+#include "arrcert/variables.h"
+
+namespace arrcert {
+
+// NONE, SUCCESS or FAILED:<reason>, as mod_ssl's SSL_CLIENT_VERIFY.
+std::string verify_value(const Decision& decision);
+
+template <class Sink>
+void export_variables(const Verdict& verdict, const Decision& decision, std::int64_t now, ExportOptions options,
+                      Sink&& sink)
+{
+    const bool has_certificate = verdict.kind == Verdict::Kind::judged;
+    if (options.standard) {
+        sink(std::string_view("SSL_CLIENT_VERIFY"), std::string_view(verify_value(decision)));
+        if (has_certificate) {
+            for (const auto& [name, value] : verdict.variables.standard) {
+                sink(std::string_view(name), std::string_view(value));
+            }
+            sink(std::string_view("SSL_CLIENT_V_REMAIN"), std::string_view(days_remaining(verdict.not_after, now)));
+        }
+    }
+    if (options.certificate && has_certificate) {
+        sink(std::string_view("SSL_CLIENT_CERT"), std::string_view(verdict.variables.pem));
+    }
+}
+
+}  // namespace arrcert

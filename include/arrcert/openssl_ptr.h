@@ -1,0 +1,42 @@
+// RAII owners for the OpenSSL objects the core creates.
+#pragma once
+
+#include <memory>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+namespace arrcert {
+
+template <auto Free>
+struct OpenSslDeleter {
+    template <class T>
+    void operator()(T* object) const noexcept
+    {
+        Free(object);
+    }
+};
+
+template <class T, auto Free>
+using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<Free>>;
+
+using X509Ptr = OpenSslPtr<X509, X509_free>;
+using BioPtr = OpenSslPtr<BIO, BIO_free_all>;
+using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
+using GeneralNamesPtr = OpenSslPtr<GENERAL_NAMES, GENERAL_NAMES_free>;
+
+struct OpenSslStringDeleter {
+    void operator()(char* text) const noexcept { OPENSSL_free(text); }
+};
+using OpenSslString = std::unique_ptr<char, OpenSslStringDeleter>;
+
+struct OpenSslBytesDeleter {
+    void operator()(unsigned char* bytes) const noexcept { OPENSSL_free(bytes); }
+};
+using OpenSslBytes = std::unique_ptr<unsigned char, OpenSslBytesDeleter>;
+
+}  // namespace arrcert

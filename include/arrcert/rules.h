@@ -1,0 +1,62 @@
+// The rules of one configuration scope, and the verdict they give a header value.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arrcert/dn_pattern.h"
+#include "arrcert/thumbprint.h"
+#include "arrcert/variables.h"
+
+namespace arrcert {
+
+enum class VerifyMode { none, optional, require, optional_no_ca };
+
+// Which check decided a refusal; named in the log line.
+enum class Rule { none, header, certificate, validity, thumbprint, issuer, subject };
+std::string_view rule_name(Rule rule) noexcept;
+
+// A view of rules owned by the configuration; built once at start-up, only read per request.
+struct RuleSet {
+    std::span<const Thumbprint> thumbprints;  // any one may match; empty: no pin
+    std::span<const DnPattern> issuers;       // any one may match; empty: no rule
+    std::span<const DnPattern> subjects;
+};
+
+// What the time-independent rules say of one header value. Pure data: it holds no OpenSSL
+// object, so it can be kept and shared after the certificate is gone.
+struct Verdict {
+    enum class Kind { absent, malformed, judged };
+
+    Kind kind = Kind::absent;
+    Rule failed_rule = Rule::none;  // the first failed rule; none when all passed
+    std::string reason;             // OpenSSL-style reason for FAILED:<reason> and the log
+    std::string_view format;        // how the header was read
+    std::int64_t not_before = 0;    // UTC seconds
+    std::int64_t not_after = 0;
+    std::string sha1_hex;
+    std::string subject_dn;
+    CertificateVariables variables;  // empty unless judged
+};
+
+Verdict judge(std::string_view header_value, const RuleSet& rules,
+              std::size_t max_header_length = default_max_header_length);
+
+// The verdict at one moment: validity is checked here, against the request time.
+struct Decision {
+    enum class Outcome { none, success, failed };
+
+    Outcome outcome = Outcome::none;
+    Rule rule = Rule::none;
+    std::string_view reason;  // points into the verdict or to a constant
+};
+
+Decision decide(const Verdict& verdict, std::int64_t now, std::int64_t clock_skew);
+
+// Whether a request with this outcome may proceed under the mode.
+bool permits(VerifyMode mode, Decision::Outcome outcome) noexcept;
+
+}  // namespace arrcert

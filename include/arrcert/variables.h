@@ -1,0 +1,31 @@
+// The SSL_CLIENT_* variables in mod_ssl's exact formats, for CGI, PHP and expressions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "arrcert/certificate.h"
+
+namespace arrcert {
+
+// What a certificate exports regardless of the request: everything but SSL_CLIENT_VERIFY and
+// SSL_CLIENT_V_REMAIN, which depend on the rules' outcome and on the request time.
+struct CertificateVariables {
+    std::vector<std::pair<std::string, std::string>> standard;  // StdEnvVars
+    std::string pem;                                            // SSL_CLIENT_CERT (ExportCertData)
+};
+
+CertificateVariables certificate_variables(const Certificate& certificate);
+
+// SSL_CLIENT_V_REMAIN as mod_ssl computes it: whole days, "0" once expired.
+std::string days_remaining(std::int64_t not_after, std::int64_t now);
+
+struct ExportOptions {
+    bool standard = true;      // StdEnvVars
+    bool certificate = false;  // ExportCertData
+};
+
+}  // namespace arrcert

@@ -1,0 +1,68 @@
+#include "arrcert/certificate.h"
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <ctime>
+
+namespace arrcert {
+namespace {
+
+std::string openssl_error()
+{
+    const unsigned long code = ERR_peek_last_error();
+    std::string text = code != 0 ? ERR_reason_error_string(code) != nullptr ? ERR_reason_error_string(code) : "unknown"
+                                 : "unknown";
+    ERR_clear_error();
+    return text;
+}
+
+bool to_epoch(const ASN1_TIME* time, std::int64_t& seconds)
+{
+    std::tm parts{};
+    if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
+        return false;
+    }
+    seconds = static_cast<std::int64_t>(timegm(&parts));
+    return true;
+}
+
+}  // namespace
+
+Result<Certificate> Certificate::parse(const Der& der)
+{
+    const unsigned char* cursor = der.data();
+    Certificate certificate;
+    certificate.x509_.reset(d2i_X509(nullptr, &cursor, static_cast<long>(der.size())));
+    if (!certificate.x509_) {
+        return Result<Certificate>::failure("DER is not an X.509 certificate (" + openssl_error() + ")");
+    }
+    if (cursor != der.data() + der.size()) {
+        ERR_clear_error();
+        return Result<Certificate>::failure("trailing bytes after the certificate");
+    }
+    if (!to_epoch(X509_get0_notBefore(certificate.x509()), certificate.not_before_) ||
+        !to_epoch(X509_get0_notAfter(certificate.x509()), certificate.not_after_)) {
+        ERR_clear_error();
+        return Result<Certificate>::failure("certificate has an invalid validity time");
+    }
+    if (EVP_Digest(der.data(), der.size(), certificate.sha1_.data(), nullptr, EVP_sha1(), nullptr) != 1 ||
+        EVP_Digest(der.data(), der.size(), certificate.sha256_.data(), nullptr, EVP_sha256(), nullptr) != 1) {
+        return Result<Certificate>::failure("digest failed (" + openssl_error() + ")");
+    }
+    ERR_clear_error();
+    return Result<Certificate>::success(std::move(certificate));
+}
+
+std::string to_hex(const unsigned char* bytes, std::size_t size)
+{
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string hex(size * 2, '0');
+    for (std::size_t i = 0; i < size; ++i) {
+        hex[2 * i] = digits[bytes[i] >> 4U];
+        hex[2 * i + 1] = digits[bytes[i] & 0x0FU];
+    }
+    return hex;
+}
+
+}  // namespace arrcert

@@ -1,0 +1,233 @@
+#include "arrcert/decode.h"
+
+#include <openssl/asn1.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include <optional>
+
+namespace arrcert {
+namespace {
+
+constexpr std::string_view pem_begin = "-----BEGIN ";
+constexpr std::string_view pem_dashes = "-----";
+constexpr std::string_view pem_certificate_label = "CERTIFICATE";
+
+bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::string_view trim(std::string_view text)
+{
+    while (!text.empty() && is_space(text.front())) {
+        text.remove_prefix(1);
+    }
+    while (!text.empty() && is_space(text.back())) {
+        text.remove_suffix(1);
+    }
+    return text;
+}
+
+bool only_space(std::string_view text)
+{
+    return trim(text).empty();
+}
+
+bool is_base64_alphabet(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
+}
+
+// Base64 with any whitespace inside; the alphabet and padding are checked before OpenSSL decodes.
+std::optional<Der> decode_base64(std::string_view text, std::string& reason)
+{
+    std::string compact;
+    compact.reserve(text.size());
+    for (char c : text) {
+        if (!is_space(c)) {
+            compact.push_back(c);
+        }
+    }
+    if (compact.empty()) {
+        reason = "empty base64";
+        return std::nullopt;
+    }
+    std::size_t padding = 0;
+    for (std::size_t i = 0; i < compact.size(); ++i) {
+        const char c = compact[i];
+        if (c == '=') {
+            ++padding;
+            continue;
+        }
+        if (padding > 0 || !is_base64_alphabet(c)) {
+            reason = "invalid base64 character at position " + std::to_string(i);
+            return std::nullopt;
+        }
+    }
+    if (padding > 2 || compact.size() % 4 != 0) {
+        reason = "invalid base64 length or padding";
+        return std::nullopt;
+    }
+    Der der(compact.size() / 4 * 3);
+    const int written = EVP_DecodeBlock(der.data(), reinterpret_cast<const unsigned char*>(compact.data()),
+                                        static_cast<int>(compact.size()));
+    if (written < 0 || static_cast<std::size_t>(written) != der.size()) {
+        ERR_clear_error();
+        reason = "invalid base64";
+        return std::nullopt;
+    }
+    der.resize(der.size() - padding);
+    return der;
+}
+
+// The DER must be exactly one definite-length SEQUENCE: no truncation, nothing after it.
+bool check_der_envelope(const Der& der, std::string& reason)
+{
+    const unsigned char* cursor = der.data();
+    long length = 0;
+    int tag = 0;
+    int xclass = 0;
+    const int info = ASN1_get_object(&cursor, &length, &tag, &xclass, static_cast<long>(der.size()));
+    ERR_clear_error();
+    if ((info & 0x80) != 0) {
+        reason = "truncated or invalid DER";
+        return false;
+    }
+    if (tag != V_ASN1_SEQUENCE || xclass != V_ASN1_UNIVERSAL || (info & V_ASN1_CONSTRUCTED) == 0 ||
+        info == (V_ASN1_CONSTRUCTED | 1)) {
+        reason = "DER does not start with a definite-length SEQUENCE";
+        return false;
+    }
+    const auto used = static_cast<std::size_t>(cursor - der.data()) + static_cast<std::size_t>(length);
+    if (used < der.size()) {
+        reason = std::to_string(der.size() - used) + " trailing bytes after the DER certificate";
+        return false;
+    }
+    return true;
+}
+
+std::optional<std::string> percent_decode(std::string_view text, std::string& reason)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out.push_back(text[i]);  // '+' stays '+': AWS leaves + / = literal
+            continue;
+        }
+        const bool complete = i + 2 < text.size();
+        const int high = complete ? OPENSSL_hexchar2int(static_cast<unsigned char>(text[i + 1])) : -1;
+        const int low = complete ? OPENSSL_hexchar2int(static_cast<unsigned char>(text[i + 2])) : -1;
+        if (high < 0 || low < 0) {
+            reason = "invalid percent-encoding at position " + std::to_string(i);
+            return std::nullopt;
+        }
+        out.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+    }
+    return out;
+}
+
+// One or more PEM CERTIFICATE blocks with only whitespace around and between them.
+bool decode_pem_blocks(std::string_view text, std::vector<Der>& chain, std::string& reason)
+{
+    while (!only_space(text)) {
+        const std::size_t begin = text.find(pem_begin);
+        if (begin == std::string_view::npos || !only_space(text.substr(0, begin))) {
+            reason = "unexpected text outside PEM blocks";
+            return false;
+        }
+        text.remove_prefix(begin + pem_begin.size());
+        const std::size_t label_end = text.find(pem_dashes);
+        if (label_end == std::string_view::npos) {
+            reason = "PEM BEGIN line is not terminated";
+            return false;
+        }
+        const std::string_view label = text.substr(0, label_end);
+        if (label != pem_certificate_label) {
+            reason = "PEM block is '" + std::string(label.substr(0, 40)) + "', not a CERTIFICATE";
+            return false;
+        }
+        text.remove_prefix(label_end + pem_dashes.size());
+        const std::string end_line = "-----END " + std::string(label) + "-----";
+        const std::size_t end = text.find(end_line);
+        if (end == std::string_view::npos) {
+            reason = "PEM block has no END CERTIFICATE line";
+            return false;
+        }
+        auto der = decode_base64(text.substr(0, end), reason);
+        if (!der) {
+            reason = "PEM body: " + reason;
+            return false;
+        }
+        chain.push_back(std::move(*der));
+        text.remove_prefix(end + end_line.size());
+    }
+    return true;
+}
+
+DecodedHeader malformed(std::string reason)
+{
+    DecodedHeader result;
+    result.status = DecodedHeader::Status::malformed;
+    result.reason = std::move(reason);
+    return result;
+}
+
+}  // namespace
+
+DecodedHeader decode_header(std::string_view value, std::size_t max_length)
+{
+    if (value.size() > max_length) {
+        return malformed("header value is " + std::to_string(value.size()) + " bytes, over the limit of " +
+                         std::to_string(max_length));
+    }
+    std::string_view text = trim(value);
+    if (text.empty() || text == "(null)") {
+        return {};
+    }
+    // httpd joins repeated header lines with ", "; no format accepted here contains a comma.
+    if (text.find(',') != std::string_view::npos) {
+        return malformed("several values in one header (repeated header line?)");
+    }
+
+    DecodedHeader result;
+    std::string reason;
+    std::optional<std::string> unescaped;
+    bool url_encoded = false;
+    if (text.find('%') != std::string_view::npos) {
+        unescaped = percent_decode(text, reason);
+        if (!unescaped) {
+            return malformed(std::move(reason));
+        }
+        text = trim(*unescaped);
+        url_encoded = true;
+    }
+
+    if (text.find(pem_begin) != std::string_view::npos) {
+        result.format = url_encoded ? "url-pem" : "pem";
+        if (!decode_pem_blocks(text, result.chain, reason)) {
+            return malformed(std::move(reason));
+        }
+    } else {
+        result.format = url_encoded ? "url-der-base64" : "der-base64";
+        auto der = decode_base64(text, reason);
+        if (!der) {
+            return malformed(std::move(reason));
+        }
+        result.chain.push_back(std::move(*der));
+    }
+
+    for (const Der& der : result.chain) {
+        if (!check_der_envelope(der, reason)) {
+            return malformed(std::move(reason));
+        }
+    }
+    result.status = DecodedHeader::Status::ok;
+    return result;
+}
+
+}  // namespace arrcert

@@ -1,0 +1,115 @@
+#include "arrcert/rules.h"
+
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
+
+#include "arrcert/certificate.h"
+
+namespace arrcert {
+namespace {
+
+Verdict refuse(Verdict verdict, Rule rule, std::string reason)
+{
+    verdict.failed_rule = rule;
+    verdict.reason = std::move(reason);
+    return verdict;
+}
+
+template <class Range, class Predicate>
+bool any_or_empty(const Range& range, Predicate predicate)
+{
+    return range.empty() || std::any_of(range.begin(), range.end(), predicate);
+}
+
+}  // namespace
+
+std::string_view rule_name(Rule rule) noexcept
+{
+    switch (rule) {
+    case Rule::none: return "none";
+    case Rule::header: return "header";
+    case Rule::certificate: return "certificate";
+    case Rule::validity: return "validity";
+    case Rule::thumbprint: return "thumbprint";
+    case Rule::issuer: return "issuer";
+    case Rule::subject: return "subject";
+    }
+    return "unknown";
+}
+
+Verdict judge(std::string_view header_value, const RuleSet& rules, std::size_t max_header_length)
+{
+    Verdict verdict;
+    DecodedHeader decoded = decode_header(header_value, max_header_length);
+    verdict.format = decoded.format;
+    if (decoded.status == DecodedHeader::Status::absent) {
+        return verdict;
+    }
+    if (decoded.status == DecodedHeader::Status::malformed) {
+        verdict.kind = Verdict::Kind::malformed;
+        return refuse(std::move(verdict), Rule::header, "malformed certificate header: " + decoded.reason);
+    }
+    auto certificate = Certificate::parse(decoded.chain.front());
+    if (!certificate) {
+        verdict.kind = Verdict::Kind::malformed;
+        return refuse(std::move(verdict), Rule::certificate, "malformed certificate: " + certificate.error());
+    }
+
+    verdict.kind = Verdict::Kind::judged;
+    verdict.not_before = certificate->not_before();
+    verdict.not_after = certificate->not_after();
+    verdict.sha1_hex = to_hex(certificate->sha1());
+    verdict.variables = certificate_variables(certificate.value());
+    for (const auto& [name, value] : verdict.variables.standard) {
+        if (name == "SSL_CLIENT_S_DN") {
+            verdict.subject_dn = value;
+        }
+    }
+
+    X509* x509 = certificate->x509();
+    if (!any_or_empty(rules.thumbprints, [&](const Thumbprint& t) { return t.matches(certificate.value()); })) {
+        return refuse(std::move(verdict), Rule::thumbprint, "certificate thumbprint is not pinned");
+    }
+    if (!any_or_empty(rules.issuers, [&](const DnPattern& p) { return p.matches(X509_get_issuer_name(x509)); })) {
+        return refuse(std::move(verdict), Rule::issuer, "issuer does not match");
+    }
+    if (!any_or_empty(rules.subjects, [&](const DnPattern& p) { return p.matches(X509_get_subject_name(x509)); })) {
+        return refuse(std::move(verdict), Rule::subject, "subject does not match");
+    }
+    return verdict;
+}
+
+Decision decide(const Verdict& verdict, std::int64_t now, std::int64_t clock_skew)
+{
+    if (verdict.kind == Verdict::Kind::absent) {
+        return {Decision::Outcome::none, Rule::none, {}};
+    }
+    if (verdict.kind == Verdict::Kind::judged) {
+        if (now + clock_skew < verdict.not_before) {
+            return {Decision::Outcome::failed, Rule::validity,
+                    X509_verify_cert_error_string(X509_V_ERR_CERT_NOT_YET_VALID)};
+        }
+        if (now - clock_skew > verdict.not_after) {
+            return {Decision::Outcome::failed, Rule::validity,
+                    X509_verify_cert_error_string(X509_V_ERR_CERT_HAS_EXPIRED)};
+        }
+    }
+    if (verdict.failed_rule != Rule::none) {
+        return {Decision::Outcome::failed, verdict.failed_rule, verdict.reason};
+    }
+    return {Decision::Outcome::success, Rule::none, {}};
+}
+
+bool permits(VerifyMode mode, Decision::Outcome outcome) noexcept
+{
+    switch (mode) {
+    case VerifyMode::none:
+    case VerifyMode::optional_no_ca: return true;
+    case VerifyMode::optional: return outcome != Decision::Outcome::failed;
+    case VerifyMode::require: return outcome == Decision::Outcome::success;
+    }
+    return false;
+}
+
+}  // namespace arrcert

@@ -1,0 +1,201 @@
+#include "arrcert/variables.h"
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <array>
+#include <map>
+
+#include "arrcert/export.h"
+
+namespace arrcert {
+namespace {
+
+using Variables = std::vector<std::pair<std::string, std::string>>;
+
+struct DnComponent {
+    const char* suffix;
+    int nid;
+};
+
+// The attributes mod_ssl exports as SSL_CLIENT_{S,I}_DN_<suffix>.
+constexpr std::array<DnComponent, 13> dn_components{{
+    {"C", NID_countryName},
+    {"ST", NID_stateOrProvinceName},
+    {"L", NID_localityName},
+    {"O", NID_organizationName},
+    {"OU", NID_organizationalUnitName},
+    {"CN", NID_commonName},
+    {"T", NID_title},
+    {"I", NID_initials},
+    {"G", NID_givenName},
+    {"S", NID_surname},
+    {"D", NID_description},
+    {"UID", NID_userId},
+    {"Email", NID_pkcs9_emailAddress},
+}};
+
+// Everything a BIO_s_mem received, as one string.
+template <class Write>
+std::string print_to_string(Write write)
+{
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!bio) {
+        throw std::bad_alloc();
+    }
+    write(bio.get());
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(bio.get(), &data);
+    std::string text(data != nullptr && length > 0 ? std::string(data, static_cast<std::size_t>(length)) : "");
+    ERR_clear_error();
+    return text;
+}
+
+// UTF-8 with control characters escaped, as mod_ssl prints name entries and SANs.
+std::string string_value(const ASN1_STRING* value)
+{
+    return print_to_string([&](BIO* bio) {
+        ASN1_STRING_print_ex(bio, value, ASN1_STRFLGS_ESC_CTRL | ASN1_STRFLGS_UTF8_CONVERT);
+    });
+}
+
+std::string name_string(const X509_NAME* name, unsigned long flags)
+{
+    return print_to_string([&](BIO* bio) { X509_NAME_print_ex(bio, name, 0, flags); });
+}
+
+std::string time_string(const ASN1_TIME* time)
+{
+    return print_to_string([&](BIO* bio) { ASN1_TIME_print(bio, time); });
+}
+
+std::string long_name(const ASN1_OBJECT* object)
+{
+    const int nid = OBJ_obj2nid(object);
+    return nid == NID_undef ? "UNKNOWN" : OBJ_nid2ln(nid);
+}
+
+void add(Variables& variables, std::string name, std::string value)
+{
+    if (!value.empty()) {
+        variables.emplace_back(std::move(name), std::move(value));
+    }
+}
+
+void add_dn_components(Variables& variables, const char* prefix, const X509_NAME* name)
+{
+    std::map<int, int> seen;
+    for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+        const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+        const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
+        for (const DnComponent& component : dn_components) {
+            if (component.nid != nid) {
+                continue;
+            }
+            const int occurrence = seen[nid]++;
+            std::string key = std::string(prefix) + component.suffix;
+            if (occurrence > 0) {
+                key += "_" + std::to_string(occurrence);
+            }
+            variables.emplace_back(std::move(key), string_value(X509_NAME_ENTRY_get_data(entry)));
+        }
+    }
+}
+
+void add_subject_alt_names(Variables& variables, X509* x509)
+{
+    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x509, NID_subject_alt_name, nullptr, nullptr)));
+    ERR_clear_error();
+    if (!names) {
+        return;
+    }
+    int emails = 0;
+    int dns_names = 0;
+    int upns = 0;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+        if (name->type == GEN_EMAIL) {
+            variables.emplace_back("SSL_CLIENT_SAN_Email_" + std::to_string(emails++), string_value(name->d.rfc822Name));
+        } else if (name->type == GEN_DNS) {
+            variables.emplace_back("SSL_CLIENT_SAN_DNS_" + std::to_string(dns_names++), string_value(name->d.dNSName));
+        } else if (name->type == GEN_OTHERNAME && OBJ_obj2nid(name->d.otherName->type_id) == NID_ms_upn &&
+                   name->d.otherName->value != nullptr && name->d.otherName->value->type == V_ASN1_UTF8STRING) {
+            variables.emplace_back("SSL_CLIENT_SAN_OTHER_msUPN_" + std::to_string(upns++),
+                                   string_value(name->d.otherName->value->value.utf8string));
+        }
+    }
+}
+
+std::string rfc4523_assertion(X509* x509)
+{
+    BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(x509), nullptr));
+    if (!serial) {
+        ERR_clear_error();
+        return {};
+    }
+    OpenSslString decimal(BN_bn2dec(serial.get()));
+    if (!decimal) {
+        throw std::bad_alloc();
+    }
+    return "{ serialNumber " + std::string(decimal.get()) + ", issuer rdnSequence:\"" +
+           name_string(X509_get_issuer_name(x509), XN_FLAG_RFC2253) + "\" }";
+}
+
+}  // namespace
+
+CertificateVariables certificate_variables(const Certificate& certificate)
+{
+    X509* x509 = certificate.x509();
+    CertificateVariables result;
+    Variables& variables = result.standard;
+    constexpr unsigned long dn_flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
+
+    add(variables, "SSL_CLIENT_M_VERSION", std::to_string(X509_get_version(x509) + 1));
+    add(variables, "SSL_CLIENT_M_SERIAL",
+        print_to_string([&](BIO* bio) { i2a_ASN1_INTEGER(bio, X509_get0_serialNumber(x509)); }));
+    add(variables, "SSL_CLIENT_V_START", time_string(X509_get0_notBefore(x509)));
+    add(variables, "SSL_CLIENT_V_END", time_string(X509_get0_notAfter(x509)));
+    add(variables, "SSL_CLIENT_S_DN", name_string(X509_get_subject_name(x509), dn_flags));
+    add(variables, "SSL_CLIENT_I_DN", name_string(X509_get_issuer_name(x509), dn_flags));
+
+    const ASN1_OBJECT* key_algorithm = nullptr;
+    X509_PUBKEY_get0_param(const_cast<ASN1_OBJECT**>(&key_algorithm), nullptr, nullptr, nullptr,
+                           X509_get_X509_PUBKEY(x509));
+    add(variables, "SSL_CLIENT_A_KEY", key_algorithm != nullptr ? long_name(key_algorithm) : "UNKNOWN");
+    const ASN1_OBJECT* signature_algorithm = nullptr;
+    X509_ALGOR_get0(&signature_algorithm, nullptr, nullptr, X509_get0_tbs_sigalg(x509));
+    add(variables, "SSL_CLIENT_A_SIG", long_name(signature_algorithm));
+    add(variables, "SSL_CLIENT_CERT_RFC4523_CEA", rfc4523_assertion(x509));
+
+    add_dn_components(variables, "SSL_CLIENT_S_DN_", X509_get_subject_name(x509));
+    add_dn_components(variables, "SSL_CLIENT_I_DN_", X509_get_issuer_name(x509));
+    add_subject_alt_names(variables, x509);
+
+    add(variables, "ARRCERT_THUMBPRINT", to_hex(certificate.sha1()));
+    add(variables, "ARRCERT_THUMBPRINT_SHA256", to_hex(certificate.sha256()));
+
+    result.pem = print_to_string([&](BIO* bio) { PEM_write_bio_X509(bio, x509); });
+    return result;
+}
+
+std::string days_remaining(std::int64_t not_after, std::int64_t now)
+{
+    // mod_ssl counts the expiry day itself (its day of month is off by one): keep its numbers.
+    constexpr std::int64_t seconds_per_day = 86400;
+    const std::int64_t days = (not_after + seconds_per_day - now) / seconds_per_day;
+    return std::to_string(days > 0 ? days : 0);
+}
+
+std::string verify_value(const Decision& decision)
+{
+    switch (decision.outcome) {
+    case Decision::Outcome::none: return "NONE";
+    case Decision::Outcome::success: return "SUCCESS";
+    case Decision::Outcome::failed: break;
+    }
+    return "FAILED:" + std::string(decision.reason);
+}
+
+}  // namespace arrcert

@@ -1,0 +1,324 @@
+#include "config.h"
+
+#include <apr_strings.h>
+#include <http_log.h>
+
+#include <charconv>
+#include <new>
+#include <string_view>
+
+#include "pool_owned.h"
+
+APLOG_USE_MODULE(arrcert);
+
+namespace arrcert::httpd {
+namespace {
+
+constexpr std::int64_t max_clock_skew = 86400;
+constexpr std::size_t max_header_length_limit = 1U << 20U;
+
+DirConfig& config_of(void* config)
+{
+    return *static_cast<DirConfig*>(config);
+}
+
+const char* error(cmd_parms* cmd, const std::string& message)
+{
+    return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", message.c_str(), nullptr);
+}
+
+// Directive handlers must not throw into httpd: run the body and turn exceptions into messages.
+template <class Body>
+const char* guarded(cmd_parms* cmd, Body body) noexcept
+{
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        return error(cmd, e.what());
+    } catch (...) {
+        return error(cmd, "unexpected failure");
+    }
+}
+
+// Handlers get their own scope's fresh config: a list found there was started by an earlier
+// line of the same scope, and a scope's list replaces the outer one at merge time.
+template <class T>
+std::vector<T>& own_list(cmd_parms* cmd, const std::vector<T>*& list)
+{
+    if (list == nullptr) {
+        list = make_pool_owned<std::vector<T>>(cmd->pool);
+    }
+    return const_cast<std::vector<T>&>(*list);
+}
+
+bool parse_number(std::string_view text, std::int64_t& value)
+{
+    const auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return status == std::errc() && end == text.data() + text.size();
+}
+
+bool is_token(std::string_view text)
+{
+    constexpr std::string_view separators = "()<>@,;:\\\"/[]?={} \t";
+    if (text.empty()) {
+        return false;
+    }
+    for (char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= 32 || byte >= 127 || separators.find(c) != std::string_view::npos) {
+            return false;
+        }
+    }
+    return true;
+}
+
+extern "C" const char* set_verify_client(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        DirConfig& c = config_of(config);
+        const std::string_view value(arg);
+        if (strcasecmp(arg, "none") == 0) {
+            c.mode = VerifyMode::none;
+        } else if (strcasecmp(arg, "optional") == 0) {
+            c.mode = VerifyMode::optional;
+        } else if (strcasecmp(arg, "require") == 0) {
+            c.mode = VerifyMode::require;
+        } else if (strcasecmp(arg, "optional_no_ca") == 0) {
+            c.mode = VerifyMode::optional_no_ca;
+        } else {
+            return error(cmd, "'" + std::string(value) + "' is not one of none, optional, require, optional_no_ca");
+        }
+        c.mode_set = true;
+        return nullptr;
+    });
+}
+
+extern "C" const char* add_thumbprint(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        auto thumbprint = Thumbprint::parse(arg);
+        if (!thumbprint) {
+            return error(cmd, thumbprint.error());
+        }
+        own_list(cmd, config_of(config).thumbprints).push_back(std::move(thumbprint.value()));
+        return nullptr;
+    });
+}
+
+const char* add_dn(cmd_parms* cmd, const char* arg, const std::vector<DnPattern>*& list)
+{
+    return guarded(cmd, [&]() -> const char* {
+        auto pattern = DnPattern::parse(arg);
+        if (!pattern) {
+            return error(cmd, pattern.error());
+        }
+        own_list(cmd, list).push_back(std::move(pattern.value()));
+        return nullptr;
+    });
+}
+
+extern "C" const char* add_issuer(cmd_parms* cmd, void* config, const char* arg)
+{
+    return add_dn(cmd, arg, config_of(config).issuers);
+}
+
+extern "C" const char* add_subject(cmd_parms* cmd, void* config, const char* arg)
+{
+    return add_dn(cmd, arg, config_of(config).subjects);
+}
+
+extern "C" const char* set_clock_skew(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        std::int64_t seconds = 0;
+        if (!parse_number(arg, seconds) || seconds < 0 || seconds > max_clock_skew) {
+            return error(cmd, "'" + std::string(arg) + "' is not a number of seconds from 0 to " +
+                                  std::to_string(max_clock_skew));
+        }
+        config_of(config).clock_skew = seconds;
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_header(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        if (!is_token(arg)) {
+            return error(cmd, "'" + std::string(arg) + "' is not a valid HTTP header name");
+        }
+        config_of(config).header_name = apr_pstrdup(cmd->pool, arg);
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_max_header_length(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        std::int64_t bytes = 0;
+        if (!parse_number(arg, bytes) || bytes < 1 || static_cast<std::size_t>(bytes) > max_header_length_limit) {
+            return error(cmd, "'" + std::string(arg) + "' is not a number of bytes from 1 to " +
+                                  std::to_string(max_header_length_limit));
+        }
+        config_of(config).max_header_length = static_cast<std::size_t>(bytes);
+        return nullptr;
+    });
+}
+
+extern "C" const char* add_option(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        DirConfig& c = config_of(config);
+        std::string_view word(arg);
+        const char sign = (word.front() == '+' || word.front() == '-') ? word.front() : '\0';
+        if (sign != '\0') {
+            word.remove_prefix(1);
+        }
+        unsigned bit = 0;
+        if (strcasecmp(std::string(word).c_str(), "StdEnvVars") == 0) {
+            bit = option_std_env_vars;
+        } else if (strcasecmp(std::string(word).c_str(), "ExportCertData") == 0) {
+            bit = option_export_cert_data;
+        } else {
+            return error(cmd, "unknown option '" + std::string(arg) + "' (StdEnvVars, ExportCertData)");
+        }
+        if (sign == '\0') {
+            if (!c.options_absolute) {  // the first plain option of a line resets the set
+                c.options = 0;
+                c.options_add = 0;
+                c.options_del = 0;
+                c.options_absolute = true;
+            }
+            c.options |= bit;
+        } else if (sign == '+') {
+            c.options_add |= bit;
+            c.options_del &= ~bit;
+            c.options |= bit;
+        } else {
+            c.options_del |= bit;
+            c.options_add &= ~bit;
+            c.options &= ~bit;
+        }
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_user_name(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        const std::string_view name(arg);
+        if (!(name.starts_with("SSL_CLIENT_") || name.starts_with("ARRCERT_")) || !is_token(name)) {
+            return error(cmd, "'" + std::string(name) +
+                                  "' is not a variable mod_arrcert sets (SSL_CLIENT_... or ARRCERT_...)");
+        }
+        config_of(config).user_name_variable = apr_pstrdup(cmd->pool, arg);
+        return nullptr;
+    });
+}
+
+template <class T>
+T* pick(T* base, T* add)
+{
+    return add != nullptr ? add : base;
+}
+
+template <class T>
+T pick(T base, T add, T unset)
+{
+    return add != unset ? add : base;
+}
+
+}  // namespace
+
+RuleSet DirConfig::rules() const noexcept
+{
+    RuleSet rules;
+    if (thumbprints != nullptr) {
+        rules.thumbprints = *thumbprints;
+    }
+    if (issuers != nullptr) {
+        rules.issuers = *issuers;
+    }
+    if (subjects != nullptr) {
+        rules.subjects = *subjects;
+    }
+    return rules;
+}
+
+ExportOptions DirConfig::export_options() const noexcept
+{
+    const unsigned bits =
+        options_absolute ? options : ((option_std_env_vars & ~options_del) | options_add);
+    return {(bits & option_std_env_vars) != 0, (bits & option_export_cert_data) != 0};
+}
+
+extern "C" void* create_dir_config(apr_pool_t* pool, char* /*directory*/)
+{
+    // Plain data: placement into the pool needs no cleanup.
+    return new (apr_pcalloc(pool, sizeof(DirConfig))) DirConfig();
+}
+
+extern "C" void* merge_dir_config(apr_pool_t* pool, void* base_config, void* add_config)
+{
+    const DirConfig& base = config_of(base_config);
+    const DirConfig& add = config_of(add_config);
+    auto* merged = new (apr_pcalloc(pool, sizeof(DirConfig))) DirConfig(base);
+    if (add.mode_set) {
+        merged->mode_set = true;
+        merged->mode = add.mode;
+    }
+    merged->thumbprints = pick(base.thumbprints, add.thumbprints);
+    merged->issuers = pick(base.issuers, add.issuers);
+    merged->subjects = pick(base.subjects, add.subjects);
+    merged->clock_skew = pick(base.clock_skew, add.clock_skew, std::int64_t{-1});
+    merged->header_name = pick(base.header_name, add.header_name);
+    merged->max_header_length = pick(base.max_header_length, add.max_header_length, std::size_t{0});
+    merged->user_name_variable =
+        pick(base.user_name_variable, add.user_name_variable);
+    if (add.options_absolute) {
+        merged->options_absolute = true;
+        merged->options = add.options;
+        merged->options_add = 0;
+        merged->options_del = 0;
+    } else if (base.options_absolute) {
+        merged->options = (base.options & ~add.options_del) | add.options_add;
+    } else {
+        merged->options_add = (base.options_add & ~add.options_del) | add.options_add;
+        merged->options_del = (base.options_del & ~add.options_add) | add.options_del;
+    }
+    return merged;
+}
+
+namespace {
+constexpr int scopes = RSRC_CONF | ACCESS_CONF | OR_AUTHCFG;
+
+template <class Handler>
+cmd_func as_cmd_func(Handler handler)
+{
+    // cmd_func is "const char *(*)()" in C++: go through the generic function pointer type.
+    return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(handler));
+}
+}  // namespace
+
+const command_rec directives[] = {
+    AP_INIT_TAKE1("ArrCertVerifyClient", as_cmd_func(set_verify_client), nullptr, scopes,
+                  "none|optional|require|optional_no_ca: whether a forwarded client certificate is needed"),
+    AP_INIT_ITERATE("ArrCertThumbprint", as_cmd_func(add_thumbprint), nullptr, scopes,
+                    "SHA-1 or SHA-256 thumbprints (hex) of the certificates allowed; any may match"),
+    AP_INIT_TAKE1("ArrCertIssuer", as_cmd_func(add_issuer), nullptr, scopes,
+                  "a DN whose attributes must all be in the certificate's issuer; repeatable, any may match"),
+    AP_INIT_TAKE1("ArrCertSubject", as_cmd_func(add_subject), nullptr, scopes,
+                  "a DN whose attributes must all be in the certificate's subject; repeatable, any may match"),
+    AP_INIT_TAKE1("ArrCertClockSkew", as_cmd_func(set_clock_skew), nullptr, scopes,
+                  "seconds by which both ends of the validity window are widened (default 0)"),
+    AP_INIT_TAKE1("ArrCertHeader", as_cmd_func(set_header), nullptr, scopes,
+                  "the request header that carries the certificate (default X-ARR-ClientCert)"),
+    AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, scopes,
+                  "the largest header value accepted, in bytes (default 16384)"),
+    AP_INIT_ITERATE("ArrCertOptions", as_cmd_func(add_option), nullptr, scopes,
+                    "[+|-]StdEnvVars [+|-]ExportCertData"),
+    AP_INIT_TAKE1("ArrCertUserName", as_cmd_func(set_user_name), nullptr, scopes,
+                  "the variable (e.g. SSL_CLIENT_S_DN_CN) whose value becomes the request's user"),
+    {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},
+};
+
+}  // namespace arrcert::httpd

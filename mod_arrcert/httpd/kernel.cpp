@@ -1,0 +1,128 @@
+#include "kernel.h"
+
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_request.h>
+
+#include <string>
+
+#include "arrcert/export.h"
+#include "config.h"
+#include "request_verdict.h"
+
+APLOG_USE_MODULE(arrcert);
+
+namespace arrcert::httpd {
+namespace {
+
+// The note that marks a request refused, so a refusal is logged once; also usable in LogFormat.
+constexpr const char* refused_note = "arrcert-refused";
+
+void log_refusal(request_rec* r, const DirConfig& config, const Verdict& verdict, const Decision& decision)
+{
+    if (apr_table_get(r->notes, refused_note) != nullptr) {
+        return;
+    }
+    apr_table_setn(r->notes, refused_note, rule_name(decision.rule).data());
+    const std::string reason =
+        decision.outcome == Decision::Outcome::none ? "no client certificate" : std::string(decision.reason);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused (rule %s): %s; header %s, thumbprint %s, subject \"%s\"",
+                  rule_name(decision.rule).data(), reason.c_str(), config.effective_header_name(),
+                  verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(),
+                  verdict.subject_dn.empty() ? "-" : verdict.subject_dn.c_str());
+}
+
+void set_user(request_rec* r, const DirConfig& config, const Verdict& verdict, const Decision& decision)
+{
+    const std::string_view wanted(config.user_name_variable);
+    const char* user = nullptr;
+    export_variables(verdict, decision, request_seconds(r), ExportOptions{true, false},
+                     [&](std::string_view name, std::string_view value) {
+                         if (user == nullptr && name == wanted && !value.empty()) {
+                             user = apr_pstrmemdup(r->pool, value.data(), value.size());
+                         }
+                     });
+    if (user != nullptr) {
+        r->user = const_cast<char*>(user);
+    } else {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "ArrCertUserName: the certificate has no %s",
+                      config.user_name_variable);
+    }
+}
+
+// The verdict and the decision for this request, or DECLINED when the scope does nothing.
+int enforce(request_rec* r, bool may_log)
+{
+    const DirConfig& config = dir_config(r);
+    if (config.mode == VerifyMode::none) {
+        return DECLINED;
+    }
+    const Verdict& verdict = request_verdict(r, config);
+    const Decision decision = decide(verdict, request_seconds(r), config.effective_clock_skew());
+    if (!permits(config.mode, decision.outcome)) {
+        if (may_log) {
+            log_refusal(r, config, verdict, decision);
+        }
+        return HTTP_FORBIDDEN;
+    }
+    if (config.user_name_variable != nullptr && decision.outcome == Decision::Outcome::success) {
+        set_user(r, config, verdict, decision);
+    }
+    return DECLINED;
+}
+
+template <class Body>
+int guarded(request_rec* r, int on_failure, Body body) noexcept
+{
+    try {
+        return body();
+    } catch (const std::exception& e) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "internal failure, request refused: %s", e.what());
+    } catch (...) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "internal failure, request refused");
+    }
+    return on_failure;
+}
+
+}  // namespace
+
+// Runs for every request whatever Require says (access_checker, not auth_checker).
+extern "C" int check_access(request_rec* r)
+{
+    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] { return enforce(r, true); });
+}
+
+// Under 'Satisfy Any' a failed access_checker does not end the request: authz may still grant
+// it. Refuse here too, first, so that the certificate rules cannot be bypassed that way.
+extern "C" int check_access_ex(request_rec* r)
+{
+    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] {
+        if (ap_satisfies(r) != SATISFY_ANY) {
+            return DECLINED;
+        }
+        return enforce(r, true);
+    });
+}
+
+extern "C" int export_fixups(request_rec* r)
+{
+    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] {
+        const DirConfig& config = dir_config(r);
+        const ExportOptions options = config.export_options();
+        if (config.mode == VerifyMode::none || (!options.standard && !options.certificate)) {
+            return DECLINED;
+        }
+        const Verdict& verdict = request_verdict(r, config);
+        const std::int64_t now = request_seconds(r);
+        const Decision decision = decide(verdict, now, config.effective_clock_skew());
+        apr_table_t* env = r->subprocess_env;
+        export_variables(verdict, decision, now, options, [&](std::string_view name, std::string_view value) {
+            apr_table_setn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
+                           apr_pstrmemdup(r->pool, value.data(), value.size()));
+        });
+        return DECLINED;
+    });
+}
+
+}  // namespace arrcert::httpd

@@ -1,0 +1,42 @@
+// The module: its configuration hooks, its directives and where its request hooks run.
+#include "module.h"
+
+#include <http_request.h>
+
+#include "config.h"
+#include "kernel.h"
+
+namespace {
+
+void register_hooks(apr_pool_t* /*pool*/)
+{
+    using namespace arrcert::httpd;
+    // AP_AUTH_INTERNAL_PER_CONF: a per-URI registrant would turn off httpd's auth caching.
+    ap_hook_check_access(check_access, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_check_access_ex(check_access_ex, nullptr, nullptr, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_fixups(export_fixups, nullptr, nullptr, APR_HOOK_MIDDLE);
+}
+
+}  // namespace
+
+extern "C" {
+module AP_MODULE_DECLARE_DATA arrcert_module = {
+    // STANDARD20_MODULE_STUFF, but named as a C module would be, so that <IfModule mod_arrcert.c>
+    // and "LogLevel arrcert:debug" work.
+    MODULE_MAGIC_NUMBER_MAJOR,
+    MODULE_MAGIC_NUMBER_MINOR,
+    -1,
+    "mod_arrcert.c",
+    nullptr,
+    nullptr,
+    MODULE_MAGIC_COOKIE,
+    nullptr,
+    arrcert::httpd::create_dir_config,
+    arrcert::httpd::merge_dir_config,
+    nullptr,
+    nullptr,
+    arrcert::httpd::directives,
+    register_hooks,
+    AP_MODULE_FLAG_NONE,
+};
+}

@@ -1,0 +1,114 @@
+#include "test_pki.h"
+
+#include <openssl/ec.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+#include <stdexcept>
+
+namespace arrcert::testing {
+namespace {
+
+void check(bool ok, const char* what)
+{
+    if (!ok) {
+        throw std::runtime_error(what);
+    }
+}
+
+KeyPtr generate(KeyType type)
+{
+    switch (type) {
+    case KeyType::rsa2048: return KeyPtr(EVP_RSA_gen(2048));
+    case KeyType::ec_p256: return KeyPtr(EVP_EC_gen("P-256"));
+    case KeyType::ed25519: return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+    }
+    return nullptr;
+}
+
+void fill_name(X509_NAME* name, const Name& spec)
+{
+    for (const auto& rdn : spec) {
+        bool first = true;
+        for (const auto& [type, value] : rdn) {
+            check(X509_NAME_add_entry_by_txt(name, type.c_str(), MBSTRING_UTF8,
+                                             reinterpret_cast<const unsigned char*>(value.data()),
+                                             static_cast<int>(value.size()), -1, first ? 0 : -1) == 1,
+                  "name entry");
+            first = false;
+        }
+    }
+}
+
+}  // namespace
+
+std::int64_t now()
+{
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+Issued issue(const CertificateSpec& spec)
+{
+    Issued issued;
+    issued.key = generate(spec.key);
+    check(issued.key != nullptr, "key");
+    issued.certificate.reset(X509_new());
+    X509* x509 = issued.certificate.get();
+    check(X509_set_version(x509, 2) == 1, "version");
+
+    BIGNUM* serial = nullptr;
+    check(BN_hex2bn(&serial, spec.serial_hex.c_str()) > 0, "serial");
+    BignumPtr serial_owner(serial);
+    check(BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x509)) != nullptr, "serial");
+
+    fill_name(X509_get_subject_name(x509), spec.subject);
+    fill_name(X509_get_issuer_name(x509), spec.issuer.empty() ? spec.subject : spec.issuer);
+    const std::int64_t start = spec.not_before != 0 ? spec.not_before : now() - 3600;
+    const std::int64_t end = spec.not_after != 0 ? spec.not_after : now() + 86400 * 30;
+    check(ASN1_TIME_set(X509_getm_notBefore(x509), static_cast<time_t>(start)) != nullptr, "notBefore");
+    check(ASN1_TIME_set(X509_getm_notAfter(x509), static_cast<time_t>(end)) != nullptr, "notAfter");
+    check(X509_set_pubkey(x509, issued.key.get()) == 1, "pubkey");
+
+    if (!spec.subject_alt_name.empty()) {
+        X509V3_CTX context;
+        X509V3_set_ctx(&context, x509, x509, nullptr, nullptr, 0);
+        OpenSslPtr<X509_EXTENSION, X509_EXTENSION_free> extension(
+            X509V3_EXT_nconf_nid(nullptr, &context, NID_subject_alt_name, spec.subject_alt_name.c_str()));
+        check(extension != nullptr, "subjectAltName");
+        check(X509_add_ext(x509, extension.get(), -1) == 1, "add subjectAltName");
+    }
+
+    auto* signer = const_cast<EVP_PKEY*>(spec.issuer_key != nullptr ? spec.issuer_key : issued.key.get());
+    const EVP_MD* digest = EVP_PKEY_get_id(signer) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
+    check(X509_sign(x509, signer, digest) > 0, "sign");
+
+    unsigned char* der = nullptr;
+    const int length = i2d_X509(x509, &der);
+    check(length > 0, "i2d");
+    OpenSslBytes der_owner(der);
+    issued.der.assign(der, der + length);
+    return issued;
+}
+
+std::string base64(const Der& der)
+{
+    std::string text(4 * ((der.size() + 2) / 3) + 1, '\0');
+    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), der.data(),
+                                        static_cast<int>(der.size()));
+    text.resize(static_cast<std::size_t>(written));
+    return text;
+}
+
+std::string pem(const Der& der)
+{
+    std::string text = "-----BEGIN CERTIFICATE-----\n";
+    const std::string body = base64(der);
+    for (std::size_t i = 0; i < body.size(); i += 64) {
+        text += body.substr(i, 64) + "\n";
+    }
+    return text + "-----END CERTIFICATE-----\n";
+}
+
+}  // namespace arrcert::testing

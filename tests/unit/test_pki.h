@@ -1,0 +1,45 @@
+// Certificates minted in-process for the unit tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <openssl/evp.h>
+
+#include "arrcert/decode.h"
+#include "arrcert/openssl_ptr.h"
+
+namespace arrcert::testing {
+
+using KeyPtr = OpenSslPtr<EVP_PKEY, EVP_PKEY_free>;
+
+enum class KeyType { rsa2048, ec_p256, ed25519 };
+
+// RDNs, each a set of (OpenSSL short name, UTF-8 value); several pairs make a multi-valued RDN.
+using Name = std::vector<std::vector<std::pair<std::string, std::string>>>;
+
+struct CertificateSpec {
+    Name subject{{{"CN", "alice"}}};
+    Name issuer;  // empty: self-signed
+    std::int64_t not_before = 0;
+    std::int64_t not_after = 0;
+    std::string serial_hex = "01";
+    std::string subject_alt_name;  // OpenSSL config syntax, e.g. "DNS:a.example,email:a@example"
+    KeyType key = KeyType::ec_p256;
+    const EVP_PKEY* issuer_key = nullptr;  // null: signed with its own key
+};
+
+struct Issued {
+    X509Ptr certificate;
+    KeyPtr key;
+    Der der;
+};
+
+std::int64_t now();
+Issued issue(const CertificateSpec& spec);
+std::string base64(const Der& der);
+std::string pem(const Der& der);
+
+}  // namespace arrcert::testing

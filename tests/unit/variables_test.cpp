@@ -1,0 +1,138 @@
+#include "arrcert/variables.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "arrcert/export.h"
+#include "test_pki.h"
+
+namespace arrcert {
+namespace {
+
+using Map = std::map<std::string, std::string>;
+
+Map standard_variables(const testing::Issued& issued)
+{
+    auto certificate = Certificate::parse(issued.der);
+    EXPECT_TRUE(certificate) << certificate.error();
+    const CertificateVariables variables = certificate_variables(certificate.value());
+    Map map;
+    for (const auto& [name, value] : variables.standard) {
+        EXPECT_TRUE(map.emplace(name, value).second) << "duplicate " << name;
+    }
+    return map;
+}
+
+TEST(VariablesTest, NamesValuesAndRepeats)
+{
+    const auto issued = testing::issue({
+        .subject = {{{"C", "CH"}},
+                    {{"O", "Contoso, Ltd"}},
+                    {{"OU", "Eng"}},
+                    {{"OU", "Ops"}},
+                    {{"OU", "Web"}},
+                    {{"CN", "Zoë"}, {"UID", "7"}},
+                    {{"emailAddress", "zoe@example.com"}}},
+        .issuer = {{{"CN", "Issuer CA"}}},
+        .not_before = 1700000000,
+        .not_after = 2600000000,
+        .serial_hex = "7FEEDDCCBBAA99887766554433221100FFEEDDCC",
+        .subject_alt_name = "DNS:a.example,email:z@example.com,DNS:b.example,"
+                            "otherName:1.3.6.1.4.1.311.20.2.3;UTF8:zoe@corp.example,URI:https://x.example,"
+                            "IP:192.0.2.1",
+    });
+    const Map v = standard_variables(issued);
+    EXPECT_EQ(v.at("SSL_CLIENT_M_VERSION"), "3");
+    EXPECT_EQ(v.at("SSL_CLIENT_M_SERIAL"), "7FEEDDCCBBAA99887766554433221100FFEEDDCC");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN"), "emailAddress=zoe@example.com,UID=7+CN=Zoë,OU=Web,OU=Ops,OU=Eng,"
+                                       "O=Contoso\\, Ltd,C=CH");
+    EXPECT_EQ(v.at("SSL_CLIENT_I_DN"), "CN=Issuer CA");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN_OU"), "Eng");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN_OU_1"), "Ops");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN_OU_2"), "Web");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN_O"), "Contoso, Ltd");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN_CN"), "Zoë");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN_UID"), "7");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN_Email"), "zoe@example.com");
+    EXPECT_EQ(v.at("SSL_CLIENT_I_DN_CN"), "Issuer CA");
+    EXPECT_EQ(v.at("SSL_CLIENT_V_START"), "Nov 14 22:13:20 2023 GMT");
+    EXPECT_EQ(v.at("SSL_CLIENT_V_END"), "May 22 14:13:20 2052 GMT");
+    EXPECT_EQ(v.at("SSL_CLIENT_A_KEY"), "id-ecPublicKey");
+    EXPECT_EQ(v.at("SSL_CLIENT_A_SIG"), "ecdsa-with-SHA256");
+    EXPECT_EQ(v.at("SSL_CLIENT_SAN_DNS_0"), "a.example");
+    EXPECT_EQ(v.at("SSL_CLIENT_SAN_DNS_1"), "b.example");
+    EXPECT_EQ(v.at("SSL_CLIENT_SAN_Email_0"), "z@example.com");
+    EXPECT_EQ(v.at("SSL_CLIENT_SAN_OTHER_msUPN_0"), "zoe@corp.example");
+    EXPECT_EQ(v.at("SSL_CLIENT_CERT_RFC4523_CEA"),
+              "{ serialNumber 730368726734123118469632302676385618847016607180, issuer rdnSequence:\"CN=Issuer CA\" }");
+    EXPECT_EQ(v.at("ARRCERT_THUMBPRINT").size(), 40U);
+    EXPECT_EQ(v.at("ARRCERT_THUMBPRINT_SHA256").size(), 64U);
+    // mod_ssl exports no URI or IP SANs.
+    for (const auto& [name, value] : v) {
+        EXPECT_EQ(name.find("URI"), std::string::npos);
+        EXPECT_EQ(value.find("192.0.2.1"), std::string::npos);
+    }
+}
+
+TEST(VariablesTest, KeyAlgorithms)
+{
+    EXPECT_EQ(standard_variables(testing::issue({.key = testing::KeyType::ed25519})).at("SSL_CLIENT_A_KEY"),
+              "ED25519");
+    const Map rsa = standard_variables(testing::issue({.key = testing::KeyType::rsa2048}));
+    EXPECT_EQ(rsa.at("SSL_CLIENT_A_KEY"), "rsaEncryption");
+    EXPECT_EQ(rsa.at("SSL_CLIENT_A_SIG"), "sha256WithRSAEncryption");
+}
+
+TEST(VariablesTest, ControlCharactersAreEscaped)
+{
+    const Map v = standard_variables(testing::issue({.subject = {{{"CN", "a\nb"}}}}));
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN_CN"), "a\\0Ab");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN").find('\n'), std::string::npos);
+}
+
+TEST(VariablesTest, DaysRemainingAsModSsl)
+{
+    const std::int64_t now = 1700000000;
+    EXPECT_EQ(days_remaining(now - 1, now), "0");
+    EXPECT_EQ(days_remaining(now - 86400 * 5, now), "0");
+    EXPECT_EQ(days_remaining(now, now), "1");
+    EXPECT_EQ(days_remaining(now + 86400 * 10, now), "11");
+    EXPECT_EQ(days_remaining(now + 86400 * 10 - 1, now), "10");
+}
+
+TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
+{
+    const std::int64_t now = testing::now();
+    const auto issued = testing::issue({.not_after = now + 86400 * 30 - 10});
+    const Verdict verdict = judge(testing::base64(issued.der), {});
+    const Decision success = decide(verdict, now, 0);
+    auto collect = [&](const Verdict& v, const Decision& d, ExportOptions options) {
+        Map map;
+        export_variables(v, d, now, options,
+                         [&](std::string_view name, std::string_view value) { map[std::string(name)] = value; });
+        return map;
+    };
+
+    const Map standard = collect(verdict, success, {true, false});
+    EXPECT_EQ(standard.at("SSL_CLIENT_VERIFY"), "SUCCESS");
+    EXPECT_EQ(standard.at("SSL_CLIENT_V_REMAIN"), "30");
+    EXPECT_EQ(standard.count("SSL_CLIENT_CERT"), 0U);
+
+    const Map only_cert = collect(verdict, success, {false, true});
+    ASSERT_EQ(only_cert.size(), 1U);
+    EXPECT_EQ(only_cert.at("SSL_CLIENT_CERT"), testing::pem(issued.der));
+
+    const Verdict absent = judge("", {});
+    const Map none = collect(absent, decide(absent, testing::now(), 0), {true, true});
+    ASSERT_EQ(none.size(), 1U);
+    EXPECT_EQ(none.at("SSL_CLIENT_VERIFY"), "NONE");
+
+    const Verdict malformed = judge("!!", {});
+    const Map failed = collect(malformed, decide(malformed, testing::now(), 0), {true, true});
+    ASSERT_EQ(failed.size(), 1U);
+    EXPECT_EQ(failed.at("SSL_CLIENT_VERIFY").rfind("FAILED:malformed certificate header", 0), 0U);
+}
+
+}  // namespace
+}  // namespace arrcert
