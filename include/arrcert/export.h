@@ -27,7 +27,8 @@ void export_variables(const Verdict& verdict, const Decision& decision, std::int
             sink(std::string_view("SSL_CLIENT_V_REMAIN"), std::string_view(days_remaining(verdict.not_after, now)));
         }
     }
-    if (options.certificate && has_certificate) {
+    if (options.certificate) {
+        // Empty without a certificate, as mod_ssl sets it.
         sink(std::string_view("SSL_CLIENT_CERT"), std::string_view(verdict.variables.pem));
     }
 }

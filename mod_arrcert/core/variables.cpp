@@ -182,9 +182,9 @@ CertificateVariables certificate_variables(const Certificate& certificate)
 
 std::string days_remaining(std::int64_t not_after, std::int64_t now)
 {
-    // mod_ssl counts the expiry day itself (its day of month is off by one): keep its numbers.
+    // Whole days, truncated: what mod_ssl 2.4 prints, measured against it by the differential test.
     constexpr std::int64_t seconds_per_day = 86400;
-    const std::int64_t days = (not_after + seconds_per_day - now) / seconds_per_day;
+    const std::int64_t days = (not_after - now) / seconds_per_day;
     return std::to_string(days > 0 ? days : 0);
 }
 

@@ -24,9 +24,14 @@ void log_refusal(request_rec* r, const DirConfig& config, const Verdict& verdict
     if (apr_table_get(r->notes, refused_note) != nullptr) {
         return;
     }
+    if (decision.outcome == Decision::Outcome::none) {
+        apr_table_setn(r->notes, refused_note, "no-certificate");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused: no client certificate in %s",
+                      config.effective_header_name());
+        return;
+    }
     apr_table_setn(r->notes, refused_note, rule_name(decision.rule).data());
-    const std::string reason =
-        decision.outcome == Decision::Outcome::none ? "no client certificate" : std::string(decision.reason);
+    const std::string reason(decision.reason);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused (rule %s): %s; header %s, thumbprint %s, subject \"%s\"",
                   rule_name(decision.rule).data(), reason.c_str(), config.effective_header_name(),
                   verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(),

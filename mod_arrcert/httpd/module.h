@@ -5,5 +5,6 @@
 #include <http_config.h>
 
 extern "C" {
-extern module AP_MODULE_DECLARE_DATA arrcert_module;
+// The one exported symbol: the build hides everything else.
+[[gnu::visibility("default")]] extern module AP_MODULE_DECLARE_DATA arrcert_module;
 }

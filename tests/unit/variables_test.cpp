@@ -96,9 +96,11 @@ TEST(VariablesTest, DaysRemainingAsModSsl)
     const std::int64_t now = 1700000000;
     EXPECT_EQ(days_remaining(now - 1, now), "0");
     EXPECT_EQ(days_remaining(now - 86400 * 5, now), "0");
-    EXPECT_EQ(days_remaining(now, now), "1");
-    EXPECT_EQ(days_remaining(now + 86400 * 10, now), "11");
-    EXPECT_EQ(days_remaining(now + 86400 * 10 - 1, now), "10");
+    EXPECT_EQ(days_remaining(now, now), "0");
+    EXPECT_EQ(days_remaining(now + 86399, now), "0");
+    EXPECT_EQ(days_remaining(now + 86400, now), "1");
+    EXPECT_EQ(days_remaining(now + 86400 * 10, now), "10");
+    EXPECT_EQ(days_remaining(now + 86400 * 10 - 1, now), "9");
 }
 
 TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
@@ -116,7 +118,7 @@ TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
 
     const Map standard = collect(verdict, success, {true, false});
     EXPECT_EQ(standard.at("SSL_CLIENT_VERIFY"), "SUCCESS");
-    EXPECT_EQ(standard.at("SSL_CLIENT_V_REMAIN"), "30");
+    EXPECT_EQ(standard.at("SSL_CLIENT_V_REMAIN"), "29");
     EXPECT_EQ(standard.count("SSL_CLIENT_CERT"), 0U);
 
     const Map only_cert = collect(verdict, success, {false, true});
@@ -125,11 +127,12 @@ TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
 
     const Verdict absent = judge("", {});
     const Map none = collect(absent, decide(absent, testing::now(), 0), {true, true});
-    ASSERT_EQ(none.size(), 1U);
+    ASSERT_EQ(none.size(), 2U);
     EXPECT_EQ(none.at("SSL_CLIENT_VERIFY"), "NONE");
+    EXPECT_EQ(none.at("SSL_CLIENT_CERT"), "");
 
     const Verdict malformed = judge("!!", {});
-    const Map failed = collect(malformed, decide(malformed, testing::now(), 0), {true, true});
+    const Map failed = collect(malformed, decide(malformed, testing::now(), 0), {true, false});
     ASSERT_EQ(failed.size(), 1U);
     EXPECT_EQ(failed.at("SSL_CLIENT_VERIFY").rfind("FAILED:malformed certificate header", 0), 0U);
 }

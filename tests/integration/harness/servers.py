@@ -1,0 +1,316 @@
+"""Real httpd, HAProxy and PHP-FPM processes on loopback, each with a generated configuration."""
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import textwrap
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+MODULE = os.environ.get("ARRCERT_MODULE", os.path.join(ROOT, "build", "mod_arrcert.so"))
+HTTPD = shutil.which("apache2", path="/usr/sbin:/usr/bin") or shutil.which("httpd")
+MODULES = "/usr/lib/apache2/modules"
+PHP_FPM = next((shutil.which(n, path="/usr/sbin:/usr/bin") for n in ("php-fpm8.2", "php-fpm")
+                if shutil.which(n, path="/usr/sbin:/usr/bin")), None)
+RUN_AS_ROOT = os.geteuid() == 0
+
+ENV_CGI = """#!/usr/bin/python3
+import json, os
+print("Content-Type: application/json")
+print()
+print(json.dumps(dict(os.environ), sort_keys=True))
+"""
+
+ENV_PHP = """<?php
+header('Content-Type: application/json');
+$out = [];
+foreach ($_SERVER as $k => $v) {
+    if (is_string($v) && (str_starts_with($k, 'SSL_') || str_starts_with($k, 'ARRCERT_')
+        || str_starts_with($k, 'HTTP_') || $k === 'REMOTE_USER')) { $out[$k] = $v; }
+}
+$out['PHP_SAPI'] = PHP_SAPI;
+echo json_encode($out);
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, timeout=15.0, what="server"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def make_workdir(prefix):
+    """A directory the server's unprivileged user can read (pytest's tmp dirs are 0700)."""
+    path = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+    os.chmod(path, 0o755)
+    return path
+
+
+def server_user():
+    if not RUN_AS_ROOT:
+        return None
+    for candidate in ("www-data", "daemon", "nobody"):
+        try:
+            pwd.getpwnam(candidate)
+            return candidate
+        except KeyError:
+            continue
+    return None
+
+
+def write_file(path, text, mode=0o644):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    os.chmod(path, mode)
+
+
+class Httpd:
+    """httpd from the system, the module from the build tree, a config made for each test module."""
+
+    def __init__(self, body, mpm="event", modules=(), log_level="info arrcert:debug", with_module=True):
+        self.dir = make_workdir("arrcert-httpd-")
+        self.docroot = os.path.join(self.dir, "htdocs")
+        os.makedirs(self.docroot)
+        os.chmod(self.docroot, 0o755)
+        self.port = free_port()
+        self.mpm = mpm
+        self.process = None
+        self.body = body
+        self.modules = list(modules)
+        self.log_level = log_level
+        self.with_module = with_module
+        self.add_cgi("env.cgi")
+
+    # Content -----------------------------------------------------------------------------
+    def add_cgi(self, path):
+        write_file(os.path.join(self.docroot, path), ENV_CGI, 0o755)
+
+    def add_php(self, path):
+        write_file(os.path.join(self.docroot, path), ENV_PHP)
+
+    def add_file(self, path, text):
+        write_file(os.path.join(self.docroot, path), text)
+
+    # Configuration -------------------------------------------------------------------------
+    def config_text(self, body=None):
+        user = server_user()
+        cgi = "cgi_module mod_cgi.so" if self.mpm == "prefork" else "cgid_module mod_cgid.so"
+        base = ["authz_core_module mod_authz_core.so", "authz_host_module mod_authz_host.so",
+                "mime_module mod_mime.so", "dir_module mod_dir.so", "alias_module mod_alias.so", cgi]
+        loads = [f"LoadModule mpm_{self.mpm}_module {MODULES}/mod_mpm_{self.mpm}.so"]
+        loads += [f"LoadModule {m.split()[0]} {MODULES}/{m.split()[1]}" for m in base + self.modules]
+        if self.with_module:
+            loads.append(f"LoadModule arrcert_module {MODULE}")
+        lines = [
+            f"ServerRoot {self.dir}",
+            "ServerName localhost",
+            f"PidFile {self.dir}/httpd.pid",
+            f"Listen 127.0.0.1:{self.port}",
+            *loads,
+            f"User {user}" if user else "",
+            f"Group {user}" if user else "",
+            f"ErrorLog {self.dir}/error.log",
+            f"LogLevel {self.log_level}",
+            'LogFormat "%h %u \\"%r\\" %>s %{arrcert-refused}n" arrcert',
+            f"CustomLog {self.dir}/access.log arrcert",
+            "TypesConfig /etc/mime.types",
+            f"ScriptSock {self.dir}/cgid.sock" if self.mpm != "prefork" else "",
+            f"DocumentRoot {self.docroot}",
+            f'<Directory "{self.docroot}">',
+            "    Options +ExecCGI +Indexes +FollowSymLinks",
+            "    AddHandler cgi-script .cgi",
+            "    AllowOverride AuthConfig",
+            "    Require all granted",
+            "</Directory>",
+            "StartServers 1" if self.mpm != "prefork" else "StartServers 2",
+            "MaxRequestWorkers 16" if self.mpm == "prefork" else "",
+            textwrap.dedent(body if body is not None else self.body),
+        ]
+        return "\n".join(line for line in lines if line != "") + "\n"
+
+    def write_config(self, body=None, name="httpd.conf"):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(self.config_text(body))
+        return path
+
+    def configtest(self, body):
+        """`httpd -t` on a config with this body: (exit status, output)."""
+        path = self.write_config(body, name="configtest.conf")
+        run = subprocess.run([HTTPD, "-t", "-f", path], capture_output=True, text=True, timeout=30)
+        return run.returncode, run.stdout + run.stderr
+
+    # Process ---------------------------------------------------------------------------------
+    def start(self):
+        path = self.write_config()
+        self.process = subprocess.Popen([HTTPD, "-f", path, "-DFOREGROUND"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_for_port(self.port, self.process, what="httpd")
+        except RuntimeError:
+            out = self.process.stdout.read() if self.process.stdout else ""
+            raise RuntimeError(f"httpd failed to start: {out}\n{self.error_log()}")
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process and self.process.stdout:
+            self.process.stdout.close()
+        self.process = None
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def error_log(self):
+        try:
+            with open(os.path.join(self.dir, "error.log"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def access_log(self):
+        try:
+            with open(os.path.join(self.dir, "access.log"), errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def log_mark(self):
+        """An offset into the error log; log_since(mark) returns what came after it."""
+        return len(self.error_log())
+
+    def log_since(self, mark):
+        time.sleep(0.1)  # the log line of a finished request may lag its response
+        return self.error_log()[mark:]
+
+
+class HAProxy:
+    """A TLS-terminating front end that forwards the client certificate exactly as Azure does."""
+
+    def __init__(self, pki, backend_port, header="X-ARR-ClientCert"):
+        self.dir = make_workdir("arrcert-haproxy-")
+        self.port = free_port()
+        bundle = os.path.join(self.dir, "server.pem")
+        with open(bundle, "w") as f:
+            f.write(open(pki.server.cert_path).read() + open(pki.server.key_path).read())
+        self.config = os.path.join(self.dir, "haproxy.cfg")
+        with open(self.config, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                global
+                    maxconn 256
+                defaults
+                    mode http
+                    timeout connect 5s
+                    timeout client 30s
+                    timeout server 30s
+                frontend azure_like
+                    bind 127.0.0.1:{self.port} ssl crt {bundle} ca-file {pki.ca.cert_path} verify optional crt-ignore-err all ca-ignore-err all
+                    # Like Azure: whatever the client sent under this name is replaced; nothing is checked.
+                    http-request del-header {header}
+                    http-request set-header {header} %[ssl_c_der,base64] if {{ ssl_c_used }}
+                    default_backend app
+                backend app
+                    server httpd 127.0.0.1:{backend_port}
+                """))
+        self.process = None
+
+    def start(self):
+        check = subprocess.run(["haproxy", "-c", "-f", self.config], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"haproxy config: {check.stdout}{check.stderr}")
+        self.process = subprocess.Popen(["haproxy", "-db", "-f", self.config], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process, what="haproxy")
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def url(self, path):
+        return f"https://localhost:{self.port}{path}"
+
+
+class PhpFpm:
+    def __init__(self):
+        if PHP_FPM is None:
+            raise RuntimeError("php-fpm is not installed")
+        self.dir = make_workdir("arrcert-fpm-")
+        self.port = free_port()
+        user = server_user()
+        self.config = os.path.join(self.dir, "php-fpm.conf")
+        with open(self.config, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                [global]
+                pid = {self.dir}/php-fpm.pid
+                error_log = {self.dir}/php-fpm.log
+                daemonize = no
+                [app]
+                listen = 127.0.0.1:{self.port}
+                pm = static
+                pm.max_children = 2
+                """) + (f"user = {user}\ngroup = {user}\n" if user else ""))
+        self.process = None
+
+    def start(self):
+        args = [PHP_FPM, "-n", "-y", self.config, "-F"] + (["-R"] if RUN_AS_ROOT else [])
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, self.process, what="php-fpm")
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def curl(url, headers=(), cert=None, cacert=None, extra=()):
+    """Real curl: returns (status, body). Headers are (name, value) pairs sent as given."""
+    args = ["curl", "-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"]
+    for name, value in headers:
+        args += ["-H", f"{name}: {value}"]
+    if cert is not None:
+        args += ["--cert", cert.cert_path, "--key", cert.key_path]
+    if cacert is not None:
+        args += ["--cacert", cacert]
+    args += list(extra) + [url]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    if run.returncode != 0:
+        raise RuntimeError(f"curl failed ({run.returncode}): {run.stderr}")
+    body, _, status = run.stdout.rpartition("\n")
+    return int(status), body
+
+
+def curl_json(url, **kwargs):
+    status, body = curl(url, **kwargs)
+    assert status == 200, f"{url}: HTTP {status}: {body[:500]}"
+    return json.loads(body)
+
+
+def client_variables(env):
+    return {k: v for k, v in env.items() if k.startswith("SSL_CLIENT_") or k.startswith("ARRCERT_")}
