@@ -92,7 +92,7 @@ def test_no_certificate_is_none_as_in_mod_ssl(pki, servers):
     httpd, ssl_port = servers
     oracle = ssl_client(curl_json(f"https://localhost:{ssl_port}/env.cgi", cacert=pki.ca.cert_path))
     ours = ssl_client(curl_json(httpd.url("/arrcert/env.cgi")))
-    assert oracle == {"SSL_CLIENT_VERIFY": "NONE"}
+    assert oracle == {"SSL_CLIENT_VERIFY": "NONE", "SSL_CLIENT_CERT": ""}
     assert ours == oracle
 
 
