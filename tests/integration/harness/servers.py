@@ -18,12 +18,7 @@ PHP_FPM = next((shutil.which(n, path="/usr/sbin:/usr/bin") for n in ("php-fpm8.2
                 if shutil.which(n, path="/usr/sbin:/usr/bin")), None)
 RUN_AS_ROOT = os.geteuid() == 0
 
-ENV_CGI = """#!/usr/bin/python3
-import json, os
-print("Content-Type: application/json")
-print()
-print(json.dumps(dict(os.environ), sort_keys=True))
-"""
+ENV_CGI = open(os.path.join(os.path.dirname(__file__), "env_cgi.py")).read()
 
 ENV_PHP = """<?php
 header('Content-Type: application/json');

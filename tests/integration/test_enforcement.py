@@ -1,0 +1,360 @@
+"""ArrCertVerifyClient and the rules, enforced by a real httpd on every path a request can take."""
+import datetime
+import os
+import re
+
+import pytest
+
+from harness.pki import name, now
+from harness.servers import ENV_CGI, Httpd, client_variables, curl, curl_json, make_workdir, write_file
+
+HEADER = "X-ARR-ClientCert"
+SECRET = "TOP SECRET CONTENT"
+
+
+@pytest.fixture(scope="module")
+def certs(pki):
+    other_ca = pki.issue("stranger_ca", name(("O", "Fabrikam"), ("CN", "Contoso Test CA")), ca=True)
+    return {
+        "alice": pki.leaf("alice", "alice"),
+        "bob": pki.leaf("bob", "bob"),
+        "stranger": pki.issue("stranger", name(("O", "Contoso"), ("CN", "alice")), issuer=other_ca),
+        "expired": pki.leaf("expired", not_before=now() - datetime.timedelta(days=10),
+                            not_after=now() - datetime.timedelta(days=1)),
+        "future": pki.leaf("future", not_before=now() + datetime.timedelta(days=1), days=(1, 30)),
+        "soon": pki.leaf("soon", not_before=now() + datetime.timedelta(seconds=300), days=(1, 30)),
+    }
+
+
+@pytest.fixture(scope="module")
+def server(certs):
+    alice, bob = certs["alice"], certs["bob"]
+    bare = make_workdir("arrcert-bare-")
+    write_file(os.path.join(bare, "env.cgi"), ENV_CGI, 0o755)
+    bob_sha256 = ":".join(re.findall("..", bob.sha256.lower()))
+    httpd = Httpd(f"""
+        RewriteEngine on
+        RewriteRule ^/alias-pt/(.*)$ /require/$1 [PT]
+        ErrorDocument 404 /require/secret.html
+        Alias /bare {bare}
+        <Directory {bare}>
+            Options +ExecCGI
+            AddHandler cgi-script .cgi
+        </Directory>
+        <Location /bare>
+            ArrCertVerifyClient require
+        </Location>
+        <Location /require>
+            ArrCertVerifyClient require
+        </Location>
+        <Location /require/health>
+            ArrCertVerifyClient none
+        </Location>
+        <Location /optional>
+            ArrCertVerifyClient optional
+        </Location>
+        <Location /report>
+            ArrCertVerifyClient optional_no_ca
+            ArrCertThumbprint {alice.sha1}
+        </Location>
+        <Location /pinned>
+            ArrCertVerifyClient require
+            ArrCertThumbprint {"0" * 40} {alice.sha1.lower()}
+            ArrCertThumbprint {bob_sha256}
+        </Location>
+        <Location /issuer>
+            ArrCertVerifyClient require
+            ArrCertIssuer "CN=Contoso Test CA, O=Contoso"
+        </Location>
+        <Location /issuer-openssl>
+            ArrCertVerifyClient require
+            ArrCertIssuer "/O=Contoso/CN=Contoso Test CA"
+        </Location>
+        <Location /subject>
+            ArrCertVerifyClient require
+            ArrCertSubject "CN=bob"
+            ArrCertSubject "CN=alice,O=Contoso"
+        </Location>
+        <Location /subject/inner>
+            ArrCertSubject "CN=bob"
+        </Location>
+        <Location /skew>
+            ArrCertVerifyClient require
+            ArrCertClockSkew 600
+        </Location>
+        <Location /custom-header>
+            ArrCertVerifyClient require
+            ArrCertHeader X-Client-Cert
+        </Location>
+        <Location /small>
+            ArrCertVerifyClient require
+            ArrCertMaxHeaderLength 100
+        </Location>
+        <Location /user>
+            ArrCertVerifyClient require
+            ArrCertUserName SSL_CLIENT_S_DN_CN
+        </Location>
+        <Location /noenv>
+            ArrCertVerifyClient require
+            ArrCertOptions -StdEnvVars
+        </Location>
+        <Location /certdata>
+            ArrCertVerifyClient require
+            ArrCertOptions +ExportCertData
+        </Location>
+        <Location /granted>
+            ArrCertVerifyClient require
+            Require all granted
+        </Location>
+        <Location /satisfy-any>
+            ArrCertVerifyClient require
+            Satisfy Any
+            Require all granted
+        </Location>
+        <Directory {{docroot}}/dirindex>
+            DirectoryIndex secret.html
+            <Files secret.html>
+                ArrCertVerifyClient require
+            </Files>
+        </Directory>
+        """.replace("{docroot}", "DOCROOT"), modules=["rewrite_module mod_rewrite.so",
+                                                     "access_compat_module mod_access_compat.so"])
+    httpd.body = httpd.body.replace("DOCROOT", httpd.docroot)
+    for path in ["require", "require/health", "optional", "report", "pinned", "issuer", "issuer-openssl",
+                 "subject", "subject/inner", "skew", "custom-header", "small", "user", "noenv", "certdata",
+                 "granted", "satisfy-any", "htaccess"]:
+        httpd.add_cgi(f"{path}/env.cgi")
+    httpd.add_file("require/secret.html", SECRET)
+    httpd.add_file("require/index.html", "index")
+    httpd.add_file("dirindex/secret.html", SECRET)
+    httpd.add_file("htaccess/.htaccess", 'ArrCertVerifyClient require\nArrCertSubject "CN=alice"\n')
+    httpd.start()
+    yield httpd
+    httpd.stop()
+    assert "Segmentation fault" not in httpd.error_log()
+    assert "exit signal" not in httpd.error_log()
+
+
+def get(server, path, cert=None, header=HEADER, value=None):
+    headers = []
+    if cert is not None:
+        headers.append((header, cert.azure_header))
+    if value is not None:
+        headers.append((header, value))
+    return curl(server.url(path), headers=headers)
+
+
+# Modes -----------------------------------------------------------------------------------------
+
+def test_require(server, certs):
+    assert get(server, "/require/env.cgi")[0] == 403
+    env = curl_json(server.url("/require/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
+    assert env["SSL_CLIENT_S_DN_CN"] == "alice"
+    assert env["ARRCERT_THUMBPRINT"] == certs["alice"].sha1
+
+
+def test_optional(server, certs):
+    env = curl_json(server.url("/optional/env.cgi"))
+    assert client_variables(env) == {"SSL_CLIENT_VERIFY": "NONE"}
+    assert curl_json(server.url("/optional/env.cgi"),
+                     headers=[(HEADER, certs["alice"].azure_header)])["SSL_CLIENT_VERIFY"] == "SUCCESS"
+    assert get(server, "/optional/env.cgi", certs["expired"])[0] == 403
+    assert get(server, "/optional/env.cgi", value="garbage!")[0] == 403
+
+
+def test_optional_no_ca_reports_and_never_refuses(server, certs):
+    env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, certs["bob"].azure_header)])
+    assert env["SSL_CLIENT_VERIFY"] == "FAILED:certificate thumbprint is not pinned"
+    assert env["SSL_CLIENT_S_DN_CN"] == "bob"
+    env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, "not base64!")])
+    assert env["SSL_CLIENT_VERIFY"].startswith("FAILED:malformed certificate header")
+    assert "SSL_CLIENT_S_DN" not in env
+    env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
+
+
+def test_none_is_the_default_and_does_nothing(server, certs):
+    env = curl_json(server.url("/env.cgi"), headers=[(HEADER, certs["expired"].azure_header)])
+    assert client_variables(env) == {}
+
+
+def test_inner_scope_excludes_a_path(server, certs):
+    env = curl_json(server.url("/require/health/env.cgi"))
+    assert client_variables(env) == {}
+    assert get(server, "/require/env.cgi")[0] == 403
+
+
+def test_htaccess_under_allowoverride_authconfig(server, certs):
+    assert get(server, "/htaccess/env.cgi")[0] == 403
+    assert get(server, "/htaccess/env.cgi", certs["alice"])[0] == 200
+    assert get(server, "/htaccess/env.cgi", certs["bob"])[0] == 403
+
+
+# Rules -----------------------------------------------------------------------------------------
+
+def test_thumbprint_any_listed_value_in_any_form(server, certs):
+    assert get(server, "/pinned/env.cgi", certs["alice"])[0] == 200  # SHA-1, lower case
+    assert get(server, "/pinned/env.cgi", certs["bob"])[0] == 200  # SHA-256 with colons
+    assert get(server, "/pinned/env.cgi", certs["stranger"])[0] == 403
+
+
+def test_issuer(server, certs):
+    assert get(server, "/issuer/env.cgi", certs["alice"])[0] == 200
+    assert get(server, "/issuer-openssl/env.cgi", certs["alice"])[0] == 200
+    # Same CN, other O: the name differs, so the rule fails.
+    assert get(server, "/issuer/env.cgi", certs["stranger"])[0] == 403
+
+
+def test_subject_any_line_and_inner_scope_replaces(server, certs):
+    assert get(server, "/subject/env.cgi", certs["alice"])[0] == 200
+    assert get(server, "/subject/env.cgi", certs["bob"])[0] == 200
+    assert get(server, "/subject/inner/env.cgi", certs["alice"])[0] == 403
+    assert get(server, "/subject/inner/env.cgi", certs["bob"])[0] == 200
+
+
+def test_validity_against_request_time(server, certs):
+    assert get(server, "/require/env.cgi", certs["expired"])[0] == 403
+    assert get(server, "/require/env.cgi", certs["future"])[0] == 403
+    assert get(server, "/require/env.cgi", certs["soon"])[0] == 403
+
+
+def test_clock_skew_widens_the_window(server, certs):
+    assert get(server, "/skew/env.cgi", certs["soon"])[0] == 200
+    assert get(server, "/skew/env.cgi", certs["future"])[0] == 403
+
+
+def test_custom_header(server, certs):
+    assert get(server, "/custom-header/env.cgi", certs["alice"])[0] == 403
+    assert get(server, "/custom-header/env.cgi", certs["alice"], header="X-Client-Cert")[0] == 200
+
+
+def test_user_name(server, certs):
+    env = curl_json(server.url("/user/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    assert env["REMOTE_USER"] == "alice"
+    assert re.search(r'127\.0\.0\.1 alice "GET /user/env.cgi', server.access_log())
+
+
+def test_options(server, certs):
+    env = curl_json(server.url("/noenv/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    assert client_variables(env) == {}
+    env = curl_json(server.url("/certdata/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    assert env["SSL_CLIENT_CERT"] == certs["alice"].pem
+    assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
+
+
+# Formats and bad input ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("form", ["azure_header", "pem_spaces", "nginx_header", "aws_header"])
+def test_formats_front_ends_send(server, certs, form):
+    value = getattr(certs["alice"], form)
+    env = curl_json(server.url("/require/env.cgi"), headers=[(HEADER, value)])
+    assert env["ARRCERT_THUMBPRINT"] == certs["alice"].sha1
+
+
+def bad_values(certs):
+    alice = certs["alice"]
+    return {
+        "invalid base64": "!!!!",
+        "truncated": alice.azure_header[:-40],
+        "plus became space": alice.azure_header.replace("+", " ", 1) if "+" in alice.azure_header else "A A",
+        "trailing bytes": __import__("base64").b64encode(alice.der + b"\x00\x00").decode(),
+        "a key": "-----BEGIN PRIVATE KEY----- QUJD -----END PRIVATE KEY-----",
+        "not a certificate": "MAMCAQU=",
+        "bad percent": alice.nginx_header + "%G1",
+        "junk after pem": alice.pem_spaces + " junk",
+    }
+
+
+def test_malformed_values_are_refused_with_a_reason_never_500(server, certs):
+    for label, value in bad_values(certs).items():
+        mark = server.log_mark()
+        status, body = get(server, "/require/env.cgi", value=value)
+        assert status == 403, label
+        assert value[:60] not in body
+        log = server.log_since(mark)
+        assert "refused (rule header)" in log or "refused (rule certificate)" in log, (label, log)
+        # optional_no_ca lets the request through, saying why it failed.
+        env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, value)])
+        assert env["SSL_CLIENT_VERIFY"].startswith("FAILED:malformed certificate"), label
+
+
+def test_null_and_empty_mean_no_certificate(server):
+    for value in ["(null)", " "]:
+        env = curl_json(server.url("/optional/env.cgi"), headers=[(HEADER, value)])
+        assert env["SSL_CLIENT_VERIFY"] == "NONE"
+        assert get(server, "/require/env.cgi", value=value)[0] == 403
+
+
+def test_two_header_lines_fail_closed(server, certs):
+    alice = certs["alice"].azure_header
+    mark = server.log_mark()
+    status, _ = curl(server.url("/require/env.cgi"), headers=[(HEADER, alice), (HEADER, alice)])
+    assert status == 403
+    assert "several values in one header" in server.log_since(mark)
+
+
+def test_over_the_bound(server, certs):
+    mark = server.log_mark()
+    assert get(server, "/small/env.cgi", certs["alice"])[0] == 403
+    assert "over the limit of 100" in server.log_since(mark)
+
+
+def test_refusal_log_line_names_rule_thumbprint_subject_not_the_header(server, certs):
+    bob = certs["bob"]
+    mark = server.log_mark()
+    status, body = get(server, "/pinned/env.cgi", certs["stranger"])
+    assert status == 403
+    log = server.log_since(mark)
+    lines = [l for l in log.splitlines() if "[arrcert:info]" in l]
+    assert len(lines) == 1, log
+    assert "refused (rule thumbprint)" in lines[0]
+    assert certs["stranger"].sha1 in lines[0]
+    assert 'subject "CN=alice,O=Contoso"' in lines[0]
+    assert certs["stranger"].azure_header[:40] not in log
+    assert certs["stranger"].azure_header[:40] not in body and "CN=alice" not in body
+    assert bob.sha1 not in body
+
+
+# Enforcement that cannot be skipped --------------------------------------------------------------
+
+def test_with_require_all_granted(server, certs):
+    assert get(server, "/granted/env.cgi")[0] == 403
+    assert get(server, "/granted/env.cgi", certs["alice"])[0] == 200
+
+
+def test_with_no_require_at_all(server, certs):
+    assert get(server, "/bare/env.cgi")[0] == 403
+    assert get(server, "/bare/env.cgi", certs["alice"])[0] == 200
+
+
+def test_satisfy_any_does_not_bypass(server, certs):
+    assert get(server, "/satisfy-any/env.cgi")[0] == 403
+    assert get(server, "/satisfy-any/env.cgi", certs["alice"])[0] == 200
+
+
+def test_directory_index_subrequest(server, certs):
+    status, body = get(server, "/dirindex/")
+    assert SECRET not in body
+    assert status in (403, 404)
+    status, body = get(server, "/dirindex/", certs["alice"])
+    assert status == 200 and SECRET in body
+
+
+def test_rewrite_passthrough(server, certs):
+    assert get(server, "/alias-pt/env.cgi")[0] == 403
+    assert get(server, "/alias-pt/env.cgi", certs["alice"])[0] == 200
+
+
+def test_error_document_redirect(server, certs):
+    status, body = get(server, "/no-such-page")
+    assert status == 404 and SECRET not in body
+    status, body = get(server, "/no-such-page", certs["alice"])
+    assert status == 404 and SECRET in body
+
+
+def test_judged_once_per_request(server, certs):
+    mark = server.log_mark()
+    status, body = get(server, "/require/", certs["alice"])  # main request + DirectoryIndex subrequest
+    assert status == 200 and body == "index"
+    assert server.log_since(mark).count("judged X-ARR-ClientCert") == 1
