@@ -15,8 +15,8 @@ public:
 
     [[nodiscard]] bool ok() const noexcept { return value_.has_value(); }
     explicit operator bool() const noexcept { return ok(); }
-    T& value() { return *value_; }
-    const T& value() const { return *value_; }
+    [[nodiscard]] T& value() { return *value_; }
+    [[nodiscard]] const T& value() const { return *value_; }
     T* operator->() { return &*value_; }
     const T* operator->() const { return &*value_; }
     [[nodiscard]] const std::string& error() const noexcept { return error_; }

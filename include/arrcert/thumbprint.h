@@ -23,8 +23,7 @@ public:
     [[nodiscard]] std::string hex() const { return to_hex(bytes_.data(), bytes_.size()); }
 
 private:
-    Thumbprint(Algorithm algorithm, std::vector<unsigned char> bytes)
-        : algorithm_(algorithm), bytes_(std::move(bytes))
+    Thumbprint(Algorithm algorithm, std::vector<unsigned char> bytes) : algorithm_(algorithm), bytes_(std::move(bytes))
     {
     }
 

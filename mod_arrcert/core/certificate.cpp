@@ -11,8 +11,8 @@ namespace {
 std::string openssl_error()
 {
     const unsigned long code = ERR_peek_last_error();
-    std::string text = code != 0 ? ERR_reason_error_string(code) != nullptr ? ERR_reason_error_string(code) : "unknown"
-                                 : "unknown";
+    std::string text =
+        code != 0 ? ERR_reason_error_string(code) != nullptr ? ERR_reason_error_string(code) : "unknown" : "unknown";
     ERR_clear_error();
     return text;
 }

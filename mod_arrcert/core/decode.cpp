@@ -37,8 +37,7 @@ bool only_space(std::string_view text)
 
 bool is_base64_alphabet(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-           c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
 // Base64 with any whitespace inside; the alphabet and padding are checked before OpenSSL decodes.
@@ -160,7 +159,7 @@ bool decode_pem_blocks(std::string_view text, std::vector<Der>& chain, std::stri
         }
         auto der = decode_base64(text.substr(0, end), reason);
         if (!der) {
-            reason = "PEM body: " + reason;
+            reason.insert(0, "PEM body: ");
             return false;
         }
         chain.push_back(std::move(*der));

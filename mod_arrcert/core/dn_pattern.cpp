@@ -72,7 +72,8 @@ Result<std::string> resolve_type(std::string_view type)
     if (name.size() > 4 && equals_ignore_case(std::string_view(name).substr(0, 4), "OID.")) {
         name.erase(0, 4);
     }
-    const bool numeric = std::all_of(name.begin(), name.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
+    const bool numeric =
+        std::all_of(name.begin(), name.end(), [](char c) { return c == '.' || (c >= '0' && c <= '9'); });
     Asn1ObjectPtr object(OBJ_txt2obj(name.c_str(), numeric ? 1 : 0));
     ERR_clear_error();
     if (!object) {
@@ -121,7 +122,7 @@ private:
         }
     }
 
-    Result<DnPattern::Attribute> fail(const std::string& reason) const
+    [[nodiscard]] Result<DnPattern::Attribute> fail(const std::string& reason) const
     {
         return Result<DnPattern::Attribute>::failure(reason + " at position " + std::to_string(position_));
     }
@@ -131,7 +132,7 @@ private:
         skip_spaces();
         const std::size_t equals = text_.find('=', position_);
         if (equals == std::string_view::npos) {
-            return fail("expected TYPE=value");
+            return fail("expected TYPE=value (escape a separator inside a value with \\ or quote the value)");
         }
         std::string_view type = text_.substr(position_, equals - position_);
         while (!type.empty() && is_space(type.back())) {
@@ -155,9 +156,9 @@ private:
         return Result<DnPattern::Attribute>::success({std::move(oid.value()), std::move(value.value())});
     }
 
-    bool is_end_of_value(char c) const { return c == separator_ || c == '+'; }
+    [[nodiscard]] bool is_end_of_value(char c) const { return c == separator_ || c == '+'; }
 
-    Result<std::string> value_failure(const std::string& reason) const
+    [[nodiscard]] Result<std::string> value_failure(const std::string& reason) const
     {
         return Result<std::string>::failure(reason + " at position " + std::to_string(position_));
     }

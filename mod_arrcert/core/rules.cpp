@@ -27,13 +27,13 @@ bool any_or_empty(const Range& range, Predicate predicate)
 std::string_view rule_name(Rule rule) noexcept
 {
     switch (rule) {
-    case Rule::none: return "none";
-    case Rule::header: return "header";
-    case Rule::certificate: return "certificate";
-    case Rule::validity: return "validity";
-    case Rule::thumbprint: return "thumbprint";
-    case Rule::issuer: return "issuer";
-    case Rule::subject: return "subject";
+        case Rule::none: return "none";
+        case Rule::header: return "header";
+        case Rule::certificate: return "certificate";
+        case Rule::validity: return "validity";
+        case Rule::thumbprint: return "thumbprint";
+        case Rule::issuer: return "issuer";
+        case Rule::subject: return "subject";
     }
     return "unknown";
 }
@@ -104,10 +104,10 @@ Decision decide(const Verdict& verdict, std::int64_t now, std::int64_t clock_ske
 bool permits(VerifyMode mode, Decision::Outcome outcome) noexcept
 {
     switch (mode) {
-    case VerifyMode::none:
-    case VerifyMode::optional_no_ca: return true;
-    case VerifyMode::optional: return outcome != Decision::Outcome::failed;
-    case VerifyMode::require: return outcome == Decision::Outcome::success;
+        case VerifyMode::none:
+        case VerifyMode::optional_no_ca: return true;
+        case VerifyMode::optional: return outcome != Decision::Outcome::failed;
+        case VerifyMode::require: return outcome == Decision::Outcome::success;
     }
     return false;
 }

@@ -56,9 +56,8 @@ std::string print_to_string(Write write)
 // UTF-8 with control characters escaped, as mod_ssl prints name entries and SANs.
 std::string string_value(const ASN1_STRING* value)
 {
-    return print_to_string([&](BIO* bio) {
-        ASN1_STRING_print_ex(bio, value, ASN1_STRFLGS_ESC_CTRL | ASN1_STRFLGS_UTF8_CONVERT);
-    });
+    return print_to_string(
+        [&](BIO* bio) { ASN1_STRING_print_ex(bio, value, ASN1_STRFLGS_ESC_CTRL | ASN1_STRFLGS_UTF8_CONVERT); });
 }
 
 std::string name_string(const X509_NAME* name, unsigned long flags)
@@ -117,7 +116,8 @@ void add_subject_alt_names(Variables& variables, X509* x509)
     for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
         if (name->type == GEN_EMAIL) {
-            variables.emplace_back("SSL_CLIENT_SAN_Email_" + std::to_string(emails++), string_value(name->d.rfc822Name));
+            variables.emplace_back("SSL_CLIENT_SAN_Email_" + std::to_string(emails++),
+                                   string_value(name->d.rfc822Name));
         } else if (name->type == GEN_DNS) {
             variables.emplace_back("SSL_CLIENT_SAN_DNS_" + std::to_string(dns_names++), string_value(name->d.dNSName));
         } else if (name->type == GEN_OTHERNAME && OBJ_obj2nid(name->d.otherName->type_id) == NID_ms_upn &&
@@ -191,9 +191,9 @@ std::string days_remaining(std::int64_t not_after, std::int64_t now)
 std::string verify_value(const Decision& decision)
 {
     switch (decision.outcome) {
-    case Decision::Outcome::none: return "NONE";
-    case Decision::Outcome::success: return "SUCCESS";
-    case Decision::Outcome::failed: break;
+        case Decision::Outcome::none: return "NONE";
+        case Decision::Outcome::success: return "SUCCESS";
+        case Decision::Outcome::failed: break;
     }
     return "FAILED:" + std::string(decision.reason);
 }

@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 #include <http_log.h>
 
+#include <algorithm>
 #include <charconv>
 #include <new>
 #include <string_view>
@@ -60,16 +61,10 @@ bool parse_number(std::string_view text, std::int64_t& value)
 bool is_token(std::string_view text)
 {
     constexpr std::string_view separators = "()<>@,;:\\\"/[]?={} \t";
-    if (text.empty()) {
-        return false;
-    }
-    for (char c : text) {
+    return !text.empty() && std::ranges::all_of(text, [&](char c) {
         const auto byte = static_cast<unsigned char>(c);
-        if (byte <= 32 || byte >= 127 || separators.find(c) != std::string_view::npos) {
-            return false;
-        }
-    }
-    return true;
+        return byte > 32 && byte < 127 && separators.find(c) == std::string_view::npos;
+    });
 }
 
 extern "C" const char* set_verify_client(cmd_parms* cmd, void* config, const char* arg)
@@ -207,8 +202,8 @@ extern "C" const char* set_user_name(cmd_parms* cmd, void* config, const char* a
     return guarded(cmd, [&]() -> const char* {
         const std::string_view name(arg);
         if (!(name.starts_with("SSL_CLIENT_") || name.starts_with("ARRCERT_")) || !is_token(name)) {
-            return error(cmd, "'" + std::string(name) +
-                                  "' is not a variable mod_arrcert sets (SSL_CLIENT_... or ARRCERT_...)");
+            return error(
+                cmd, "'" + std::string(name) + "' is not a variable mod_arrcert sets (SSL_CLIENT_... or ARRCERT_...)");
         }
         config_of(config).user_name_variable = apr_pstrdup(cmd->pool, arg);
         return nullptr;
@@ -246,8 +241,7 @@ RuleSet DirConfig::rules() const noexcept
 
 ExportOptions DirConfig::export_options() const noexcept
 {
-    const unsigned bits =
-        options_absolute ? options : ((option_std_env_vars & ~options_del) | options_add);
+    const unsigned bits = options_absolute ? options : ((option_std_env_vars & ~options_del) | options_add);
     return {(bits & option_std_env_vars) != 0, (bits & option_export_cert_data) != 0};
 }
 
@@ -272,8 +266,7 @@ extern "C" void* merge_dir_config(apr_pool_t* pool, void* base_config, void* add
     merged->clock_skew = pick(base.clock_skew, add.clock_skew, std::int64_t{-1});
     merged->header_name = pick(base.header_name, add.header_name);
     merged->max_header_length = pick(base.max_header_length, add.max_header_length, std::size_t{0});
-    merged->user_name_variable =
-        pick(base.user_name_variable, add.user_name_variable);
+    merged->user_name_variable = pick(base.user_name_variable, add.user_name_variable);
     if (add.options_absolute) {
         merged->options_absolute = true;
         merged->options = add.options;
@@ -314,8 +307,7 @@ const command_rec directives[] = {
                   "the request header that carries the certificate (default X-ARR-ClientCert)"),
     AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, scopes,
                   "the largest header value accepted, in bytes (default 16384)"),
-    AP_INIT_ITERATE("ArrCertOptions", as_cmd_func(add_option), nullptr, scopes,
-                    "[+|-]StdEnvVars [+|-]ExportCertData"),
+    AP_INIT_ITERATE("ArrCertOptions", as_cmd_func(add_option), nullptr, scopes, "[+|-]StdEnvVars [+|-]ExportCertData"),
     AP_INIT_TAKE1("ArrCertUserName", as_cmd_func(set_user_name), nullptr, scopes,
                   "the variable (e.g. SSL_CLIENT_S_DN_CN) whose value becomes the request's user"),
     {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},

@@ -84,8 +84,10 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
         const std::string outcome = verdict.kind == Verdict::Kind::absent ? std::string("no certificate")
                                     : verdict.failed_rule == Rule::none   ? std::string("rules passed")
                                                                           : "refused: " + verdict.reason;
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s): %s",
-                      header_name, static_cast<apr_size_t>(header_value.size()), verdict.format.empty() ? "-" : verdict.format.data(),
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s): %s", header_name,
+                      static_cast<apr_size_t>(header_value.size()),
+                      verdict.format.empty() ? "-" : verdict.format.data(),
                       verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(), outcome.c_str());
     }
     verdicts.judged.push_back({header_name, std::string(header_value), value != nullptr, rules.thumbprints.data(),

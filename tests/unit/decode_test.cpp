@@ -14,13 +14,18 @@ using testing::pem;
 
 class DecodeTest : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() { leaf_ = new testing::Issued(testing::issue({})); }
-    static void TearDownTestSuite()
+    // A leaf whose base64 holds a '+', so that the '+' handling is exercised every run.
+    static const Der& der()
     {
-        delete leaf_;
-        leaf_ = nullptr;
+        static const Der leaf = [] {
+            Der der = testing::issue({}).der;
+            while (base64(der).find('+') == std::string::npos) {
+                der = testing::issue({}).der;
+            }
+            return der;
+        }();
+        return leaf;
     }
-    static const Der& der() { return leaf_->der; }
 
     static void expect_leaf(const DecodedHeader& decoded, std::string_view format)
     {
@@ -57,12 +62,7 @@ protected:
         }
         return out;
     }
-
-private:
-    static testing::Issued* leaf_;
 };
-
-testing::Issued* DecodeTest::leaf_ = nullptr;
 
 TEST_F(DecodeTest, AzureBase64Der)
 {

@@ -21,9 +21,9 @@ void check(bool ok, const char* what)
 KeyPtr generate(KeyType type)
 {
     switch (type) {
-    case KeyType::rsa2048: return KeyPtr(EVP_RSA_gen(2048));
-    case KeyType::ec_p256: return KeyPtr(EVP_EC_gen("P-256"));
-    case KeyType::ed25519: return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
+        case KeyType::rsa2048: return KeyPtr(EVP_RSA_gen(2048));
+        case KeyType::ec_p256: return KeyPtr(EVP_EC_gen("P-256"));
+        case KeyType::ed25519: return KeyPtr(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
     }
     return nullptr;
 }
@@ -66,7 +66,7 @@ Issued issue(const CertificateSpec& spec)
     fill_name(X509_get_subject_name(x509), spec.subject);
     fill_name(X509_get_issuer_name(x509), spec.issuer.empty() ? spec.subject : spec.issuer);
     const std::int64_t start = spec.not_before != 0 ? spec.not_before : now() - 3600;
-    const std::int64_t end = spec.not_after != 0 ? spec.not_after : now() + 86400 * 30;
+    const std::int64_t end = spec.not_after != 0 ? spec.not_after : now() + std::int64_t{86400} * 30;
     check(ASN1_TIME_set(X509_getm_notBefore(x509), static_cast<time_t>(start)) != nullptr, "notBefore");
     check(ASN1_TIME_set(X509_getm_notAfter(x509), static_cast<time_t>(end)) != nullptr, "notAfter");
     check(X509_set_pubkey(x509, issued.key.get()) == 1, "pubkey");
@@ -95,8 +95,8 @@ Issued issue(const CertificateSpec& spec)
 std::string base64(const Der& der)
 {
     std::string text(4 * ((der.size() + 2) / 3) + 1, '\0');
-    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), der.data(),
-                                        static_cast<int>(der.size()));
+    const int written =
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), der.data(), static_cast<int>(der.size()));
     text.resize(static_cast<std::size_t>(written));
     return text;
 }

@@ -45,8 +45,9 @@ TEST(VariablesTest, NamesValuesAndRepeats)
     const Map v = standard_variables(issued);
     EXPECT_EQ(v.at("SSL_CLIENT_M_VERSION"), "3");
     EXPECT_EQ(v.at("SSL_CLIENT_M_SERIAL"), "7FEEDDCCBBAA99887766554433221100FFEEDDCC");
-    EXPECT_EQ(v.at("SSL_CLIENT_S_DN"), "emailAddress=zoe@example.com,UID=7+CN=Zoë,OU=Web,OU=Ops,OU=Eng,"
-                                       "O=Contoso\\, Ltd,C=CH");
+    EXPECT_EQ(v.at("SSL_CLIENT_S_DN"),
+              "emailAddress=zoe@example.com,UID=7+CN=Zoë,OU=Web,OU=Ops,OU=Eng,"
+              "O=Contoso\\, Ltd,C=CH");
     EXPECT_EQ(v.at("SSL_CLIENT_I_DN"), "CN=Issuer CA");
     EXPECT_EQ(v.at("SSL_CLIENT_S_DN_OU"), "Eng");
     EXPECT_EQ(v.at("SSL_CLIENT_S_DN_OU_1"), "Ops");
@@ -77,8 +78,7 @@ TEST(VariablesTest, NamesValuesAndRepeats)
 
 TEST(VariablesTest, KeyAlgorithms)
 {
-    EXPECT_EQ(standard_variables(testing::issue({.key = testing::KeyType::ed25519})).at("SSL_CLIENT_A_KEY"),
-              "ED25519");
+    EXPECT_EQ(standard_variables(testing::issue({.key = testing::KeyType::ed25519})).at("SSL_CLIENT_A_KEY"), "ED25519");
     const Map rsa = standard_variables(testing::issue({.key = testing::KeyType::rsa2048}));
     EXPECT_EQ(rsa.at("SSL_CLIENT_A_KEY"), "rsaEncryption");
     EXPECT_EQ(rsa.at("SSL_CLIENT_A_SIG"), "sha256WithRSAEncryption");
@@ -94,19 +94,20 @@ TEST(VariablesTest, ControlCharactersAreEscaped)
 TEST(VariablesTest, DaysRemainingAsModSsl)
 {
     const std::int64_t now = 1700000000;
+    constexpr std::int64_t day = 86400;
     EXPECT_EQ(days_remaining(now - 1, now), "0");
-    EXPECT_EQ(days_remaining(now - 86400 * 5, now), "0");
+    EXPECT_EQ(days_remaining(now - day * 5, now), "0");
     EXPECT_EQ(days_remaining(now, now), "0");
-    EXPECT_EQ(days_remaining(now + 86399, now), "0");
-    EXPECT_EQ(days_remaining(now + 86400, now), "1");
-    EXPECT_EQ(days_remaining(now + 86400 * 10, now), "10");
-    EXPECT_EQ(days_remaining(now + 86400 * 10 - 1, now), "9");
+    EXPECT_EQ(days_remaining(now + day - 1, now), "0");
+    EXPECT_EQ(days_remaining(now + day, now), "1");
+    EXPECT_EQ(days_remaining(now + day * 10, now), "10");
+    EXPECT_EQ(days_remaining(now + day * 10 - 1, now), "9");
 }
 
 TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
 {
     const std::int64_t now = testing::now();
-    const auto issued = testing::issue({.not_after = now + 86400 * 30 - 10});
+    const auto issued = testing::issue({.not_after = now + std::int64_t{86400} * 30 - 10});
     const Verdict verdict = judge(testing::base64(issued.der), {});
     const Decision success = decide(verdict, now, 0);
     auto collect = [&](const Verdict& v, const Decision& d, ExportOptions options) {

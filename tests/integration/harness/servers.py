@@ -157,7 +157,8 @@ class Httpd:
     def start(self):
         path = self.write_config()
         self.process = subprocess.Popen([HTTPD, "-f", path, "-DFOREGROUND"], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+                                        stderr=subprocess.STDOUT, text=True,
+                                        start_new_session=True)  # prefork signals its whole group
         try:
             wait_for_port(self.port, self.process, what="httpd")
         except RuntimeError:

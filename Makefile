@@ -1,0 +1,62 @@
+# A thin front for CMake: make, make test, make demo, make install.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PYTHON     ?= /usr/bin/python3
+APXS       ?= apxs
+JOBS       ?= $(shell nproc)
+DESTDIR    ?=
+LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
+APACHE_MODS_AVAILABLE ?= /etc/apache2/mods-available
+
+SOURCES := $(shell find include mod_arrcert tests/unit -name '*.h' -o -name '*.cpp' 2>/dev/null)
+
+.PHONY: all deps configure test unit asan integration demo install lint format clean
+
+all: $(BUILD)/mod_arrcert.so
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+$(BUILD)/mod_arrcert.so: $(BUILD)/Makefile $(SOURCES)
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DARRCERT_SANITIZE=ON -DARRCERT_BUILD_MODULE=OFF
+
+deps:
+	.ci/install-deps
+
+# Unit tests (plain and under ASan+UBSan), then the integration tests against real servers.
+test: deps
+	$(MAKE) all
+	$(MAKE) unit asan integration
+
+unit: $(BUILD)/mod_arrcert.so
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan: $(ASAN_BUILD)/Makefile
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target arrcert_unit_tests
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+integration: $(BUILD)/mod_arrcert.so
+	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider
+
+# An Azure-like TLS front end, httpd with the module and a PHP page on localhost.
+demo: deps
+	$(MAKE) all
+	$(PYTHON) tests/integration/demo.py
+
+install: $(BUILD)/mod_arrcert.so
+	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(APACHE_MODS_AVAILABLE)
+	$(APXS) -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -i -n arrcert $(BUILD)/mod_arrcert.so
+	install -m 644 conf/arrcert.load conf/arrcert.conf $(DESTDIR)$(APACHE_MODS_AVAILABLE)/
+
+lint: $(BUILD)/Makefile
+	clang-format --dry-run --Werror $(SOURCES)
+	clang-tidy -p $(BUILD) --quiet $(filter %.cpp,$(SOURCES))
+
+format:
+	clang-format -i $(SOURCES)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
