@@ -1,4 +1,5 @@
 # A thin front for CMake: make, make test, make demo, make install.
+MAKEFLAGS += --no-print-directory
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 PYTHON     ?= /usr/bin/python3

@@ -71,6 +71,9 @@ int enforce(request_rec* r, bool may_log)
         }
         return HTTP_FORBIDDEN;
     }
+    if (APLOGrdebug(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "let through: %s", verify_value(decision).c_str());
+    }
     if (config.user_name_variable != nullptr && decision.outcome == Decision::Outcome::success) {
         set_user(r, config, verdict, decision);
     }
