@@ -9,6 +9,7 @@
 
 #include "arrcert/dn_pattern.h"
 #include "arrcert/thumbprint.h"
+#include "arrcert/trust_store.h"
 #include "arrcert/variables.h"
 
 namespace arrcert {
@@ -16,7 +17,7 @@ namespace arrcert {
 enum class VerifyMode { none, optional, require, optional_no_ca };
 
 // Which check decided a refusal; named in the log line.
-enum class Rule { none, header, certificate, validity, thumbprint, issuer, subject };
+enum class Rule { none, header, certificate, validity, chain, thumbprint, issuer, subject };
 std::string_view rule_name(Rule rule) noexcept;
 
 // A view of rules owned by the configuration; built once at start-up, only read per request.
@@ -24,10 +25,12 @@ struct RuleSet {
     std::span<const Thumbprint> thumbprints;  // any one may match; empty: no pin
     std::span<const DnPattern> issuers;       // any one may match; empty: no rule
     std::span<const DnPattern> subjects;
+    ChainCheck chain;  // chain.trust null: no chain verification
 };
 
-// What the time-independent rules say of one header value. Pure data: it holds no OpenSSL
-// object, so it can be kept and shared after the certificate is gone.
+// What the rules say of one header value. Pure data: it holds no OpenSSL object, so it can be
+// kept and shared after the certificate is gone. The leaf's validity window is not judged here
+// but by decide(), at each use; the chain is verified at the time given to judge().
 struct Verdict {
     enum class Kind { absent, malformed, judged };
 
@@ -42,7 +45,9 @@ struct Verdict {
     CertificateVariables variables;  // empty unless judged
 };
 
-Verdict judge(std::string_view header_value, const RuleSet& rules,
+// The chain is verified at `now` clamped into the leaf's validity window, so that the clock skew
+// that decide() allows the leaf does not fail the chain.
+Verdict judge(std::string_view header_value, const RuleSet& rules, std::int64_t now,
               std::size_t max_header_length = default_max_header_length);
 
 // The verdict at one moment: validity is checked here, against the request time.

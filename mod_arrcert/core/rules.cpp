@@ -3,6 +3,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "arrcert/certificate.h"
 
@@ -31,6 +32,7 @@ std::string_view rule_name(Rule rule) noexcept
         case Rule::header: return "header";
         case Rule::certificate: return "certificate";
         case Rule::validity: return "validity";
+        case Rule::chain: return "chain";
         case Rule::thumbprint: return "thumbprint";
         case Rule::issuer: return "issuer";
         case Rule::subject: return "subject";
@@ -38,7 +40,7 @@ std::string_view rule_name(Rule rule) noexcept
     return "unknown";
 }
 
-Verdict judge(std::string_view header_value, const RuleSet& rules, std::size_t max_header_length)
+Verdict judge(std::string_view header_value, const RuleSet& rules, std::int64_t now, std::size_t max_header_length)
 {
     Verdict verdict;
     DecodedHeader decoded = decode_header(header_value, max_header_length);
@@ -68,6 +70,27 @@ Verdict judge(std::string_view header_value, const RuleSet& rules, std::size_t m
     }
 
     X509* x509 = certificate->x509();
+    if (rules.chain.trust == nullptr && rules.chain.revocation.check != RevocationCheck::none) {
+        return refuse(std::move(verdict), Rule::chain,
+                      "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
+    }
+    if (rules.chain.trust != nullptr) {
+        std::vector<Certificate> intermediates;
+        std::vector<X509*> untrusted;
+        for (std::size_t i = 1; i < decoded.chain.size(); ++i) {
+            auto parsed = Certificate::parse(decoded.chain[i]);
+            if (!parsed) {
+                return refuse(std::move(verdict), Rule::certificate,
+                              "malformed chain certificate " + std::to_string(i) + ": " + parsed.error());
+            }
+            untrusted.push_back(parsed->x509());
+            intermediates.push_back(std::move(parsed.value()));
+        }
+        const std::int64_t at = std::clamp(now, verdict.not_before, verdict.not_after);
+        if (std::string error = verify_chain(rules.chain, x509, untrusted, at); !error.empty()) {
+            return refuse(std::move(verdict), Rule::chain, std::move(error));
+        }
+    }
     if (!any_or_empty(rules.thumbprints, [&](const Thumbprint& t) { return t.matches(certificate.value()); })) {
         return refuse(std::move(verdict), Rule::thumbprint, "certificate thumbprint is not pinned");
     }

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <apr_network_io.h>
 #include <apr_strings.h>
 #include <http_log.h>
 
@@ -16,7 +17,7 @@ namespace arrcert::httpd {
 namespace {
 
 constexpr std::int64_t max_clock_skew = 86400;
-constexpr std::size_t max_header_length_limit = 1U << 20U;
+constexpr std::int64_t max_header_length_limit = 1 << 20;
 
 DirConfig& config_of(void* config)
 {
@@ -122,17 +123,9 @@ extern "C" const char* add_subject(cmd_parms* cmd, void* config, const char* arg
     return add_dn(cmd, arg, config_of(config).subjects);
 }
 
-extern "C" const char* set_clock_skew(cmd_parms* cmd, void* config, const char* arg)
+ServerConfig& server_config_of(cmd_parms* cmd)
 {
-    return guarded(cmd, [&]() -> const char* {
-        std::int64_t seconds = 0;
-        if (!parse_number(arg, seconds) || seconds < 0 || seconds > max_clock_skew) {
-            return error(cmd, "'" + std::string(arg) + "' is not a number of seconds from 0 to " +
-                                  std::to_string(max_clock_skew));
-        }
-        config_of(config).clock_skew = seconds;
-        return nullptr;
-    });
+    return *static_cast<ServerConfig*>(ap_get_module_config(cmd->server->module_config, &arrcert_module));
 }
 
 extern "C" const char* set_header(cmd_parms* cmd, void* config, const char* arg)
@@ -142,19 +135,157 @@ extern "C" const char* set_header(cmd_parms* cmd, void* config, const char* arg)
             return error(cmd, "'" + std::string(arg) + "' is not a valid HTTP header name");
         }
         config_of(config).header_name = apr_pstrdup(cmd->pool, arg);
+        // Recorded per server so that the header can be removed early from untrusted peers.
+        ServerConfig& server = server_config_of(cmd);
+        APR_ARRAY_PUSH(server.header_names, const char*) = config_of(config).header_name;
         return nullptr;
     });
 }
 
-extern "C" const char* set_max_header_length(cmd_parms* cmd, void* config, const char* arg)
+// Paths are relative to ServerRoot, as for mod_ssl's file directives.
+std::string server_path(cmd_parms* cmd, const char* arg)
+{
+    const char* path = ap_server_root_relative(cmd->temp_pool, arg);
+    if (path == nullptr) {
+        throw std::invalid_argument("invalid path '" + std::string(arg) + "'");
+    }
+    return path;
+}
+
+TrustStore& own_trust(cmd_parms* cmd, DirConfig& config)
+{
+    if (config.trust == nullptr) {
+        config.trust = make_pool_owned<TrustStore>(cmd->pool);
+    }
+    return const_cast<TrustStore&>(*config.trust);
+}
+
+CrlSource& own_crls(cmd_parms* cmd, DirConfig& config)
+{
+    if (config.crls == nullptr) {
+        config.crls = make_pool_owned<CrlSource>(cmd->pool);
+    }
+    return *config.crls;
+}
+
+template <class Load>
+const char* load(cmd_parms* cmd, Load load_into)
 {
     return guarded(cmd, [&]() -> const char* {
-        std::int64_t bytes = 0;
-        if (!parse_number(arg, bytes) || bytes < 1 || static_cast<std::size_t>(bytes) > max_header_length_limit) {
-            return error(cmd, "'" + std::string(arg) + "' is not a number of bytes from 1 to " +
-                                  std::to_string(max_header_length_limit));
+        const std::string failure = load_into();
+        return failure.empty() ? nullptr : error(cmd, failure);
+    });
+}
+
+extern "C" const char* add_ca_file(cmd_parms* cmd, void* config, const char* arg)
+{
+    return load(cmd, [&] { return own_trust(cmd, config_of(config)).add_file(server_path(cmd, arg)); });
+}
+
+extern "C" const char* add_ca_path(cmd_parms* cmd, void* config, const char* arg)
+{
+    return load(cmd, [&] { return own_trust(cmd, config_of(config)).add_directory(server_path(cmd, arg)); });
+}
+
+extern "C" const char* add_crl_file(cmd_parms* cmd, void* config, const char* arg)
+{
+    return load(cmd, [&] { return own_crls(cmd, config_of(config)).add_file(server_path(cmd, arg)); });
+}
+
+extern "C" const char* add_crl_path(cmd_parms* cmd, void* config, const char* arg)
+{
+    return load(cmd, [&] { return own_crls(cmd, config_of(config)).add_directory(server_path(cmd, arg)); });
+}
+
+extern "C" const char* set_revocation_check(cmd_parms* cmd, void* config, const char* mode, const char* flag)
+{
+    return guarded(cmd, [&]() -> const char* {
+        DirConfig& c = config_of(config);
+        if (strcasecmp(mode, "chain") == 0) {
+            c.revocation.check = RevocationCheck::chain;
+        } else if (strcasecmp(mode, "leaf") == 0) {
+            c.revocation.check = RevocationCheck::leaf;
+        } else if (strcasecmp(mode, "none") == 0) {
+            c.revocation.check = RevocationCheck::none;
+        } else {
+            return error(cmd, "'" + std::string(mode) + "' is not one of chain, leaf, none");
         }
+        c.revocation.no_crl_for_cert_ok = false;
+        if (flag != nullptr) {
+            if (strcasecmp(flag, "no_crl_for_cert_ok") != 0) {
+                return error(cmd, "'" + std::string(flag) + "' is not no_crl_for_cert_ok");
+            }
+            c.revocation.no_crl_for_cert_ok = true;
+        }
+        c.revocation_set = true;
+        return nullptr;
+    });
+}
+
+const char* set_bounded(cmd_parms* cmd, const char* arg, std::int64_t low, std::int64_t high, const char* unit,
+                        std::int64_t& target)
+{
+    return guarded(cmd, [&]() -> const char* {
+        std::int64_t value = 0;
+        if (!parse_number(arg, value) || value < low || value > high) {
+            return error(cmd, "'" + std::string(arg) + "' is not a number of " + unit + " from " + std::to_string(low) +
+                                  " to " + std::to_string(high));
+        }
+        target = value;
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_clock_skew(cmd_parms* cmd, void* config, const char* arg)
+{
+    return set_bounded(cmd, arg, 0, max_clock_skew, "seconds", config_of(config).clock_skew);
+}
+
+extern "C" const char* set_max_header_length(cmd_parms* cmd, void* config, const char* arg)
+{
+    std::int64_t bytes = 0;
+    const char* failure = set_bounded(cmd, arg, 1, max_header_length_limit, "bytes", bytes);
+    if (failure == nullptr) {
         config_of(config).max_header_length = static_cast<std::size_t>(bytes);
+    }
+    return failure;
+}
+
+extern "C" const char* set_verify_depth(cmd_parms* cmd, void* config, const char* arg)
+{
+    std::int64_t depth = 0;
+    const char* failure = set_bounded(cmd, arg, 1, 100, "certificates", depth);
+    if (failure == nullptr) {
+        config_of(config).verify_depth = static_cast<int>(depth);
+    }
+    return failure;
+}
+
+extern "C" const char* set_crl_refresh(cmd_parms* cmd, void* config, const char* arg)
+{
+    return set_bounded(cmd, arg, 1, 86400, "seconds", config_of(config).crl_refresh);
+}
+
+extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        std::string text(arg);
+        std::string mask;
+        if (const auto slash = text.find('/'); slash != std::string::npos) {
+            mask = text.substr(slash + 1);
+            text.resize(slash);
+        }
+        apr_ipsubnet_t* subnet = nullptr;
+        const apr_status_t status = apr_ipsubnet_create(&subnet, apr_pstrdup(cmd->temp_pool, text.c_str()),
+                                                        mask.empty() ? nullptr : mask.c_str(), cmd->pool);
+        if (status != APR_SUCCESS) {
+            return error(cmd, "'" + std::string(arg) + "' is not an IP address or CIDR range");
+        }
+        ServerConfig& server = server_config_of(cmd);
+        if (server.trusted_proxies == nullptr) {
+            server.trusted_proxies = apr_array_make(cmd->pool, 4, sizeof(apr_ipsubnet_t*));
+        }
+        APR_ARRAY_PUSH(server.trusted_proxies, apr_ipsubnet_t*) = subnet;
         return nullptr;
     });
 }
@@ -224,9 +355,22 @@ T pick(T base, T add, T unset)
 
 }  // namespace
 
-RuleSet DirConfig::rules() const noexcept
+RevocationPolicy DirConfig::effective_revocation() const noexcept
+{
+    if (revocation_set) {
+        return revocation;
+    }
+    // Once CRLs are configured, the whole chain is checked unless told otherwise.
+    return {crls != nullptr ? RevocationCheck::chain : RevocationCheck::none, false};
+}
+
+RuleSet DirConfig::rules(const CrlSnapshot* crl_snapshot) const noexcept
 {
     RuleSet rules;
+    rules.chain.trust = trust;
+    rules.chain.crls = crl_snapshot;
+    rules.chain.revocation = effective_revocation();
+    rules.chain.depth = verify_depth != 0 ? verify_depth : default_verify_depth;
     if (thumbprints != nullptr) {
         rules.thumbprints = *thumbprints;
     }
@@ -267,6 +411,14 @@ extern "C" void* merge_dir_config(apr_pool_t* pool, void* base_config, void* add
     merged->header_name = pick(base.header_name, add.header_name);
     merged->max_header_length = pick(base.max_header_length, add.max_header_length, std::size_t{0});
     merged->user_name_variable = pick(base.user_name_variable, add.user_name_variable);
+    merged->trust = pick(base.trust, add.trust);
+    merged->crls = pick(base.crls, add.crls);
+    if (add.revocation_set) {
+        merged->revocation_set = true;
+        merged->revocation = add.revocation;
+    }
+    merged->verify_depth = pick(base.verify_depth, add.verify_depth, 0);
+    merged->crl_refresh = pick(base.crl_refresh, add.crl_refresh, std::int64_t{-1});
     if (add.options_absolute) {
         merged->options_absolute = true;
         merged->options = add.options;
@@ -281,8 +433,43 @@ extern "C" void* merge_dir_config(apr_pool_t* pool, void* base_config, void* add
     return merged;
 }
 
+extern "C" void* create_server_config(apr_pool_t* pool, server_rec* /*server*/)
+{
+    auto* config = new (apr_pcalloc(pool, sizeof(ServerConfig))) ServerConfig();
+    config->header_names = apr_array_make(pool, 2, sizeof(const char*));
+    return config;
+}
+
+extern "C" void* merge_server_config(apr_pool_t* pool, void* base_config, void* add_config)
+{
+    const auto& base = *static_cast<const ServerConfig*>(base_config);
+    const auto& add = *static_cast<const ServerConfig*>(add_config);
+    auto* merged = new (apr_pcalloc(pool, sizeof(ServerConfig))) ServerConfig();
+    merged->trusted_proxies = add.trusted_proxies != nullptr ? add.trusted_proxies : base.trusted_proxies;
+    merged->header_names = apr_array_append(pool, base.header_names, add.header_names);
+    return merged;
+}
+
+bool peer_is_trusted(const request_rec* r) noexcept
+{
+    const ServerConfig& config = server_config(r->server);
+    if (config.trusted_proxies == nullptr) {
+        return true;
+    }
+    // The connection's own peer: mod_remoteip rewrites only r->useragent_addr.
+    for (int i = 0; i < config.trusted_proxies->nelts; ++i) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(config.trusted_proxies, i, apr_ipsubnet_t*), r->connection->client_addr) !=
+            0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 namespace {
 constexpr int scopes = RSRC_CONF | ACCESS_CONF | OR_AUTHCFG;
+// Files and the header name are the administrator's, not .htaccess's.
+constexpr int admin_scopes = RSRC_CONF | ACCESS_CONF;
 
 template <class Handler>
 cmd_func as_cmd_func(Handler handler)
@@ -303,13 +490,29 @@ const command_rec directives[] = {
                   "a DN whose attributes must all be in the certificate's subject; repeatable, any may match"),
     AP_INIT_TAKE1("ArrCertClockSkew", as_cmd_func(set_clock_skew), nullptr, scopes,
                   "seconds by which both ends of the validity window are widened (default 0)"),
-    AP_INIT_TAKE1("ArrCertHeader", as_cmd_func(set_header), nullptr, scopes,
+    AP_INIT_TAKE1("ArrCertHeader", as_cmd_func(set_header), nullptr, admin_scopes,
                   "the request header that carries the certificate (default X-ARR-ClientCert)"),
     AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, scopes,
                   "the largest header value accepted, in bytes (default 16384)"),
     AP_INIT_ITERATE("ArrCertOptions", as_cmd_func(add_option), nullptr, scopes, "[+|-]StdEnvVars [+|-]ExportCertData"),
     AP_INIT_TAKE1("ArrCertUserName", as_cmd_func(set_user_name), nullptr, scopes,
                   "the variable (e.g. SSL_CLIENT_S_DN_CN) whose value becomes the request's user"),
+    AP_INIT_TAKE1("ArrCertCACertificateFile", as_cmd_func(add_ca_file), nullptr, admin_scopes,
+                  "PEM file of trusted CA certificates (and intermediates) the certificate must chain to"),
+    AP_INIT_TAKE1("ArrCertCACertificatePath", as_cmd_func(add_ca_path), nullptr, admin_scopes,
+                  "directory of CA certificates named by hash (openssl rehash)"),
+    AP_INIT_TAKE1("ArrCertVerifyDepth", as_cmd_func(set_verify_depth), nullptr, scopes,
+                  "how many certificates may stand above the leaf, the root included (default 3)"),
+    AP_INIT_TAKE1("ArrCertCARevocationFile", as_cmd_func(add_crl_file), nullptr, admin_scopes,
+                  "PEM file of CRLs, re-read when it changes"),
+    AP_INIT_TAKE1("ArrCertCARevocationPath", as_cmd_func(add_crl_path), nullptr, admin_scopes,
+                  "directory of CRL files (.pem, .crl, or hashed .rN), re-read when they change"),
+    AP_INIT_TAKE12("ArrCertCARevocationCheck", as_cmd_func(set_revocation_check), nullptr, scopes,
+                   "chain|leaf|none [no_crl_for_cert_ok] (default chain once CRLs are configured)"),
+    AP_INIT_TAKE1("ArrCertCARevocationRefresh", as_cmd_func(set_crl_refresh), nullptr, admin_scopes,
+                  "seconds between looks at the CRL files (default 60)"),
+    AP_INIT_ITERATE("ArrCertTrustedProxy", as_cmd_func(add_trusted_proxy), nullptr, RSRC_CONF,
+                    "addresses or CIDR ranges of the front ends allowed to send the certificate header"),
     {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},
 };
 

@@ -9,7 +9,9 @@
 
 #include "arrcert/dn_pattern.h"
 #include "arrcert/rules.h"
+#include "arrcert/revocation.h"
 #include "arrcert/thumbprint.h"
+#include "arrcert/trust_store.h"
 #include "arrcert/variables.h"
 #include "module.h"
 
@@ -36,8 +38,20 @@ struct DirConfig {
     unsigned options_add = 0;
     unsigned options_del = 0;
     const char* user_name_variable = nullptr;
+    const TrustStore* trust = nullptr;  // null: inherit (no chain verification)
+    CrlSource* crls = nullptr;          // null: inherit; reloads itself, hence not const
+    bool revocation_set = false;
+    RevocationPolicy revocation;
+    int verify_depth = 0;           // 0: inherit
+    std::int64_t crl_refresh = -1;  // -1: inherit
 
-    [[nodiscard]] RuleSet rules() const noexcept;
+    // The rules of this scope; `crls` is the snapshot in force for the request.
+    [[nodiscard]] RuleSet rules(const CrlSnapshot* crl_snapshot) const noexcept;
+    [[nodiscard]] RevocationPolicy effective_revocation() const noexcept;
+    [[nodiscard]] std::int64_t effective_crl_refresh() const noexcept
+    {
+        return crl_refresh < 0 ? default_crl_refresh_seconds : crl_refresh;
+    }
     [[nodiscard]] ExportOptions export_options() const noexcept;
     [[nodiscard]] std::int64_t effective_clock_skew() const noexcept { return clock_skew < 0 ? 0 : clock_skew; }
     [[nodiscard]] const char* effective_header_name() const noexcept
@@ -50,9 +64,17 @@ struct DirConfig {
     }
 };
 
+// Per-server configuration: who may send the header.
+struct ServerConfig {
+    apr_array_header_t* trusted_proxies = nullptr;  // of apr_ipsubnet_t*; null: any peer
+    apr_array_header_t* header_names = nullptr;     // of const char*: every ArrCertHeader of the server
+};
+
 extern "C" {
 void* create_dir_config(apr_pool_t* pool, char* directory);
 void* merge_dir_config(apr_pool_t* pool, void* base, void* add);
+void* create_server_config(apr_pool_t* pool, server_rec* server);
+void* merge_server_config(apr_pool_t* pool, void* base, void* add);
 }
 
 extern const command_rec directives[];
@@ -61,5 +83,13 @@ inline const DirConfig& dir_config(const request_rec* r)
 {
     return *static_cast<const DirConfig*>(ap_get_module_config(r->per_dir_config, &arrcert_module));
 }
+
+inline const ServerConfig& server_config(const server_rec* server)
+{
+    return *static_cast<const ServerConfig*>(ap_get_module_config(server->module_config, &arrcert_module));
+}
+
+// Whether the request's TCP peer may send the certificate header (ArrCertTrustedProxy).
+bool peer_is_trusted(const request_rec* r) noexcept;
 
 }  // namespace arrcert::httpd

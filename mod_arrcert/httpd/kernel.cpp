@@ -95,6 +95,31 @@ int guarded(request_rec* r, int on_failure, Body body) noexcept
 
 }  // namespace
 
+// Before any other module sees the request: a certificate header from a peer that is not a
+// trusted front end is removed, so that no handler, CGI or PHP app can read it.
+extern "C" int remove_untrusted_header(request_rec* r)
+{
+    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] {
+        if (peer_is_trusted(r)) {
+            return DECLINED;
+        }
+        const ServerConfig& config = server_config(r->server);
+        auto remove = [&](const char* name) {
+            if (apr_table_get(r->headers_in, name) != nullptr) {
+                apr_table_unset(r->headers_in, name);
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                              "removed %s sent by %s, which is not an ArrCertTrustedProxy: no certificate", name,
+                              r->connection->client_ip);
+            }
+        };
+        remove(default_header_name);
+        for (int i = 0; i < config.header_names->nelts; ++i) {
+            remove(APR_ARRAY_IDX(config.header_names, i, const char*));
+        }
+        return DECLINED;
+    });
+}
+
 // Runs for every request whatever Require says (access_checker, not auth_checker).
 extern "C" int check_access(request_rec* r)
 {

@@ -6,6 +6,7 @@
 namespace arrcert::httpd {
 
 extern "C" {
+int remove_untrusted_header(request_rec* r);
 int check_access(request_rec* r);
 int check_access_ex(request_rec* r);
 int export_fixups(request_rec* r);

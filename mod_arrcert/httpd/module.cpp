@@ -1,6 +1,7 @@
 // The module: its configuration hooks, its directives and where its request hooks run.
 #include "module.h"
 
+#include <http_protocol.h>
 #include <http_request.h>
 
 #include "config.h"
@@ -11,6 +12,7 @@ namespace {
 void register_hooks(apr_pool_t* /*pool*/)
 {
     using namespace arrcert::httpd;
+    ap_hook_post_read_request(remove_untrusted_header, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     // AP_AUTH_INTERNAL_PER_CONF: a per-URI registrant would turn off httpd's auth caching.
     ap_hook_check_access(check_access, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_access_ex(check_access_ex, nullptr, nullptr, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
@@ -33,8 +35,8 @@ module AP_MODULE_DECLARE_DATA arrcert_module = {
     nullptr,
     arrcert::httpd::create_dir_config,
     arrcert::httpd::merge_dir_config,
-    nullptr,
-    nullptr,
+    arrcert::httpd::create_server_config,
+    arrcert::httpd::merge_server_config,
     arrcert::httpd::directives,
     register_hooks,
     AP_MODULE_FLAG_NONE,

@@ -13,15 +13,31 @@ APLOG_USE_MODULE(arrcert);
 namespace arrcert::httpd {
 namespace {
 
-struct Judged {
+// What a verdict depends on, besides the header value.
+struct Judged {  // NOLINT(cppcoreguidelines-pro-type-member-init): built whole by request_verdict
     std::string header_name;
     std::string header_value;
     bool header_present;
     const void* thumbprints;
     const void* issuers;
     const void* subjects;
+    const void* trust;
+    const void* crl_source;
+    std::uint64_t crl_generation;
+    RevocationPolicy revocation;
+    int depth;
     std::size_t max_header_length;
     Verdict verdict;
+
+    [[nodiscard]] bool same_inputs(const Judged& other) const
+    {
+        return thumbprints == other.thumbprints && issuers == other.issuers && subjects == other.subjects &&
+               trust == other.trust && crl_source == other.crl_source && crl_generation == other.crl_generation &&
+               revocation.check == other.revocation.check &&
+               revocation.no_crl_for_cert_ok == other.revocation.no_crl_for_cert_ok && depth == other.depth &&
+               max_header_length == other.max_header_length && header_present == other.header_present &&
+               strcasecmp(header_name.c_str(), other.header_name.c_str()) == 0;
+    }
 };
 
 struct RequestVerdicts {
@@ -60,26 +76,51 @@ std::int64_t request_seconds(const request_rec* r) noexcept
     return static_cast<std::int64_t>(apr_time_sec(r->request_time));
 }
 
+// The CRLs in force, logging a reload or a failed one (only the request that did it sees it).
+std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const DirConfig& config)
+{
+    if (config.crls == nullptr) {
+        return nullptr;
+    }
+    CrlSource::Current current = config.crls->current(request_seconds(r), config.effective_crl_refresh());
+    if (!current.event.empty()) {
+        ap_log_rerror(APLOG_MARK, current.event_is_error ? APLOG_ERR : APLOG_NOTICE, 0, r, "%s", current.event.c_str());
+    }
+    return std::move(current.snapshot);
+}
+
 const Verdict& request_verdict(request_rec* r, const DirConfig& config)
 {
     const char* header_name = config.effective_header_name();
     // Every line of the header, joined with ", " as httpd joins repeated lines: never the first.
-    const char* value = apr_table_getm(r->pool, r->headers_in, header_name);
+    // From a peer that is not a trusted front end there is no certificate, whatever it sent.
+    const char* value = peer_is_trusted(r) ? apr_table_getm(r->pool, r->headers_in, header_name) : nullptr;
     const std::string_view header_value = value != nullptr ? value : "";
-    const RuleSet rules = config.rules();
-    const std::size_t max_length = config.effective_max_header_length();
+    const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, config);
+    const RuleSet rules = config.rules(crls.get());
 
+    Judged wanted{header_name,
+                  {},  // the value is copied only when a new verdict is kept
+                  value != nullptr,
+                  rules.thumbprints.data(),
+                  rules.issuers.data(),
+                  rules.subjects.data(),
+                  rules.chain.trust,
+                  config.crls,
+                  crls ? crls->generation() : 0,
+                  rules.chain.revocation,
+                  rules.chain.depth,
+                  config.effective_max_header_length(),
+                  {}};
     RequestVerdicts& verdicts = verdicts_of(r);
     for (const Judged& judged : verdicts.judged) {
-        if (judged.thumbprints == rules.thumbprints.data() && judged.issuers == rules.issuers.data() &&
-            judged.subjects == rules.subjects.data() && judged.max_header_length == max_length &&
-            judged.header_present == (value != nullptr) && judged.header_value == header_value &&
-            strcasecmp(judged.header_name.c_str(), header_name) == 0) {
+        if (judged.header_value == header_value && judged.same_inputs(wanted)) {
             return judged.verdict;
         }
     }
 
-    Verdict verdict = judge(header_value, rules, max_length);
+    wanted.verdict = judge(header_value, rules, request_seconds(r), wanted.max_header_length);
+    const Verdict& verdict = wanted.verdict;
     if (APLOGrdebug(r)) {
         const std::string outcome = verdict.kind == Verdict::Kind::absent ? std::string("no certificate")
                                     : verdict.failed_rule == Rule::none   ? std::string("rules passed")
@@ -90,8 +131,8 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
                       verdict.format.empty() ? "-" : verdict.format.data(),
                       verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(), outcome.c_str());
     }
-    verdicts.judged.push_back({header_name, std::string(header_value), value != nullptr, rules.thumbprints.data(),
-                               rules.issuers.data(), rules.subjects.data(), max_length, std::move(verdict)});
+    wanted.header_value = header_value;
+    verdicts.judged.push_back(std::move(wanted));
     return verdicts.judged.back().verdict;
 }
 

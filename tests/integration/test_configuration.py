@@ -17,6 +17,17 @@ BAD = [
     ("ArrCertMaxHeaderLength 0", "'0' is not a number of bytes"),
     ("ArrCertOptions +StdEnvVars +Verbose", "unknown option '+Verbose'"),
     ("ArrCertUserName REMOTE_ADDR", "'REMOTE_ADDR' is not a variable mod_arrcert sets"),
+    ("ArrCertCACertificateFile /nonexistent/ca.pem", "cannot load CA certificates from /nonexistent/ca.pem"),
+    ("ArrCertCACertificateFile /etc/hostname", "cannot load CA certificates from /etc/hostname"),
+    ("ArrCertCACertificatePath /nonexistent/certs", "/nonexistent/certs does not exist or is not a directory"),
+    ("ArrCertCARevocationFile /nonexistent/crl.pem", "cannot read CRL file /nonexistent/crl.pem"),
+    ("ArrCertCARevocationFile /etc/hostname", "no CRL could be read from /etc/hostname"),
+    ("ArrCertCARevocationPath /nonexistent/crls", "/nonexistent/crls does not exist or is not a directory"),
+    ("ArrCertCARevocationCheck sometimes", "'sometimes' is not one of chain, leaf, none"),
+    ("ArrCertCARevocationCheck chain maybe", "'maybe' is not no_crl_for_cert_ok"),
+    ("ArrCertCARevocationRefresh 0", "'0' is not a number of seconds from 1 to 86400"),
+    ("ArrCertVerifyDepth 0", "'0' is not a number of certificates from 1 to 100"),
+    ("ArrCertTrustedProxy 10.0.0.1", "ArrCertTrustedProxy not allowed in <Location> context"),
 ]
 
 
@@ -32,6 +43,13 @@ def test_bad_value_stops_configtest(httpd, line, message):
     assert message in output, output
 
 
+@pytest.mark.parametrize("value", ["300.1.2.3", "10.0.0.0/33", "frontend.example", "::1/129"])
+def test_bad_trusted_proxy_stops_configtest(httpd, value):
+    status, output = httpd.configtest(f"ArrCertTrustedProxy {value}\n")
+    assert status != 0
+    assert f"ArrCertTrustedProxy: '{value}' is not an IP address or CIDR range" in output, output
+
+
 def test_good_configuration_passes(httpd):
     status, output = httpd.configtest("""
         ArrCertVerifyClient optional
@@ -45,6 +63,11 @@ def test_good_configuration_passes(httpd):
             ArrCertMaxHeaderLength 8192
             ArrCertOptions +StdEnvVars +ExportCertData
             ArrCertUserName SSL_CLIENT_S_DN_CN
+            ArrCertTrustedProxy 127.0.0.1 10.0.0.0/8 ::1 fd00::/8
+            ArrCertCACertificatePath /etc/ssl/certs
+            ArrCertVerifyDepth 4
+            ArrCertCARevocationCheck leaf no_crl_for_cert_ok
+            ArrCertCARevocationRefresh 300
         </VirtualHost>
         """)
     assert status == 0, output

@@ -50,7 +50,7 @@ std::vector<DnPattern> patterns(std::initializer_list<const char*> texts)
 
 TEST(RulesTest, NoRulesPassesAnyWellFormedCertificate)
 {
-    const Verdict verdict = judge(fixture().header, {});
+    const Verdict verdict = judge(fixture().header, {}, testing::now());
     EXPECT_EQ(verdict.kind, Verdict::Kind::judged);
     EXPECT_EQ(verdict.failed_rule, Rule::none);
     EXPECT_EQ(verdict.sha1_hex, fixture().sha1);
@@ -61,9 +61,9 @@ TEST(RulesTest, NoRulesPassesAnyWellFormedCertificate)
 TEST(RulesTest, ThumbprintAnyListedValueMatches)
 {
     const auto pinned = thumbprints({std::string(40, 'A'), fixture().sha1});
-    EXPECT_EQ(judge(fixture().header, {.thumbprints = pinned}).failed_rule, Rule::none);
+    EXPECT_EQ(judge(fixture().header, {.thumbprints = pinned}, testing::now()).failed_rule, Rule::none);
     const auto other = thumbprints({std::string(64, 'b')});
-    const Verdict verdict = judge(fixture().header, {.thumbprints = other});
+    const Verdict verdict = judge(fixture().header, {.thumbprints = other}, testing::now());
     EXPECT_EQ(verdict.failed_rule, Rule::thumbprint);
     const Decision decision = decide(verdict, testing::now(), 0);
     EXPECT_EQ(decision.outcome, Decision::Outcome::failed);
@@ -74,20 +74,21 @@ TEST(RulesTest, IssuerAndSubjectAnyLineMayMatch)
 {
     const auto issuers = patterns({"CN=Other CA", "CN=Contoso CA,O=Contoso"});
     const auto subjects = patterns({"CN=bob", "CN=alice"});
-    EXPECT_EQ(judge(fixture().header, {.issuers = issuers, .subjects = subjects}).failed_rule, Rule::none);
+    EXPECT_EQ(judge(fixture().header, {.issuers = issuers, .subjects = subjects}, testing::now()).failed_rule,
+              Rule::none);
 
     const auto wrong_issuer = patterns({"CN=Other CA"});
-    EXPECT_EQ(judge(fixture().header, {.issuers = wrong_issuer}).failed_rule, Rule::issuer);
+    EXPECT_EQ(judge(fixture().header, {.issuers = wrong_issuer}, testing::now()).failed_rule, Rule::issuer);
     const auto wrong_subject = patterns({"CN=bob"});
-    EXPECT_EQ(judge(fixture().header, {.subjects = wrong_subject}).failed_rule, Rule::subject);
+    EXPECT_EQ(judge(fixture().header, {.subjects = wrong_subject}, testing::now()).failed_rule, Rule::subject);
     // The issuer's name is not the subject's.
     const auto issuer_as_subject = patterns({"CN=Contoso CA"});
-    EXPECT_EQ(judge(fixture().header, {.subjects = issuer_as_subject}).failed_rule, Rule::subject);
+    EXPECT_EQ(judge(fixture().header, {.subjects = issuer_as_subject}, testing::now()).failed_rule, Rule::subject);
 }
 
 TEST(RulesTest, ValidityAgainstRequestTimeWithSkew)
 {
-    const Verdict verdict = judge(fixture().header, {});
+    const Verdict verdict = judge(fixture().header, {}, testing::now());
     const std::int64_t start = verdict.not_before;
     const std::int64_t end = verdict.not_after;
     EXPECT_EQ(decide(verdict, start, 0).outcome, Decision::Outcome::success);
@@ -108,16 +109,16 @@ TEST(RulesTest, ValidityAgainstRequestTimeWithSkew)
 
 TEST(RulesTest, MalformedAndAbsent)
 {
-    const Verdict absent = judge("(null)", {});
+    const Verdict absent = judge("(null)", {}, testing::now());
     EXPECT_EQ(absent.kind, Verdict::Kind::absent);
     EXPECT_EQ(decide(absent, testing::now(), 0).outcome, Decision::Outcome::none);
 
-    const Verdict garbage = judge("%%%", {});
+    const Verdict garbage = judge("%%%", {}, testing::now());
     EXPECT_EQ(garbage.kind, Verdict::Kind::malformed);
     EXPECT_EQ(garbage.failed_rule, Rule::header);
     EXPECT_EQ(decide(garbage, testing::now(), 0).outcome, Decision::Outcome::failed);
 
-    const Verdict not_certificate = judge(base64(Der{0x30, 0x03, 0x02, 0x01, 0x05}), {});
+    const Verdict not_certificate = judge(base64(Der{0x30, 0x03, 0x02, 0x01, 0x05}), {}, testing::now());
     EXPECT_EQ(not_certificate.failed_rule, Rule::certificate);
 }
 

@@ -5,7 +5,11 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include <cstdio>
 #include <ctime>
+#include <fstream>
+
+#include <unistd.h>
 #include <stdexcept>
 
 namespace arrcert::testing {
@@ -71,13 +75,22 @@ Issued issue(const CertificateSpec& spec)
     check(ASN1_TIME_set(X509_getm_notAfter(x509), static_cast<time_t>(end)) != nullptr, "notAfter");
     check(X509_set_pubkey(x509, issued.key.get()) == 1, "pubkey");
 
-    if (!spec.subject_alt_name.empty()) {
+    auto add_extension = [&](int nid, const std::string& value) {
         X509V3_CTX context;
         X509V3_set_ctx(&context, x509, x509, nullptr, nullptr, 0);
         OpenSslPtr<X509_EXTENSION, X509_EXTENSION_free> extension(
-            X509V3_EXT_nconf_nid(nullptr, &context, NID_subject_alt_name, spec.subject_alt_name.c_str()));
-        check(extension != nullptr, "subjectAltName");
-        check(X509_add_ext(x509, extension.get(), -1) == 1, "add subjectAltName");
+            X509V3_EXT_nconf_nid(nullptr, &context, nid, value.c_str()));
+        check(extension != nullptr && X509_add_ext(x509, extension.get(), -1) == 1, "extension");
+    };
+    if (spec.ca) {
+        add_extension(NID_basic_constraints, "critical,CA:TRUE");
+        add_extension(NID_key_usage, "critical,keyCertSign,cRLSign,digitalSignature");
+    }
+    if (!spec.extended_key_usage.empty()) {
+        add_extension(NID_ext_key_usage, spec.extended_key_usage);
+    }
+    if (!spec.subject_alt_name.empty()) {
+        add_extension(NID_subject_alt_name, spec.subject_alt_name);
     }
 
     auto* signer = const_cast<EVP_PKEY*>(spec.issuer_key != nullptr ? spec.issuer_key : issued.key.get());
@@ -90,6 +103,60 @@ Issued issue(const CertificateSpec& spec)
     OpenSslBytes der_owner(der);
     issued.der.assign(der, der + length);
     return issued;
+}
+
+std::string crl_pem(const Issued& issuer, const std::vector<std::string>& revoked_serials, std::int64_t this_update,
+                    std::int64_t next_update)
+{
+    OpenSslPtr<X509_CRL, X509_CRL_free> crl(X509_CRL_new());
+    check(crl != nullptr && X509_CRL_set_version(crl.get(), 1) == 1, "crl");
+    check(X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer.certificate.get())) == 1, "crl issuer");
+    OpenSslPtr<ASN1_TIME, ASN1_TIME_free> last(ASN1_TIME_set(nullptr, static_cast<time_t>(this_update)));
+    OpenSslPtr<ASN1_TIME, ASN1_TIME_free> next(ASN1_TIME_set(nullptr, static_cast<time_t>(next_update)));
+    check(X509_CRL_set1_lastUpdate(crl.get(), last.get()) == 1, "lastUpdate");
+    check(X509_CRL_set1_nextUpdate(crl.get(), next.get()) == 1, "nextUpdate");
+    for (const std::string& serial_hex : revoked_serials) {
+        X509_REVOKED* revoked = X509_REVOKED_new();
+        BIGNUM* serial = nullptr;
+        check(BN_hex2bn(&serial, serial_hex.c_str()) > 0, "revoked serial");
+        BignumPtr serial_owner(serial);
+        OpenSslPtr<ASN1_INTEGER, ASN1_INTEGER_free> number(BN_to_ASN1_INTEGER(serial, nullptr));
+        check(X509_REVOKED_set_serialNumber(revoked, number.get()) == 1, "revoked");
+        check(X509_REVOKED_set_revocationDate(revoked, last.get()) == 1, "revocation date");
+        check(X509_CRL_add0_revoked(crl.get(), revoked) == 1, "add revoked");
+    }
+    check(X509_CRL_sort(crl.get()) == 1, "sort");
+    check(X509_CRL_sign(crl.get(), issuer.key.get(), EVP_sha256()) > 0, "sign crl");
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    check(PEM_write_bio_X509_CRL(bio.get(), crl.get()) == 1, "pem crl");
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(bio.get(), &data);
+    return {data, static_cast<std::size_t>(length)};
+}
+
+TempFile::TempFile(const std::string& contents)
+{
+    std::string pattern = "/tmp/arrcert-unit-XXXXXX";
+    const int fd = mkstemp(pattern.data());
+    check(fd >= 0, "mkstemp");
+    close(fd);
+    path_ = pattern;
+    write(contents);
+}
+
+TempFile::~TempFile()
+{
+    std::remove(path_.c_str());
+}
+
+void TempFile::write(const std::string& contents) const
+{
+    // Write beside, then rename: readers see the old file or the new one, never half of one.
+    const std::string next = path_ + ".next";
+    std::ofstream out(next, std::ios::binary | std::ios::trunc);
+    out << contents;
+    out.close();
+    check(std::rename(next.c_str(), path_.c_str()) == 0, "rename");
 }
 
 std::string base64(const Der& der)

@@ -29,6 +29,8 @@ struct CertificateSpec {
     std::string subject_alt_name;  // OpenSSL config syntax, e.g. "DNS:a.example,email:a@example"
     KeyType key = KeyType::ec_p256;
     const EVP_PKEY* issuer_key = nullptr;  // null: signed with its own key
+    bool ca = false;                       // basicConstraints CA:TRUE and keyCertSign
+    std::string extended_key_usage;        // e.g. "clientAuth" or "serverAuth"; empty: none
 };
 
 struct Issued {
@@ -39,6 +41,26 @@ struct Issued {
 
 std::int64_t now();
 Issued issue(const CertificateSpec& spec);
+
+// A PEM CRL issued by `issuer`, revoking the given serials (hex).
+std::string crl_pem(const Issued& issuer, const std::vector<std::string>& revoked_serials, std::int64_t this_update,
+                    std::int64_t next_update);
+
+// A file that is removed when the object goes.
+class TempFile {
+public:
+    explicit TempFile(const std::string& contents);
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    TempFile(TempFile&&) = delete;
+    TempFile& operator=(TempFile&&) = delete;
+    ~TempFile();
+    void write(const std::string& contents) const;
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+};
 std::string base64(const Der& der);
 std::string pem(const Der& der);
 

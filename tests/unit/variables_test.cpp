@@ -108,7 +108,7 @@ TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
 {
     const std::int64_t now = testing::now();
     const auto issued = testing::issue({.not_after = now + std::int64_t{86400} * 30 - 10});
-    const Verdict verdict = judge(testing::base64(issued.der), {});
+    const Verdict verdict = judge(testing::base64(issued.der), {}, testing::now());
     const Decision success = decide(verdict, now, 0);
     auto collect = [&](const Verdict& v, const Decision& d, ExportOptions options) {
         Map map;
@@ -126,13 +126,13 @@ TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
     ASSERT_EQ(only_cert.size(), 1U);
     EXPECT_EQ(only_cert.at("SSL_CLIENT_CERT"), testing::pem(issued.der));
 
-    const Verdict absent = judge("", {});
+    const Verdict absent = judge("", {}, testing::now());
     const Map none = collect(absent, decide(absent, testing::now(), 0), {true, true});
     ASSERT_EQ(none.size(), 2U);
     EXPECT_EQ(none.at("SSL_CLIENT_VERIFY"), "NONE");
     EXPECT_EQ(none.at("SSL_CLIENT_CERT"), "");
 
-    const Verdict malformed = judge("!!", {});
+    const Verdict malformed = judge("!!", {}, testing::now());
     const Map failed = collect(malformed, decide(malformed, testing::now(), 0), {true, false});
     ASSERT_EQ(failed.size(), 1U);
     EXPECT_EQ(failed.at("SSL_CLIENT_VERIFY").rfind("FAILED:malformed certificate header", 0), 0U);

@@ -108,7 +108,7 @@ class Pki:
 
     def issue(self, label, subject, issuer: Optional[Issued] = None, key="ec", days=(-1, 30),
               not_before=None, not_after=None, serial=None, dns=(), emails=(), upns=(), uris=(), ips=(),
-              ca=False, ip_server=False) -> Issued:
+              ca=False, ip_server=False, eku="clientAuth") -> Issued:
         private_key = _key(key)
         start = not_before or now() + datetime.timedelta(days=days[0])
         end = not_after or now() + datetime.timedelta(days=days[1])
@@ -127,8 +127,10 @@ class Pki:
                               encipher_only=False, decipher_only=False), critical=True)
         else:
             builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            usage = ExtendedKeyUsageOID.SERVER_AUTH if ip_server else ExtendedKeyUsageOID.CLIENT_AUTH
-            builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            if ip_server or eku == "serverAuth":
+                builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            elif eku == "clientAuth":
+                builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         names = ([x509.DNSName(d) for d in dns] + [x509.RFC822Name(e) for e in emails]
                  + [x509.OtherName(MS_UPN, _utf8_der(u)) for u in upns]
                  + [x509.UniformResourceIdentifier(u) for u in uris])
@@ -150,6 +152,24 @@ class Pki:
                                               serialization.NoEncryption()))
         os.chmod(key_path, 0o644)  # test keys only: the server user reads them
         return Issued(label, cert, private_key, cert_path, key_path)
+
+    def write_crl(self, path, issuer: Issued, revoked=(), last_update=None, next_update=None):
+        """A CRL signed by `issuer` revoking the given certificates, written as PEM to `path`."""
+        builder = (x509.CertificateRevocationListBuilder()
+                   .issuer_name(issuer.cert.subject)
+                   .last_update(last_update or now() - datetime.timedelta(minutes=5))
+                   .next_update(next_update or now() + datetime.timedelta(days=1)))
+        for certificate in revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(certificate.cert.serial_number)
+                .revocation_date(now() - datetime.timedelta(minutes=1)).build())
+        data = builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+        staging = path + ".next"
+        with open(staging, "wb") as f:
+            f.write(data)
+        os.chmod(staging, 0o644)
+        os.replace(staging, path)  # readers see the old file or the new one
+        return path
 
     def leaf(self, label, common_name="alice", **kwargs) -> Issued:
         return self.issue(label, name(("O", "Contoso"), ("CN", common_name)), issuer=self.ca, **kwargs)

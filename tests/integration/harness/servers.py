@@ -135,8 +135,10 @@ class Httpd:
             "    AllowOverride AuthConfig",
             "    Require all granted",
             "</Directory>",
-            "StartServers 1" if self.mpm != "prefork" else "StartServers 2",
-            "MaxRequestWorkers 16" if self.mpm == "prefork" else "",
+            # One child process for the threaded MPMs: per-process state (CRLs) is then predictable.
+            *(["StartServers 2", "MaxRequestWorkers 16"] if self.mpm == "prefork" else
+              ["StartServers 1", "ServerLimit 1", "ThreadsPerChild 16", "MaxRequestWorkers 16",
+               "MinSpareThreads 1", "MaxSpareThreads 16"]),
             textwrap.dedent(body if body is not None else self.body),
         ]
         return "\n".join(line for line in lines if line != "") + "\n"

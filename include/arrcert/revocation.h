@@ -1,0 +1,87 @@
+// Certificate revocation lists that follow their files: re-read when the files change, at most
+// every refresh interval, without a restart and without stalling the requests that read them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <openssl/x509.h>
+
+#include "arrcert/openssl_ptr.h"
+
+namespace arrcert {
+
+enum class RevocationCheck { none, leaf, chain };
+
+struct RevocationPolicy {
+    RevocationCheck check = RevocationCheck::none;
+    bool no_crl_for_cert_ok = false;
+};
+
+inline constexpr std::int64_t default_crl_refresh_seconds = 60;
+
+// One immutable set of CRLs; requests hold it for as long as they use it.
+class CrlSnapshot {
+public:
+    CrlSnapshot(std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>> crls, std::uint64_t generation);
+    CrlSnapshot(const CrlSnapshot&) = delete;
+    CrlSnapshot& operator=(const CrlSnapshot&) = delete;
+    CrlSnapshot(CrlSnapshot&&) = delete;
+    CrlSnapshot& operator=(CrlSnapshot&&) = delete;
+    ~CrlSnapshot();
+
+    // Owned by the snapshot; OpenSSL reads it during a verification.
+    [[nodiscard]] STACK_OF(X509_CRL) * stack() const noexcept { return stack_; }
+    [[nodiscard]] std::size_t size() const noexcept { return crls_.size(); }
+    // Changes whenever the CRLs in force change: part of a verdict's identity.
+    [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
+
+private:
+    std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>> crls_;
+    STACK_OF(X509_CRL) * stack_;
+    std::uint64_t generation_;
+};
+
+class CrlSource {
+public:
+    CrlSource() = default;
+
+    // At configuration time: read the file (or every file of the directory) now. Returns an error
+    // message naming the file, or an empty string.
+    std::string add_file(const std::string& path);
+    std::string add_directory(const std::string& path);
+
+    struct Current {
+        std::shared_ptr<const CrlSnapshot> snapshot;
+        std::string event;  // set for the one caller that reloaded, or failed to
+        bool event_is_error = false;
+    };
+    // The CRLs in force at `now`. When `refresh_seconds` have passed, one caller looks at the
+    // files and re-reads them if they changed; the others carry on with the snapshot they have.
+    // A file that fails to parse keeps the previous CRLs in force.
+    Current current(std::int64_t now, std::int64_t refresh_seconds);
+
+private:
+    struct Source {
+        std::string path;
+        bool directory;
+    };
+    std::string add(Source source);
+    static std::vector<std::filesystem::path> files_of(const Source& source, std::string& error);
+    [[nodiscard]] std::string stamp() const;  // what the files look like now
+    std::string read_all(std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>>& crls) const;
+
+    std::vector<Source> sources_;
+    std::atomic<std::int64_t> next_check_{0};
+    std::mutex reload_;  // held only by the caller that reloads
+    std::string stamp_;  // what the files looked like when last read (under reload_)
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<std::shared_ptr<const CrlSnapshot>> snapshot_;
+};
+
+}  // namespace arrcert

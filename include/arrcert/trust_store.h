@@ -1,0 +1,53 @@
+// Trust anchors and known intermediates (ArrCertCACertificateFile/Path), and chain verification
+// by OpenSSL's verifier: signatures, validity along the path, basic constraints, path length and
+// the client-authentication purpose.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <openssl/x509_vfy.h>
+
+#include "arrcert/openssl_ptr.h"
+#include "arrcert/revocation.h"
+
+namespace arrcert {
+
+using X509StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
+
+// mod_ssl's SSLVerifyDepth: how many certificates may stand above the leaf, the root included.
+inline constexpr int default_verify_depth = 3;
+
+class TrustStore {
+public:
+    TrustStore();
+    TrustStore(const TrustStore&) = delete;
+    TrustStore& operator=(const TrustStore&) = delete;
+    TrustStore(TrustStore&&) = default;
+    TrustStore& operator=(TrustStore&&) = default;
+    ~TrustStore() = default;
+
+    // Both return an error message naming the file, or an empty string.
+    std::string add_file(const std::string& path);
+    std::string add_directory(const std::string& path);  // hashed, as `openssl rehash` makes
+
+    [[nodiscard]] X509_STORE* store() const noexcept { return store_.get(); }
+
+private:
+    X509StorePtr store_;
+};
+
+struct ChainCheck {
+    const TrustStore* trust = nullptr;  // null: no chain verification
+    const CrlSnapshot* crls = nullptr;  // null or empty: no CRLs
+    RevocationPolicy revocation;
+    int depth = default_verify_depth;
+};
+
+// Verifies `leaf` with `intermediates` (untrusted, e.g. from the header) at `time` (UTC seconds).
+// Returns OpenSSL's verify error string, or an empty string when the chain is good.
+std::string verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
+                         std::int64_t time);
+
+}  // namespace arrcert

@@ -1,0 +1,195 @@
+#include "arrcert/revocation.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+
+namespace arrcert {
+namespace {
+
+using CrlPtr = OpenSslPtr<X509_CRL, X509_CRL_free>;
+
+bool is_crl_file_name(const std::string& name)
+{
+    if (name.empty() || name.front() == '.') {
+        return false;
+    }
+    if (name.ends_with(".crl") || name.ends_with(".pem")) {
+        return true;
+    }
+    const auto dot = name.rfind(".r");  // openssl rehash: <hash>.r0, .r1, ...
+    return dot != std::string::npos && dot + 2 < name.size() &&
+           std::all_of(name.begin() + static_cast<std::ptrdiff_t>(dot) + 2, name.end(),
+                       [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Every CRL in a PEM file (or the one CRL of a DER file).
+std::string read_crl_file(const std::string& path, std::vector<CrlPtr>& crls)
+{
+    BioPtr bio(BIO_new_file(path.c_str(), "rb"));
+    if (!bio) {
+        ERR_clear_error();
+        return "cannot read CRL file " + path;
+    }
+    std::size_t found = 0;
+    while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+        crls.emplace_back(crl);
+        ++found;
+    }
+    const unsigned long error = ERR_peek_last_error();
+    const bool clean_end = ERR_GET_LIB(error) == ERR_LIB_PEM && ERR_GET_REASON(error) == PEM_R_NO_START_LINE;
+    ERR_clear_error();
+    if (found > 0 && clean_end) {
+        return {};
+    }
+    if (found == 0) {
+        BioPtr der(BIO_new_file(path.c_str(), "rb"));
+        if (der) {
+            if (X509_CRL* crl = d2i_X509_CRL_bio(der.get(), nullptr)) {
+                crls.emplace_back(crl);
+                ERR_clear_error();
+                return {};
+            }
+        }
+        ERR_clear_error();
+        return "no CRL could be read from " + path;
+    }
+    return "CRL file " + path + " is damaged after its first " + std::to_string(found) + " CRLs";
+}
+
+std::string file_stamp(const std::filesystem::path& path)
+{
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    const auto size = std::filesystem::file_size(path, error);
+    const auto time = std::filesystem::last_write_time(path, error);
+    return path.string() + ":" + std::to_string(static_cast<int>(status.type())) + ":" +
+           std::to_string(error ? 0 : size) + ":" + std::to_string(time.time_since_epoch().count()) + ";";
+}
+
+}  // namespace
+
+CrlSnapshot::CrlSnapshot(std::vector<CrlPtr> crls, std::uint64_t generation)
+    : crls_(std::move(crls)), stack_(sk_X509_CRL_new_null()), generation_(generation)
+{
+    if (stack_ == nullptr) {
+        throw std::bad_alloc();
+    }
+    for (const CrlPtr& crl : crls_) {
+        if (sk_X509_CRL_push(stack_, crl.get()) == 0) {
+            sk_X509_CRL_free(stack_);
+            throw std::bad_alloc();
+        }
+    }
+}
+
+CrlSnapshot::~CrlSnapshot()
+{
+    sk_X509_CRL_free(stack_);  // the CRLs themselves belong to crls_
+}
+
+std::vector<std::filesystem::path> CrlSource::files_of(const Source& source, std::string& error)
+{
+    if (!source.directory) {
+        return {source.path};
+    }
+    std::error_code failure;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(source.path, failure)) {
+        if (entry.is_regular_file() && is_crl_file_name(entry.path().filename().string())) {
+            files.push_back(entry.path());
+        }
+    }
+    if (failure) {
+        error = "cannot read CRL directory " + source.path + ": " + failure.message();
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+std::string CrlSource::stamp() const
+{
+    std::string stamp;
+    for (const Source& source : sources_) {
+        std::string error;
+        stamp += "[";
+        for (const auto& file : files_of(source, error)) {
+            stamp += file_stamp(file);
+        }
+        stamp += error + "]";
+    }
+    return stamp;
+}
+
+std::string CrlSource::read_all(std::vector<CrlPtr>& crls) const
+{
+    for (const Source& source : sources_) {
+        std::string error;
+        for (const auto& file : files_of(source, error)) {
+            if (std::string failure = read_crl_file(file.string(), crls); !failure.empty()) {
+                return failure;
+            }
+        }
+        if (!error.empty()) {
+            return error;
+        }
+    }
+    return {};
+}
+
+std::string CrlSource::add(Source source)
+{
+    sources_.push_back(std::move(source));
+    std::vector<CrlPtr> crls;
+    if (std::string error = read_all(crls); !error.empty()) {
+        sources_.pop_back();
+        return error;
+    }
+    stamp_ = stamp();
+    snapshot_.store(std::make_shared<const CrlSnapshot>(std::move(crls), ++generation_));
+    return {};
+}
+
+std::string CrlSource::add_file(const std::string& path)
+{
+    return add({path, false});
+}
+
+std::string CrlSource::add_directory(const std::string& path)
+{
+    std::error_code error;
+    if (!std::filesystem::is_directory(path, error)) {
+        return "CRL directory " + path + " does not exist or is not a directory";
+    }
+    return add({path, true});
+}
+
+CrlSource::Current CrlSource::current(std::int64_t now, std::int64_t refresh_seconds)
+{
+    Current result;
+    std::int64_t due = next_check_.load(std::memory_order_relaxed);
+    if (now >= due && next_check_.compare_exchange_strong(due, now + refresh_seconds) && reload_.try_lock()) {
+        std::lock_guard<std::mutex> held(reload_, std::adopt_lock);
+        std::string now_stamp = stamp();  // a cheap look first: names, sizes and times only
+        if (now_stamp != stamp_) {
+            std::vector<CrlPtr> crls;
+            std::string error = read_all(crls);
+            stamp_ = std::move(now_stamp);  // a failure is reported once per change of the files
+            if (error.empty()) {
+                auto fresh = std::make_shared<const CrlSnapshot>(std::move(crls), ++generation_);
+                result.event = "CRLs reloaded: " + std::to_string(fresh->size()) + " in force";
+                snapshot_.store(std::move(fresh));
+            } else {
+                result.event = error + "; the previous CRLs stay in force";
+                result.event_is_error = true;
+            }
+        }
+    }
+    result.snapshot = snapshot_.load();
+    return result;
+}
+
+}  // namespace arrcert

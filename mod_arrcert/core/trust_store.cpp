@@ -1,0 +1,114 @@
+#include "arrcert/trust_store.h"
+
+#include <openssl/err.h>
+
+#include <filesystem>
+#include <new>
+#include <system_error>
+
+namespace arrcert {
+namespace {
+
+using StoreContextPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
+struct CertificateStackDeleter {
+    void operator()(STACK_OF(X509) * stack) const noexcept { sk_X509_free(stack); }  // not the certificates
+};
+using CertificateStackPtr = std::unique_ptr<STACK_OF(X509), CertificateStackDeleter>;
+
+std::string openssl_reason()
+{
+    const unsigned long code = ERR_peek_last_error();
+    const char* reason = code != 0 ? ERR_reason_error_string(code) : nullptr;
+    ERR_clear_error();
+    return reason != nullptr ? reason : "unknown error";
+}
+
+// no_crl_for_cert_ok: a certificate whose issuer has no CRL is not refused for that alone.
+int tolerate_missing_crl(int ok, X509_STORE_CTX* context)
+{
+    if (ok == 0 && X509_STORE_CTX_get_error(context) == X509_V_ERR_UNABLE_TO_GET_CRL) {
+        X509_STORE_CTX_set_error(context, X509_V_OK);
+        return 1;
+    }
+    return ok;
+}
+
+}  // namespace
+
+TrustStore::TrustStore() : store_(X509_STORE_new())
+{
+    if (!store_) {
+        throw std::bad_alloc();
+    }
+}
+
+std::string TrustStore::add_file(const std::string& path)
+{
+    if (X509_STORE_load_file(store_.get(), path.c_str()) != 1) {
+        return "cannot load CA certificates from " + path + " (" + openssl_reason() + ")";
+    }
+    ERR_clear_error();
+    return {};
+}
+
+std::string TrustStore::add_directory(const std::string& path)
+{
+    std::error_code error;
+    if (!std::filesystem::is_directory(path, error)) {
+        return "CA certificate directory " + path + " does not exist or is not a directory";
+    }
+    if (X509_STORE_load_path(store_.get(), path.c_str()) != 1) {
+        return "cannot use CA certificate directory " + path + " (" + openssl_reason() + ")";
+    }
+    ERR_clear_error();
+    return {};
+}
+
+std::string verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
+                         std::int64_t time)
+{
+    CertificateStackPtr untrusted(sk_X509_new_null());
+    StoreContextPtr context(X509_STORE_CTX_new());
+    if (!untrusted || !context) {
+        throw std::bad_alloc();
+    }
+    for (X509* certificate : intermediates) {
+        if (sk_X509_push(untrusted.get(), certificate) == 0) {
+            throw std::bad_alloc();
+        }
+    }
+    if (X509_STORE_CTX_init(context.get(), check.trust->store(), leaf, untrusted.get()) != 1) {
+        ERR_clear_error();
+        throw std::bad_alloc();
+    }
+    X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(context.get());
+    X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(time));
+    // OpenSSL counts neither the leaf nor the trust anchor; mod_ssl's depth counts the anchor.
+    X509_VERIFY_PARAM_set_depth(param, check.depth - 1);
+    X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_CLIENT);
+
+    const bool with_crls = check.revocation.check != RevocationCheck::none;
+    if (with_crls) {
+        unsigned long flags = X509_V_FLAG_CRL_CHECK;
+        if (check.revocation.check == RevocationCheck::chain) {
+            flags |= X509_V_FLAG_CRL_CHECK_ALL;
+        }
+        X509_VERIFY_PARAM_set_flags(param, flags);
+        if (check.crls != nullptr) {
+            X509_STORE_CTX_set0_crls(context.get(), check.crls->stack());
+        }
+        if (check.revocation.no_crl_for_cert_ok) {
+            X509_STORE_CTX_set_verify_cb(context.get(), tolerate_missing_crl);
+        }
+    }
+
+    const int verified = X509_verify_cert(context.get());
+    const int error = X509_STORE_CTX_get_error(context.get());
+    ERR_clear_error();
+    if (verified == 1) {
+        return {};
+    }
+    return X509_verify_cert_error_string(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error);
+}
+
+}  // namespace arrcert

@@ -1,0 +1,198 @@
+#include "arrcert/trust_store.h"
+
+#include <gtest/gtest.h>
+#include <openssl/x509_vfy.h>
+
+#include "arrcert/rules.h"
+#include "test_pki.h"
+
+namespace arrcert {
+namespace {
+
+using testing::Issued;
+using testing::Name;
+
+// root → intermediate → leaves, and the look-alikes that must not pass.
+struct Pki {
+    Issued root = testing::issue({.subject = Name{{{"O", "Contoso"}}, {{"CN", "Root"}}}, .ca = true});
+    Issued intermediate = testing::issue({.subject = Name{{{"O", "Contoso"}}, {{"CN", "Issuing"}}},
+                                          .issuer = Name{{{"O", "Contoso"}}, {{"CN", "Root"}}},
+                                          .serial_hex = "10",
+                                          .issuer_key = root.key.get(),
+                                          .ca = true});
+    Issued leaf = issue_leaf("alice", "20", intermediate, "clientAuth");
+    Issued server_only = issue_leaf("web", "21", intermediate, "serverAuth");
+    Issued by_root = issue_leaf("bob", "22", root, "");
+    // A self-signed certificate carrying the intermediate's name, and a leaf it signed.
+    Issued impostor = testing::issue({.subject = Name{{{"O", "Contoso"}}, {{"CN", "Issuing"}}}, .ca = true});
+    Issued impostor_leaf = issue_leaf("alice", "20", impostor, "clientAuth");
+
+    static Issued issue_leaf(const std::string& cn, const std::string& serial, const Issued& issuer,
+                             const std::string& eku)
+    {
+        return testing::issue({.subject = Name{{{"O", "Contoso"}}, {{"CN", cn}}},
+                               .issuer = Name{{{"O", "Contoso"}}, {{"CN", cn == "bob" ? "Root" : "Issuing"}}},
+                               .serial_hex = serial,
+                               .issuer_key = issuer.key.get(),
+                               .extended_key_usage = eku});
+    }
+};
+
+Pki& pki()
+{
+    static Pki instance;
+    return instance;
+}
+
+std::string header(std::initializer_list<const Issued*> chain)
+{
+    std::string text;
+    for (const Issued* certificate : chain) {
+        text += testing::pem(certificate->der);
+    }
+    return text;
+}
+
+class TrustTest : public ::testing::Test {
+protected:
+    TrustTest() : root_file_(testing::pem(pki().root.der)) { EXPECT_EQ(trust_.add_file(root_file_.path()), ""); }
+
+    Verdict judge_with(const std::string& value, ChainCheck check = {})
+    {
+        check.trust = &trust_;
+        RuleSet rules;
+        rules.chain = check;
+        return judge(value, rules, testing::now());
+    }
+
+    TrustStore trust_;
+    testing::TempFile root_file_;
+};
+
+TEST_F(TrustTest, LeafWithIntermediateFromTheHeader)
+{
+    const Verdict verdict = judge_with(header({&pki().leaf, &pki().intermediate}));
+    EXPECT_EQ(verdict.failed_rule, Rule::none) << verdict.reason;
+}
+
+TEST_F(TrustTest, LeafSignedByTheRoot)
+{
+    EXPECT_EQ(judge_with(header({&pki().by_root})).failed_rule, Rule::none);
+}
+
+TEST_F(TrustTest, IntermediateFromTheCaFile)
+{
+    const testing::TempFile intermediate(testing::pem(pki().intermediate.der));
+    ASSERT_EQ(trust_.add_file(intermediate.path()), "");
+    EXPECT_EQ(judge_with(header({&pki().leaf})).failed_rule, Rule::none);
+}
+
+TEST_F(TrustTest, MissingIntermediate)
+{
+    const Verdict verdict = judge_with(header({&pki().leaf}));
+    EXPECT_EQ(verdict.failed_rule, Rule::chain);
+    EXPECT_EQ(verdict.reason, X509_verify_cert_error_string(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
+}
+
+TEST_F(TrustTest, ImpostorWithTheIntermediatesNameIsRefused)
+{
+    EXPECT_EQ(judge_with(header({&pki().impostor_leaf, &pki().impostor})).failed_rule, Rule::chain);
+    EXPECT_EQ(judge_with(header({&pki().impostor_leaf, &pki().intermediate})).failed_rule, Rule::chain);
+}
+
+TEST_F(TrustTest, ServerAuthOnlyLeafIsRefused)
+{
+    const Verdict verdict = judge_with(header({&pki().server_only, &pki().intermediate}));
+    EXPECT_EQ(verdict.failed_rule, Rule::chain);
+    EXPECT_EQ(verdict.reason, X509_verify_cert_error_string(X509_V_ERR_INVALID_PURPOSE));
+}
+
+TEST_F(TrustTest, DepthCountsTheRootAsModSslDoes)
+{
+    ChainCheck shallow;
+    shallow.depth = 1;
+    const Verdict verdict = judge_with(header({&pki().leaf, &pki().intermediate}), shallow);
+    EXPECT_EQ(verdict.failed_rule, Rule::chain);
+    EXPECT_EQ(verdict.reason, X509_verify_cert_error_string(X509_V_ERR_CERT_CHAIN_TOO_LONG));
+    ChainCheck enough;
+    enough.depth = 2;
+    EXPECT_EQ(judge_with(header({&pki().leaf, &pki().intermediate}), enough).failed_rule, Rule::none);
+    EXPECT_EQ(judge_with(header({&pki().by_root}), shallow).failed_rule, Rule::none);
+}
+
+TEST_F(TrustTest, RevokedLeaf)
+{
+    CrlSource crls;
+    const std::int64_t now = testing::now();
+    const testing::TempFile intermediate_crl(testing::crl_pem(pki().intermediate, {"20"}, now - 60, now + 3600));
+    const testing::TempFile root_crl(testing::crl_pem(pki().root, {}, now - 60, now + 3600));
+    ASSERT_EQ(crls.add_file(intermediate_crl.path()), "");
+    ASSERT_EQ(crls.add_file(root_crl.path()), "");
+    const auto snapshot = crls.current(now, 60).snapshot;
+    ASSERT_EQ(snapshot->size(), 2U);
+
+    ChainCheck check;
+    check.crls = snapshot.get();
+    check.revocation = {RevocationCheck::chain, false};
+    const Verdict revoked = judge_with(header({&pki().leaf, &pki().intermediate}), check);
+    EXPECT_EQ(revoked.failed_rule, Rule::chain);
+    EXPECT_EQ(revoked.reason, X509_verify_cert_error_string(X509_V_ERR_CERT_REVOKED));
+    // Another leaf of the same intermediate is fine.
+    const Issued carol = Pki::issue_leaf("carol", "23", pki().intermediate, "clientAuth");
+    EXPECT_EQ(judge_with(header({&carol, &pki().intermediate}), check).failed_rule, Rule::none);
+}
+
+TEST_F(TrustTest, MissingCrlFailsClosedUnlessToleratedAndLeafModeChecksOnlyTheLeaf)
+{
+    CrlSource crls;
+    const std::int64_t now = testing::now();
+    const testing::TempFile intermediate_crl(testing::crl_pem(pki().intermediate, {}, now - 60, now + 3600));
+    ASSERT_EQ(crls.add_file(intermediate_crl.path()), "");
+    const auto snapshot = crls.current(now, 60).snapshot;
+    const std::string chain = header({&pki().leaf, &pki().intermediate});
+
+    ChainCheck check;
+    check.crls = snapshot.get();
+    check.revocation = {RevocationCheck::chain, false};  // the root's CRL is missing
+    const Verdict missing = judge_with(chain, check);
+    EXPECT_EQ(missing.reason, X509_verify_cert_error_string(X509_V_ERR_UNABLE_TO_GET_CRL));
+    check.revocation = {RevocationCheck::chain, true};
+    EXPECT_EQ(judge_with(chain, check).failed_rule, Rule::none);
+    check.revocation = {RevocationCheck::leaf, false};
+    EXPECT_EQ(judge_with(chain, check).failed_rule, Rule::none);
+}
+
+TEST_F(TrustTest, ExpiredCrlFailsClosed)
+{
+    CrlSource crls;
+    const std::int64_t now = testing::now();
+    const testing::TempFile stale(testing::crl_pem(pki().intermediate, {}, now - 7200, now - 3600));
+    ASSERT_EQ(crls.add_file(stale.path()), "");
+    const auto snapshot = crls.current(now, 60).snapshot;
+    ChainCheck check;
+    check.crls = snapshot.get();
+    check.revocation = {RevocationCheck::leaf, false};
+    const Verdict verdict = judge_with(header({&pki().leaf, &pki().intermediate}), check);
+    EXPECT_EQ(verdict.reason, X509_verify_cert_error_string(X509_V_ERR_CRL_HAS_EXPIRED));
+}
+
+TEST(TrustStoreTest, BadFilesAreNamed)
+{
+    TrustStore trust;
+    EXPECT_NE(trust.add_file("/nonexistent/ca.pem").find("/nonexistent/ca.pem"), std::string::npos);
+    EXPECT_NE(trust.add_directory("/nonexistent/dir").find("/nonexistent/dir"), std::string::npos);
+    const testing::TempFile junk("not a certificate");
+    EXPECT_NE(trust.add_file(junk.path()).find(junk.path()), std::string::npos);
+}
+
+TEST(RevocationRulesTest, CrlsWithoutATrustStoreRefuse)
+{
+    RuleSet rules;
+    rules.chain.revocation = {RevocationCheck::chain, false};
+    const Verdict verdict = judge(testing::base64(pki().leaf.der), rules, testing::now());
+    EXPECT_EQ(verdict.failed_rule, Rule::chain);
+    EXPECT_NE(verdict.reason.find("ArrCertCACertificateFile"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace arrcert
