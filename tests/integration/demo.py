@@ -40,9 +40,11 @@ def main():
                        not_after=now() - datetime.timedelta(days=1))
 
     httpd = Httpd(f"""
+        # Only the front end may send the header; the certificate must chain to the demo CA.
+        ArrCertTrustedProxy 127.0.0.1
         <Location />
             ArrCertVerifyClient require
-            ArrCertIssuer "CN=Contoso Test CA, O=Contoso"
+            ArrCertCACertificateFile {pki.ca.cert_path}
             ArrCertUserName SSL_CLIENT_S_DN_CN
         </Location>
         <FilesMatch "\\.php$">
