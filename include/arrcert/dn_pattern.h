@@ -12,6 +12,17 @@
 
 namespace arrcert {
 
+// A certificate's name as plain data: each attribute's OID (DER content octets), its value in
+// UTF-8, and the RDN it belongs to. Values that cannot be turned into UTF-8 are left out.
+struct NameEntry {
+    std::string oid;
+    std::string value;
+    int rdn = 0;
+};
+using DistinguishedName = std::vector<NameEntry>;
+
+DistinguishedName distinguished_name(const X509_NAME* name);
+
 class DnPattern {
 public:
     // Accepts RFC 4514 ("CN=a,O=b"), the .NET form ("CN=a, O=b") and OpenSSL's ("/O=b/CN=a"),
@@ -20,7 +31,7 @@ public:
 
     // Every attribute is present with exactly this UTF-8 value; the attributes of one '+' group
     // must sit in one RDN of the name.
-    [[nodiscard]] bool matches(const X509_NAME* name) const;
+    [[nodiscard]] bool matches(const DistinguishedName& name) const;
     [[nodiscard]] const std::string& text() const noexcept { return text_; }
 
     struct Attribute {

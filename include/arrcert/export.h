@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +32,20 @@ void export_variables(const Verdict& verdict, const Decision& decision, std::int
         // Empty without a certificate, as mod_ssl sets it.
         sink(std::string_view("SSL_CLIENT_CERT"), std::string_view(verdict.variables.pem));
     }
+}
+
+// One variable by name, as export_variables would set it (both options on); nullopt when unset.
+inline std::optional<std::string> find_variable(const Verdict& verdict, const Decision& decision, std::int64_t now,
+                                                std::string_view wanted)
+{
+    std::optional<std::string> found;
+    export_variables(verdict, decision, now, ExportOptions{true, true},
+                     [&](std::string_view name, std::string_view value) {
+                         if (!found && name == wanted) {
+                             found = std::string(value);
+                         }
+                     });
+    return found;
 }
 
 }  // namespace arrcert

@@ -40,8 +40,12 @@ struct Verdict {
     std::string_view format;        // how the header was read
     std::int64_t not_before = 0;    // UTC seconds
     std::int64_t not_after = 0;
+    Sha1 sha1{};
+    Sha256 sha256{};
     std::string sha1_hex;
-    std::string subject_dn;
+    std::string subject_dn;          // RFC 2253, as SSL_CLIENT_S_DN
+    DistinguishedName subject_name;  // for the name rules
+    DistinguishedName issuer_name;
     CertificateVariables variables;  // empty unless judged
 };
 
@@ -49,6 +53,15 @@ struct Verdict {
 // that decide() allows the leaf does not fail the chain.
 Verdict judge(std::string_view header_value, const RuleSet& rules, std::int64_t now,
               std::size_t max_header_length = default_max_header_length);
+
+// The first of the thumbprint, issuer and subject rules that a judged certificate fails
+// (Rule::none when all pass), with its reason. judge() applies it to the scope's rules; the
+// authorization providers apply it to their own inline rules.
+struct IdentityCheck {
+    Rule failed = Rule::none;
+    std::string_view reason;
+};
+IdentityCheck check_identity(const Verdict& verdict, const RuleSet& rules);
 
 // The verdict at one moment: validity is checked here, against the request time.
 struct Decision {

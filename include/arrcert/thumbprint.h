@@ -18,7 +18,11 @@ public:
     static Result<Thumbprint> parse(std::string_view text);
 
     [[nodiscard]] Algorithm algorithm() const noexcept { return algorithm_; }
-    [[nodiscard]] bool matches(const Certificate& certificate) const noexcept;
+    [[nodiscard]] bool matches(const Sha1& sha1, const Sha256& sha256) const noexcept;
+    [[nodiscard]] bool matches(const Certificate& certificate) const noexcept
+    {
+        return matches(certificate.sha1(), certificate.sha256());
+    }
     // Canonical form: uppercase hex, no separators.
     [[nodiscard]] std::string hex() const { return to_hex(bytes_.data(), bytes_.size()); }
 

@@ -7,8 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstring>
-#include <optional>
 #include <utility>
 
 #include "arrcert/openssl_ptr.h"
@@ -239,29 +237,6 @@ private:
     std::size_t position_ = 0;
 };
 
-std::optional<std::string> entry_utf8(const X509_NAME_ENTRY* entry)
-{
-    unsigned char* utf8 = nullptr;
-    const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
-    if (length < 0) {
-        ERR_clear_error();
-        return std::nullopt;
-    }
-    OpenSslBytes owner(utf8);
-    return std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
-}
-
-bool entry_matches(const X509_NAME_ENTRY* entry, const DnPattern::Attribute& attribute)
-{
-    const ASN1_OBJECT* object = X509_NAME_ENTRY_get_object(entry);
-    if (static_cast<std::size_t>(OBJ_length(object)) != attribute.oid.size() ||
-        std::memcmp(attribute.oid.data(), OBJ_get0_data(object), attribute.oid.size()) != 0) {
-        return false;
-    }
-    const auto value = entry_utf8(entry);
-    return value && *value == attribute.value;
-}
-
 }  // namespace
 
 Result<DnPattern> DnPattern::parse(std::string_view text)
@@ -287,31 +262,38 @@ Result<DnPattern> DnPattern::parse(std::string_view text)
     return Result<DnPattern>::success(std::move(pattern));
 }
 
-bool DnPattern::matches(const X509_NAME* name) const
+DistinguishedName distinguished_name(const X509_NAME* name)
 {
+    DistinguishedName entries;
     const int count = X509_NAME_entry_count(name);
-    return std::all_of(rdns_.begin(), rdns_.end(), [&](const Rdn& rdn) {
-        // Look for one RDN of the name (entries sharing a set number) holding every attribute.
-        for (int first = 0; first < count;) {
-            const int set = X509_NAME_ENTRY_set(X509_NAME_get_entry(name, first));
-            int last = first;
-            while (last < count && X509_NAME_ENTRY_set(X509_NAME_get_entry(name, last)) == set) {
-                ++last;
-            }
-            const bool all_here = std::all_of(rdn.begin(), rdn.end(), [&](const Attribute& attribute) {
-                for (int i = first; i < last; ++i) {
-                    if (entry_matches(X509_NAME_get_entry(name, i), attribute)) {
-                        return true;
-                    }
-                }
-                return false;
-            });
-            if (all_here) {
-                return true;
-            }
-            first = last;
+    entries.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
+        unsigned char* utf8 = nullptr;
+        const int length = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(entry));
+        if (length < 0) {
+            ERR_clear_error();
+            continue;
         }
-        return false;
+        OpenSslBytes owner(utf8);
+        entries.push_back({oid_bytes(X509_NAME_ENTRY_get_object(entry)),
+                           std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length)),
+                           X509_NAME_ENTRY_set(entry)});
+    }
+    return entries;
+}
+
+bool DnPattern::matches(const DistinguishedName& name) const
+{
+    // Every pattern RDN must find one RDN of the name that holds all of its attributes.
+    return std::all_of(rdns_.begin(), rdns_.end(), [&](const Rdn& rdn) {
+        return std::any_of(name.begin(), name.end(), [&](const NameEntry& candidate) {
+            return std::all_of(rdn.begin(), rdn.end(), [&](const Attribute& attribute) {
+                return std::any_of(name.begin(), name.end(), [&](const NameEntry& entry) {
+                    return entry.rdn == candidate.rdn && entry.oid == attribute.oid && entry.value == attribute.value;
+                });
+            });
+        });
     });
 }
 

@@ -69,7 +69,11 @@ Verdict judge(std::string_view header_value, const RuleSet& rules, std::int64_t 
         }
     }
 
-    X509* x509 = certificate->x509();
+    verdict.sha1 = certificate->sha1();
+    verdict.sha256 = certificate->sha256();
+    verdict.subject_name = distinguished_name(X509_get_subject_name(certificate->x509()));
+    verdict.issuer_name = distinguished_name(X509_get_issuer_name(certificate->x509()));
+
     if (rules.chain.trust == nullptr && rules.chain.revocation.check != RevocationCheck::none) {
         return refuse(std::move(verdict), Rule::chain,
                       "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
@@ -87,20 +91,33 @@ Verdict judge(std::string_view header_value, const RuleSet& rules, std::int64_t 
             intermediates.push_back(std::move(parsed.value()));
         }
         const std::int64_t at = std::clamp(now, verdict.not_before, verdict.not_after);
-        if (std::string error = verify_chain(rules.chain, x509, untrusted, at); !error.empty()) {
+        if (std::string error = verify_chain(rules.chain, certificate->x509(), untrusted, at); !error.empty()) {
             return refuse(std::move(verdict), Rule::chain, std::move(error));
         }
     }
-    if (!any_or_empty(rules.thumbprints, [&](const Thumbprint& t) { return t.matches(certificate.value()); })) {
-        return refuse(std::move(verdict), Rule::thumbprint, "certificate thumbprint is not pinned");
-    }
-    if (!any_or_empty(rules.issuers, [&](const DnPattern& p) { return p.matches(X509_get_issuer_name(x509)); })) {
-        return refuse(std::move(verdict), Rule::issuer, "issuer does not match");
-    }
-    if (!any_or_empty(rules.subjects, [&](const DnPattern& p) { return p.matches(X509_get_subject_name(x509)); })) {
-        return refuse(std::move(verdict), Rule::subject, "subject does not match");
+    const IdentityCheck identity = check_identity(verdict, rules);
+    if (identity.failed != Rule::none) {
+        return refuse(std::move(verdict), identity.failed, std::string(identity.reason));
     }
     return verdict;
+}
+
+IdentityCheck check_identity(const Verdict& verdict, const RuleSet& rules)
+{
+    if (verdict.kind != Verdict::Kind::judged) {
+        return {Rule::certificate, "no certificate"};
+    }
+    if (!any_or_empty(rules.thumbprints,
+                      [&](const Thumbprint& t) { return t.matches(verdict.sha1, verdict.sha256); })) {
+        return {Rule::thumbprint, "certificate thumbprint is not pinned"};
+    }
+    if (!any_or_empty(rules.issuers, [&](const DnPattern& p) { return p.matches(verdict.issuer_name); })) {
+        return {Rule::issuer, "issuer does not match"};
+    }
+    if (!any_or_empty(rules.subjects, [&](const DnPattern& p) { return p.matches(verdict.subject_name); })) {
+        return {Rule::subject, "subject does not match"};
+    }
+    return {};
 }
 
 Decision decide(const Verdict& verdict, std::int64_t now, std::int64_t clock_skew)

@@ -38,12 +38,12 @@ Result<Thumbprint> Thumbprint::parse(std::string_view text)
     return Result<Thumbprint>::success(Thumbprint(algorithm, std::move(bytes)));
 }
 
-bool Thumbprint::matches(const Certificate& certificate) const noexcept
+bool Thumbprint::matches(const Sha1& sha1, const Sha256& sha256) const noexcept
 {
     if (algorithm_ == Algorithm::sha1) {
-        return std::equal(bytes_.begin(), bytes_.end(), certificate.sha1().begin(), certificate.sha1().end());
+        return std::equal(bytes_.begin(), bytes_.end(), sha1.begin(), sha1.end());
     }
-    return std::equal(bytes_.begin(), bytes_.end(), certificate.sha256().begin(), certificate.sha256().end());
+    return std::equal(bytes_.begin(), bytes_.end(), sha256.begin(), sha256.end());
 }
 
 }  // namespace arrcert

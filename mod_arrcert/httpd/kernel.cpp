@@ -38,18 +38,11 @@ void log_refusal(request_rec* r, const DirConfig& config, const Verdict& verdict
                   verdict.subject_dn.empty() ? "-" : verdict.subject_dn.c_str());
 }
 
-void set_user(request_rec* r, const DirConfig& config, const Verdict& verdict, const Decision& decision)
+void set_user(request_rec* r, const DirConfig& config)
 {
-    const std::string_view wanted(config.user_name_variable);
-    const char* user = nullptr;
-    export_variables(verdict, decision, request_seconds(r), ExportOptions{true, false},
-                     [&](std::string_view name, std::string_view value) {
-                         if (user == nullptr && name == wanted && !value.empty()) {
-                             user = apr_pstrmemdup(r->pool, value.data(), value.size());
-                         }
-                     });
-    if (user != nullptr) {
-        r->user = const_cast<char*>(user);
+    const auto user = request_variable(r, config.user_name_variable);
+    if (user && !user->empty()) {
+        r->user = apr_pstrmemdup(r->pool, user->data(), user->size());
     } else {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "ArrCertUserName: the certificate has no %s",
                       config.user_name_variable);
@@ -63,8 +56,7 @@ int enforce(request_rec* r, bool may_log)
     if (config.mode == VerifyMode::none) {
         return DECLINED;
     }
-    const Verdict& verdict = request_verdict(r, config);
-    const Decision decision = decide(verdict, request_seconds(r), config.effective_clock_skew());
+    const auto [verdict, decision] = request_certificate(r);
     if (!permits(config.mode, decision.outcome)) {
         if (may_log) {
             log_refusal(r, config, verdict, decision);
@@ -75,7 +67,7 @@ int enforce(request_rec* r, bool may_log)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "let through: %s", verify_value(decision).c_str());
     }
     if (config.user_name_variable != nullptr && decision.outcome == Decision::Outcome::success) {
-        set_user(r, config, verdict, decision);
+        set_user(r, config);
     }
     return DECLINED;
 }
@@ -146,14 +138,13 @@ extern "C" int export_fixups(request_rec* r)
         if (config.mode == VerifyMode::none || (!options.standard && !options.certificate)) {
             return DECLINED;
         }
-        const Verdict& verdict = request_verdict(r, config);
-        const std::int64_t now = request_seconds(r);
-        const Decision decision = decide(verdict, now, config.effective_clock_skew());
+        const auto [verdict, decision] = request_certificate(r);
         apr_table_t* env = r->subprocess_env;
-        export_variables(verdict, decision, now, options, [&](std::string_view name, std::string_view value) {
-            apr_table_setn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
-                           apr_pstrmemdup(r->pool, value.data(), value.size()));
-        });
+        export_variables(verdict, decision, request_seconds(r), options,
+                         [&](std::string_view name, std::string_view value) {
+                             apr_table_setn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
+                                            apr_pstrmemdup(r->pool, value.data(), value.size()));
+                         });
         return DECLINED;
     });
 }

@@ -4,12 +4,14 @@
 #include <http_protocol.h>
 #include <http_request.h>
 
+#include "authz.h"
 #include "config.h"
+#include "expressions.h"
 #include "kernel.h"
 
 namespace {
 
-void register_hooks(apr_pool_t* /*pool*/)
+void register_hooks(apr_pool_t* pool)
 {
     using namespace arrcert::httpd;
     ap_hook_post_read_request(remove_untrusted_header, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
@@ -17,6 +19,8 @@ void register_hooks(apr_pool_t* /*pool*/)
     ap_hook_check_access(check_access, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_access_ex(check_access_ex, nullptr, nullptr, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(export_fixups, nullptr, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_expr_lookup(expr_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
+    register_authz_providers(pool);
 }
 
 }  // namespace

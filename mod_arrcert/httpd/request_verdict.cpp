@@ -6,6 +6,7 @@
 #include <string>
 #include <deque>
 
+#include "arrcert/export.h"
 #include "pool_owned.h"
 
 APLOG_USE_MODULE(arrcert);
@@ -134,6 +135,19 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     wanted.header_value = header_value;
     verdicts.judged.push_back(std::move(wanted));
     return verdicts.judged.back().verdict;
+}
+
+RequestCertificate request_certificate(request_rec* r)
+{
+    const DirConfig& config = dir_config(r);
+    const Verdict& verdict = request_verdict(r, config);
+    return {verdict, decide(verdict, request_seconds(r), config.effective_clock_skew())};
+}
+
+std::optional<std::string> request_variable(request_rec* r, std::string_view name)
+{
+    const RequestCertificate certificate = request_certificate(r);
+    return find_variable(certificate.verdict, certificate.decision, request_seconds(r), name);
 }
 
 }  // namespace arrcert::httpd

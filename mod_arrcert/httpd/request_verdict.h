@@ -4,6 +4,10 @@
 
 #include <httpd.h>
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "arrcert/rules.h"
 #include "config.h"
 
@@ -13,5 +17,16 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config);
 
 // The request time in whole seconds since the epoch (UTC).
 std::int64_t request_seconds(const request_rec* r) noexcept;
+
+// The verdict for this request's scope, decided at the request time.
+struct RequestCertificate {
+    const Verdict& verdict;
+    Decision decision;
+};
+RequestCertificate request_certificate(request_rec* r);
+
+// A variable of this request's certificate (SSL_CLIENT_..., ARRCERT_...), as the fixups would
+// export it; nullopt when it would not be set.
+std::optional<std::string> request_variable(request_rec* r, std::string_view name);
 
 }  // namespace arrcert::httpd

@@ -12,7 +12,7 @@ using testing::Name;
 class DnPatternTest : public ::testing::Test {
 protected:
     // A name with the awkward parts: escaped comma, UTF-8, a multi-valued RDN, repeated OUs.
-    static X509_NAME* name()
+    static const DistinguishedName& name()
     {
         static testing::Issued issued = testing::issue({.subject = Name{
                                                             {{"C", "DE"}},
@@ -24,7 +24,8 @@ protected:
                                                             {{"L", "Zürich"}},
                                                             {{"emailAddress", "john@example.com"}},
                                                         }});
-        return X509_get_subject_name(issued.certificate.get());
+        static const DistinguishedName entries = distinguished_name(X509_get_subject_name(issued.certificate.get()));
+        return entries;
     }
 
     static bool matches(const std::string& text)

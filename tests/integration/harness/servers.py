@@ -80,7 +80,8 @@ def write_file(path, text, mode=0o644):
 class Httpd:
     """httpd from the system, the module from the build tree, a config made for each test module."""
 
-    def __init__(self, body, mpm="event", modules=(), log_level="info arrcert:debug", with_module=True):
+    def __init__(self, body, mpm="event", modules=(), log_level="info arrcert:debug", with_module=True,
+                 module_first=False):
         self.dir = make_workdir("arrcert-httpd-")
         self.docroot = os.path.join(self.dir, "htdocs")
         os.makedirs(self.docroot)
@@ -92,6 +93,7 @@ class Httpd:
         self.modules = list(modules)
         self.log_level = log_level
         self.with_module = with_module
+        self.module_first = module_first  # load mod_arrcert before the other modules
         self.add_cgi("env.cgi")
 
     # Content -----------------------------------------------------------------------------
@@ -113,7 +115,7 @@ class Httpd:
         loads = [f"LoadModule mpm_{self.mpm}_module {MODULES}/mod_mpm_{self.mpm}.so"]
         loads += [f"LoadModule {m.split()[0]} {MODULES}/{m.split()[1]}" for m in base + self.modules]
         if self.with_module:
-            loads.append(f"LoadModule arrcert_module {MODULE}")
+            loads.insert(1 if self.module_first else len(loads), f"LoadModule arrcert_module {MODULE}")
         lines = [
             f"ServerRoot {self.dir}",
             "ServerName localhost",
@@ -179,6 +181,14 @@ class Httpd:
         if self.process and self.process.stdout:
             self.process.stdout.close()
         self.process = None
+
+    def graceful(self, body):
+        """Rewrite the configuration and restart gracefully (apachectl -k graceful)."""
+        self.body = body
+        path = self.write_config()
+        run = subprocess.run([HTTPD, "-k", "graceful", "-f", path], capture_output=True, text=True, timeout=30)
+        if run.returncode != 0:
+            raise RuntimeError(f"graceful restart failed: {run.stdout}{run.stderr}")
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"

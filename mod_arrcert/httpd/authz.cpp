@@ -1,0 +1,146 @@
+#include "authz.h"
+
+#include <httpd.h>
+#include <apr_strings.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#include <string>
+#include <vector>
+
+#include "arrcert/rules.h"
+#include "config.h"
+#include "pool_owned.h"
+#include "request_verdict.h"
+
+APLOG_USE_MODULE(arrcert);
+
+namespace arrcert::httpd {
+namespace {
+
+// The inline rules of one Require line, parsed once when the configuration is read.
+struct InlineRules {
+    std::vector<Thumbprint> thumbprints;
+    std::vector<DnPattern> issuers;
+    std::vector<DnPattern> subjects;
+
+    [[nodiscard]] RuleSet rules() const { return {thumbprints, issuers, subjects, {}}; }
+};
+
+enum class InlineKind { none, thumbprint, issuer, subject };
+
+std::vector<std::string> words(cmd_parms* cmd, const char* require_line)
+{
+    std::vector<std::string> result;
+    const char* cursor = require_line;
+    while (*cursor != '\0') {
+        const char* word = ap_getword_conf(cmd->temp_pool, &cursor);
+        if (*word != '\0') {
+            result.emplace_back(word);
+        }
+    }
+    return result;
+}
+
+template <InlineKind Kind>
+const char* parse_require_line(cmd_parms* cmd, const char* require_line, const void** parsed) noexcept
+{
+    try {
+        const std::vector<std::string> args = words(cmd, require_line);
+        auto* rules = make_pool_owned<InlineRules>(cmd->pool);
+        *parsed = rules;
+        if constexpr (Kind == InlineKind::none) {
+            return args.empty() ? nullptr : "Require arrcert takes no arguments";
+        } else {
+            if (args.empty()) {
+                return "Require arrcert-thumbprint, arrcert-issuer and arrcert-subject need at least one value";
+            }
+            for (const std::string& arg : args) {
+                if constexpr (Kind == InlineKind::thumbprint) {
+                    auto thumbprint = Thumbprint::parse(arg);
+                    if (!thumbprint) {
+                        return apr_pstrcat(cmd->pool, "Require arrcert-thumbprint: ", thumbprint.error().c_str(),
+                                           nullptr);
+                    }
+                    rules->thumbprints.push_back(std::move(thumbprint.value()));
+                } else {
+                    auto pattern = DnPattern::parse(arg);
+                    if (!pattern) {
+                        return apr_pstrcat(
+                            cmd->pool,
+                            Kind == InlineKind::issuer ? "Require arrcert-issuer: " : "Require arrcert-subject: ",
+                            pattern.error().c_str(), nullptr);
+                    }
+                    (Kind == InlineKind::issuer ? rules->issuers : rules->subjects)
+                        .push_back(std::move(pattern.value()));
+                }
+            }
+            return nullptr;
+        }
+    } catch (const std::exception& e) {
+        return apr_pstrdup(cmd->pool, e.what());
+    } catch (...) {
+        return "Require arrcert: unexpected failure";
+    }
+}
+
+// Granted when the certificate passes this scope's rules (trust, validity, ArrCert* rules) and
+// the Require line's own rules.
+authz_status check_authorization(request_rec* r, const char* /*require_line*/, const void* parsed) noexcept
+{
+    try {
+        const auto [verdict, decision] = request_certificate(r);
+        if (decision.outcome != Decision::Outcome::success) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Require arrcert: %s",
+                          decision.outcome == Decision::Outcome::none ? "no client certificate"
+                                                                      : std::string(decision.reason).c_str());
+            return AUTHZ_DENIED;
+        }
+        const IdentityCheck identity = check_identity(verdict, static_cast<const InlineRules*>(parsed)->rules());
+        if (identity.failed != Rule::none) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Require arrcert: %s", std::string(identity.reason).c_str());
+            return AUTHZ_DENIED;
+        }
+        return AUTHZ_GRANTED;
+    } catch (const std::exception& e) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "Require arrcert: internal failure, denied: %s", e.what());
+    } catch (...) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "Require arrcert: internal failure, denied");
+    }
+    return AUTHZ_GENERAL_ERROR;
+}
+
+extern "C" authz_status check_c(request_rec* r, const char* line, const void* parsed)
+{
+    return check_authorization(r, line, parsed);
+}
+
+template <InlineKind Kind>
+const char* parse_c(cmd_parms* cmd, const char* line, const void** parsed)
+{
+    return parse_require_line<Kind>(cmd, line, parsed);
+}
+
+const authz_provider certificate_provider = {check_c, parse_c<InlineKind::none>};
+const authz_provider thumbprint_provider = {check_c, parse_c<InlineKind::thumbprint>};
+const authz_provider issuer_provider = {check_c, parse_c<InlineKind::issuer>};
+const authz_provider subject_provider = {check_c, parse_c<InlineKind::subject>};
+
+}  // namespace
+
+void register_authz_providers(apr_pool_t* pool)
+{
+    // AP_AUTH_INTERNAL_PER_CONF, as every hook of the module.
+    ap_register_auth_provider(pool, AUTHZ_PROVIDER_GROUP, "arrcert", AUTHZ_PROVIDER_VERSION, &certificate_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(pool, AUTHZ_PROVIDER_GROUP, "arrcert-thumbprint", AUTHZ_PROVIDER_VERSION,
+                              &thumbprint_provider, AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(pool, AUTHZ_PROVIDER_GROUP, "arrcert-issuer", AUTHZ_PROVIDER_VERSION, &issuer_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(pool, AUTHZ_PROVIDER_GROUP, "arrcert-subject", AUTHZ_PROVIDER_VERSION, &subject_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}
+
+}  // namespace arrcert::httpd

@@ -1,0 +1,277 @@
+"""mod_arrcert as part of httpd's own language: Require providers, expressions, every MPM,
+HTTP/2, graceful restarts, httpd -M and mod_info."""
+import json
+import subprocess
+import threading
+import time
+
+import pytest
+
+from harness.pki import name
+from harness.servers import HTTPD, Httpd, curl, make_workdir
+
+HEADER = "X-ARR-ClientCert"
+
+
+@pytest.fixture(scope="module")
+def certs(pki):
+    stranger_ca = pki.issue("n_stranger_ca", name(("O", "Contoso"), ("CN", "Contoso Test CA")), ca=True)
+    return {
+        "alice": pki.issue("n_alice", name(("O", "Contoso"), ("OU", "Engineering"), ("CN", "alice")),
+                           issuer=pki.ca),
+        "bob": pki.issue("n_bob", name(("O", "Contoso"), ("OU", "Sales"), ("CN", "bob")), issuer=pki.ca),
+        "carol": pki.issue("n_carol", name(("O", "Contoso"), ("CN", "carol")), issuer=pki.ca),
+        "stranger": pki.issue("n_stranger", name(("O", "Contoso"), ("CN", "alice")), issuer=stranger_ca),
+    }
+
+
+def get(server, path, cert=None, interface=None, extra=()):
+    headers = [(HEADER, cert.azure_header)] if cert else []
+    args = list(extra) + (["--interface", interface] if interface else [])
+    return curl(server.url(path), headers=headers, extra=args)
+
+
+PROVIDERS = """
+    <Location /authz/cert>
+        Require arrcert
+    </Location>
+    <Location /authz/thumbprint>
+        Require arrcert-thumbprint {alice_sha1} {zeros}
+    </Location>
+    <Location /authz/issuer>
+        Require arrcert-issuer "CN=Contoso Test CA, O=Contoso"
+    </Location>
+    <Location /authz/subject>
+        Require arrcert-subject "CN=alice" "/CN=carol"
+    </Location>
+    <Location /authz/local-or-cert>
+        <RequireAny>
+            Require ip 127.0.0.2
+            Require arrcert-subject "CN=alice"
+        </RequireAny>
+    </Location>
+    <Location /authz/chain>
+        ArrCertCACertificateFile {ca}
+        Require arrcert-subject "CN=alice"
+    </Location>
+    <Location /authz/all>
+        <RequireAll>
+            Require arrcert-issuer "O=Contoso"
+            Require arrcert-subject "OU=Engineering"
+        </RequireAll>
+    </Location>
+    <Location /expr/require>
+        Require expr %{SSL_CLIENT_S_DN_OU} == 'Engineering'
+    </Location>
+    <Location /expr/if>
+        <If "%{ARRCERT_THUMBPRINT} == '{alice_sha1}'">
+            Require all granted
+        </If>
+        <Else>
+            Require all denied
+        </Else>
+    </Location>
+    <Location /expr/header>
+        Header always set X-Client-CN "expr=%{SSL_CLIENT_S_DN_CN}"
+        Header always set X-Client-Verify "expr=%{arrcert:SSL_CLIENT_VERIFY}"
+    </Location>
+    RewriteEngine on
+    RewriteCond expr "arrcert('SSL_CLIENT_S_DN_CN') == 'alice'"
+    RewriteRule ^/rewrite$ /rewrite-alice.txt [PT]
+    RewriteRule ^/rewrite$ /rewrite-other.txt [PT]
+"""
+
+
+@pytest.fixture(scope="module")
+def server(pki, certs):
+    body = (PROVIDERS.replace("{alice_sha1}", certs["alice"].sha1).replace("{zeros}", "0" * 64)
+            .replace("{ca}", pki.ca.cert_path))
+    httpd = Httpd(body, modules=["rewrite_module mod_rewrite.so", "headers_module mod_headers.so"])
+    for path in ["cert", "thumbprint", "issuer", "subject", "local-or-cert", "chain", "all"]:
+        httpd.add_file(f"authz/{path}/index.html", "granted")
+    httpd.add_file("expr/require/index.html", "granted")
+    httpd.add_file("expr/if/index.html", "granted")
+    httpd.add_file("expr/header/index.html", "header")
+    httpd.add_file("rewrite-alice.txt", "alice page")
+    httpd.add_file("rewrite-other.txt", "other page")
+    httpd.start()
+    yield httpd
+    httpd.stop()
+
+
+@pytest.mark.parametrize("path,granted,denied", [
+    ("/authz/cert/", ["alice", "bob", "stranger"], [None]),
+    ("/authz/thumbprint/", ["alice"], ["bob", None]),
+    ("/authz/issuer/", ["alice", "bob", "stranger"], [None]),
+    ("/authz/subject/", ["alice", "carol", "stranger"], ["bob", None]),
+    ("/authz/chain/", ["alice"], ["stranger", "bob", None]),
+    ("/authz/all/", ["alice"], ["bob", "carol", None]),
+    ("/authz/local-or-cert/", ["alice"], ["bob", None]),
+])
+def test_require_providers(server, certs, path, granted, denied):
+    for label in granted:
+        assert get(server, path, certs[label]) == (200, "granted"), (path, label)
+    for label in denied:
+        assert get(server, path, certs.get(label))[0] == 403, (path, label)
+
+
+def test_require_any_lets_the_listed_network_in_without_a_certificate(server, certs):
+    assert get(server, "/authz/local-or-cert/", interface="127.0.0.2") == (200, "granted")
+    assert get(server, "/authz/local-or-cert/")[0] == 403
+
+
+def test_providers_decode_once_per_request(server, certs):
+    mark = server.log_mark()
+    assert get(server, "/authz/all/", certs["alice"])[0] == 200
+    assert server.log_since(mark).count("judged X-ARR-ClientCert") == 1
+
+
+def test_require_expr(server, certs):
+    assert get(server, "/expr/require/", certs["alice"]) == (200, "granted")
+    assert get(server, "/expr/require/", certs["bob"])[0] == 403
+    assert get(server, "/expr/require/")[0] == 403
+
+
+def test_if_block(server, certs):
+    assert get(server, "/expr/if/", certs["alice"]) == (200, "granted")
+    assert get(server, "/expr/if/", certs["bob"])[0] == 403
+
+
+def test_rewrite_cond_expr(server, certs):
+    assert get(server, "/rewrite", certs["alice"]) == (200, "alice page")
+    assert get(server, "/rewrite", certs["bob"]) == (200, "other page")
+
+
+def response_headers(server, path, cert):
+    run = subprocess.run(["curl", "-sS", "-D", "-", "-o", "/dev/null", "-H", f"{HEADER}: {cert.azure_header}",
+                          server.url(path)], capture_output=True, text=True, timeout=20)
+    return {k.strip().lower(): v.strip() for k, _, v in
+            (line.partition(":") for line in run.stdout.splitlines() if ":" in line)}
+
+
+def test_mod_headers_expr(server, certs):
+    headers = response_headers(server, "/expr/header/", certs["alice"])
+    assert headers["x-client-cn"] == "alice"
+    assert headers["x-client-verify"] == "SUCCESS"
+
+
+@pytest.fixture(params=[True, False], ids=["arrcert-loaded-first", "mod_ssl-loaded-first"])
+def load_order(request):
+    return request
+
+
+def test_expressions_beside_mod_ssl(pki, certs, load_order):
+    """With mod_ssl loaded, SSL_* names stay mod_ssl's; arrcert('...') and %{arrcert:...} are ours."""
+    request = load_order
+    httpd = Httpd("""
+        <Location /both>
+            Header always set X-Ours "expr=%{arrcert:SSL_CLIENT_S_DN_CN}"
+            Header always set X-ModSsl "expr=%{SSL_CLIENT_S_DN_CN}"
+            Require expr arrcert('SSL_CLIENT_S_DN_OU') == 'Engineering'
+        </Location>
+        """, modules=["headers_module mod_headers.so", "ssl_module mod_ssl.so",
+                      "socache_shmcb_module mod_socache_shmcb.so"], module_first=request.param)
+    httpd.add_file("both/index.html", "both")
+    httpd.start()
+    try:
+        headers = response_headers(httpd, "/both/", certs["alice"])
+        assert headers["x-ours"] == "alice"
+        assert headers.get("x-modssl", "") == ""  # plain HTTP: mod_ssl has no client certificate
+        assert get(httpd, "/both/", certs["alice"]) == (200, "both")
+        assert get(httpd, "/both/", certs["bob"])[0] == 403
+    finally:
+        httpd.stop()
+
+
+SITE = """
+    <Location /site>
+        ArrCertVerifyClient require
+        ArrCertSubject "CN=alice"
+    </Location>
+"""
+
+
+@pytest.mark.parametrize("mpm", ["event", "worker", "prefork"])
+def test_every_mpm(certs, mpm):
+    httpd = Httpd(SITE, mpm=mpm)
+    httpd.add_cgi("site/env.cgi")
+    httpd.start()
+    try:
+        for _ in range(3):  # prefork: several children answer
+            status, body = get(httpd, "/site/env.cgi", certs["alice"])
+            assert status == 200 and json.loads(body)["SSL_CLIENT_S_DN_CN"] == "alice"
+            assert get(httpd, "/site/env.cgi", certs["bob"])[0] == 403
+            assert get(httpd, "/site/env.cgi")[0] == 403
+    finally:
+        httpd.stop()
+    assert "exit signal" not in httpd.error_log()
+
+
+def test_http2_cleartext(certs):
+    httpd = Httpd(SITE + "Protocols h2c http/1.1\n", modules=["http2_module mod_http2.so"])
+    httpd.add_cgi("site/env.cgi")
+    httpd.start()
+    try:
+        for cert, expected in [(certs["alice"], "200"), (certs["bob"], "403"), (None, "403")]:
+            headers = ["-H", f"{HEADER}: {cert.azure_header}"] if cert else []
+            run = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w",
+                                  "%{http_version} %{http_code}", *headers, httpd.url("/site/env.cgi")],
+                                 capture_output=True, text=True, timeout=20)
+            assert run.stdout == f"2 {expected}", run.stderr
+    finally:
+        httpd.stop()
+
+
+def test_graceful_restart_with_changed_directives(certs):
+    httpd = Httpd(SITE)
+    httpd.add_file("site/index.html", "site")
+    httpd.start()
+    results, errors, stop = [], [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            for label in ("alice", "bob"):
+                try:
+                    results.append((label, get(httpd, "/site/", certs[label])[0]))
+                except RuntimeError as error:
+                    errors.append(str(error))
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    try:
+        time.sleep(0.5)
+        httpd.graceful(SITE.replace("CN=alice", "CN=bob"))
+        deadline = time.time() + 20
+        while time.time() < deadline and get(httpd, "/site/", certs["bob"])[0] != 200:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        worker.join()
+    try:
+        assert errors == []
+        assert results and all(status in (200, 403) for _, status in results)
+        assert get(httpd, "/site/", certs["bob"])[0] == 200
+        assert get(httpd, "/site/", certs["alice"])[0] == 403
+        # Each response came from one configuration: alice and bob never both let in after the switch.
+        switched = next(i for i, (label, status) in enumerate(results) if label == "bob" and status == 200)
+        assert all(not (label == "alice" and status == 200) for label, status in results[switched + 2:])
+    finally:
+        httpd.stop()
+
+
+def test_httpd_lists_the_module_and_mod_info_shows_directives(certs):
+    httpd = Httpd(SITE + """
+        <Location /server-info>
+            SetHandler server-info
+        </Location>
+        """, modules=["info_module mod_info.so"])
+    run = subprocess.run([HTTPD, "-M", "-f", httpd.write_config()], capture_output=True, text=True, timeout=30)
+    assert "arrcert_module (shared)" in run.stdout
+    httpd.start()
+    try:
+        status, body = get(httpd, "/server-info?mod_arrcert.c")
+        assert status == 200
+        assert "mod_arrcert.c" in body and "ArrCertVerifyClient" in body and "ArrCertTrustedProxy" in body
+    finally:
+        httpd.stop()
