@@ -8,6 +8,7 @@ JOBS       ?= $(shell nproc)
 DESTDIR    ?=
 LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 APACHE_MODS_AVAILABLE ?= /etc/apache2/mods-available
+BINDIR     ?= /usr/local/bin
 
 SOURCES := $(shell find include mod_arrcert tests/unit -name '*.h' -o -name '*.cpp' 2>/dev/null)
 
@@ -51,6 +52,7 @@ install: $(BUILD)/mod_arrcert.so
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(APACHE_MODS_AVAILABLE)
 	$(APXS) -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -i -n arrcert $(BUILD)/mod_arrcert.so
 	install -m 644 conf/arrcert.load conf/arrcert.conf $(DESTDIR)$(APACHE_MODS_AVAILABLE)/
+	install -D -m 755 $(BUILD)/arrcert $(DESTDIR)$(BINDIR)/arrcert
 
 lint: $(BUILD)/Makefile
 	clang-format --dry-run --Werror $(SOURCES)

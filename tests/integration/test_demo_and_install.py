@@ -3,7 +3,11 @@ import os
 import subprocess
 import sys
 
-from harness.servers import HTTPD, MODULES, ROOT, make_workdir
+import glob
+
+import pytest
+
+from harness.servers import HTTPD, MODULES, ROOT, Httpd, make_workdir
 
 
 def test_demo_serves_the_page_it_promises():
@@ -24,6 +28,8 @@ def test_make_install_with_destdir():
     load = os.path.join(dest, "etc/apache2/mods-available/arrcert.load")
     conf = os.path.join(dest, "etc/apache2/mods-available/arrcert.conf")
     assert os.path.isfile(module) and os.path.isfile(load) and os.path.isfile(conf)
+    cli = os.path.join(dest, "usr/local/bin/arrcert")
+    assert subprocess.run([cli, "--help"], capture_output=True).returncode == 0
 
     # The installed .load and .conf, pointed at DESTDIR, make a configuration httpd accepts.
     with open(load) as f:
@@ -37,3 +43,11 @@ def test_make_install_with_destdir():
     check = subprocess.run([HTTPD, "-t", "-D", "DUMP_MODULES", "-f", config], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "arrcert_module (shared)" in check.stdout
+
+
+@pytest.mark.parametrize("example", sorted(glob.glob(os.path.join(ROOT, "conf", "examples", "*.conf"))),
+                         ids=os.path.basename)
+def test_examples_are_valid_configuration(example):
+    httpd = Httpd(f"Include {example}\n", modules=["proxy_module mod_proxy.so", "proxy_fcgi_module mod_proxy_fcgi.so"])
+    status, output = httpd.configtest(f"Include {example}\n")
+    assert status == 0, output

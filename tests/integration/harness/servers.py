@@ -12,6 +12,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MODULE = os.environ.get("ARRCERT_MODULE", os.path.join(ROOT, "build", "mod_arrcert.so"))
+CLI = os.environ.get("ARRCERT_CLI", os.path.join(ROOT, "build", "arrcert"))
 HTTPD = shutil.which("apache2", path="/usr/sbin:/usr/bin") or shutil.which("httpd")
 MODULES = "/usr/lib/apache2/modules"
 PHP_FPM = next((shutil.which(n, path="/usr/sbin:/usr/bin") for n in ("php-fpm8.2", "php-fpm")

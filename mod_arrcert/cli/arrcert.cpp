@@ -1,0 +1,291 @@
+// arrcert: the module's decisions from the command line, on the same core code.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arrcert/certificate.h"
+#include "arrcert/decode.h"
+#include "arrcert/export.h"
+#include "arrcert/rules.h"
+
+namespace {
+
+using namespace arrcert;
+
+constexpr int exit_ok = 0;
+constexpr int exit_refused = 1;
+constexpr int exit_usage = 2;
+constexpr std::size_t max_input = 1U << 20U;
+
+constexpr std::string_view usage_text =
+    "usage: arrcert COMMAND [OPTIONS] FILE|-\n"
+    "\n"
+    "  thumbprint FILE   SHA-1 and SHA-256 thumbprints, as ArrCertThumbprint takes them\n"
+    "  header FILE       the X-ARR-ClientCert value for a certificate (for curl -H)\n"
+    "  inspect FILE|-    the variables mod_arrcert would export, and the format read\n"
+    "  verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--ca FILE] [--crl FILE] FILE|-\n"
+    "                    the module's decision: SUCCESS (exit 0) or FAILED:<reason> (exit 1)\n"
+    "\n"
+    "FILE is a PEM or DER certificate, or a header value in any format mod_arrcert reads;\n"
+    "- reads standard input. 'arrcert COMMAND --help' describes a command. Exit 2: bad usage\n"
+    "or unreadable input.\n";
+
+struct UsageError {
+    std::string message;
+};
+
+struct Input {
+    std::string bytes;
+    std::string name;
+};
+
+Input read_input(const std::string& path)
+{
+    Input input{{}, path == "-" ? "standard input" : path};
+    std::string data;
+    if (path == "-") {
+        data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+        std::ifstream file(path, std::ios::binary);
+        if (!file) {
+            throw UsageError{"cannot read " + path};
+        }
+        data.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    }
+    if (data.size() > max_input) {
+        throw UsageError{input.name + " is larger than " + std::to_string(max_input) + " bytes"};
+    }
+    input.bytes = std::move(data);
+    return input;
+}
+
+// A DER file is turned into the header value Azure would send; anything else is a header value.
+std::string as_header_value(const Input& input)
+{
+    const bool der = !input.bytes.empty() && static_cast<unsigned char>(input.bytes.front()) == 0x30;
+    if (!der) {
+        return input.bytes;
+    }
+    std::string encoded(4 * ((input.bytes.size() + 2) / 3) + 1, '\0');
+    const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                       reinterpret_cast<const unsigned char*>(input.bytes.data()),
+                                       static_cast<int>(input.bytes.size()));
+    encoded.resize(static_cast<std::size_t>(length));
+    return encoded;
+}
+
+Der leaf_der(const Input& input)
+{
+    const DecodedHeader decoded = decode_header(as_header_value(input), max_input * 2);
+    if (decoded.status != DecodedHeader::Status::ok) {
+        throw UsageError{input.name + ": " +
+                         (decoded.status == DecodedHeader::Status::absent ? "no certificate" : decoded.reason)};
+    }
+    return decoded.chain.front();
+}
+
+std::int64_t now()
+{
+    return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+bool wants_help(const std::vector<std::string>& args)
+{
+    return std::ranges::any_of(args, [](const std::string& arg) { return arg == "--help" || arg == "-h"; });
+}
+
+const std::string& single_file(const std::vector<std::string>& args, std::string_view command)
+{
+    if (args.size() != 1 || (args[0].size() > 1 && args[0].starts_with("-"))) {
+        throw UsageError{"arrcert " + std::string(command) + " takes one FILE (or -)"};
+    }
+    return args[0];
+}
+
+int thumbprint(const std::vector<std::string>& args)
+{
+    if (wants_help(args)) {
+        std::cout << "usage: arrcert thumbprint FILE|-\n"
+                     "Prints the SHA-1 (as the Azure portal shows it) and SHA-256 thumbprints of the\n"
+                     "certificate's DER, uppercase hex without separators: either goes in ArrCertThumbprint.\n";
+        return exit_ok;
+    }
+    const auto certificate = Certificate::parse(leaf_der(read_input(single_file(args, "thumbprint"))));
+    if (!certificate) {
+        throw UsageError{certificate.error()};
+    }
+    std::cout << "SHA-1    " << to_hex(certificate->sha1()) << "\n"
+              << "SHA-256  " << to_hex(certificate->sha256()) << "\n";
+    return exit_ok;
+}
+
+int header(const std::vector<std::string>& args)
+{
+    if (wants_help(args)) {
+        std::cout << "usage: arrcert header FILE|-\n"
+                     "Prints the certificate as Azure App Service forwards it in X-ARR-ClientCert:\n"
+                     "the base64 of its DER on one line. Try: curl -H \"X-ARR-ClientCert: $(arrcert header "
+                     "alice.pem)\" URL\n";
+        return exit_ok;
+    }
+    const Input input = read_input(single_file(args, "header"));
+    const Der der = leaf_der(input);
+    if (!Certificate::parse(der)) {
+        throw UsageError{input.name + " is not an X.509 certificate"};
+    }
+    std::cout << as_header_value({std::string(der.begin(), der.end()), input.name}) << "\n";
+    return exit_ok;
+}
+
+void print_variables(const Verdict& verdict, const Decision& decision)
+{
+    export_variables(verdict, decision, now(), ExportOptions{true, false},
+                     [](std::string_view name, std::string_view value) { std::cout << name << "=" << value << "\n"; });
+}
+
+int inspect(const std::vector<std::string>& args)
+{
+    if (wants_help(args)) {
+        std::cout << "usage: arrcert inspect FILE|-\n"
+                     "Reads a certificate file or a header value (- for standard input) as mod_arrcert does,\n"
+                     "says which format it was read as, and prints the variables it would export with no\n"
+                     "rules configured. Exit 1 when the value is refused.\n";
+        return exit_ok;
+    }
+    const Input input = read_input(single_file(args, "inspect"));
+    const Verdict verdict = judge(as_header_value(input), {}, now(), max_input * 2);
+    const Decision decision = decide(verdict, now(), 0);
+    std::cout << "format: " << (verdict.format.empty() ? "-" : verdict.format) << "\n";
+    print_variables(verdict, decision);
+    return decision.outcome == Decision::Outcome::failed ? exit_refused : exit_ok;
+}
+
+int verify(const std::vector<std::string>& args)
+{
+    if (wants_help(args)) {
+        std::cout << "usage: arrcert verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--ca FILE]\n"
+                     "                      [--crl FILE] FILE|-\n"
+                     "Takes the decision mod_arrcert takes under 'ArrCertVerifyClient require' with the\n"
+                     "same rules (each option may be repeated, as the directives), at the current time.\n"
+                     "Prints SUCCESS and exits 0, or FAILED:<reason> and the rule, and exits 1.\n"
+                     "--crl turns on 'ArrCertCARevocationCheck chain'.\n";
+        return exit_ok;
+    }
+    std::vector<Thumbprint> thumbprints;
+    std::vector<DnPattern> issuers;
+    std::vector<DnPattern> subjects;
+    std::optional<TrustStore> trust;
+    std::optional<CrlSource> crls;
+    std::optional<std::string> file;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        const bool option = arg.starts_with("--");
+        if (!option) {
+            if (file) {
+                throw UsageError{"arrcert verify takes one FILE (or -)"};
+            }
+            file = arg;
+            continue;
+        }
+        if (i + 1 >= args.size()) {
+            throw UsageError{arg + " needs a value"};
+        }
+        const std::string& value = args[++i];
+        if (arg == "--thumbprint") {
+            auto parsed = Thumbprint::parse(value);
+            if (!parsed) {
+                throw UsageError{parsed.error()};
+            }
+            thumbprints.push_back(std::move(parsed.value()));
+        } else if (arg == "--issuer" || arg == "--subject") {
+            auto parsed = DnPattern::parse(value);
+            if (!parsed) {
+                throw UsageError{parsed.error()};
+            }
+            (arg == "--issuer" ? issuers : subjects).push_back(std::move(parsed.value()));
+        } else if (arg == "--ca") {
+            if (!trust) {
+                trust.emplace();
+            }
+            if (std::string error = trust->add_file(value); !error.empty()) {
+                throw UsageError{error};
+            }
+        } else if (arg == "--crl") {
+            if (!crls) {
+                crls.emplace();
+            }
+            if (std::string error = crls->add_file(value); !error.empty()) {
+                throw UsageError{error};
+            }
+        } else {
+            throw UsageError{"unknown option " + arg};
+        }
+    }
+    if (!file) {
+        throw UsageError{"arrcert verify needs a FILE (or -)"};
+    }
+    const Input input = read_input(*file);
+    const std::int64_t at = now();
+    const auto snapshot = crls ? crls->current(at, default_crl_refresh_seconds).snapshot : nullptr;
+    RuleSet rules{thumbprints, issuers, subjects, {}};
+    rules.chain.trust = trust ? &*trust : nullptr;
+    rules.chain.crls = snapshot.get();
+    rules.chain.revocation = {crls ? RevocationCheck::chain : RevocationCheck::none, false};
+    const Verdict verdict = judge(as_header_value(input), rules, at, max_input * 2);
+    const Decision decision = decide(verdict, at, 0);
+    if (permits(VerifyMode::require, decision.outcome)) {
+        std::cout << "SUCCESS\n";
+        return exit_ok;
+    }
+    std::cout << (decision.outcome == Decision::Outcome::none ? "FAILED:no client certificate" : verify_value(decision))
+              << "\nrule: " << rule_name(decision.outcome == Decision::Outcome::none ? Rule::header : decision.rule)
+              << "\n";
+    return exit_refused;
+}
+
+int run(int argc, char** argv)
+{
+    const std::vector<std::string> all(argv + 1, argv + argc);
+    if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+        std::cout << usage_text;
+        return all.empty() ? exit_usage : exit_ok;
+    }
+    const std::vector<std::string> args(all.begin() + 1, all.end());
+    const std::string& command = all[0];
+    if (command == "thumbprint") {
+        return thumbprint(args);
+    }
+    if (command == "header") {
+        return header(args);
+    }
+    if (command == "inspect") {
+        return inspect(args);
+    }
+    if (command == "verify") {
+        return verify(args);
+    }
+    throw UsageError{"unknown command '" + command + "'"};
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc, argv);
+    } catch (const UsageError& error) {
+        std::cerr << "arrcert: " << error.message << "\n";
+    } catch (const std::exception& error) {
+        std::cerr << "arrcert: " << error.what() << "\n";
+    }
+    return exit_usage;
+}

@@ -1,0 +1,127 @@
+"""arrcert, the command-line companion: the module's formats and decisions, from the same core."""
+import base64
+import datetime
+import os
+import subprocess
+
+import pytest
+
+from harness.pki import name, now
+from harness.servers import CLI, Httpd, client_variables, curl_json, make_workdir
+
+
+def arrcert(*args, stdin=None):
+    return subprocess.run([CLI, *args], input=stdin, capture_output=True, text=True, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def files(pki):
+    directory = make_workdir("arrcert-cli-")
+    alice = pki.issue("cli_alice", name(("O", "Contoso"), ("OU", "R&D"), ("CN", "Zoë, Jr")), issuer=pki.ca,
+                      dns=["a.example"], emails=["zoe@example.com"])
+    der_path = os.path.join(directory, "alice.der")
+    with open(der_path, "wb") as f:
+        f.write(alice.der)
+    expired = pki.leaf("cli_expired", not_before=now() - datetime.timedelta(days=5),
+                       not_after=now() - datetime.timedelta(days=1))
+    return {"alice": alice, "der": der_path, "expired": expired, "dir": directory}
+
+
+def test_thumbprint_pem_and_der(files):
+    alice = files["alice"]
+    for path in (alice.cert_path, files["der"]):
+        run = arrcert("thumbprint", path)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout == f"SHA-1    {alice.sha1}\nSHA-256  {alice.sha256}\n"
+
+
+def test_header_is_what_azure_sends(files):
+    run = arrcert("header", files["alice"].cert_path)
+    assert run.returncode == 0
+    assert run.stdout.strip() == files["alice"].azure_header
+    assert base64.b64decode(run.stdout) == files["alice"].der
+
+
+def test_inspect_prints_what_the_module_exports(files):
+    alice = files["alice"]
+    httpd = Httpd("""
+        <Location /report>
+            ArrCertVerifyClient optional_no_ca
+        </Location>
+        """)
+    httpd.add_cgi("report/env.cgi")
+    httpd.start()
+    try:
+        module = client_variables(curl_json(httpd.url("/report/env.cgi"),
+                                            headers=[("X-ARR-ClientCert", alice.azure_header)]))
+    finally:
+        httpd.stop()
+    for source in ([alice.cert_path], ["-"]):
+        run = arrcert("inspect", *source, stdin=alice.nginx_header if source == ["-"] else None)
+        assert run.returncode == 0, run.stderr
+        lines = run.stdout.splitlines()
+        assert lines[0] == ("format: pem" if source != ["-"] else "format: url-pem")
+        printed = dict(line.split("=", 1) for line in lines[1:])
+        assert printed == module
+
+
+def test_inspect_names_a_refused_value(files):
+    run = arrcert("inspect", "-", stdin="not base64!")
+    assert run.returncode == 1
+    assert "SSL_CLIENT_VERIFY=FAILED:malformed certificate header: invalid base64" in run.stdout
+
+
+@pytest.mark.parametrize("options,expected", [
+    ([], "SUCCESS"),
+    (["--subject", "CN=Zoë\\, Jr", "--issuer", "/O=Contoso/CN=Contoso Test CA"], "SUCCESS"),
+    (["--thumbprint", "00" * 20], "FAILED:certificate thumbprint is not pinned"),
+    (["--subject", "CN=bob"], "FAILED:subject does not match"),
+    (["--ca", "{ca}"], "SUCCESS"),
+    (["--ca", "{stranger}"], "FAILED:unable to get local issuer certificate"),
+])
+def test_verify_takes_the_module_decision(pki, files, options, expected):
+    stranger = pki.issue("cli_stranger_ca", name(("CN", "Stranger")), ca=True)
+    options = [o.replace("{ca}", pki.ca.cert_path).replace("{stranger}", stranger.cert_path) for o in options]
+    run = arrcert("verify", *options, files["alice"].cert_path)
+    assert run.stdout.splitlines()[0] == expected, run.stdout + run.stderr
+    assert run.returncode == (0 if expected == "SUCCESS" else 1)
+
+
+def test_verify_with_a_crl(pki, files):
+    crl = pki.write_crl(os.path.join(files["dir"], "ca.crl"), pki.ca, revoked=[files["alice"]])
+    run = arrcert("verify", "--ca", pki.ca.cert_path, "--crl", crl, files["alice"].cert_path)
+    assert run.returncode == 1
+    assert run.stdout == "FAILED:certificate revoked\nrule: chain\n"
+
+
+def test_verify_expired(files):
+    run = arrcert("verify", files["expired"].cert_path)
+    assert run.returncode == 1
+    assert run.stdout == "FAILED:certificate has expired\nrule: validity\n"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["thumbprint", "/nonexistent.pem"], "arrcert: cannot read /nonexistent.pem"),
+    (["verify", "--thumbprint", "12", "x.pem"], "arrcert: thumbprint '12' has 2 hex digits"),
+    (["verify", "--ca", "/nonexistent/ca.pem", "x.pem"], "cannot load CA certificates from /nonexistent/ca.pem"),
+    (["verify", "--subject"], "arrcert: --subject needs a value"),
+    (["frobnicate", "x"], "arrcert: unknown command 'frobnicate'"),
+    (["header"], "arrcert: arrcert header takes one FILE (or -)"),
+])
+def test_usage_errors_exit_2(args, message):
+    run = arrcert(*args)
+    assert run.returncode == 2
+    assert message in run.stderr
+
+
+def test_header_of_something_else_is_refused(files):
+    run = arrcert("header", "-", stdin="-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n")
+    assert run.returncode == 2
+    assert "not a CERTIFICATE" in run.stderr
+
+
+@pytest.mark.parametrize("command", ["thumbprint", "header", "inspect", "verify"])
+def test_help_for_each_command(command):
+    run = arrcert(command, "--help")
+    assert run.returncode == 0
+    assert run.stdout.startswith(f"usage: arrcert {command}")
