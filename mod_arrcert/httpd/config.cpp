@@ -266,6 +266,37 @@ extern "C" const char* set_crl_refresh(cmd_parms* cmd, void* config, const char*
     return set_bounded(cmd, arg, 1, 86400, "seconds", config_of(config).crl_refresh);
 }
 
+extern "C" const char* set_cache(cmd_parms* cmd, void* /*config*/, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
+            return context;
+        }
+        const std::string_view value(arg);
+        ServerConfig& server = server_config_of(cmd);
+        std::int64_t entries = static_cast<std::int64_t>(default_cache_entries);
+        if (value == "none") {
+            entries = 0;
+        } else if (value.starts_with("memory:")) {
+            if (!parse_number(value.substr(7), entries) || entries < 1 || entries > 10000000) {
+                return error(cmd, "'" + std::string(value) + "': the number of entries must be from 1 to 10000000");
+            }
+        } else if (value != "memory") {
+            return error(cmd, "'" + std::string(value) + "' is not none, memory or memory:ENTRIES");
+        }
+        server.cache_entries = static_cast<std::size_t>(entries);
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_cache_timeout(cmd_parms* cmd, void* /*config*/, const char* arg)
+{
+    if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
+        return context;
+    }
+    return set_bounded(cmd, arg, 1, 86400, "seconds", server_config_of(cmd).cache_timeout);
+}
+
 extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const char* arg)
 {
     return guarded(cmd, [&]() -> const char* {
@@ -447,7 +478,20 @@ extern "C" void* merge_server_config(apr_pool_t* pool, void* base_config, void* 
     auto* merged = new (apr_pcalloc(pool, sizeof(ServerConfig))) ServerConfig();
     merged->trusted_proxies = add.trusted_proxies != nullptr ? add.trusted_proxies : base.trusted_proxies;
     merged->header_names = apr_array_append(pool, base.header_names, add.header_names);
+    merged->cache_entries = base.cache_entries;  // global only
+    merged->cache_timeout = base.cache_timeout;
     return merged;
+}
+
+int make_verdict_cache(apr_pool_t* pool, server_rec* base)
+{
+    auto& main = *static_cast<ServerConfig*>(ap_get_module_config(base->module_config, &arrcert_module));
+    VerdictCache* cache =
+        main.cache_entries == 0 ? nullptr : make_pool_owned<VerdictCache>(pool, main.cache_entries, main.cache_timeout);
+    for (server_rec* server = base; server != nullptr; server = server->next) {
+        static_cast<ServerConfig*>(ap_get_module_config(server->module_config, &arrcert_module))->cache = cache;
+    }
+    return OK;
 }
 
 bool peer_is_trusted(const request_rec* r) noexcept
@@ -511,6 +555,10 @@ const command_rec directives[] = {
                    "chain|leaf|none [no_crl_for_cert_ok] (default chain once CRLs are configured)"),
     AP_INIT_TAKE1("ArrCertCARevocationRefresh", as_cmd_func(set_crl_refresh), nullptr, admin_scopes,
                   "seconds between looks at the CRL files (default 60)"),
+    AP_INIT_TAKE1("ArrCertCache", as_cmd_func(set_cache), nullptr, RSRC_CONF,
+                  "none | memory[:ENTRIES]: where verdicts are kept between requests (default memory:1000)"),
+    AP_INIT_TAKE1("ArrCertCacheTimeout", as_cmd_func(set_cache_timeout), nullptr, RSRC_CONF,
+                  "seconds a verdict is kept at most (default 300)"),
     AP_INIT_ITERATE("ArrCertTrustedProxy", as_cmd_func(add_trusted_proxy), nullptr, RSRC_CONF,
                     "addresses or CIDR ranges of the front ends allowed to send the certificate header"),
     {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},

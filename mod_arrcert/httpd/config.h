@@ -13,6 +13,7 @@
 #include "arrcert/thumbprint.h"
 #include "arrcert/trust_store.h"
 #include "arrcert/variables.h"
+#include "arrcert/verdict_cache.h"
 #include "module.h"
 
 namespace arrcert::httpd {
@@ -68,7 +69,14 @@ struct DirConfig {
 struct ServerConfig {
     apr_array_header_t* trusted_proxies = nullptr;  // of apr_ipsubnet_t*; null: any peer
     apr_array_header_t* header_names = nullptr;     // of const char*: every ArrCertHeader of the server
+    // ArrCertCache and ArrCertCacheTimeout (global); the cache itself is made in post_config.
+    std::size_t cache_entries = default_cache_entries;  // 0: no cache
+    std::int64_t cache_timeout = default_cache_timeout_seconds;
+    VerdictCache* cache = nullptr;
 };
+
+// Makes the verdict cache of this configuration generation and hands it to every server.
+int make_verdict_cache(apr_pool_t* pool, server_rec* base);
 
 extern "C" {
 void* create_dir_config(apr_pool_t* pool, char* directory);

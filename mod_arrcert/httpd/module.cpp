@@ -11,9 +11,19 @@
 
 namespace {
 
+extern "C" int post_config(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/, server_rec* base)
+{
+    try {
+        return arrcert::httpd::make_verdict_cache(pool, base);
+    } catch (...) {
+        return HTTP_INTERNAL_SERVER_ERROR;  // start-up stops
+    }
+}
+
 void register_hooks(apr_pool_t* pool)
 {
     using namespace arrcert::httpd;
+    ap_hook_post_config(post_config, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(remove_untrusted_header, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     // AP_AUTH_INTERNAL_PER_CONF: a per-URI registrant would turn off httpd's auth caching.
     ap_hook_check_access(check_access, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);

@@ -28,7 +28,7 @@ struct Judged {  // NOLINT(cppcoreguidelines-pro-type-member-init): built whole 
     RevocationPolicy revocation;
     int depth;
     std::size_t max_header_length;
-    Verdict verdict;
+    std::shared_ptr<const Verdict> verdict;
 
     [[nodiscard]] bool same_inputs(const Judged& other) const
     {
@@ -116,25 +116,39 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     RequestVerdicts& verdicts = verdicts_of(r);
     for (const Judged& judged : verdicts.judged) {
         if (judged.header_value == header_value && judged.same_inputs(wanted)) {
-            return judged.verdict;
+            return *judged.verdict;
         }
     }
 
-    wanted.verdict = judge(header_value, rules, request_seconds(r), wanted.max_header_length);
-    const Verdict& verdict = wanted.verdict;
+    const std::int64_t now = request_seconds(r);
+    VerdictCache* cache = server_config(r->server).cache;
+    CacheKey key{};
+    if (cache != nullptr) {
+        key = cache_key(header_value, rules_fingerprint(rules, wanted.max_header_length, wanted.trust,
+                                                        wanted.crl_source, wanted.crl_generation));
+        wanted.verdict = cache->find(key, now);
+    }
+    const bool cached = wanted.verdict != nullptr;
+    if (!cached) {
+        wanted.verdict = std::make_shared<const Verdict>(judge(header_value, rules, now, wanted.max_header_length));
+        if (cache != nullptr) {
+            cache->insert(key, wanted.verdict, now);
+        }
+    }
+    const Verdict& verdict = *wanted.verdict;
     if (APLOGrdebug(r)) {
         const std::string outcome = verdict.kind == Verdict::Kind::absent ? std::string("no certificate")
                                     : verdict.failed_rule == Rule::none   ? std::string("rules passed")
                                                                           : "refused: " + verdict.reason;
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s): %s", header_name,
-                      static_cast<apr_size_t>(header_value.size()),
-                      verdict.format.empty() ? "-" : verdict.format.data(),
-                      verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(), outcome.c_str());
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r, "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s): %s",
+            header_name, static_cast<apr_size_t>(header_value.size()),
+            verdict.format.empty() ? "-" : verdict.format.data(),
+            verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(), cached ? ", from cache" : "", outcome.c_str());
     }
     wanted.header_value = header_value;
     verdicts.judged.push_back(std::move(wanted));
-    return verdicts.judged.back().verdict;
+    return *verdicts.judged.back().verdict;
 }
 
 RequestCertificate request_certificate(request_rec* r)

@@ -1,0 +1,72 @@
+// A bounded, in-process cache of verdicts, so that a certificate already judged costs a hash and
+// a lookup instead of X.509 parsing and chain verification.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "arrcert/rules.h"
+
+namespace arrcert {
+
+using CacheKey = std::array<unsigned char, 32>;
+
+// What a cached verdict depends on besides the header: the rules, by content (thumbprints, name
+// patterns, verification settings) and by the identity of the trust store and the CRLs in force.
+std::string rules_fingerprint(const RuleSet& rules, std::size_t max_header_length, const void* trust_identity,
+                              const void* crl_identity, std::uint64_t crl_generation);
+
+// SHA-256 over the header value exactly as received and the rules' fingerprint.
+CacheKey cache_key(std::string_view header_value, std::string_view fingerprint);
+
+inline constexpr std::size_t default_cache_entries = 1000;
+inline constexpr std::int64_t default_cache_timeout_seconds = 300;
+
+class VerdictCache {
+public:
+    VerdictCache(std::size_t capacity, std::int64_t timeout_seconds);
+
+    // A verdict that has not expired at `now`, or null. The caller still checks the validity
+    // window (decide()) at its own request time.
+    std::shared_ptr<const Verdict> find(const CacheKey& key, std::int64_t now);
+    // Kept until the timeout or the certificate's notAfter, whichever comes first; the least
+    // recently used entry of a full shard makes room.
+    void insert(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t now);
+
+    [[nodiscard]] std::size_t size() const;
+    [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+
+private:
+    struct KeyHash {
+        std::size_t operator()(const CacheKey& key) const noexcept;
+    };
+    struct Entry {
+        CacheKey key;
+        std::shared_ptr<const Verdict> verdict;
+        std::int64_t expires;
+    };
+    // Requests on different shards never wait for each other: there is no global lock.
+    struct Shard {
+        mutable std::mutex mutex;
+        std::list<Entry> recent;  // most recently used first
+        std::unordered_map<CacheKey, std::list<Entry>::iterator, KeyHash> index;
+    };
+    static constexpr std::size_t shard_count = 16;
+
+    Shard& shard_for(const CacheKey& key) noexcept { return shards_[key[0] % shard_count]; }
+
+    std::size_t capacity_;
+    std::size_t shard_capacity_;
+    std::int64_t timeout_;
+    std::array<Shard, shard_count> shards_;
+};
+
+}  // namespace arrcert

@@ -1,0 +1,135 @@
+#include "arrcert/verdict_cache.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <string>
+
+namespace arrcert {
+namespace {
+
+void append_field(std::string& out, std::string_view field)
+{
+    // Length-prefixed, so that no two different rule sets make the same bytes.
+    out += std::to_string(field.size());
+    out += ':';
+    out += field;
+}
+
+std::string pointer_text(const void* pointer)
+{
+    return std::to_string(reinterpret_cast<std::uintptr_t>(pointer));
+}
+
+}  // namespace
+
+std::string rules_fingerprint(const RuleSet& rules, std::size_t max_header_length, const void* trust_identity,
+                              const void* crl_identity, std::uint64_t crl_generation)
+{
+    std::string out;
+    append_field(out, "thumbprints");
+    for (const Thumbprint& thumbprint : rules.thumbprints) {
+        append_field(out, thumbprint.hex());
+    }
+    append_field(out, "issuers");
+    for (const DnPattern& pattern : rules.issuers) {
+        append_field(out, pattern.text());
+    }
+    append_field(out, "subjects");
+    for (const DnPattern& pattern : rules.subjects) {
+        append_field(out, pattern.text());
+    }
+    // The trust store and CRL source live as long as the configuration, as does this cache.
+    append_field(out, pointer_text(trust_identity));
+    append_field(out, pointer_text(crl_identity));
+    append_field(out, std::to_string(crl_generation));
+    append_field(out, std::to_string(static_cast<int>(rules.chain.revocation.check)));
+    append_field(out, rules.chain.revocation.no_crl_for_cert_ok ? "1" : "0");
+    append_field(out, std::to_string(rules.chain.depth));
+    append_field(out, std::to_string(max_header_length));
+    return out;
+}
+
+CacheKey cache_key(std::string_view header_value, std::string_view fingerprint)
+{
+    CacheKey key{};
+    EVP_MD_CTX* context = EVP_MD_CTX_new();
+    if (context == nullptr) {
+        throw std::bad_alloc();
+    }
+    const OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free> owner(context);
+    const std::string separator = std::to_string(header_value.size()) + ":";
+    if (EVP_DigestInit_ex(context, EVP_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(context, separator.data(), separator.size()) != 1 ||
+        EVP_DigestUpdate(context, header_value.data(), header_value.size()) != 1 ||
+        EVP_DigestUpdate(context, fingerprint.data(), fingerprint.size()) != 1 ||
+        EVP_DigestFinal_ex(context, key.data(), nullptr) != 1) {
+        throw std::bad_alloc();
+    }
+    return key;
+}
+
+std::size_t VerdictCache::KeyHash::operator()(const CacheKey& key) const noexcept
+{
+    std::size_t hash = 0;
+    std::memcpy(&hash, key.data() + 1, sizeof hash);  // already uniform: it is a SHA-256
+    return hash;
+}
+
+VerdictCache::VerdictCache(std::size_t capacity, std::int64_t timeout_seconds)
+    : capacity_(capacity),
+      shard_capacity_(std::max<std::size_t>(1, (capacity + shard_count - 1) / shard_count)),
+      timeout_(timeout_seconds)
+{
+}
+
+std::shared_ptr<const Verdict> VerdictCache::find(const CacheKey& key, std::int64_t now)
+{
+    Shard& shard = shard_for(key);
+    const std::lock_guard<std::mutex> lock(shard.mutex);
+    const auto found = shard.index.find(key);
+    if (found == shard.index.end()) {
+        return nullptr;
+    }
+    if (found->second->expires < now) {
+        shard.recent.erase(found->second);
+        shard.index.erase(found);
+        return nullptr;
+    }
+    shard.recent.splice(shard.recent.begin(), shard.recent, found->second);
+    return found->second->verdict;
+}
+
+void VerdictCache::insert(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t now)
+{
+    std::int64_t expires = now + timeout_;
+    if (verdict->kind == Verdict::Kind::judged) {
+        expires = std::min(expires, verdict->not_after);
+    }
+    Shard& shard = shard_for(key);
+    const std::lock_guard<std::mutex> lock(shard.mutex);
+    if (const auto found = shard.index.find(key); found != shard.index.end()) {
+        shard.recent.erase(found->second);
+        shard.index.erase(found);
+    }
+    while (shard.recent.size() >= shard_capacity_) {
+        shard.index.erase(shard.recent.back().key);
+        shard.recent.pop_back();
+    }
+    shard.recent.push_front({key, std::move(verdict), expires});
+    shard.index.emplace(key, shard.recent.begin());
+}
+
+std::size_t VerdictCache::size() const
+{
+    std::size_t total = 0;
+    for (const Shard& shard : shards_) {
+        const std::lock_guard<std::mutex> lock(shard.mutex);
+        total += shard.recent.size();
+    }
+    return total;
+}
+
+}  // namespace arrcert

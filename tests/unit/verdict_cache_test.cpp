@@ -1,0 +1,139 @@
+#include "arrcert/verdict_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "test_pki.h"
+
+namespace arrcert {
+namespace {
+
+std::shared_ptr<const Verdict> judged(std::int64_t not_after)
+{
+    auto verdict = std::make_shared<Verdict>();
+    verdict->kind = Verdict::Kind::judged;
+    verdict->not_after = not_after;
+    return verdict;
+}
+
+CacheKey key(int n)
+{
+    return cache_key("header " + std::to_string(n), "rules");
+}
+
+TEST(VerdictCacheTest, HitMissAndTimeout)
+{
+    VerdictCache cache(100, 300);
+    const auto verdict = judged(1'000'000);
+    EXPECT_EQ(cache.find(key(1), 1000), nullptr);
+    cache.insert(key(1), verdict, 1000);
+    EXPECT_EQ(cache.find(key(1), 1000), verdict);
+    EXPECT_EQ(cache.find(key(1), 1300), verdict);
+    EXPECT_EQ(cache.find(key(1), 1301), nullptr);
+    EXPECT_EQ(cache.size(), 0U);
+}
+
+TEST(VerdictCacheTest, NeverOutlivesTheCertificate)
+{
+    VerdictCache cache(100, 300);
+    cache.insert(key(1), judged(1100), 1000);
+    EXPECT_NE(cache.find(key(1), 1100), nullptr);
+    EXPECT_EQ(cache.find(key(1), 1101), nullptr);
+}
+
+TEST(VerdictCacheTest, RefusalsAreCachedToo)
+{
+    VerdictCache cache(100, 300);
+    auto malformed = std::make_shared<Verdict>();
+    malformed->kind = Verdict::Kind::malformed;
+    cache.insert(key(2), malformed, 1000);
+    EXPECT_EQ(cache.find(key(2), 1200), malformed);
+}
+
+TEST(VerdictCacheTest, BoundedLeastRecentlyUsedGoesFirst)
+{
+    VerdictCache cache(32, 300);  // 16 shards of 2
+    for (int i = 0; i < 1000; ++i) {
+        cache.insert(key(i), judged(1'000'000), 1000);
+        EXPECT_LE(cache.size(), 32U);
+    }
+    // In a full shard, the entry just used survives the next insertion; the other one goes.
+    std::vector<int> same_shard;
+    for (int i = 2000; same_shard.size() < 3; ++i) {
+        if (key(i)[0] % 16 == key(2000)[0] % 16) {
+            same_shard.push_back(i);
+        }
+    }
+    cache.insert(key(same_shard[0]), judged(1'000'000), 1000);
+    cache.insert(key(same_shard[1]), judged(1'000'000), 1000);
+    ASSERT_NE(cache.find(key(same_shard[0]), 1000), nullptr);  // now the most recent
+    cache.insert(key(same_shard[2]), judged(1'000'000), 1000);
+    EXPECT_NE(cache.find(key(same_shard[0]), 1000), nullptr);
+    EXPECT_EQ(cache.find(key(same_shard[1]), 1000), nullptr);
+}
+
+TEST(VerdictCacheTest, EvictionNeverFreesAVerdictStillInUse)
+{
+    VerdictCache cache(16, 300);
+    cache.insert(key(1), judged(1'000'000), 1000);
+    const auto held = cache.find(key(1), 1000);
+    for (int i = 2; i < 200; ++i) {
+        cache.insert(key(i), judged(1'000'000), 1000);
+    }
+    EXPECT_EQ(held->not_after, 1'000'000);  // still alive (ASan would object otherwise)
+}
+
+TEST(VerdictCacheTest, KeysSeparateHeadersAndRules)
+{
+    EXPECT_NE(cache_key("a", "rules"), cache_key("b", "rules"));
+    EXPECT_NE(cache_key("a", "rules 1"), cache_key("a", "rules 2"));
+    EXPECT_NE(cache_key("ab", "c"), cache_key("a", "bc"));
+    EXPECT_EQ(cache_key("a", "rules"), cache_key("a", "rules"));
+
+    const std::vector<Thumbprint> pins{Thumbprint::parse(std::string(40, 'A')).value()};
+    const std::vector<DnPattern> alice{DnPattern::parse("CN=alice").value()};
+    const std::vector<DnPattern> bob{DnPattern::parse("CN=bob").value()};
+    const std::string none = rules_fingerprint({}, 100, nullptr, nullptr, 0);
+    EXPECT_NE(rules_fingerprint({.thumbprints = pins}, 100, nullptr, nullptr, 0), none);
+    EXPECT_NE(rules_fingerprint({.subjects = alice}, 100, nullptr, nullptr, 0),
+              rules_fingerprint({.subjects = bob}, 100, nullptr, nullptr, 0));
+    EXPECT_NE(rules_fingerprint({.issuers = alice}, 100, nullptr, nullptr, 0),
+              rules_fingerprint({.subjects = alice}, 100, nullptr, nullptr, 0));
+    EXPECT_NE(rules_fingerprint({}, 100, nullptr, nullptr, 1), none);  // a CRL reload
+    EXPECT_NE(rules_fingerprint({}, 200, nullptr, nullptr, 0), none);
+    const std::vector<DnPattern> alice_again{DnPattern::parse("CN=alice").value()};
+    EXPECT_EQ(rules_fingerprint({.subjects = alice}, 100, nullptr, nullptr, 0),
+              rules_fingerprint({.subjects = alice_again}, 100, nullptr, nullptr, 0));
+}
+
+TEST(VerdictCacheTest, ManyThreads)
+{
+    VerdictCache cache(64, 300);
+    std::atomic<int> hits{0};
+    std::vector<std::thread> threads;
+    constexpr int thread_count = 8;
+    threads.reserve(thread_count);
+    for (int t = 0; t < thread_count; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 2000; ++i) {
+                const CacheKey k = key((i * 7 + t) % 100);
+                if (cache.find(k, 1000) != nullptr) {
+                    ++hits;
+                } else {
+                    cache.insert(k, judged(1'000'000), 1000);
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    EXPECT_GT(hits.load(), 0);
+    EXPECT_LE(cache.size(), 64U);
+}
+
+}  // namespace
+}  // namespace arrcert
