@@ -274,7 +274,7 @@ extern "C" const char* set_cache(cmd_parms* cmd, void* /*config*/, const char* a
         }
         const std::string_view value(arg);
         ServerConfig& server = server_config_of(cmd);
-        std::int64_t entries = static_cast<std::int64_t>(default_cache_entries);
+        auto entries = static_cast<std::int64_t>(default_cache_entries);
         if (value == "none") {
             entries = 0;
         } else if (value.starts_with("memory:")) {
