@@ -12,7 +12,7 @@ BINDIR     ?= /usr/local/bin
 
 SOURCES := $(shell find include mod_arrcert tests/unit -name '*.h' -o -name '*.cpp' 2>/dev/null)
 
-.PHONY: all deps configure test unit asan integration demo install lint format clean
+.PHONY: all deps configure test unit asan integration demo bench install lint format clean
 
 all: $(BUILD)/mod_arrcert.so
 
@@ -47,6 +47,12 @@ integration: $(BUILD)/mod_arrcert.so
 demo: deps
 	$(MAKE) all
 	$(PYTHON) tests/integration/demo.py
+
+# Benchmarks print figures; they are not tests. Micro: Google Benchmark; macro: httpd under wrk.
+bench: deps
+	$(MAKE) all
+	$(BUILD)/arrcert_micro_bench --benchmark_min_time=0.5
+	$(PYTHON) tests/bench/macro.py
 
 install: $(BUILD)/mod_arrcert.so
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(APACHE_MODS_AVAILABLE)

@@ -1,6 +1,7 @@
 """Chain validation, CRLs that follow their files, and trusted front ends, in a real httpd."""
 import datetime
 import os
+import subprocess
 import time
 
 import pytest
@@ -44,6 +45,13 @@ class TrustPki:
         self.ca_file_with_intermediate = os.path.join(self.dir, "ca-int.pem")
         with open(self.ca_file_with_intermediate, "w") as f:
             f.write(self.root.pem + self.intermediate.pem)
+        # A hashed directory, as `openssl rehash` makes it.
+        self.ca_dir = os.path.join(self.dir, "ca-dir")
+        os.makedirs(self.ca_dir)
+        os.chmod(self.ca_dir, 0o755)
+        with open(os.path.join(self.ca_dir, "root.pem"), "w") as f:
+            f.write(self.root.pem)
+        subprocess.run(["openssl", "rehash", self.ca_dir], check=True, capture_output=True)
         self.crl_file = os.path.join(self.dir, "crl.pem")
         self.pki = pki
         self.write_crls(revoked=[self.revoked])
@@ -86,6 +94,10 @@ def server(trust):
             ArrCertCACertificateFile {trust.ca_file}
             ArrCertVerifyDepth 1
         </Location>
+        <Location /chain-dir>
+            ArrCertVerifyClient require
+            ArrCertCACertificatePath {trust.ca_dir}
+        </Location>
         <Location /chain-int-in-file>
             ArrCertVerifyClient require
             ArrCertCACertificateFile {trust.ca_file_with_intermediate}
@@ -115,7 +127,7 @@ def server(trust):
         </VirtualHost>
         """)
     httpd.trusted_port = trusted_port
-    for path in ["chain", "chain-depth", "chain-int-in-file", "report", "crl", "forged", "forged-report",
+    for path in ["chain", "chain-dir", "chain-depth", "chain-int-in-file", "report", "crl", "forged", "forged-report",
                  "forged-custom"]:
         httpd.add_cgi(f"{path}/env.cgi")
     httpd.start()
@@ -136,6 +148,11 @@ def test_chain_from_the_header(server, trust):
     assert status(server, "/chain/env.cgi", trust.leaf.aws_header + trust.intermediate.aws_header) == 200
     # Without the intermediate, the leaf does not reach the root.
     assert status(server, "/chain/env.cgi", trust.leaf.azure_header) == 403
+
+
+def test_hashed_ca_directory(server, trust):
+    assert status(server, "/chain-dir/env.cgi", chain(trust.leaf, trust.intermediate)) == 200
+    assert status(server, "/chain-dir/env.cgi", chain(trust.stranger, trust.stranger_int)) == 403
 
 
 def test_intermediate_from_the_ca_file(server, trust):

@@ -1,0 +1,143 @@
+// Micro benchmarks of the core: what a request costs on a cache miss and on a hit.
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../unit/test_pki.h"
+#include "arrcert/certificate.h"
+#include "arrcert/decode.h"
+#include "arrcert/export.h"
+#include "arrcert/rules.h"
+#include "arrcert/verdict_cache.h"
+
+namespace {
+
+using namespace arrcert;
+
+struct Pki {
+    testing::Issued root = testing::issue({.subject = {{{"O", "Contoso"}}, {{"CN", "Root"}}},
+                                           .key = testing::KeyType::rsa2048,
+                                           .ca = true});
+    testing::Issued intermediate = testing::issue({.subject = {{{"O", "Contoso"}}, {{"CN", "Issuing"}}},
+                                                   .issuer = {{{"O", "Contoso"}}, {{"CN", "Root"}}},
+                                                   .key = testing::KeyType::rsa2048,
+                                                   .issuer_key = root.key.get(),
+                                                   .ca = true});
+    testing::Issued leaf = testing::issue({.subject = {{{"O", "Contoso"}}, {{"OU", "Eng"}}, {{"CN", "alice"}}},
+                                           .issuer = {{{"O", "Contoso"}}, {{"CN", "Issuing"}}},
+                                           .subject_alt_name = "email:alice@example.com,DNS:alice.example",
+                                           .key = testing::KeyType::rsa2048,
+                                           .issuer_key = intermediate.key.get(),
+                                           .extended_key_usage = "clientAuth"});
+    std::string azure = testing::base64(leaf.der);
+    std::string pem_spaces = [this] {
+        std::string text = testing::pem(leaf.der);
+        for (char& c : text) {
+            c = c == '\n' ? ' ' : c;
+        }
+        return text;
+    }();
+    std::string chain = testing::pem(leaf.der) + testing::pem(intermediate.der);
+    testing::TempFile root_file{testing::pem(root.der)};
+    std::vector<Thumbprint> pins{Thumbprint::parse(to_hex(Certificate::parse(leaf.der)->sha1())).value()};
+    std::vector<DnPattern> issuers{DnPattern::parse("CN=Issuing, O=Contoso").value()};
+    TrustStore trust;
+    Pki() { trust.add_file(root_file.path()); }
+};
+
+Pki& pki()
+{
+    static Pki instance;
+    return instance;
+}
+
+void decode(benchmark::State& state, const std::string& value)
+{
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(decode_header(value));
+    }
+}
+BENCHMARK_CAPTURE(decode, azure_base64_der, pki().azure);
+BENCHMARK_CAPTURE(decode, pem_with_spaces, pki().pem_spaces);
+
+void BM_parse(benchmark::State& state)
+{
+    const Der der = pki().leaf.der;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(Certificate::parse(der));
+    }
+}
+BENCHMARK(BM_parse);
+
+void BM_variables(benchmark::State& state)
+{
+    const auto certificate = Certificate::parse(pki().leaf.der);
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(certificate_variables(certificate.value()));
+    }
+}
+BENCHMARK(BM_variables);
+
+void BM_judge_thumbprint_issuer(benchmark::State& state)
+{
+    const RuleSet rules{pki().pins, pki().issuers, {}, {}};
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(judge(pki().azure, rules, testing::now()));
+    }
+}
+BENCHMARK(BM_judge_thumbprint_issuer);
+
+void BM_judge_chain(benchmark::State& state)
+{
+    RuleSet rules;
+    rules.chain.trust = &pki().trust;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(judge(pki().chain, rules, testing::now()));
+    }
+}
+BENCHMARK(BM_judge_chain);
+
+// What the module does per request on a hit: key, lookup, decision, every variable copied out.
+void BM_cache_hit(benchmark::State& state)
+{
+    VerdictCache cache(1000, 300);
+    const RuleSet rules{pki().pins, pki().issuers, {}, {}};
+    const std::string fingerprint = rules_fingerprint(rules, default_max_header_length, nullptr, nullptr, 0);
+    const std::int64_t now = testing::now();
+    cache.insert(cache_key(pki().azure, fingerprint),
+                 std::make_shared<const Verdict>(judge(pki().azure, rules, now)), now);
+    std::vector<std::pair<std::string, std::string>> env;
+    for (auto _ : state) {
+        const auto verdict = cache.find(cache_key(pki().azure, rules_fingerprint(rules, default_max_header_length,
+                                                                                  nullptr, nullptr, 0)),
+                                        now);
+        const Decision decision = decide(*verdict, now, 0);
+        env.clear();
+        export_variables(*verdict, decision, now, ExportOptions{},
+                         [&](std::string_view name, std::string_view value) { env.emplace_back(name, value); });
+        benchmark::DoNotOptimize(env.data());
+    }
+}
+BENCHMARK(BM_cache_hit);
+
+void BM_cache_miss(benchmark::State& state)
+{
+    VerdictCache cache(1000, 300);
+    const RuleSet rules{pki().pins, pki().issuers, {}, {}};
+    const std::int64_t now = testing::now();
+    std::int64_t round = 0;
+    for (auto _ : state) {
+        // A different fingerprint each time: the verdict is never there.
+        const CacheKey key = cache_key(pki().azure, std::to_string(++round));
+        if (cache.find(key, now) == nullptr) {
+            cache.insert(key, std::make_shared<const Verdict>(judge(pki().azure, rules, now)), now);
+        }
+    }
+}
+BENCHMARK(BM_cache_miss);
+
+}  // namespace
+
+BENCHMARK_MAIN();
