@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,7 +16,7 @@ struct DecodedHeader {
     enum class Status { absent, ok, malformed };
 
     Status status = Status::absent;
-    std::string_view format;  // "der-base64", "pem", "url-pem", "url-der-base64"
+    std::string_view format;  // "der-base64", "pem", "url-pem", "url-der-base64", "xfcc", "rfc9440", "traefik"
     std::vector<Der> chain;   // leaf first
     std::string reason;       // why the value was refused (malformed only)
 };
@@ -23,9 +24,36 @@ struct DecodedHeader {
 // The default bound on a header value, in bytes (ArrCertMaxHeaderLength).
 inline constexpr std::size_t default_max_header_length = 16384;
 
-// Accepts base64 DER (Azure, HAProxy), PEM with newlines or with newlines turned into spaces or
-// tabs, a PEM body without armour, and URL-encoded PEM (nginx's %2B and AWS's literal + / =).
-// "(null)", an empty value or only whitespace means no certificate.
-DecodedHeader decode_header(std::string_view value, std::size_t max_length = default_max_header_length);
+// What the front end sends (ArrCertHeader NAME FORMAT).
+enum class HeaderFormat { automatic, der_base64, pem, url_pem, xfcc, rfc9440, traefik };
+std::optional<HeaderFormat> header_format_named(std::string_view name);  // "auto", "der-base64", ...
+std::string_view header_format_name(HeaderFormat format) noexcept;
+
+enum class XfccPick { first, last };  // which XFCC element: last is the proxy nearest to httpd
+
+struct DecodeOptions {
+    HeaderFormat format = HeaderFormat::automatic;
+    std::size_t max_length = default_max_header_length;
+    XfccPick xfcc_element = XfccPick::last;
+};
+
+// automatic: base64 DER (Azure, HAProxy), PEM with newlines or with newlines turned into spaces or
+// tabs, a PEM body without armour, URL-encoded PEM (nginx's %2B and AWS's literal + / =), several
+// PEM blocks (a chain). der-base64, pem and url-pem accept only their own form; xfcc is Envoy's
+// X-Forwarded-Client-Cert; rfc9440 is ":base64:"; traefik is base64 DER items joined by ','.
+// "(null)", an empty value or only whitespace means no certificate. Where a format has no list
+// syntax, a comma (two header lines joined by httpd) is refused.
+DecodedHeader decode_header(std::string_view value, const DecodeOptions& options);
+inline DecodedHeader decode_header(std::string_view value, std::size_t max_length = default_max_header_length)
+{
+    return decode_header(value, DecodeOptions{HeaderFormat::automatic, max_length, XfccPick::last});
+}
+
+// The intermediates of a separate chain header (ArrCertChainHeader): automatic reads PEM blocks
+// (plain or URL-encoded), an RFC 9440 list, or base64 DER items joined by ','. Absent when empty.
+DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, std::size_t max_length);
+
+// The leaf of `header` followed by the intermediates of `chain` that are not the leaf again.
+void append_chain(DecodedHeader& header, const DecodedHeader& chain);
 
 }  // namespace arrcert

@@ -51,8 +51,12 @@ struct Verdict {
 
 // The chain is verified at `now` clamped into the leaf's validity window, so that the clock skew
 // that decide() allows the leaf does not fail the chain.
-Verdict judge(std::string_view header_value, const RuleSet& rules, std::int64_t now,
-              std::size_t max_header_length = default_max_header_length);
+Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t now);
+inline Verdict judge(std::string_view header_value, const RuleSet& rules, std::int64_t now,
+                     std::size_t max_header_length = default_max_header_length)
+{
+    return judge(decode_header(header_value, max_header_length), rules, now);
+}
 
 // The first of the thumbprint, issuer and subject rules that a judged certificate fails
 // (Rule::none when all pass), with its reason. judge() applies it to the scope's rules; the

@@ -19,9 +19,10 @@ namespace arrcert {
 
 using CacheKey = std::array<unsigned char, 32>;
 
-// What a cached verdict depends on besides the header: the rules, by content (thumbprints, name
-// patterns, verification settings) and by the identity of the trust store and the CRLs in force.
-std::string rules_fingerprint(const RuleSet& rules, std::size_t max_header_length, const void* trust_identity,
+// What a verdict depends on besides the header values: how they are decoded, the rules by content
+// (thumbprints, name patterns, verification settings), and the identity of the trust store and of
+// the CRLs in force.
+std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding, const void* trust_identity,
                               const void* crl_identity, std::uint64_t crl_generation);
 
 // SHA-256 over the header value exactly as received and the rules' fingerprint.

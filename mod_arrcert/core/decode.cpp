@@ -1,9 +1,12 @@
 #include "arrcert/decode.h"
+#include "arrcert/xfcc.h"
 
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+
+#include <array>
 
 #include <optional>
 
@@ -176,23 +179,104 @@ DecodedHeader malformed(std::string reason)
     return result;
 }
 
-}  // namespace
-
-DecodedHeader decode_header(std::string_view value, std::size_t max_length)
+// Base64 DER items joined by ',' (Traefik), each trimmed; empty items are refused.
+bool decode_base64_list(std::string_view text, std::vector<Der>& chain, std::string& reason)
 {
-    if (value.size() > max_length) {
-        return malformed("header value is " + std::to_string(value.size()) + " bytes, over the limit of " +
-                         std::to_string(max_length));
+    while (true) {
+        const std::size_t comma = text.find(',');
+        const std::string_view item = trim(text.substr(0, comma));
+        if (item.empty()) {
+            reason = "empty item in the list";
+            return false;
+        }
+        auto der = decode_base64(item, reason);
+        if (!der) {
+            return false;
+        }
+        chain.push_back(std::move(*der));
+        if (comma == std::string_view::npos) {
+            return true;
+        }
+        text.remove_prefix(comma + 1);
     }
-    std::string_view text = trim(value);
-    if (text.empty() || text == "(null)") {
-        return {};
-    }
-    // httpd joins repeated header lines with ", "; no format accepted here contains a comma.
-    if (text.find(',') != std::string_view::npos) {
-        return malformed("several values in one header (repeated header line?)");
-    }
+}
 
+// RFC 9440 / RFC 8941 byte sequences: ":base64:" items, one or a ','-separated list.
+bool decode_sf_binary_list(std::string_view text, bool list, std::vector<Der>& chain, std::string& reason)
+{
+    while (true) {
+        const std::size_t comma = text.find(',');
+        const std::string_view item = trim(text.substr(0, comma));
+        if (item.size() < 2 || item.front() != ':' || item.back() != ':') {
+            reason = "expected a byte sequence (:base64:)";
+            return false;
+        }
+        auto der = decode_base64(item.substr(1, item.size() - 2), reason);
+        if (!der) {
+            return false;
+        }
+        chain.push_back(std::move(*der));
+        if (comma == std::string_view::npos) {
+            return true;
+        }
+        if (!list) {
+            reason = "several values in one header (repeated header line?)";
+            return false;
+        }
+        text.remove_prefix(comma + 1);
+    }
+}
+
+bool decode_url_pem(std::string_view text, std::vector<Der>& chain, std::string& reason)
+{
+    const auto unescaped = percent_decode(text, reason);
+    return unescaped && decode_pem_blocks(trim(*unescaped), chain, reason);
+}
+
+// The chosen XFCC element's Cert (the leaf) and Chain (which may repeat the leaf).
+DecodedHeader decode_xfcc(std::string_view text, XfccPick pick)
+{
+    auto elements = parse_xfcc(text);
+    if (!elements) {
+        return malformed(elements.error());
+    }
+    const XfccElement& element = pick == XfccPick::first ? elements->front() : elements->back();
+    auto cert = element.field("cert");
+    auto chain_field = element.field("chain");
+    if (!cert || !chain_field) {
+        return malformed(!cert ? cert.error() : chain_field.error());
+    }
+    DecodedHeader result;
+    result.format = "xfcc";
+    if (!cert.value() || cert.value()->empty()) {
+        return result;  // an element without Cert: no certificate
+    }
+    std::string reason;
+    if (!decode_url_pem(*cert.value(), result.chain, reason)) {
+        return malformed("XFCC Cert: " + reason);
+    }
+    if (result.chain.size() != 1) {
+        return malformed("XFCC Cert holds " + std::to_string(result.chain.size()) + " certificates");
+    }
+    if (chain_field.value()) {
+        DecodedHeader chain;
+        if (!decode_url_pem(*chain_field.value(), chain.chain, reason)) {
+            return malformed("XFCC Chain: " + reason);
+        }
+        append_chain(result, chain);
+    }
+    result.status = DecodedHeader::Status::ok;
+    return result;
+}
+
+// Everything but XFCC and Traefik has no list syntax: a comma means two header lines.
+bool has_list_syntax(HeaderFormat format)
+{
+    return format == HeaderFormat::xfcc || format == HeaderFormat::traefik;
+}
+
+DecodedHeader decode_automatic(std::string_view text)
+{
     DecodedHeader result;
     std::string reason;
     std::optional<std::string> unescaped;
@@ -205,7 +289,6 @@ DecodedHeader decode_header(std::string_view value, std::size_t max_length)
         text = trim(*unescaped);
         url_encoded = true;
     }
-
     if (text.find(pem_begin) != std::string_view::npos) {
         result.format = url_encoded ? "url-pem" : "pem";
         if (!decode_pem_blocks(text, result.chain, reason)) {
@@ -219,14 +302,151 @@ DecodedHeader decode_header(std::string_view value, std::size_t max_length)
         }
         result.chain.push_back(std::move(*der));
     }
+    result.status = DecodedHeader::Status::ok;
+    return result;
+}
 
+DecodedHeader decode_in_format(std::string_view text, const DecodeOptions& options)
+{
+    DecodedHeader result;
+    result.format = header_format_name(options.format);
+    std::string reason;
+    bool decoded = false;
+    switch (options.format) {
+        case HeaderFormat::automatic: return decode_automatic(text);
+        case HeaderFormat::xfcc: return decode_xfcc(text, options.xfcc_element);
+        case HeaderFormat::der_base64: {
+            auto der = decode_base64(text, reason);
+            decoded = der.has_value();
+            if (der) {
+                result.chain.push_back(std::move(*der));
+            }
+            break;
+        }
+        case HeaderFormat::pem: decoded = decode_pem_blocks(text, result.chain, reason); break;
+        case HeaderFormat::url_pem: decoded = decode_url_pem(text, result.chain, reason); break;
+        case HeaderFormat::rfc9440: decoded = decode_sf_binary_list(text, false, result.chain, reason); break;
+        case HeaderFormat::traefik: decoded = decode_base64_list(text, result.chain, reason); break;
+    }
+    if (!decoded) {
+        return malformed(std::move(reason));
+    }
+    result.status = DecodedHeader::Status::ok;
+    return result;
+}
+
+DecodedHeader with_checked_envelopes(DecodedHeader result)
+{
+    std::string reason;
     for (const Der& der : result.chain) {
         if (!check_der_envelope(der, reason)) {
             return malformed(std::move(reason));
         }
     }
-    result.status = DecodedHeader::Status::ok;
     return result;
+}
+
+struct Format {
+    std::string_view name;
+    HeaderFormat format;
+};
+constexpr std::array<Format, 7> formats{{
+    {"auto", HeaderFormat::automatic},
+    {"der-base64", HeaderFormat::der_base64},
+    {"pem", HeaderFormat::pem},
+    {"url-pem", HeaderFormat::url_pem},
+    {"xfcc", HeaderFormat::xfcc},
+    {"rfc9440", HeaderFormat::rfc9440},
+    {"traefik", HeaderFormat::traefik},
+}};
+
+}  // namespace
+
+std::optional<HeaderFormat> header_format_named(std::string_view name)
+{
+    for (const Format& format : formats) {
+        if (format.name == name) {
+            return format.format;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view header_format_name(HeaderFormat format) noexcept
+{
+    for (const Format& entry : formats) {
+        if (entry.format == format) {
+            return entry.name;
+        }
+    }
+    return "unknown";
+}
+
+DecodedHeader decode_header(std::string_view value, const DecodeOptions& options)
+{
+    if (value.size() > options.max_length) {
+        return malformed("header value is " + std::to_string(value.size()) + " bytes, over the limit of " +
+                         std::to_string(options.max_length));
+    }
+    const std::string_view text = trim(value);
+    if (text.empty() || text == "(null)") {
+        return {};
+    }
+    // httpd joins repeated header lines with ", ": never pick one of them.
+    if (!has_list_syntax(options.format) && text.find(',') != std::string_view::npos) {
+        return malformed("several values in one header (repeated header line?)");
+    }
+    DecodedHeader result = decode_in_format(text, options);
+    if (result.status != DecodedHeader::Status::ok) {
+        return result;
+    }
+    return with_checked_envelopes(std::move(result));
+}
+
+DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, std::size_t max_length)
+{
+    if (value.size() > max_length) {
+        return malformed("chain header value is " + std::to_string(value.size()) + " bytes, over the limit of " +
+                         std::to_string(max_length));
+    }
+    const std::string_view text = trim(value);
+    if (text.empty() || text == "(null)") {
+        return {};
+    }
+    DecodedHeader result;
+    std::string reason;
+    bool decoded = false;
+    std::string unescaped;
+    const bool pem_like = text.find("BEGIN") != std::string_view::npos || text.find('%') != std::string_view::npos;
+    if (format == HeaderFormat::rfc9440 || (format == HeaderFormat::automatic && text.front() == ':')) {
+        result.format = "rfc9440";
+        decoded = decode_sf_binary_list(text, true, result.chain, reason);
+    } else if (format == HeaderFormat::pem || format == HeaderFormat::url_pem ||
+               (format == HeaderFormat::automatic && pem_like)) {
+        result.format = "pem";
+        decoded = format == HeaderFormat::pem ? decode_pem_blocks(text, result.chain, reason)
+                                              : decode_url_pem(text, result.chain, reason);
+    } else if (format == HeaderFormat::der_base64 || format == HeaderFormat::traefik ||
+               format == HeaderFormat::automatic) {
+        result.format = "der-base64";
+        decoded = decode_base64_list(text, result.chain, reason);
+    } else {
+        reason = "format " + std::string(header_format_name(format)) + " cannot carry a separate chain";
+    }
+    if (!decoded) {
+        return malformed("chain header: " + reason);
+    }
+    result.status = DecodedHeader::Status::ok;
+    return with_checked_envelopes(std::move(result));
+}
+
+void append_chain(DecodedHeader& header, const DecodedHeader& chain)
+{
+    for (const Der& der : chain.chain) {
+        if (header.chain.empty() || der != header.chain.front()) {
+            header.chain.push_back(der);
+        }
+    }
 }
 
 }  // namespace arrcert

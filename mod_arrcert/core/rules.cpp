@@ -40,10 +40,9 @@ std::string_view rule_name(Rule rule) noexcept
     return "unknown";
 }
 
-Verdict judge(std::string_view header_value, const RuleSet& rules, std::int64_t now, std::size_t max_header_length)
+Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t now)
 {
     Verdict verdict;
-    DecodedHeader decoded = decode_header(header_value, max_header_length);
     verdict.format = decoded.format;
     if (decoded.status == DecodedHeader::Status::absent) {
         return verdict;

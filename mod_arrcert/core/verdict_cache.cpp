@@ -25,10 +25,13 @@ std::string pointer_text(const void* pointer)
 
 }  // namespace
 
-std::string rules_fingerprint(const RuleSet& rules, std::size_t max_header_length, const void* trust_identity,
+std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding, const void* trust_identity,
                               const void* crl_identity, std::uint64_t crl_generation)
 {
     std::string out;
+    append_field(out, header_format_name(decoding.format));
+    append_field(out, decoding.xfcc_element == XfccPick::first ? "first" : "last");
+    append_field(out, std::to_string(decoding.max_length));
     append_field(out, "thumbprints");
     for (const Thumbprint& thumbprint : rules.thumbprints) {
         append_field(out, thumbprint.hex());
@@ -48,7 +51,6 @@ std::string rules_fingerprint(const RuleSet& rules, std::size_t max_header_lengt
     append_field(out, std::to_string(static_cast<int>(rules.chain.revocation.check)));
     append_field(out, rules.chain.revocation.no_crl_for_cert_ok ? "1" : "0");
     append_field(out, std::to_string(rules.chain.depth));
-    append_field(out, std::to_string(max_header_length));
     return out;
 }
 

@@ -5,6 +5,7 @@
 #include <http_log.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <new>
 #include <string_view>
@@ -128,16 +129,94 @@ ServerConfig& server_config_of(cmd_parms* cmd)
     return *static_cast<ServerConfig*>(ap_get_module_config(cmd->server->module_config, &arrcert_module));
 }
 
-extern "C" const char* set_header(cmd_parms* cmd, void* config, const char* arg)
+// Recorded per server, so that the header can be removed early from untrusted peers.
+void remember_header(cmd_parms* cmd, const char* name)
+{
+    if (name != nullptr) {
+        APR_ARRAY_PUSH(server_config_of(cmd).header_names, const char*) = name;
+    }
+}
+
+// NAME [FORMAT] of ArrCertHeader and ArrCertChainHeader.
+const char* header_and_format(cmd_parms* cmd, const char* name, const char* format_name, const char*& target_name,
+                              HeaderFormat& target_format)
 {
     return guarded(cmd, [&]() -> const char* {
-        if (!is_token(arg)) {
-            return error(cmd, "'" + std::string(arg) + "' is not a valid HTTP header name");
+        if (!is_token(name)) {
+            return error(cmd, "'" + std::string(name) + "' is not a valid HTTP header name");
         }
-        config_of(config).header_name = apr_pstrdup(cmd->pool, arg);
-        // Recorded per server so that the header can be removed early from untrusted peers.
-        ServerConfig& server = server_config_of(cmd);
-        APR_ARRAY_PUSH(server.header_names, const char*) = config_of(config).header_name;
+        HeaderFormat format = HeaderFormat::automatic;
+        if (format_name != nullptr) {
+            const auto named = header_format_named(format_name);
+            if (!named) {
+                return error(cmd, "'" + std::string(format_name) +
+                                      "' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)");
+            }
+            format = *named;
+        }
+        target_name = apr_pstrdup(cmd->pool, name);
+        target_format = format;
+        remember_header(cmd, target_name);
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_header(cmd_parms* cmd, void* config, const char* name, const char* format)
+{
+    DirConfig& c = config_of(config);
+    return header_and_format(cmd, name, format, c.header_name, c.header_format);
+}
+
+extern "C" const char* set_chain_header(cmd_parms* cmd, void* config, const char* name, const char* format)
+{
+    DirConfig& c = config_of(config);
+    const char* failure = header_and_format(cmd, name, format, c.chain_header_name, c.chain_header_format);
+    if (failure == nullptr && format != nullptr && c.chain_header_format == HeaderFormat::xfcc) {
+        return error(cmd, "xfcc carries its chain in its own Chain field, not in a separate header");
+    }
+    return failure;
+}
+
+struct Preset {
+    const char* name;
+    FrontEnd front_end;
+};
+constexpr std::array<Preset, 5> presets{{
+    {"azure", FrontEnd::azure},
+    {"envoy", FrontEnd::envoy},
+    {"traefik", FrontEnd::traefik},
+    {"aws-alb", FrontEnd::aws_alb},
+    {"rfc9440", FrontEnd::rfc9440},
+}};
+
+extern "C" const char* set_front_end(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        for (const Preset& preset : presets) {
+            if (strcasecmp(arg, preset.name) == 0) {
+                config_of(config).front_end = preset.front_end;
+                const HeaderSettings headers = front_end_headers(preset.front_end);
+                remember_header(cmd, headers.name);
+                remember_header(cmd, headers.chain_name);
+                return nullptr;
+            }
+        }
+        return error(cmd, "'" + std::string(arg) + "' is not one of azure, envoy, traefik, aws-alb, rfc9440");
+    });
+}
+
+extern "C" const char* set_xfcc_element(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        DirConfig& c = config_of(config);
+        if (strcasecmp(arg, "first") == 0) {
+            c.xfcc_element = XfccPick::first;
+        } else if (strcasecmp(arg, "last") == 0) {
+            c.xfcc_element = XfccPick::last;
+        } else {
+            return error(cmd, "'" + std::string(arg) + "' is not first or last");
+        }
+        c.xfcc_set = true;
         return nullptr;
     });
 }
@@ -386,6 +465,36 @@ T pick(T base, T add, T unset)
 
 }  // namespace
 
+HeaderSettings front_end_headers(FrontEnd front_end) noexcept
+{
+    switch (front_end) {
+        case FrontEnd::unset: break;
+        case FrontEnd::azure: return {"X-ARR-ClientCert", HeaderFormat::der_base64, nullptr, HeaderFormat::automatic};
+        case FrontEnd::envoy: return {"X-Forwarded-Client-Cert", HeaderFormat::xfcc, nullptr, HeaderFormat::automatic};
+        case FrontEnd::traefik:
+            return {"X-Forwarded-Tls-Client-Cert", HeaderFormat::traefik, nullptr, HeaderFormat::automatic};
+        case FrontEnd::aws_alb:
+            return {"X-Amzn-Mtls-Clientcert", HeaderFormat::url_pem, nullptr, HeaderFormat::automatic};
+        case FrontEnd::rfc9440:
+            return {"Client-Cert", HeaderFormat::rfc9440, "Client-Cert-Chain", HeaderFormat::rfc9440};
+    }
+    return {default_header_name, HeaderFormat::automatic, nullptr, HeaderFormat::automatic};
+}
+
+HeaderSettings DirConfig::headers() const noexcept
+{
+    HeaderSettings settings = front_end_headers(front_end);
+    if (header_name != nullptr) {
+        settings.name = header_name;
+        settings.format = header_format;
+    }
+    if (chain_header_name != nullptr) {
+        settings.chain_name = chain_header_name;
+        settings.chain_format = chain_header_format;
+    }
+    return settings;
+}
+
 RevocationPolicy DirConfig::effective_revocation() const noexcept
 {
     if (revocation_set) {
@@ -439,7 +548,17 @@ extern "C" void* merge_dir_config(apr_pool_t* pool, void* base_config, void* add
     merged->issuers = pick(base.issuers, add.issuers);
     merged->subjects = pick(base.subjects, add.subjects);
     merged->clock_skew = pick(base.clock_skew, add.clock_skew, std::int64_t{-1});
-    merged->header_name = pick(base.header_name, add.header_name);
+    if (add.front_end != FrontEnd::unset || add.header_name != nullptr || add.chain_header_name != nullptr) {
+        merged->front_end = add.front_end;
+        merged->header_name = add.header_name;
+        merged->header_format = add.header_format;
+        merged->chain_header_name = add.chain_header_name;
+        merged->chain_header_format = add.chain_header_format;
+    }
+    if (add.xfcc_set) {
+        merged->xfcc_set = true;
+        merged->xfcc_element = add.xfcc_element;
+    }
     merged->max_header_length = pick(base.max_header_length, add.max_header_length, std::size_t{0});
     merged->user_name_variable = pick(base.user_name_variable, add.user_name_variable);
     merged->trust = pick(base.trust, add.trust);
@@ -534,8 +653,14 @@ const command_rec directives[] = {
                   "a DN whose attributes must all be in the certificate's subject; repeatable, any may match"),
     AP_INIT_TAKE1("ArrCertClockSkew", as_cmd_func(set_clock_skew), nullptr, scopes,
                   "seconds by which both ends of the validity window are widened (default 0)"),
-    AP_INIT_TAKE1("ArrCertHeader", as_cmd_func(set_header), nullptr, admin_scopes,
-                  "the request header that carries the certificate (default X-ARR-ClientCert)"),
+    AP_INIT_TAKE12("ArrCertHeader", as_cmd_func(set_header), nullptr, admin_scopes,
+                   "NAME [FORMAT]: the request header that carries the certificate (default X-ARR-ClientCert auto)"),
+    AP_INIT_TAKE12("ArrCertChainHeader", as_cmd_func(set_chain_header), nullptr, admin_scopes,
+                   "NAME [FORMAT]: a separate request header that carries the intermediates"),
+    AP_INIT_TAKE1("ArrCertFrontEnd", as_cmd_func(set_front_end), nullptr, admin_scopes,
+                  "azure|envoy|traefik|aws-alb|rfc9440: the header names and formats that front end uses"),
+    AP_INIT_TAKE1("ArrCertXfccElement", as_cmd_func(set_xfcc_element), nullptr, scopes,
+                  "first|last: which X-Forwarded-Client-Cert element to use (default last)"),
     AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, scopes,
                   "the largest header value accepted, in bytes (default 16384)"),
     AP_INIT_ITERATE("ArrCertOptions", as_cmd_func(add_option), nullptr, scopes, "[+|-]StdEnvVars [+|-]ExportCertData"),

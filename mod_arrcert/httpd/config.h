@@ -22,6 +22,18 @@ inline constexpr const char* default_header_name = "X-ARR-ClientCert";
 
 enum OptionBits : unsigned { option_std_env_vars = 1U, option_export_cert_data = 2U };
 
+// ArrCertFrontEnd: the header names and formats a front end uses.
+enum class FrontEnd { unset, azure, envoy, traefik, aws_alb, rfc9440 };
+
+// Where the certificate comes from, as the scope's directives and preset say.
+struct HeaderSettings {
+    const char* name;
+    HeaderFormat format;
+    const char* chain_name;  // null: no separate chain header
+    HeaderFormat chain_format;
+};
+HeaderSettings front_end_headers(FrontEnd front_end) noexcept;
+
 // Plain data, so that a merge (done per request for some scopes) is a copy of a few words.
 // The lists belong to the pool of the scope that declared them and are never written after
 // the configuration is read.
@@ -32,7 +44,14 @@ struct DirConfig {
     const std::vector<DnPattern>* issuers = nullptr;
     const std::vector<DnPattern>* subjects = nullptr;
     std::int64_t clock_skew = -1;  // -1: inherit (default 0)
-    const char* header_name = nullptr;
+    // Header settings merge as one unit: a scope that sets any of them replaces the outer ones.
+    FrontEnd front_end = FrontEnd::unset;
+    const char* header_name = nullptr;  // explicit ArrCertHeader: overrides the preset
+    HeaderFormat header_format = HeaderFormat::automatic;
+    const char* chain_header_name = nullptr;
+    HeaderFormat chain_header_format = HeaderFormat::automatic;
+    bool xfcc_set = false;
+    XfccPick xfcc_element = XfccPick::last;
     std::size_t max_header_length = 0;  // 0: inherit
     bool options_absolute = false;      // ArrCertOptions without +/-
     unsigned options = 0;
@@ -55,9 +74,11 @@ struct DirConfig {
     }
     [[nodiscard]] ExportOptions export_options() const noexcept;
     [[nodiscard]] std::int64_t effective_clock_skew() const noexcept { return clock_skew < 0 ? 0 : clock_skew; }
-    [[nodiscard]] const char* effective_header_name() const noexcept
+    [[nodiscard]] HeaderSettings headers() const noexcept;
+    [[nodiscard]] const char* effective_header_name() const noexcept { return headers().name; }
+    [[nodiscard]] DecodeOptions decode_options() const noexcept
     {
-        return header_name != nullptr ? header_name : default_header_name;
+        return {headers().format, effective_max_header_length(), xfcc_element};
     }
     [[nodiscard]] std::size_t effective_max_header_length() const noexcept
     {

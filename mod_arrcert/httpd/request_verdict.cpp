@@ -14,31 +14,11 @@ APLOG_USE_MODULE(arrcert);
 namespace arrcert::httpd {
 namespace {
 
-// What a verdict depends on, besides the header value.
-struct Judged {  // NOLINT(cppcoreguidelines-pro-type-member-init): built whole by request_verdict
-    std::string header_name;
-    std::string header_value;
-    bool header_present;
-    const void* thumbprints;
-    const void* issuers;
-    const void* subjects;
-    const void* trust;
-    const void* crl_source;
-    std::uint64_t crl_generation;
-    RevocationPolicy revocation;
-    int depth;
-    std::size_t max_header_length;
+// One verdict of this request, with what it was judged from.
+struct Judged {
+    std::string values;       // the header value and the chain header value, as received
+    std::string fingerprint;  // decoding and rules (rules_fingerprint)
     std::shared_ptr<const Verdict> verdict;
-
-    [[nodiscard]] bool same_inputs(const Judged& other) const
-    {
-        return thumbprints == other.thumbprints && issuers == other.issuers && subjects == other.subjects &&
-               trust == other.trust && crl_source == other.crl_source && crl_generation == other.crl_generation &&
-               revocation.check == other.revocation.check &&
-               revocation.no_crl_for_cert_ok == other.revocation.no_crl_for_cert_ok && depth == other.depth &&
-               max_header_length == other.max_header_length && header_present == other.header_present &&
-               strcasecmp(header_name.c_str(), other.header_name.c_str()) == 0;
-    }
 };
 
 struct RequestVerdicts {
@@ -90,32 +70,52 @@ std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const DirConfig&
     return std::move(current.snapshot);
 }
 
+// Every line of a header, joined with ", " as httpd joins repeated lines: never only the first.
+const char* header_lines(request_rec* r, const char* name)
+{
+    return name != nullptr ? apr_table_getm(r->pool, r->headers_in, name) : nullptr;
+}
+
+DecodedHeader decode(std::string_view value, std::string_view chain_value, const HeaderSettings& headers,
+                     const DecodeOptions& options)
+{
+    DecodedHeader decoded = decode_header(value, options);
+    if (decoded.status == DecodedHeader::Status::ok && headers.chain_name != nullptr) {
+        const DecodedHeader chain = decode_chain_header(chain_value, headers.chain_format, options.max_length);
+        if (chain.status == DecodedHeader::Status::malformed) {
+            decoded.status = DecodedHeader::Status::malformed;
+            decoded.chain.clear();
+            decoded.reason = chain.reason;
+        } else {
+            append_chain(decoded, chain);
+        }
+    }
+    return decoded;
+}
+
 const Verdict& request_verdict(request_rec* r, const DirConfig& config)
 {
-    const char* header_name = config.effective_header_name();
-    // Every line of the header, joined with ", " as httpd joins repeated lines: never the first.
+    const HeaderSettings headers = config.headers();
+    const DecodeOptions options = config.decode_options();
     // From a peer that is not a trusted front end there is no certificate, whatever it sent.
-    const char* value = peer_is_trusted(r) ? apr_table_getm(r->pool, r->headers_in, header_name) : nullptr;
+    const bool trusted = peer_is_trusted(r);
+    const char* value = trusted ? header_lines(r, headers.name) : nullptr;
+    const char* chain_value = trusted ? header_lines(r, headers.chain_name) : nullptr;
     const std::string_view header_value = value != nullptr ? value : "";
+    const std::string_view chain_header_value = chain_value != nullptr ? chain_value : "";
     const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, config);
     const RuleSet rules = config.rules(crls.get());
 
-    Judged wanted{header_name,
-                  {},  // the value is copied only when a new verdict is kept
-                  value != nullptr,
-                  rules.thumbprints.data(),
-                  rules.issuers.data(),
-                  rules.subjects.data(),
-                  rules.chain.trust,
-                  config.crls,
-                  crls ? crls->generation() : 0,
-                  rules.chain.revocation,
-                  rules.chain.depth,
-                  config.effective_max_header_length(),
-                  {}};
+    // A header line cannot hold a newline: it separates the two values unambiguously.
+    std::string values(header_value);
+    if (headers.chain_name != nullptr) {
+        values.append("\n").append(chain_header_value);
+    }
+    std::string fingerprint =
+        rules_fingerprint(rules, options, rules.chain.trust, config.crls, crls ? crls->generation() : 0);
     RequestVerdicts& verdicts = verdicts_of(r);
     for (const Judged& judged : verdicts.judged) {
-        if (judged.header_value == header_value && judged.same_inputs(wanted)) {
+        if (judged.values == values && judged.fingerprint == fingerprint) {
             return *judged.verdict;
         }
     }
@@ -123,31 +123,30 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     const std::int64_t now = request_seconds(r);
     VerdictCache* cache = server_config(r->server).cache;
     CacheKey key{};
+    std::shared_ptr<const Verdict> verdict;
     if (cache != nullptr) {
-        key = cache_key(header_value, rules_fingerprint(rules, wanted.max_header_length, wanted.trust,
-                                                        wanted.crl_source, wanted.crl_generation));
-        wanted.verdict = cache->find(key, now);
+        key = cache_key(values, fingerprint);
+        verdict = cache->find(key, now);
     }
-    const bool cached = wanted.verdict != nullptr;
+    const bool cached = verdict != nullptr;
     if (!cached) {
-        wanted.verdict = std::make_shared<const Verdict>(judge(header_value, rules, now, wanted.max_header_length));
+        verdict = std::make_shared<const Verdict>(
+            judge(decode(header_value, chain_header_value, headers, options), rules, now));
         if (cache != nullptr) {
-            cache->insert(key, wanted.verdict, now);
+            cache->insert(key, verdict, now);
         }
     }
-    const Verdict& verdict = *wanted.verdict;
     if (APLOGrdebug(r)) {
-        const std::string outcome = verdict.kind == Verdict::Kind::absent ? std::string("no certificate")
-                                    : verdict.failed_rule == Rule::none   ? std::string("rules passed")
-                                                                          : "refused: " + verdict.reason;
-        ap_log_rerror(
-            APLOG_MARK, APLOG_DEBUG, 0, r, "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s): %s",
-            header_name, static_cast<apr_size_t>(header_value.size()),
-            verdict.format.empty() ? "-" : verdict.format.data(),
-            verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(), cached ? ", from cache" : "", outcome.c_str());
+        const std::string outcome = verdict->kind == Verdict::Kind::absent ? std::string("no certificate")
+                                    : verdict->failed_rule == Rule::none   ? std::string("rules passed")
+                                                                           : "refused: " + verdict->reason;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s): %s", headers.name,
+                      static_cast<apr_size_t>(values.size()), verdict->format.empty() ? "-" : verdict->format.data(),
+                      verdict->sha1_hex.empty() ? "-" : verdict->sha1_hex.c_str(), cached ? ", from cache" : "",
+                      outcome.c_str());
     }
-    wanted.header_value = header_value;
-    verdicts.judged.push_back(std::move(wanted));
+    verdicts.judged.push_back({std::move(values), std::move(fingerprint), std::move(verdict)});
     return *verdicts.judged.back().verdict;
 }
 

@@ -17,9 +17,8 @@ namespace {
 using namespace arrcert;
 
 struct Pki {
-    testing::Issued root = testing::issue({.subject = {{{"O", "Contoso"}}, {{"CN", "Root"}}},
-                                           .key = testing::KeyType::rsa2048,
-                                           .ca = true});
+    testing::Issued root = testing::issue(
+        {.subject = {{{"O", "Contoso"}}, {{"CN", "Root"}}}, .key = testing::KeyType::rsa2048, .ca = true});
     testing::Issued intermediate = testing::issue({.subject = {{{"O", "Contoso"}}, {{"CN", "Issuing"}}},
                                                    .issuer = {{{"O", "Contoso"}}, {{"CN", "Root"}}},
                                                    .key = testing::KeyType::rsa2048,
@@ -104,15 +103,14 @@ void BM_cache_hit(benchmark::State& state)
 {
     VerdictCache cache(1000, 300);
     const RuleSet rules{pki().pins, pki().issuers, {}, {}};
-    const std::string fingerprint = rules_fingerprint(rules, default_max_header_length, nullptr, nullptr, 0);
+    const std::string fingerprint = rules_fingerprint(rules, DecodeOptions{}, nullptr, nullptr, 0);
     const std::int64_t now = testing::now();
-    cache.insert(cache_key(pki().azure, fingerprint),
-                 std::make_shared<const Verdict>(judge(pki().azure, rules, now)), now);
+    cache.insert(cache_key(pki().azure, fingerprint), std::make_shared<const Verdict>(judge(pki().azure, rules, now)),
+                 now);
     std::vector<std::pair<std::string, std::string>> env;
     for (auto _ : state) {
-        const auto verdict = cache.find(cache_key(pki().azure, rules_fingerprint(rules, default_max_header_length,
-                                                                                  nullptr, nullptr, 0)),
-                                        now);
+        const auto verdict =
+            cache.find(cache_key(pki().azure, rules_fingerprint(rules, DecodeOptions{}, nullptr, nullptr, 0)), now);
         const Decision decision = decide(*verdict, now, 0);
         env.clear();
         export_variables(*verdict, decision, now, ExportOptions{},

@@ -96,17 +96,19 @@ TEST(VerdictCacheTest, KeysSeparateHeadersAndRules)
     const std::vector<Thumbprint> pins{Thumbprint::parse(std::string(40, 'A')).value()};
     const std::vector<DnPattern> alice{DnPattern::parse("CN=alice").value()};
     const std::vector<DnPattern> bob{DnPattern::parse("CN=bob").value()};
-    const std::string none = rules_fingerprint({}, 100, nullptr, nullptr, 0);
-    EXPECT_NE(rules_fingerprint({.thumbprints = pins}, 100, nullptr, nullptr, 0), none);
-    EXPECT_NE(rules_fingerprint({.subjects = alice}, 100, nullptr, nullptr, 0),
-              rules_fingerprint({.subjects = bob}, 100, nullptr, nullptr, 0));
-    EXPECT_NE(rules_fingerprint({.issuers = alice}, 100, nullptr, nullptr, 0),
-              rules_fingerprint({.subjects = alice}, 100, nullptr, nullptr, 0));
-    EXPECT_NE(rules_fingerprint({}, 100, nullptr, nullptr, 1), none);  // a CRL reload
-    EXPECT_NE(rules_fingerprint({}, 200, nullptr, nullptr, 0), none);
+    const std::string none = rules_fingerprint({}, DecodeOptions{}, nullptr, nullptr, 0);
+    EXPECT_NE(rules_fingerprint({.thumbprints = pins}, DecodeOptions{}, nullptr, nullptr, 0), none);
+    EXPECT_NE(rules_fingerprint({.subjects = alice}, DecodeOptions{}, nullptr, nullptr, 0),
+              rules_fingerprint({.subjects = bob}, DecodeOptions{}, nullptr, nullptr, 0));
+    EXPECT_NE(rules_fingerprint({.issuers = alice}, DecodeOptions{}, nullptr, nullptr, 0),
+              rules_fingerprint({.subjects = alice}, DecodeOptions{}, nullptr, nullptr, 0));
+    EXPECT_NE(rules_fingerprint({}, DecodeOptions{}, nullptr, nullptr, 1), none);  // a CRL reload
+    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::automatic, 200, XfccPick::last}, nullptr, nullptr, 0),
+              none);
+    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::xfcc}, nullptr, nullptr, 0), none);
     const std::vector<DnPattern> alice_again{DnPattern::parse("CN=alice").value()};
-    EXPECT_EQ(rules_fingerprint({.subjects = alice}, 100, nullptr, nullptr, 0),
-              rules_fingerprint({.subjects = alice_again}, 100, nullptr, nullptr, 0));
+    EXPECT_EQ(rules_fingerprint({.subjects = alice}, DecodeOptions{}, nullptr, nullptr, 0),
+              rules_fingerprint({.subjects = alice_again}, DecodeOptions{}, nullptr, nullptr, 0));
 }
 
 TEST(VerdictCacheTest, ManyThreads)
