@@ -10,7 +10,7 @@ LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2
 APACHE_MODS_AVAILABLE ?= /etc/apache2/mods-available
 BINDIR     ?= /usr/local/bin
 
-SOURCES := $(shell find include mod_arrcert tests/unit -name '*.h' -o -name '*.cpp' 2>/dev/null)
+SOURCES := $(shell find include mod_arrcert tests/unit tests/bench -name '*.h' -o -name '*.cpp' 2>/dev/null)
 
 .PHONY: all deps configure test unit asan integration demo bench install lint format clean
 

@@ -92,7 +92,8 @@ class Httpd:
         self.process = None
         self.body = body
         self.modules = list(modules)
-        self.log_level = log_level
+        # Without the module, httpd does not know its name in LogLevel.
+        self.log_level = log_level if with_module else log_level.replace(" arrcert:debug", "")
         self.with_module = with_module
         self.module_first = module_first  # load mod_arrcert before the other modules
         self.add_cgi("env.cgi")
@@ -323,3 +324,52 @@ def curl_json(url, **kwargs):
 
 def client_variables(env):
     return {k: v for k, v in env.items() if k.startswith("SSL_CLIENT_") or k.startswith("ARRCERT_")}
+
+
+class Nginx:
+    """A TLS-terminating nginx that forwards $ssl_client_escaped_cert (URL-encoded PEM)."""
+
+    def __init__(self, pki, backend_port, header="X-SSL-Client-Cert"):
+        self.dir = make_workdir("arrcert-nginx-")
+        self.port = free_port()
+        self.config = os.path.join(self.dir, "nginx.conf")
+        temp = "\n".join(f"    {kind}_temp_path {self.dir}/{kind};" for kind in
+                         ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        with open(self.config, "w") as f:
+            f.write(textwrap.dedent(f"""\
+                worker_processes 1;
+                pid {self.dir}/nginx.pid;
+                error_log {self.dir}/error.log;
+                daemon off;
+                events {{ worker_connections 64; }}
+                http {{
+                    access_log off;
+                """) + temp + textwrap.dedent(f"""
+                    server {{
+                        listen 127.0.0.1:{self.port} ssl;
+                        ssl_certificate {pki.server.cert_path};
+                        ssl_certificate_key {pki.server.key_path};
+                        ssl_client_certificate {pki.ca.cert_path};
+                        ssl_verify_client optional_no_ca;
+                        location / {{
+                            proxy_set_header {header} $ssl_client_escaped_cert;
+                            proxy_pass http://127.0.0.1:{backend_port};
+                        }}
+                    }}
+                }}
+                """))
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(["nginx", "-c", self.config, "-p", self.dir], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for_port(self.port, self.process, what="nginx")
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def url(self, path):
+        return f"https://localhost:{self.port}{path}"

@@ -1,0 +1,263 @@
+"""Every front end: what each sends, read through presets and formats, with chains, through real
+front ends where Debian has them (HAProxy, nginx, httpd with mod_ssl and mod_headers)."""
+import base64
+import json
+import subprocess
+import urllib.parse
+
+import pytest
+
+from harness.pki import name
+from harness.servers import HAProxy, Httpd, Nginx, client_variables, curl, curl_json, free_port
+
+
+class Chain:
+    def __init__(self, pki):
+        self.root = pki.issue("f_root", name(("O", "Contoso"), ("CN", "Front Root")), ca=True)
+        self.upper = pki.issue("f_upper", name(("O", "Contoso"), ("CN", "Front Upper")), issuer=self.root, ca=True)
+        self.lower = pki.issue("f_lower", name(("O", "Contoso"), ("CN", "Front Lower")), issuer=self.upper, ca=True)
+        self.leaf = pki.issue("f_leaf", name(("O", "Contoso"), ("CN", "alice")), issuer=self.lower)
+
+    def b64(self, cert):
+        return base64.b64encode(cert.der).decode()
+
+    def url_pem(self, *certs):
+        return urllib.parse.quote("".join(c.pem for c in certs), safe="")
+
+
+@pytest.fixture(scope="module")
+def chain(pki):
+    return Chain(pki)
+
+
+def xfcc_element(cert, chain_certs=(), subject="CN=alice"):
+    element = f'By=spiffe://cluster.local/ns/a;Hash=0123;Subject="{subject}"'
+    element += f';Cert="{urllib.parse.quote(cert.pem, safe="")}"'
+    if chain_certs:
+        element += f';Chain="{urllib.parse.quote("".join(c.pem for c in chain_certs), safe="")}"'
+    return element
+
+
+@pytest.fixture(scope="module")
+def server(chain):
+    body = ""
+    for preset in ("azure", "envoy", "traefik", "aws-alb", "rfc9440"):
+        body += f"""
+        <Location /{preset}>
+            ArrCertFrontEnd {preset}
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {chain.root.cert_path}
+        </Location>
+        """
+    body += f"""
+        <Location /envoy-first>
+            ArrCertFrontEnd envoy
+            ArrCertXfccElement first
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {chain.root.cert_path}
+        </Location>
+        <Location /envoy-override>
+            ArrCertFrontEnd envoy
+            ArrCertHeader X-Mesh-Cert xfcc
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {chain.root.cert_path}
+        </Location>
+        <Location /chain-header>
+            ArrCertHeader X-Leaf der-base64
+            ArrCertChainHeader X-Chain
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {chain.root.cert_path}
+        </Location>
+        """
+    httpd = Httpd(body)
+    for path in ("azure", "envoy", "traefik", "aws-alb", "rfc9440", "envoy-first", "envoy-override",
+                 "chain-header"):
+        httpd.add_cgi(f"{path}/env.cgi")
+    httpd.start()
+    yield httpd
+    httpd.stop()
+
+
+def status(server, path, headers):
+    return curl(server.url(path), headers=headers)[0]
+
+
+def test_azure_preset(server, chain):
+    # Azure forwards the leaf only: with a CA that needs intermediates it cannot chain.
+    assert status(server, "/azure/env.cgi", [("X-ARR-ClientCert", chain.b64(chain.leaf))]) == 403
+    assert status(server, "/azure/env.cgi", [("X-ARR-ClientCert", chain.leaf.pem_spaces)]) == 403  # strict format
+
+
+def test_envoy_xfcc(server, chain):
+    value = xfcc_element(chain.leaf, [chain.leaf, chain.lower, chain.upper])
+    env = curl_json(server.url("/envoy/env.cgi"), headers=[("X-Forwarded-Client-Cert", value)])
+    assert env["SSL_CLIENT_VERIFY"] == "SUCCESS" and env["SSL_CLIENT_S_DN_CN"] == "alice"
+    # The chain may omit the leaf.
+    value = xfcc_element(chain.leaf, [chain.lower, chain.upper])
+    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", value)]) == 200
+
+
+def test_envoy_element_choice(server, chain, pki):
+    other = pki.leaf("f_other", "mallory")
+    good = xfcc_element(chain.leaf, [chain.lower, chain.upper])
+    bad = xfcc_element(other)
+    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", f"{bad},{good}")]) == 200
+    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", f"{good},{bad}")]) == 403
+    assert status(server, "/envoy-first/env.cgi", [("X-Forwarded-Client-Cert", f"{good},{bad}")]) == 200
+    # Two header lines are two elements; the last one (nearest proxy) decides.
+    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", bad),
+                                             ("X-Forwarded-Client-Cert", good)]) == 200
+
+
+def test_envoy_subject_injection(server, chain, pki):
+    other = pki.leaf("f_injected", "mallory")
+    # A quoted Subject that tries to smuggle another Cert and element.
+    injected = f'CN=x;Cert={urllib.parse.quote(chain.leaf.pem, safe="")},By=evil'
+    value = xfcc_element(other, subject=injected.replace('"', '\\"'))
+    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", value)]) == 403
+
+
+def test_traefik_with_intermediates_out_of_order(server, chain):
+    value = ",".join(chain.b64(c) for c in (chain.leaf, chain.upper, chain.lower))
+    env = curl_json(server.url("/traefik/env.cgi"), headers=[("X-Forwarded-Tls-Client-Cert", value)])
+    assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
+    assert status(server, "/traefik/env.cgi", [("X-Forwarded-Tls-Client-Cert", chain.b64(chain.leaf))]) == 403
+
+
+def test_aws_alb_passthrough_chain(server, chain):
+    value = urllib.parse.quote(chain.leaf.pem + chain.lower.pem + chain.upper.pem, safe="+/=")
+    assert "+" in value or "/" in value
+    assert status(server, "/aws-alb/env.cgi", [("X-Amzn-Mtls-Clientcert", value)]) == 200
+
+
+def test_rfc9440_with_chain_header(server, chain):
+    headers = [("Client-Cert", f":{chain.b64(chain.leaf)}:"),
+               ("Client-Cert-Chain", f":{chain.b64(chain.lower)}:, :{chain.b64(chain.upper)}:")]
+    assert status(server, "/rfc9440/env.cgi", headers) == 200
+    assert status(server, "/rfc9440/env.cgi", headers[:1]) == 403
+    assert status(server, "/rfc9440/env.cgi", [headers[0], ("Client-Cert-Chain", "not:a:list")]) == 403
+
+
+def test_explicit_header_overrides_preset(server, chain):
+    value = xfcc_element(chain.leaf, [chain.lower, chain.upper])
+    assert status(server, "/envoy-override/env.cgi", [("X-Mesh-Cert", value)]) == 200
+    assert status(server, "/envoy-override/env.cgi", [("X-Forwarded-Client-Cert", value)]) == 403
+
+
+def test_separate_chain_header(server, chain):
+    headers = [("X-Leaf", chain.b64(chain.leaf)), ("X-Chain", chain.url_pem(chain.lower, chain.upper))]
+    assert status(server, "/chain-header/env.cgi", headers) == 200
+
+
+def test_through_nginx(pki):
+    httpd = Httpd("""
+        ArrCertTrustedProxy 127.0.0.1
+        <Location /app>
+            ArrCertHeader X-SSL-Client-Cert url-pem
+            ArrCertVerifyClient require
+        </Location>
+        """)
+    httpd.add_cgi("app/env.cgi")
+    httpd.start()
+    front = Nginx(pki, httpd.port).start()
+    try:
+        alice = pki.leaf("f_nginx", "alice")
+        status_code, body = curl(front.url("/app/env.cgi"), cert=alice, cacert=pki.ca.cert_path)
+        assert status_code == 200, body
+        env = json.loads(body)
+        assert env["ARRCERT_THUMBPRINT"] == alice.sha1
+        assert curl(front.url("/app/env.cgi"), cacert=pki.ca.cert_path)[0] == 403
+    finally:
+        front.stop()
+        httpd.stop()
+
+
+def test_through_httpd_mod_ssl_and_mod_headers(pki):
+    backend = Httpd("""
+        <Location /app>
+            ArrCertHeader X-Client-Cert pem
+            ArrCertVerifyClient require
+        </Location>
+        """)
+    backend.add_cgi("app/env.cgi")
+    backend.start()
+    tls_port = free_port()
+    front = Httpd(f"""
+        Listen 127.0.0.1:{tls_port}
+        <VirtualHost 127.0.0.1:{tls_port}>
+            SSLEngine on
+            SSLCertificateFile {pki.server.cert_path}
+            SSLCertificateKeyFile {pki.server.key_path}
+            SSLCACertificateFile {pki.ca.cert_path}
+            SSLVerifyClient optional_no_ca
+            RequestHeader set X-Client-Cert "%{{SSL_CLIENT_CERT}}s"
+            ProxyPass / http://127.0.0.1:{backend.port}/
+        </VirtualHost>
+        """, with_module=False, modules=["ssl_module mod_ssl.so", "socache_shmcb_module mod_socache_shmcb.so",
+                                         "headers_module mod_headers.so", "proxy_module mod_proxy.so",
+                                         "proxy_http_module mod_proxy_http.so"])
+    front.start()
+    try:
+        alice = pki.leaf("f_modheaders", "alice")
+        url = f"https://localhost:{tls_port}/app/env.cgi"
+        status_code, body = curl(url, cert=alice, cacert=pki.ca.cert_path)
+        assert status_code == 200, body
+        assert json.loads(body)["ARRCERT_THUMBPRINT"] == alice.sha1
+        # No certificate: mod_headers sends "(null)", which means no certificate.
+        assert curl(url, cacert=pki.ca.cert_path)[0] == 403
+    finally:
+        front.stop()
+        backend.stop()
+
+
+def test_through_haproxy_with_the_azure_preset(pki):
+    httpd = Httpd("""
+        <Location /app>
+            ArrCertFrontEnd azure
+            ArrCertVerifyClient require
+        </Location>
+        """)
+    httpd.add_cgi("app/env.cgi")
+    httpd.start()
+    front = HAProxy(pki, httpd.port).start()
+    try:
+        alice = pki.leaf("f_haproxy", "alice")
+        env = json.loads(curl(front.url("/app/env.cgi"), cert=alice, cacert=pki.ca.cert_path)[1])
+        assert client_variables(env)["SSL_CLIENT_S_DN_CN"] == "alice"
+    finally:
+        front.stop()
+        httpd.stop()
+
+
+def test_untrusted_peer_loses_preset_headers(pki, chain):
+    port = free_port()
+    httpd = Httpd(f"""
+        Listen 127.0.0.1:{port}
+        <VirtualHost 127.0.0.1:{port}>
+            ArrCertTrustedProxy 127.0.0.1
+            ArrCertFrontEnd rfc9440
+            ArrCertVerifyClient optional_no_ca
+        </VirtualHost>
+        """)
+    httpd.add_cgi("env.cgi")
+    httpd.start()
+    try:
+        headers = ["-H", f"Client-Cert: :{chain.b64(chain.leaf)}:", "-H", f"Client-Cert-Chain: :{chain.b64(chain.lower)}:"]
+        out = subprocess.run(["curl", "-sS", "--interface", "127.0.0.2", *headers, f"http://127.0.0.1:{port}/env.cgi"],
+                             capture_output=True, text=True, timeout=20).stdout
+        env = json.loads(out)
+        assert "HTTP_CLIENT_CERT" not in env and "HTTP_CLIENT_CERT_CHAIN" not in env
+        assert env["SSL_CLIENT_VERIFY"] == "NONE"
+    finally:
+        httpd.stop()
+
+
+@pytest.mark.parametrize("line,message", [
+    ("ArrCertHeader X-Cert base64", "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)"),
+    ("ArrCertChainHeader X-Chain xfcc", "xfcc carries its chain in its own Chain field"),
+    ("ArrCertFrontEnd cloudflare", "'cloudflare' is not one of azure, envoy, traefik, aws-alb, rfc9440"),
+    ("ArrCertXfccElement middle", "'middle' is not first or last"),
+])
+def test_bad_front_end_directives(line, message):
+    status_code, output = Httpd("").configtest(f"<Location />\n{line}\n</Location>\n")
+    assert status_code != 0 and message in output, output
