@@ -1,5 +1,6 @@
 # A thin front for CMake: make, make test, make demo, make install.
 MAKEFLAGS += --no-print-directory
+SHELL := /bin/bash
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 PYTHON     ?= /usr/bin/python3
@@ -9,10 +10,15 @@ DESTDIR    ?=
 LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null || echo /usr/lib/apache2/modules)
 APACHE_MODS_AVAILABLE ?= /etc/apache2/mods-available
 BINDIR     ?= /usr/local/bin
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 12
+FUZZ_TARGETS := decode certificate dn_pattern thumbprint judge
 
 SOURCES := $(shell find include mod_arrcert tests/unit tests/bench -name '*.h' -o -name '*.cpp' 2>/dev/null)
+# The fuzz targets build only with clang (make fuzz): formatted, not in the main build's tidy run.
+FORMATTED := $(SOURCES) $(wildcard tests/fuzz/*.cpp)
 
-.PHONY: all deps configure test unit asan integration demo bench install lint format clean
+.PHONY: all deps configure test unit asan integration demo bench fuzz install lint format clean
 
 all: $(BUILD)/mod_arrcert.so
 
@@ -54,6 +60,20 @@ bench: deps
 	$(BUILD)/arrcert_micro_bench --benchmark_min_time=0.5
 	$(PYTHON) tests/bench/macro.py
 
+# libFuzzer (clang, ASan, UBSan): each target for FUZZ_SECONDS from seeds made of real certificates.
+fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DARRCERT_FUZZ=ON -DARRCERT_BUILD_MODULE=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	$(PYTHON) tests/fuzz/make_corpus.py $(FUZZ_BUILD)/seeds
+	for target in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$target && \
+		$(FUZZ_BUILD)/fuzz_$$target -max_total_time=$(FUZZ_SECONDS) -dict=tests/fuzz/header.dict \
+			-print_final_stats=1 $(FUZZ_BUILD)/corpus/$$target $(FUZZ_BUILD)/seeds/$$target 2>&1 \
+			| grep -E "^stat::number_of_executed_units|ERROR|SUMMARY|Done" ; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
 install: $(BUILD)/mod_arrcert.so
 	mkdir -p $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(APACHE_MODS_AVAILABLE)
 	$(APXS) -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -i -n arrcert $(BUILD)/mod_arrcert.so
@@ -61,11 +81,11 @@ install: $(BUILD)/mod_arrcert.so
 	install -D -m 755 $(BUILD)/arrcert $(DESTDIR)$(BINDIR)/arrcert
 
 lint: $(BUILD)/Makefile
-	clang-format --dry-run --Werror $(SOURCES)
+	clang-format --dry-run --Werror $(FORMATTED)
 	clang-tidy -p $(BUILD) --quiet $(filter %.cpp,$(SOURCES))
 
 format:
-	clang-format -i $(SOURCES)
+	clang-format -i $(FORMATTED)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

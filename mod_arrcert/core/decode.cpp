@@ -136,6 +136,10 @@ std::optional<std::string> percent_decode(std::string_view text, std::string& re
 // One or more PEM CERTIFICATE blocks with only whitespace around and between them.
 bool decode_pem_blocks(std::string_view text, std::vector<Der>& chain, std::string& reason)
 {
+    if (only_space(text)) {
+        reason = "no PEM block";  // e.g. URL-encoded whitespace
+        return false;
+    }
     while (!only_space(text)) {
         const std::size_t begin = text.find(pem_begin);
         if (begin == std::string_view::npos || !only_space(text.substr(0, begin))) {

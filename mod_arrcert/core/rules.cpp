@@ -47,9 +47,12 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     if (decoded.status == DecodedHeader::Status::absent) {
         return verdict;
     }
-    if (decoded.status == DecodedHeader::Status::malformed) {
+    if (decoded.status == DecodedHeader::Status::malformed || decoded.chain.empty()) {
         verdict.kind = Verdict::Kind::malformed;
-        return refuse(std::move(verdict), Rule::header, "malformed certificate header: " + decoded.reason);
+        return refuse(std::move(verdict), Rule::header,
+                      "malformed certificate header: " + (decoded.chain.empty() && decoded.reason.empty()
+                                                              ? std::string("no certificate in it")
+                                                              : decoded.reason));
     }
     auto certificate = Certificate::parse(decoded.chain.front());
     if (!certificate) {

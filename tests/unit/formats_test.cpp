@@ -85,6 +85,15 @@ TEST(FormatsTest, StrictFormatsAcceptOnlyTheirOwnForm)
                  {&c.leaf, &c.intermediate});
 }
 
+// Found by fuzz_decode: URL-encoded whitespace decoded to no PEM block at all, yet "ok".
+TEST(FormatsTest, UrlEncodedWhitespaceIsNoCertificateBlock)
+{
+    expect_malformed(decode_as("%0A", HeaderFormat::url_pem), "no PEM block");
+    expect_malformed(decode_as("%20%20", HeaderFormat::url_pem), "no PEM block");
+    EXPECT_EQ(decode_as("%0A", HeaderFormat::automatic).status, DecodedHeader::Status::malformed);
+    expect_malformed(decode_as("Cert=\"%20\"", HeaderFormat::xfcc), "no PEM block");
+}
+
 TEST(FormatsTest, Traefik)
 {
     const auto& c = certs();
