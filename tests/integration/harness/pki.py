@@ -111,7 +111,9 @@ class Pki:
               ca=False, ip_server=False, eku="clientAuth") -> Issued:
         private_key = _key(key)
         start = not_before or now() + datetime.timedelta(days=days[0])
-        end = not_after or now() + datetime.timedelta(days=days[1])
+        # Half a day past whole days: SSL_CLIENT_V_REMAIN does not change with the second a test
+        # or a server reads the clock in.
+        end = not_after or now() + datetime.timedelta(days=days[1], hours=12)
         builder = (x509.CertificateBuilder()
                    .subject_name(subject)
                    .issuer_name(issuer.cert.subject if issuer else subject)
