@@ -218,7 +218,29 @@ class Httpd:
         return self.error_log()[mark:]
 
 
-class HAProxy:
+class BackgroundServer:
+    """A server process of the tests, in its own session, stopped with SIGTERM."""
+
+    scheme = "https"
+    port = 0
+    process = None
+
+    def spawn(self, args, what):
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
+        wait_for_port(self.port, self.process, what=what)
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def url(self, path):
+        return f"{self.scheme}://localhost:{self.port}{path}"
+
+
+class HAProxy(BackgroundServer):
     """A TLS-terminating front end that forwards the client certificate exactly as Azure does."""
 
     def __init__(self, pki, backend_port, header="X-ARR-ClientCert"):
@@ -246,27 +268,15 @@ class HAProxy:
                 backend app
                     server httpd 127.0.0.1:{backend_port}
                 """))
-        self.process = None
 
     def start(self):
         check = subprocess.run(["haproxy", "-c", "-f", self.config], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"haproxy config: {check.stdout}{check.stderr}")
-        self.process = subprocess.Popen(["haproxy", "-db", "-f", self.config], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process, what="haproxy")
-        return self
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    def url(self, path):
-        return f"https://localhost:{self.port}{path}"
+        return self.spawn(["haproxy", "-db", "-f", self.config], "haproxy")
 
 
-class PhpFpm:
+class PhpFpm(BackgroundServer):
     def __init__(self):
         if PHP_FPM is None:
             raise RuntimeError("php-fpm is not installed")
@@ -285,18 +295,10 @@ class PhpFpm:
                 pm = static
                 pm.max_children = 2
                 """) + (f"user = {user}\ngroup = {user}\n" if user else ""))
-        self.process = None
 
     def start(self):
         args = [PHP_FPM, "-n", "-y", self.config, "-F"] + (["-R"] if RUN_AS_ROOT else [])
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port, self.process, what="php-fpm")
-        return self
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+        return self.spawn(args, "php-fpm")
 
 
 def curl(url, headers=(), cert=None, cacert=None, extra=()):
@@ -326,7 +328,7 @@ def client_variables(env):
     return {k: v for k, v in env.items() if k.startswith("SSL_CLIENT_") or k.startswith("ARRCERT_")}
 
 
-class Nginx:
+class Nginx(BackgroundServer):
     """A TLS-terminating nginx that forwards $ssl_client_escaped_cert (URL-encoded PEM)."""
 
     def __init__(self, pki, backend_port, header="X-SSL-Client-Cert"):
@@ -358,18 +360,6 @@ class Nginx:
                     }}
                 }}
                 """))
-        self.process = None
 
     def start(self):
-        self.process = subprocess.Popen(["nginx", "-c", self.config, "-p", self.dir], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_for_port(self.port, self.process, what="nginx")
-        return self
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-    def url(self, path):
-        return f"https://localhost:{self.port}{path}"
+        return self.spawn(["nginx", "-c", self.config, "-p", self.dir], "nginx")
