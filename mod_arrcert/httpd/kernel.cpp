@@ -49,8 +49,9 @@ void set_user(request_rec* r, const DirConfig& config)
     }
 }
 
-// The verdict and the decision for this request, or DECLINED when the scope does nothing.
-int enforce(request_rec* r, bool may_log)
+// 403 when the scope's ArrCertVerifyClient does not let this request's certificate through,
+// DECLINED otherwise (other modules decide the rest).
+int enforce(request_rec* r)
 {
     const DirConfig& config = dir_config(r);
     if (config.mode == VerifyMode::none) {
@@ -58,9 +59,7 @@ int enforce(request_rec* r, bool may_log)
     }
     const auto [verdict, decision] = request_certificate(r);
     if (!permits(config.mode, decision.outcome)) {
-        if (may_log) {
-            log_refusal(r, config, verdict, decision);
-        }
+        log_refusal(r, config, verdict, decision);  // once per request, whichever hook refuses
         return HTTP_FORBIDDEN;
     }
     if (APLOGrdebug(r)) {
@@ -115,7 +114,7 @@ extern "C" int remove_untrusted_header(request_rec* r)
 // Runs for every request whatever Require says (access_checker, not auth_checker).
 extern "C" int check_access(request_rec* r)
 {
-    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] { return enforce(r, true); });
+    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] { return enforce(r); });
 }
 
 // Under 'Satisfy Any' a failed access_checker does not end the request: authz may still grant
@@ -126,7 +125,7 @@ extern "C" int check_access_ex(request_rec* r)
         if (ap_satisfies(r) != SATISFY_ANY) {
             return DECLINED;
         }
-        return enforce(r, true);
+        return enforce(r);
     });
 }
 

@@ -3,8 +3,8 @@
 #include <apr_strings.h>
 #include <http_log.h>
 
-#include <string>
 #include <deque>
+#include <string>
 
 #include "arrcert/export.h"
 #include "pool_owned.h"
@@ -50,13 +50,6 @@ RequestVerdicts& verdicts_of(request_rec* r)
     return *verdicts;
 }
 
-}  // namespace
-
-std::int64_t request_seconds(const request_rec* r) noexcept
-{
-    return static_cast<std::int64_t>(apr_time_sec(r->request_time));
-}
-
 // The CRLs in force, logging a reload or a failed one (only the request that did it sees it).
 std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const DirConfig& config)
 {
@@ -91,6 +84,13 @@ DecodedHeader decode(std::string_view value, std::string_view chain_value, const
         }
     }
     return decoded;
+}
+
+}  // namespace
+
+std::int64_t request_seconds(const request_rec* r) noexcept
+{
+    return static_cast<std::int64_t>(apr_time_sec(r->request_time));
 }
 
 const Verdict& request_verdict(request_rec* r, const DirConfig& config)
