@@ -82,7 +82,8 @@ install: $(BUILD)/mod_arrcert.so
 
 lint: $(BUILD)/Makefile
 	clang-format --dry-run --Werror $(FORMATTED)
-	clang-tidy -p $(BUILD) --quiet $(filter %.cpp,$(SOURCES))
+	run-clang-tidy -p $(BUILD) -quiet -j $(JOBS) $(addprefix $(CURDIR)/,$(filter %.cpp,$(SOURCES))) > $(BUILD)/clang-tidy.log 2>&1 \
+		|| { grep -E "error:|warning:" $(BUILD)/clang-tidy.log; exit 1; }
 
 format:
 	clang-format -i $(FORMATTED)
