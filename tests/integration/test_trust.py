@@ -1,6 +1,7 @@
 """Chain validation, CRLs that follow their files, and trusted front ends, in a real httpd."""
 import datetime
 import os
+import socket
 import subprocess
 import time
 
@@ -253,3 +254,35 @@ def test_forged_header_from_untrusted_peer_is_removed(server, trust):
 def test_trusted_peer_is_honoured(server, trust):
     port = server.trusted_port
     assert status(server, "/forged/env.cgi", trust.by_root.azure_header, port=port, interface="127.0.0.1") == 200
+
+
+def test_trusted_proxy_over_ipv6(trust):
+    """IPv6 peers: ::1 listed is honoured; a server that lists only 127.0.0.1 removes the header."""
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    listed, unlisted = free_port(), free_port()
+    httpd = Httpd(f"""
+        Listen [::1]:{listed}
+        Listen [::1]:{unlisted}
+        <VirtualHost [::1]:{listed}>
+            ArrCertTrustedProxy ::1/128
+            ArrCertVerifyClient optional_no_ca
+        </VirtualHost>
+        <VirtualHost [::1]:{unlisted}>
+            ArrCertTrustedProxy 127.0.0.1
+            ArrCertVerifyClient optional_no_ca
+        </VirtualHost>
+        """)
+    httpd.add_cgi("env.cgi")
+    httpd.start()
+    try:
+        header = [("X-ARR-ClientCert", trust.by_root.azure_header)]
+        env = curl_json(f"http://[::1]:{listed}/env.cgi", headers=header)
+        assert env["SSL_CLIENT_VERIFY"] == "SUCCESS" and env["SSL_CLIENT_S_DN_CN"] == "bob"
+        env = curl_json(f"http://[::1]:{unlisted}/env.cgi", headers=header)
+        assert env["SSL_CLIENT_VERIFY"] == "NONE" and "HTTP_X_ARR_CLIENTCERT" not in env
+    finally:
+        httpd.stop()
