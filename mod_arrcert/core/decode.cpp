@@ -1,5 +1,4 @@
 #include "arrcert/decode.h"
-#include "arrcert/xfcc.h"
 
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
@@ -7,8 +6,9 @@
 #include <openssl/evp.h>
 
 #include <array>
-
 #include <optional>
+
+#include "arrcert/xfcc.h"
 
 namespace arrcert {
 namespace {
