@@ -358,3 +358,16 @@ def test_judged_once_per_request(server, certs):
     status, body = get(server, "/require/", certs["alice"])  # main request + DirectoryIndex subrequest
     assert status == 200 and body == "index"
     assert server.log_since(mark).count("judged X-ARR-ClientCert") == 1
+
+
+def test_header_at_and_beyond_limit_request_field_size(server, certs):
+    """httpd refuses an over-long header line (400) before any module; one that fits is judged."""
+    name = f"{HEADER}: "
+    fits = "A" * (8190 - len(name) - 2)  # LimitRequestFieldSize counts the whole line
+    mark = server.log_mark()
+    assert get(server, "/require/env.cgi", value=fits)[0] == 403
+    log = server.log_since(mark)
+    assert "judged X-ARR-ClientCert" in log and "refused (rule header)" in log
+    mark = server.log_mark()
+    assert get(server, "/require/env.cgi", value="A" * 9000)[0] == 400
+    assert "judged X-ARR-ClientCert" not in server.log_since(mark)
