@@ -8,7 +8,7 @@ import urllib.parse
 import pytest
 
 from harness.pki import name
-from harness.servers import HAProxy, Httpd, Nginx, client_variables, curl, curl_json, free_port
+from harness.servers import MOD_SSL, HAProxy, Httpd, Nginx, client_variables, curl, curl_json, free_port, tls_vhost
 
 
 class Chain:
@@ -182,20 +182,10 @@ def test_through_httpd_mod_ssl_and_mod_headers(pki):
     backend.add_cgi("app/env.cgi")
     backend.start()
     tls_port = free_port()
-    front = Httpd(f"""
-        Listen 127.0.0.1:{tls_port}
-        <VirtualHost 127.0.0.1:{tls_port}>
-            SSLEngine on
-            SSLCertificateFile {pki.server.cert_path}
-            SSLCertificateKeyFile {pki.server.key_path}
-            SSLCACertificateFile {pki.ca.cert_path}
-            SSLVerifyClient optional_no_ca
-            RequestHeader set X-Client-Cert "%{{SSL_CLIENT_CERT}}s"
-            ProxyPass / http://127.0.0.1:{backend.port}/
-        </VirtualHost>
-        """, with_module=False, modules=["ssl_module mod_ssl.so", "socache_shmcb_module mod_socache_shmcb.so",
-                                         "headers_module mod_headers.so", "proxy_module mod_proxy.so",
-                                         "proxy_http_module mod_proxy_http.so"])
+    front = Httpd(tls_vhost(pki, tls_port, "optional_no_ca", 'RequestHeader set X-Client-Cert "%{SSL_CLIENT_CERT}s"',
+                            f"ProxyPass / http://127.0.0.1:{backend.port}/"),
+                  with_module=False, modules=MOD_SSL + ["headers_module mod_headers.so", "proxy_module mod_proxy.so",
+                                                        "proxy_http_module mod_proxy_http.so"])
     front.start()
     try:
         alice = pki.leaf("f_modheaders", "alice")

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from harness.pki import name
-from harness.servers import HTTPD, Httpd, curl, make_workdir
+from harness.servers import HTTPD, MOD_SSL, Httpd, curl, make_workdir
 
 HEADER = "X-ARR-ClientCert"
 
@@ -169,8 +169,7 @@ def test_expressions_beside_mod_ssl(pki, certs, load_order):
             Header always set X-ModSsl "expr=%{SSL_CLIENT_S_DN_CN}"
             Require expr arrcert('SSL_CLIENT_S_DN_OU') == 'Engineering'
         </Location>
-        """, modules=["headers_module mod_headers.so", "ssl_module mod_ssl.so",
-                      "socache_shmcb_module mod_socache_shmcb.so"], module_first=request.param)
+        """, modules=["headers_module mod_headers.so", *MOD_SSL], module_first=request.param)
     httpd.add_file("both/index.html", "both")
     httpd.start()
     try:

@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from harness.pki import name, now
-from harness.servers import Httpd, curl_json, free_port
+from harness.servers import MOD_SSL, Httpd, curl_json, free_port, tls_vhost
 
 CERTIFICATES = {
     # RSA; escaped comma; repeated OUs; emailAddress in the DN; every SAN type; a 20-byte serial.
@@ -40,22 +40,13 @@ CERTIFICATES = {
 @pytest.fixture(scope="module")
 def servers(pki):
     ssl_port = free_port()
-    httpd = Httpd(f"""
-        Listen 127.0.0.1:{ssl_port}
+    httpd = Httpd("""
         <Location /arrcert>
             ArrCertVerifyClient optional_no_ca
             ArrCertOptions +StdEnvVars +ExportCertData
         </Location>
-        <VirtualHost 127.0.0.1:{ssl_port}>
-            SSLEngine on
-            SSLCertificateFile {pki.server.cert_path}
-            SSLCertificateKeyFile {pki.server.key_path}
-            SSLCACertificateFile {pki.ca.cert_path}
-            SSLVerifyClient optional
-            SSLVerifyDepth 3
-            SSLOptions +StdEnvVars +ExportCertData
-        </VirtualHost>
-        """, modules=["ssl_module mod_ssl.so", "socache_shmcb_module mod_socache_shmcb.so"])
+        """ + tls_vhost(pki, ssl_port, "optional", "SSLVerifyDepth 3", "SSLOptions +StdEnvVars +ExportCertData"),
+                  modules=MOD_SSL)
     httpd.add_cgi("arrcert/env.cgi")
     httpd.start()
     yield httpd, ssl_port

@@ -33,6 +33,23 @@ echo json_encode($out);
 """
 
 
+MOD_SSL = ["ssl_module mod_ssl.so", "socache_shmcb_module mod_socache_shmcb.so"]
+
+
+def tls_vhost(pki, port, verify_client, *lines):
+    """A mod_ssl virtual host on loopback with the test PKI's server certificate and CA."""
+    body = "\n".join(f"    {line}" for line in lines)
+    return textwrap.dedent(f"""\
+        Listen 127.0.0.1:{port}
+        <VirtualHost 127.0.0.1:{port}>
+            SSLEngine on
+            SSLCertificateFile {pki.server.cert_path}
+            SSLCertificateKeyFile {pki.server.key_path}
+            SSLCACertificateFile {pki.ca.cert_path}
+            SSLVerifyClient {verify_client}
+        """) + body + "\n</VirtualHost>\n"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
