@@ -38,13 +38,17 @@ public:
     // Owned by the snapshot; OpenSSL reads it during a verification.
     [[nodiscard]] STACK_OF(X509_CRL) * stack() const noexcept { return stack_; }
     [[nodiscard]] std::size_t size() const noexcept { return crls_.size(); }
-    // Changes whenever the CRLs in force change: part of a verdict's identity.
+    // Counts the reloads of its source.
     [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
+    // SHA-256 (hex) of the CRLs: part of a verdict's identity, the same on every server that
+    // holds the same CRLs.
+    [[nodiscard]] const std::string& identity() const noexcept { return identity_; }
 
 private:
     std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>> crls_;
     STACK_OF(X509_CRL) * stack_;
     std::uint64_t generation_;
+    std::string identity_;
 };
 
 class CrlSource {
@@ -75,13 +79,17 @@ private:
     static std::vector<std::filesystem::path> files_of(const Source& source, std::string& error);
     [[nodiscard]] std::string stamp() const;  // what the files look like now
     std::string read_all(std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>>& crls) const;
+    void publish(std::shared_ptr<const CrlSnapshot> snapshot);
 
     std::vector<Source> sources_;
     std::atomic<std::int64_t> next_check_{0};
     std::mutex reload_;  // held only by the caller that reloads
     std::string stamp_;  // what the files looked like when last read (under reload_)
     std::atomic<std::uint64_t> generation_{0};
-    std::atomic<std::shared_ptr<const CrlSnapshot>> snapshot_;
+    // Held for a pointer copy. (libstdc++ 12's atomic<shared_ptr> unlocks a load with a relaxed
+    // store, which ThreadSanitizer reports as a race with the next store.)
+    std::mutex snapshot_mutex_;
+    std::shared_ptr<const CrlSnapshot> snapshot_;
 };
 
 }  // namespace arrcert

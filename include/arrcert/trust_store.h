@@ -30,12 +30,19 @@ public:
 
     // Both return an error message naming the file, or an empty string.
     std::string add_file(const std::string& path);
-    std::string add_directory(const std::string& path);  // hashed, as `openssl rehash` makes
+    // Every file named as `openssl rehash` names them, read at once.
+    std::string add_directory(const std::string& path);
 
     [[nodiscard]] X509_STORE* store() const noexcept { return store_.get(); }
+    // SHA-256 (hex) of the certificates it holds: the same trust anchors on two servers give the
+    // same identity, so that they can share cached verdicts.
+    [[nodiscard]] const std::string& identity() const noexcept { return identity_; }
 
 private:
+    void update_identity();
+
     X509StorePtr store_;
+    std::string identity_;
 };
 
 struct ChainCheck {

@@ -19,14 +19,17 @@ namespace arrcert {
 
 using CacheKey = std::array<unsigned char, 32>;
 
-// What a verdict depends on besides the header values: how they are decoded, the rules by content
-// (thumbprints, name patterns, verification settings), and the identity of the trust store and of
-// the CRLs in force.
-std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding, const void* trust_identity,
-                              const void* crl_identity, std::uint64_t crl_generation);
+// What a verdict depends on besides the header values, all by content: how they are decoded, the
+// rules (thumbprints, name patterns, verification settings), the trust anchors and the CRLs in
+// force. Servers with the same configuration and files make the same fingerprint.
+std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding);
 
 // SHA-256 over the header value exactly as received and the rules' fingerprint.
 CacheKey cache_key(std::string_view header_value, std::string_view fingerprint);
+
+// When a verdict judged at `now` leaves a cache: after the timeout, or at the certificate's
+// notAfter if that comes first.
+std::int64_t cache_expiry(const Verdict& verdict, std::int64_t now, std::int64_t timeout_seconds) noexcept;
 
 inline constexpr std::size_t default_cache_entries = 1000;
 inline constexpr std::int64_t default_cache_timeout_seconds = 300;
@@ -41,6 +44,8 @@ public:
     // Kept until the timeout or the certificate's notAfter, whichever comes first; the least
     // recently used entry of a full shard makes room.
     void insert(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t now);
+    // For a verdict that already has an expiry (from a shared cache): it keeps it.
+    void insert_until(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t expires);
 
     [[nodiscard]] std::size_t size() const;
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }

@@ -27,6 +27,16 @@ bool to_epoch(const ASN1_TIME* time, std::int64_t& seconds)
     return true;
 }
 
+bool encodes_back_to(X509* certificate, const Der& der)
+{
+    if (i2d_X509(certificate, nullptr) != static_cast<int>(der.size())) {
+        return false;
+    }
+    Der encoded(der.size());
+    unsigned char* out = encoded.data();
+    return i2d_X509(certificate, &out) == static_cast<int>(der.size()) && encoded == der;
+}
+
 }  // namespace
 
 Result<Certificate> Certificate::parse(const Der& der)
@@ -40,6 +50,12 @@ Result<Certificate> Certificate::parse(const Der& der)
     if (cursor != der.data() + der.size()) {
         ERR_clear_error();
         return Result<Certificate>::failure("trailing bytes after the certificate");
+    }
+    // OpenSSL also decodes BER forms of the outer structure (long or indefinite lengths), which
+    // the signature does not cover: only the DER encoding is one certificate with one thumbprint.
+    if (!encodes_back_to(certificate.x509(), der)) {
+        ERR_clear_error();
+        return Result<Certificate>::failure("the certificate is not DER-encoded");
     }
     if (!to_epoch(X509_get0_notBefore(certificate.x509()), certificate.not_before_) ||
         !to_epoch(X509_get0_notAfter(certificate.x509()), certificate.not_after_)) {

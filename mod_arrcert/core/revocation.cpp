@@ -1,5 +1,7 @@
 #include "arrcert/revocation.h"
 
+#include "arrcert/digest.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -78,12 +80,20 @@ CrlSnapshot::CrlSnapshot(std::vector<CrlPtr> crls, std::uint64_t generation)
     if (stack_ == nullptr) {
         throw std::bad_alloc();
     }
+    Sha256Digest digest;
     for (const CrlPtr& crl : crls_) {
         if (sk_X509_CRL_push(stack_, crl.get()) == 0) {
             sk_X509_CRL_free(stack_);
             throw std::bad_alloc();
         }
+        unsigned char* der = nullptr;
+        const int length = i2d_X509_CRL(crl.get(), &der);
+        if (length >= 0) {
+            digest.add({reinterpret_cast<const char*>(der), static_cast<std::size_t>(length)});
+            OPENSSL_free(der);
+        }
     }
+    identity_ = to_hex(digest.finish());
 }
 
 CrlSnapshot::~CrlSnapshot()
@@ -149,8 +159,14 @@ std::string CrlSource::add(Source source)
         return error;
     }
     stamp_ = stamp();
-    snapshot_.store(std::make_shared<const CrlSnapshot>(std::move(crls), ++generation_));
+    publish(std::make_shared<const CrlSnapshot>(std::move(crls), ++generation_));
     return {};
+}
+
+void CrlSource::publish(std::shared_ptr<const CrlSnapshot> snapshot)
+{
+    const std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    snapshot_.swap(snapshot);  // the old one is released outside the lock, when `snapshot` goes
 }
 
 std::string CrlSource::add_file(const std::string& path)
@@ -181,14 +197,17 @@ CrlSource::Current CrlSource::current(std::int64_t now, std::int64_t refresh_sec
             if (error.empty()) {
                 auto fresh = std::make_shared<const CrlSnapshot>(std::move(crls), ++generation_);
                 result.event = "CRLs reloaded: " + std::to_string(fresh->size()) + " in force";
-                snapshot_.store(std::move(fresh));
+                publish(std::move(fresh));
             } else {
                 result.event = error + "; the previous CRLs stay in force";
                 result.event_is_error = true;
             }
         }
     }
-    result.snapshot = snapshot_.load();
+    {
+        const std::lock_guard<std::mutex> lock(snapshot_mutex_);
+        result.snapshot = snapshot_;
+    }
     return result;
 }
 

@@ -2,6 +2,10 @@
 
 #include <openssl/err.h>
 
+#include "arrcert/digest.h"
+
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <new>
 #include <system_error>
@@ -33,6 +37,17 @@ int tolerate_missing_crl(int ok, X509_STORE_CTX* context)
     return ok;
 }
 
+// The names `openssl rehash` gives: eight hex digits, a dot, a number.
+bool is_hashed_name(std::string_view name)
+{
+    if (name.size() < 10 || name[8] != '.') {
+        return false;
+    }
+    const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    const auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+    return std::all_of(name.begin(), name.begin() + 8, hex) && std::all_of(name.begin() + 9, name.end(), digit);
+}
+
 }  // namespace
 
 TrustStore::TrustStore() : store_(X509_STORE_new())
@@ -48,6 +63,7 @@ std::string TrustStore::add_file(const std::string& path)
         return "cannot load CA certificates from " + path + " (" + openssl_reason() + ")";
     }
     ERR_clear_error();
+    update_identity();
     return {};
 }
 
@@ -57,11 +73,49 @@ std::string TrustStore::add_directory(const std::string& path)
     if (!std::filesystem::is_directory(path, error)) {
         return "CA certificate directory " + path + " does not exist or is not a directory";
     }
-    if (X509_STORE_load_path(store_.get(), path.c_str()) != 1) {
-        return "cannot use CA certificate directory " + path + " (" + openssl_reason() + ")";
+    // Read now rather than looked up on demand: a file removed or broken at run time changes
+    // nothing until the next (graceful) restart, as for ArrCertCACertificateFile.
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(path, error)) {
+        if (entry.is_regular_file(error) && is_hashed_name(entry.path().filename().string())) {
+            files.push_back(entry.path());
+        }
+    }
+    if (error) {
+        return "cannot read CA certificate directory " + path + ": " + error.message();
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+        if (X509_STORE_load_file(store_.get(), file.c_str()) != 1) {
+            return "cannot load CA certificates from " + file.string() + " (" + openssl_reason() + ")";
+        }
     }
     ERR_clear_error();
+    update_identity();
     return {};
+}
+
+void TrustStore::update_identity()
+{
+    // The store keeps its objects sorted: the same certificates give the same identity.
+    std::vector<std::string> ders;
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store_.get());
+    for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+        X509* certificate = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+        unsigned char* der = nullptr;
+        const int length = certificate != nullptr ? i2d_X509(certificate, &der) : -1;
+        if (length < 0) {
+            continue;
+        }
+        ders.emplace_back(reinterpret_cast<const char*>(der), static_cast<std::size_t>(length));
+        OPENSSL_free(der);
+    }
+    std::sort(ders.begin(), ders.end());
+    Sha256Digest digest;
+    for (const std::string& der : ders) {
+        digest.add(der);
+    }
+    identity_ = to_hex(digest.finish());
 }
 
 std::string verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,

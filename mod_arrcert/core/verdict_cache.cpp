@@ -1,6 +1,6 @@
 #include "arrcert/verdict_cache.h"
 
-#include <openssl/evp.h>
+#include "arrcert/digest.h"
 
 #include <algorithm>
 #include <cstring>
@@ -18,15 +18,9 @@ void append_field(std::string& out, std::string_view field)
     out += field;
 }
 
-std::string pointer_text(const void* pointer)
-{
-    return std::to_string(reinterpret_cast<std::uintptr_t>(pointer));
-}
-
 }  // namespace
 
-std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding, const void* trust_identity,
-                              const void* crl_identity, std::uint64_t crl_generation)
+std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding)
 {
     std::string out;
     append_field(out, header_format_name(decoding.format));
@@ -44,10 +38,9 @@ std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decodin
     for (const DnPattern& pattern : rules.subjects) {
         append_field(out, pattern.text());
     }
-    // The trust store and CRL source live as long as the configuration, as does this cache.
-    append_field(out, pointer_text(trust_identity));
-    append_field(out, pointer_text(crl_identity));
-    append_field(out, std::to_string(crl_generation));
+    // By content, not by address: another process or server with the same files agrees.
+    append_field(out, rules.chain.trust != nullptr ? rules.chain.trust->identity() : "no trust store");
+    append_field(out, rules.chain.crls != nullptr ? rules.chain.crls->identity() : "no CRLs");
     append_field(out, std::to_string(static_cast<int>(rules.chain.revocation.check)));
     append_field(out, rules.chain.revocation.no_crl_for_cert_ok ? "1" : "0");
     append_field(out, std::to_string(rules.chain.depth));
@@ -56,21 +49,7 @@ std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decodin
 
 CacheKey cache_key(std::string_view header_value, std::string_view fingerprint)
 {
-    CacheKey key{};
-    EVP_MD_CTX* context = EVP_MD_CTX_new();
-    if (context == nullptr) {
-        throw std::bad_alloc();
-    }
-    const OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free> owner(context);
-    const std::string separator = std::to_string(header_value.size()) + ":";
-    if (EVP_DigestInit_ex(context, EVP_sha256(), nullptr) != 1 ||
-        EVP_DigestUpdate(context, separator.data(), separator.size()) != 1 ||
-        EVP_DigestUpdate(context, header_value.data(), header_value.size()) != 1 ||
-        EVP_DigestUpdate(context, fingerprint.data(), fingerprint.size()) != 1 ||
-        EVP_DigestFinal_ex(context, key.data(), nullptr) != 1) {
-        throw std::bad_alloc();
-    }
-    return key;
+    return Sha256Digest().add(header_value).add(fingerprint).finish();
 }
 
 std::size_t VerdictCache::KeyHash::operator()(const CacheKey& key) const noexcept
@@ -104,12 +83,20 @@ std::shared_ptr<const Verdict> VerdictCache::find(const CacheKey& key, std::int6
     return found->second->verdict;
 }
 
+std::int64_t cache_expiry(const Verdict& verdict, std::int64_t now, std::int64_t timeout_seconds) noexcept
+{
+    const std::int64_t expires = now + timeout_seconds;
+    return verdict.kind == Verdict::Kind::judged ? std::min(expires, verdict.not_after) : expires;
+}
+
 void VerdictCache::insert(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t now)
 {
-    std::int64_t expires = now + timeout_;
-    if (verdict->kind == Verdict::Kind::judged) {
-        expires = std::min(expires, verdict->not_after);
-    }
+    const std::int64_t expires = cache_expiry(*verdict, now, timeout_);
+    insert_until(key, std::move(verdict), expires);
+}
+
+void VerdictCache::insert_until(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t expires)
+{
     Shard& shard = shard_for(key);
     const std::lock_guard<std::mutex> lock(shard.mutex);
     if (const auto found = shard.index.find(key); found != shard.index.end()) {

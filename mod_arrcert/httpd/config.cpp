@@ -345,25 +345,100 @@ extern "C" const char* set_crl_refresh(cmd_parms* cmd, void* config, const char*
     return set_bounded(cmd, arg, 1, 86400, "seconds", config_of(config).crl_refresh);
 }
 
-extern "C" const char* set_cache(cmd_parms* cmd, void* /*config*/, const char* arg)
+// "none", "memory" or "memory:ENTRIES": the in-process cache's size (0: none).
+std::optional<std::string> parse_memory_cache(std::string_view value, std::size_t& entries)
+{
+    auto count = static_cast<std::int64_t>(default_cache_entries);
+    if (value == "none") {
+        count = 0;
+    } else if (value.starts_with("memory:")) {
+        if (!parse_number(value.substr(7), count) || count < 1 || count > 10000000) {
+            return "'" + std::string(value) + "': the number of entries must be from 1 to 10000000";
+        }
+    } else if (value != "memory") {
+        return std::nullopt;
+    }
+    entries = static_cast<std::size_t>(count);
+    return std::string();
+}
+
+// PROVIDER[:ARGUMENT] of an ap_socache provider, created now so that a bad argument stops
+// `apachectl -t`.
+const char* set_shared_cache(cmd_parms* cmd, std::string_view value, SharedCacheSpec& spec)
+{
+    const std::size_t colon = value.find(':');
+    const std::string name(value.substr(0, colon));
+    const char* argument =
+        colon == std::string_view::npos ? nullptr : apr_pstrdup(cmd->pool, value.substr(colon + 1).data());
+    const auto* provider = static_cast<const ap_socache_provider_t*>(
+        ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name.c_str(), AP_SOCACHE_PROVIDER_VERSION));
+    if (provider == nullptr) {
+        return error(cmd, "'" + std::string(value) + "' is not none, memory[:ENTRIES] or a shared cache " +
+                              "(shmcb:PATH(BYTES), memcache:HOST:PORT, redis:HOST:PORT); for '" + name +
+                              "', is mod_socache_" + name + " loaded before this line?");
+    }
+    ap_socache_instance_t* instance = nullptr;
+    if (const char* failure = provider->create(&instance, argument, cmd->temp_pool, cmd->pool); failure != nullptr) {
+        return error(cmd, "'" + std::string(value) + "': " + failure);
+    }
+    spec = {provider, instance, apr_pstrdup(cmd->pool, std::string(value).c_str())};
+    return nullptr;
+}
+
+extern "C" const char* set_cache(cmd_parms* cmd, void* /*config*/, const char* arg, const char* memory)
 {
     return guarded(cmd, [&]() -> const char* {
         if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
             return context;
         }
-        const std::string_view value(arg);
         ServerConfig& server = server_config_of(cmd);
-        auto entries = static_cast<std::int64_t>(default_cache_entries);
-        if (value == "none") {
-            entries = 0;
-        } else if (value.starts_with("memory:")) {
-            if (!parse_number(value.substr(7), entries) || entries < 1 || entries > 10000000) {
-                return error(cmd, "'" + std::string(value) + "': the number of entries must be from 1 to 10000000");
+        std::size_t entries = default_cache_entries;
+        if (auto failure = parse_memory_cache(arg, entries); failure.has_value()) {
+            if (!failure->empty()) {
+                return error(cmd, *failure);
             }
-        } else if (value != "memory") {
-            return error(cmd, "'" + std::string(value) + "' is not none, memory or memory:ENTRIES");
+            if (memory != nullptr) {
+                return error(cmd, "a second argument follows only a shared cache");
+            }
+            server.cache_entries = entries;
+            server.shared = {};
+            return nullptr;
         }
-        server.cache_entries = static_cast<std::size_t>(entries);
+        SharedCacheSpec spec;
+        if (const char* failure = set_shared_cache(cmd, arg, spec); failure != nullptr) {
+            return failure;
+        }
+        // The memory cache in front of a shared one (default: memory).
+        if (memory != nullptr) {
+            auto failure = parse_memory_cache(memory, entries);
+            if (!failure.has_value()) {
+                return error(cmd, "'" + std::string(memory) + "' is not none, memory or memory:ENTRIES");
+            }
+            if (!failure->empty()) {
+                return error(cmd, *failure);
+            }
+        }
+        server.cache_entries = entries;
+        server.shared = spec;
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_cache_secret(cmd_parms* cmd, void* /*config*/, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
+            return context;
+        }
+        const char* path = ap_server_root_relative(cmd->temp_pool, arg);
+        if (path == nullptr) {
+            return error(cmd, std::string("invalid path ") + arg);
+        }
+        Result<CacheSecret> secret = cache_secret_from_file(path);
+        if (!secret) {
+            return error(cmd, secret.error());
+        }
+        server_config_of(cmd).cache_secret = secret.value();
         return nullptr;
     });
 }
@@ -599,16 +674,29 @@ extern "C" void* merge_server_config(apr_pool_t* pool, void* base_config, void* 
     merged->header_names = apr_array_append(pool, base.header_names, add.header_names);
     merged->cache_entries = base.cache_entries;  // global only
     merged->cache_timeout = base.cache_timeout;
+    merged->shared = base.shared;
+    merged->cache_secret = base.cache_secret;
     return merged;
 }
 
-int make_verdict_cache(apr_pool_t* pool, server_rec* base)
+int make_verdict_caches(apr_pool_t* pool, server_rec* base)
 {
     auto& main = *static_cast<ServerConfig*>(ap_get_module_config(base->module_config, &arrcert_module));
     VerdictCache* cache =
         main.cache_entries == 0 ? nullptr : make_pool_owned<VerdictCache>(pool, main.cache_entries, main.cache_timeout);
+    SharedCache* shared = nullptr;
+    if (main.shared.provider != nullptr) {
+        // Without ArrCertCacheSecret, entries are this server's alone (its children share them).
+        shared = make_pool_owned<SharedCache>(pool, main.shared, main.cache_secret.value_or(random_cache_secret()),
+                                              main.cache_timeout);
+        if (const int status = shared->start(base, pool); status != OK) {
+            return status;
+        }
+    }
     for (server_rec* server = base; server != nullptr; server = server->next) {
-        static_cast<ServerConfig*>(ap_get_module_config(server->module_config, &arrcert_module))->cache = cache;
+        auto* config = static_cast<ServerConfig*>(ap_get_module_config(server->module_config, &arrcert_module));
+        config->cache = cache;
+        config->shared_cache = shared;
     }
     return OK;
 }
@@ -680,8 +768,12 @@ const command_rec directives[] = {
                    "chain|leaf|none [no_crl_for_cert_ok] (default chain once CRLs are configured)"),
     AP_INIT_TAKE1("ArrCertCARevocationRefresh", as_cmd_func(set_crl_refresh), nullptr, admin_scopes,
                   "seconds between looks at the CRL files (default 60)"),
-    AP_INIT_TAKE1("ArrCertCache", as_cmd_func(set_cache), nullptr, RSRC_CONF,
-                  "none | memory[:ENTRIES]: where verdicts are kept between requests (default memory:1000)"),
+    AP_INIT_TAKE12("ArrCertCache", as_cmd_func(set_cache), nullptr, RSRC_CONF,
+                   "none | memory[:ENTRIES] | PROVIDER:ARGUMENT [none|memory[:ENTRIES]]: where verdicts are kept "
+                   "between requests, e.g. shmcb:PATH(BYTES), memcache:HOST:PORT, redis:HOST:PORT "
+                   "(default memory:1000)"),
+    AP_INIT_TAKE1("ArrCertCacheSecret", as_cmd_func(set_cache_secret), nullptr, RSRC_CONF,
+                  "file of at least 32 secret bytes shared by the servers that share an ArrCertCache"),
     AP_INIT_TAKE1("ArrCertCacheTimeout", as_cmd_func(set_cache_timeout), nullptr, RSRC_CONF,
                   "seconds a verdict is kept at most (default 300)"),
     AP_INIT_ITERATE("ArrCertTrustedProxy", as_cmd_func(add_trusted_proxy), nullptr, RSRC_CONF,

@@ -5,6 +5,7 @@
 #include <http_config.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "arrcert/dn_pattern.h"
@@ -15,6 +16,7 @@
 #include "arrcert/variables.h"
 #include "arrcert/verdict_cache.h"
 #include "module.h"
+#include "shared_cache.h"
 
 namespace arrcert::httpd {
 
@@ -93,11 +95,14 @@ struct ServerConfig {
     // ArrCertCache and ArrCertCacheTimeout (global); the cache itself is made in post_config.
     std::size_t cache_entries = default_cache_entries;  // 0: no cache
     std::int64_t cache_timeout = default_cache_timeout_seconds;
-    VerdictCache* cache = nullptr;
+    SharedCacheSpec shared;                   // ArrCertCache PROVIDER:ARGUMENT
+    std::optional<CacheSecret> cache_secret;  // ArrCertCacheSecret
+    VerdictCache* cache = nullptr;            // the memory cache, in front of the shared one
+    SharedCache* shared_cache = nullptr;
 };
 
-// Makes the verdict cache of this configuration generation and hands it to every server.
-int make_verdict_cache(apr_pool_t* pool, server_rec* base);
+// Makes the verdict caches of this configuration generation and hands them to every server.
+int make_verdict_caches(apr_pool_t* pool, server_rec* base);
 
 extern "C" {
 void* create_dir_config(apr_pool_t* pool, char* directory);

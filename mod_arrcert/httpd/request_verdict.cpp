@@ -111,8 +111,7 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     if (headers.chain_name != nullptr) {
         values.append("\n").append(chain_header_value);
     }
-    std::string fingerprint =
-        rules_fingerprint(rules, options, rules.chain.trust, config.crls, crls ? crls->generation() : 0);
+    std::string fingerprint = rules_fingerprint(rules, options);
     RequestVerdicts& verdicts = verdicts_of(r);
     for (const Judged& judged : verdicts.judged) {
         if (judged.values == values && judged.fingerprint == fingerprint) {
@@ -121,19 +120,33 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     }
 
     const std::int64_t now = request_seconds(r);
-    VerdictCache* cache = server_config(r->server).cache;
-    CacheKey key{};
+    const ServerConfig& server = server_config(r->server);
+    const CacheKey key =
+        server.cache != nullptr || server.shared_cache != nullptr ? cache_key(values, fingerprint) : CacheKey{};
     std::shared_ptr<const Verdict> verdict;
-    if (cache != nullptr) {
-        key = cache_key(values, fingerprint);
-        verdict = cache->find(key, now);
+    const char* source = "";
+    if (server.cache != nullptr) {
+        verdict = server.cache->find(key, now);
+        source = ", from cache";
     }
-    const bool cached = verdict != nullptr;
-    if (!cached) {
+    if (verdict == nullptr && server.shared_cache != nullptr) {
+        if (std::optional<OpenedVerdict> shared = server.shared_cache->find(key, now, r); shared.has_value()) {
+            verdict = std::move(shared->verdict);
+            source = ", from shared cache";
+            if (server.cache != nullptr) {
+                server.cache->insert_until(key, verdict, shared->expires);
+            }
+        }
+    }
+    if (verdict == nullptr) {
+        source = "";
         verdict = std::make_shared<const Verdict>(
             judge(decode(header_value, chain_header_value, headers, options), rules, now));
-        if (cache != nullptr) {
-            cache->insert(key, verdict, now);
+        if (server.cache != nullptr) {
+            server.cache->insert(key, verdict, now);
+        }
+        if (server.shared_cache != nullptr) {
+            server.shared_cache->store(key, *verdict, now, r);
         }
     }
     if (APLOGrdebug(r)) {
@@ -143,8 +156,7 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s): %s", headers.name,
                       static_cast<apr_size_t>(values.size()), verdict->format.empty() ? "-" : verdict->format.data(),
-                      verdict->sha1_hex.empty() ? "-" : verdict->sha1_hex.c_str(), cached ? ", from cache" : "",
-                      outcome.c_str());
+                      verdict->sha1_hex.empty() ? "-" : verdict->sha1_hex.c_str(), source, outcome.c_str());
     }
     verdicts.judged.push_back({std::move(values), std::move(fingerprint), std::move(verdict)});
     return *verdicts.judged.back().verdict;

@@ -92,6 +92,11 @@ def main():
         "e_seed": (Httpd(php, mpm="prefork", modules=["php_module libphp8.2.so"], with_module=False),
                    alice.azure_header),
     }
+    # (f): prefork children sharing verdicts through shmcb (no per-process cache in front).
+    servers["a_prefork"] = (Httpd("", mpm="prefork", with_module=False), alice.azure_header)
+    shared = Httpd("", mpm="prefork", modules=["socache_shmcb_module mod_socache_shmcb.so"])
+    shared.body = f"ArrCertCache shmcb:{shared.dir}/verdicts(1048576) none\n" + pinned
+    servers["f"] = (shared, alice.azure_header)
     pages = {"e_module": MODULE_PHP, "e_plain": PLAIN_PHP, "e_seed": SEED_PHP % alice.sha1}
     for label, (httpd, _) in servers.items():
         httpd.add_file("index.html", "hello\n")
@@ -104,6 +109,8 @@ def main():
         ("(d) (c) with ArrCertCache none", "d_c", "c", "/index.html"),
         ("(e) PHP reading the module's variables vs PHP without any check", "e_module", "e_plain", "/index.php"),
         ("(e) PHP reading the module's variables vs the PHP-side check", "e_module", "e_seed", "/index.php"),
+        ("(f) prefork, (b) with ArrCertCache shmcb only, vs prefork without the module", "f", "a_prefork",
+         "/index.html"),
     ]
     results = {}
     try:

@@ -103,14 +103,13 @@ void BM_cache_hit(benchmark::State& state)
 {
     VerdictCache cache(1000, 300);
     const RuleSet rules{pki().pins, pki().issuers, {}, {}};
-    const std::string fingerprint = rules_fingerprint(rules, DecodeOptions{}, nullptr, nullptr, 0);
+    const std::string fingerprint = rules_fingerprint(rules, DecodeOptions{});
     const std::int64_t now = testing::now();
     cache.insert(cache_key(pki().azure, fingerprint), std::make_shared<const Verdict>(judge(pki().azure, rules, now)),
                  now);
     std::vector<std::pair<std::string, std::string>> env;
     for (auto _ : state) {
-        const auto verdict =
-            cache.find(cache_key(pki().azure, rules_fingerprint(rules, DecodeOptions{}, nullptr, nullptr, 0)), now);
+        const auto verdict = cache.find(cache_key(pki().azure, rules_fingerprint(rules, DecodeOptions{})), now);
         const Decision decision = decide(*verdict, now, 0);
         env.clear();
         export_variables(*verdict, decision, now, ExportOptions{},

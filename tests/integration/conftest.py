@@ -12,6 +12,20 @@ def pytest_sessionstart(session):
         raise pytest.UsageError(f"{MODULE} is missing: run 'make' first")
 
 
+SANITIZER_LOGS = os.environ.get("ARRCERT_SANITIZER_LOGS", "")
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report():
+    """Under `make integration-asan`: a test during which httpd reported an error fails."""
+    before = set(os.listdir(SANITIZER_LOGS)) if SANITIZER_LOGS else set()
+    yield
+    if SANITIZER_LOGS:
+        new = sorted(set(os.listdir(SANITIZER_LOGS)) - before)
+        reports = [open(os.path.join(SANITIZER_LOGS, name), errors="replace").read()[:4000] for name in new]
+        assert not reports, "\n".join(reports)
+
+
 @pytest.fixture(scope="session")
 def pki():
     directory = make_workdir("arrcert-pki-")

@@ -101,7 +101,7 @@ def test_timeout(certs):
 
 
 @pytest.mark.parametrize("body,message", [
-    ("ArrCertCache shmcb:/tmp/x(512000)\n", "'shmcb:/tmp/x(512000)' is not none, memory or memory:ENTRIES"),
+    ("ArrCertCache disk\n", "'disk' is not none, memory[:ENTRIES] or a shared cache"),
     ("ArrCertCache memory:0\n", "the number of entries must be from 1 to 10000000"),
     ("ArrCertCacheTimeout 0\n", "'0' is not a number of seconds from 1 to 86400"),
     ("<VirtualHost 127.0.0.1:8080>\nArrCertCache none\n</VirtualHost>\n", "cannot occur within <VirtualHost> section"),

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from harness.pki import name
-from harness.servers import HTTPD, MOD_SSL, Httpd, curl, make_workdir
+from harness.servers import HTTPD, MOD_SSL, Httpd, curl, httpd_env, make_workdir
 
 HEADER = "X-ARR-ClientCert"
 
@@ -265,7 +265,8 @@ def test_httpd_lists_the_module_and_mod_info_shows_directives(certs):
             SetHandler server-info
         </Location>
         """, modules=["info_module mod_info.so"])
-    run = subprocess.run([HTTPD, "-M", "-f", httpd.write_config()], capture_output=True, text=True, timeout=30)
+    run = subprocess.run([HTTPD, "-M", "-f", httpd.write_config()], capture_output=True, text=True, timeout=30,
+                         env=httpd_env())
     assert "arrcert_module (shared)" in run.stdout
     httpd.start()
     try:

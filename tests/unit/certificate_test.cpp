@@ -24,6 +24,26 @@ TEST(CertificateTest, ParsesAndComputesFacts)
     EXPECT_EQ(to_hex(certificate->sha1()).size(), 40U);
 }
 
+// OpenSSL decodes these BER forms of the unsigned outer SEQUENCE; they are not DER, and would
+// give one certificate several thumbprints.
+TEST(CertificateTest, RefusesOuterEncodingsThatAreNotDer)
+{
+    const Der der = testing::issue({}).der;
+    ASSERT_EQ(der[0], 0x30);
+    ASSERT_EQ(der[1], 0x82);  // a two-byte length
+    Der long_form{0x30, 0x84, 0x00, 0x00, der[2], der[3]};
+    long_form.insert(long_form.end(), der.begin() + 4, der.end());
+    const auto refused = Certificate::parse(long_form);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), "the certificate is not DER-encoded");
+
+    Der indefinite{0x30, 0x80};
+    indefinite.insert(indefinite.end(), der.begin() + 4, der.end());
+    indefinite.insert(indefinite.end(), {0x00, 0x00});
+    EXPECT_FALSE(Certificate::parse(indefinite));
+    EXPECT_TRUE(Certificate::parse(der));
+}
+
 TEST(CertificateTest, RefusesDerThatIsNotACertificate)
 {
     // A SEQUENCE holding an INTEGER: well-formed DER, not a certificate.

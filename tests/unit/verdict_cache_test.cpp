@@ -96,19 +96,57 @@ TEST(VerdictCacheTest, KeysSeparateHeadersAndRules)
     const std::vector<Thumbprint> pins{Thumbprint::parse(std::string(40, 'A')).value()};
     const std::vector<DnPattern> alice{DnPattern::parse("CN=alice").value()};
     const std::vector<DnPattern> bob{DnPattern::parse("CN=bob").value()};
-    const std::string none = rules_fingerprint({}, DecodeOptions{}, nullptr, nullptr, 0);
-    EXPECT_NE(rules_fingerprint({.thumbprints = pins}, DecodeOptions{}, nullptr, nullptr, 0), none);
-    EXPECT_NE(rules_fingerprint({.subjects = alice}, DecodeOptions{}, nullptr, nullptr, 0),
-              rules_fingerprint({.subjects = bob}, DecodeOptions{}, nullptr, nullptr, 0));
-    EXPECT_NE(rules_fingerprint({.issuers = alice}, DecodeOptions{}, nullptr, nullptr, 0),
-              rules_fingerprint({.subjects = alice}, DecodeOptions{}, nullptr, nullptr, 0));
-    EXPECT_NE(rules_fingerprint({}, DecodeOptions{}, nullptr, nullptr, 1), none);  // a CRL reload
-    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::automatic, 200, XfccPick::last}, nullptr, nullptr, 0),
-              none);
-    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::xfcc}, nullptr, nullptr, 0), none);
+    const std::string none = rules_fingerprint({}, DecodeOptions{});
+    EXPECT_NE(rules_fingerprint({.thumbprints = pins}, DecodeOptions{}), none);
+    EXPECT_NE(rules_fingerprint({.subjects = alice}, DecodeOptions{}),
+              rules_fingerprint({.subjects = bob}, DecodeOptions{}));
+    EXPECT_NE(rules_fingerprint({.issuers = alice}, DecodeOptions{}),
+              rules_fingerprint({.subjects = alice}, DecodeOptions{}));
+    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::automatic, 200, XfccPick::last}), none);
+    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::xfcc}), none);
     const std::vector<DnPattern> alice_again{DnPattern::parse("CN=alice").value()};
-    EXPECT_EQ(rules_fingerprint({.subjects = alice}, DecodeOptions{}, nullptr, nullptr, 0),
-              rules_fingerprint({.subjects = alice_again}, DecodeOptions{}, nullptr, nullptr, 0));
+    EXPECT_EQ(rules_fingerprint({.subjects = alice}, DecodeOptions{}),
+              rules_fingerprint({.subjects = alice_again}, DecodeOptions{}));
+}
+
+// Two processes, or two servers of a fleet, that load the same files agree; other anchors or
+// other CRLs do not.
+TEST(VerdictCacheTest, TrustAndCrlsCountByContent)
+{
+    using testing::issue;
+    const auto ca = issue({.subject = {{{"CN", "Fleet CA"}}}, .ca = true});
+    const auto other_ca = issue({.subject = {{{"CN", "Other CA"}}}, .ca = true});
+    const testing::TempFile ca_file(testing::pem(ca.der));
+    const testing::TempFile same_ca_file(testing::pem(ca.der));
+    const testing::TempFile other_ca_file(testing::pem(other_ca.der));
+    TrustStore first;
+    TrustStore second;
+    TrustStore other;
+    ASSERT_EQ(first.add_file(ca_file.path()), "");
+    ASSERT_EQ(second.add_file(same_ca_file.path()), "");
+    ASSERT_EQ(other.add_file(other_ca_file.path()), "");
+    const auto with = [](const TrustStore& trust, const CrlSnapshot* crls) {
+        return rules_fingerprint({.chain = {.trust = &trust, .crls = crls}}, DecodeOptions{});
+    };
+    EXPECT_EQ(with(first, nullptr), with(second, nullptr));
+    EXPECT_NE(with(first, nullptr), with(other, nullptr));
+    EXPECT_NE(with(first, nullptr), rules_fingerprint({}, DecodeOptions{}));
+
+    const testing::TempFile crl_file(testing::crl_pem(ca, {"05"}, testing::now() - 60, testing::now() + 3600));
+    const testing::TempFile other_crl_file(testing::crl_pem(ca, {"06"}, testing::now() - 60, testing::now() + 3600));
+    CrlSource crls;
+    CrlSource same_crls;
+    CrlSource other_crls;
+    ASSERT_EQ(crls.add_file(crl_file.path()), "");
+    ASSERT_EQ(same_crls.add_file(crl_file.path()), "");
+    ASSERT_EQ(other_crls.add_file(other_crl_file.path()), "");
+    const auto snapshot = [](CrlSource& source) { return source.current(testing::now(), 60).snapshot; };
+    const auto one = snapshot(crls);
+    const auto same = snapshot(same_crls);
+    const auto different = snapshot(other_crls);
+    EXPECT_EQ(with(first, one.get()), with(second, same.get()));
+    EXPECT_NE(with(first, one.get()), with(first, different.get()));
+    EXPECT_NE(with(first, one.get()), with(first, nullptr));
 }
 
 TEST(VerdictCacheTest, ManyThreads)

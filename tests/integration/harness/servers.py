@@ -18,6 +18,16 @@ MODULES = "/usr/lib/apache2/modules"
 PHP_FPM = next((shutil.which(n, path="/usr/sbin:/usr/bin") for n in ("php-fpm8.2", "php-fpm")
                 if shutil.which(n, path="/usr/sbin:/usr/bin")), None)
 RUN_AS_ROOT = os.geteuid() == 0
+# `make integration-asan`: the module built with ASan+UBSan, whose runtime httpd must load first.
+HTTPD_PRELOAD = os.environ.get("ARRCERT_HTTPD_PRELOAD", "")
+
+
+def httpd_env():
+    """The environment of httpd processes (only theirs: curl and Python stay uninstrumented)."""
+    env = dict(os.environ)
+    if HTTPD_PRELOAD:
+        env["LD_PRELOAD"] = HTTPD_PRELOAD
+    return env
 
 ENV_CGI = open(os.path.join(os.path.dirname(__file__), "env_cgi.py")).read()
 
@@ -173,17 +183,20 @@ class Httpd:
     def configtest(self, body):
         """`httpd -t` on a config with this body: (exit status, output)."""
         path = self.write_config(body, name="configtest.conf")
-        run = subprocess.run([HTTPD, "-t", "-f", path], capture_output=True, text=True, timeout=30)
+        run = subprocess.run([HTTPD, "-t", "-f", path], capture_output=True, text=True, timeout=30,
+                             env=httpd_env())
         return run.returncode, run.stdout + run.stderr
 
     # Process ---------------------------------------------------------------------------------
-    def start(self):
+    def start(self, wrapper=(), timeout=15.0):
+        """wrapper: a command httpd runs under (valgrind); httpd then runs as one process (-X)."""
         path = self.write_config()
-        self.process = subprocess.Popen([HTTPD, "-f", path, "-DFOREGROUND"], stdout=subprocess.PIPE,
+        command = [*wrapper, HTTPD, "-f", path, "-X" if wrapper else "-DFOREGROUND"]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, env=httpd_env(),
                                         stderr=subprocess.STDOUT, text=True,
                                         start_new_session=True)  # prefork signals its whole group
         try:
-            wait_for_port(self.port, self.process, what="httpd")
+            wait_for_port(self.port, self.process, timeout=timeout, what="httpd")
         except RuntimeError:
             out = self.process.stdout.read() if self.process.stdout else ""
             raise RuntimeError(f"httpd failed to start: {out}\n{self.error_log()}")
@@ -193,7 +206,7 @@ class Httpd:
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -205,7 +218,8 @@ class Httpd:
         """Rewrite the configuration and restart gracefully (apachectl -k graceful)."""
         self.body = body
         path = self.write_config()
-        run = subprocess.run([HTTPD, "-k", "graceful", "-f", path], capture_output=True, text=True, timeout=30)
+        run = subprocess.run([HTTPD, "-k", "graceful", "-f", path], capture_output=True, text=True, timeout=30,
+                             env=httpd_env())
         if run.returncode != 0:
             raise RuntimeError(f"graceful restart failed: {run.stdout}{run.stderr}")
 
@@ -380,3 +394,38 @@ class Nginx(BackgroundServer):
 
     def start(self):
         return self.spawn(["nginx", "-c", self.config, "-p", self.dir], "nginx")
+
+
+class Memcached(BackgroundServer):
+    """A real memcached on loopback, for ArrCertCache memcache:."""
+
+    scheme = "memcache"
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+
+    def start(self):
+        user = ["-u", "nobody"] if RUN_AS_ROOT else []
+        return self.spawn(["memcached", "-l", "127.0.0.1", "-p", str(self.port), "-U", "0", *user], "memcached")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+
+class Redis(BackgroundServer):
+    """A real Redis on loopback, for ArrCertCache redis:; nothing written to disk."""
+
+    scheme = "redis"
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.dir = make_workdir("arrcert-redis-")
+
+    def start(self):
+        return self.spawn(["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                           "--appendonly", "no", "--dir", self.dir], "redis-server")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"

@@ -1,0 +1,36 @@
+// Verdicts as bytes, for caches shared between processes and servers (httpd's ap_socache). An
+// entry is sealed with HMAC-SHA256 over its key and its bytes under a secret of this server (or
+// of the fleet), so that whoever else can write to the cache cannot make it accept a certificate.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "arrcert/result.h"
+#include "arrcert/rules.h"
+#include "arrcert/verdict_cache.h"
+
+namespace arrcert {
+
+using CacheSecret = std::array<unsigned char, 32>;
+
+// For one server: fresh random bytes.
+CacheSecret random_cache_secret();
+// For a fleet: derived from a file that every server holds. Refused when the file cannot be read
+// or holds fewer than 32 bytes.
+Result<CacheSecret> cache_secret_from_file(const std::string& path);
+
+std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const CacheKey& key, const CacheSecret& secret);
+
+struct OpenedVerdict {
+    std::shared_ptr<const Verdict> verdict;
+    std::int64_t expires = 0;
+};
+// Null when the bytes are not an entry sealed under this key and secret.
+std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKey& key, const CacheSecret& secret);
+
+}  // namespace arrcert

@@ -1,0 +1,55 @@
+"""Every row of hostile_inputs.table(), sent to a real httpd: the answer it must get, a reason in
+the log for each refusal, and the server still serving afterwards."""
+import pytest
+
+from harness.servers import Httpd, curl
+from hostile_inputs import table
+
+HEADER = "X-ARR-ClientCert"
+
+
+@pytest.fixture(scope="module")
+def server(pki):
+    httpd = Httpd(f"""
+        ArrCertMaxHeaderLength 8000
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        <Location /any>
+            ArrCertVerifyClient require
+        </Location>
+        <Location /alice>
+            ArrCertVerifyClient require
+            ArrCertSubject "CN=alice"
+        </Location>
+        """)
+    for path in ("any", "alice"):
+        httpd.add_file(f"{path}/index.html", "hello\n")
+    httpd.start()
+    yield httpd
+    httpd.stop()
+
+
+@pytest.fixture(scope="module")
+def rows(pki):
+    return table(pki)
+
+
+def test_the_table_is_large_enough(rows):
+    assert len(rows) >= 40
+    assert len({row.label for row in rows}) == len(rows)
+
+
+def test_every_hostile_input(server, rows):
+    wrong = []
+    for row in rows:
+        mark = server.log_mark()
+        status, body = curl(server.url(row.path), headers=[(HEADER, row.value)])
+        log = server.log_since(mark)
+        if status != row.status:
+            wrong.append(f"{row.label}: {status}, expected {row.status} ({row.why})\n{log[-600:]}")
+        elif status == 403 and "refused" not in log:
+            wrong.append(f"{row.label}: 403 with no refusal line in the log")
+        assert row.value[:200] not in body or len(row.value) < 8  # never echoed back
+    status, _ = curl(server.url("/any/"), headers=[(HEADER, rows[0].value)])
+    assert status == 200  # still serving
+    assert "AH00052" not in server.error_log() and " 500 " not in server.access_log()
+    assert wrong == [], "\n".join(wrong)

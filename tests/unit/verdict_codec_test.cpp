@@ -1,0 +1,99 @@
+#include "arrcert/verdict_codec.h"
+
+#include <gtest/gtest.h>
+
+#include "test_pki.h"
+
+namespace arrcert {
+namespace {
+
+Verdict judged_verdict()
+{
+    const auto leaf = testing::issue({.subject = {{{"CN", "Zoë"}, {"O", "Fleet"}}, {{"OU", "a,b"}}},
+                                      .subject_alt_name = "DNS:z.example,email:z@example"});
+    const std::vector<Thumbprint> other{Thumbprint::parse(std::string(40, 'A')).value()};
+    return judge(testing::base64(leaf.der), {.thumbprints = other}, testing::now());
+}
+
+void expect_same(const Verdict& a, const Verdict& b)
+{
+    EXPECT_EQ(a.kind, b.kind);
+    EXPECT_EQ(a.failed_rule, b.failed_rule);
+    EXPECT_EQ(a.reason, b.reason);
+    EXPECT_EQ(a.format, b.format);
+    EXPECT_EQ(a.not_before, b.not_before);
+    EXPECT_EQ(a.not_after, b.not_after);
+    EXPECT_EQ(a.sha1, b.sha1);
+    EXPECT_EQ(a.sha256, b.sha256);
+    EXPECT_EQ(a.sha1_hex, b.sha1_hex);
+    EXPECT_EQ(a.subject_dn, b.subject_dn);
+    ASSERT_EQ(a.subject_name.size(), b.subject_name.size());
+    for (std::size_t i = 0; i < a.subject_name.size(); ++i) {
+        EXPECT_EQ(a.subject_name[i].oid, b.subject_name[i].oid);
+        EXPECT_EQ(a.subject_name[i].value, b.subject_name[i].value);
+        EXPECT_EQ(a.subject_name[i].rdn, b.subject_name[i].rdn);
+    }
+    EXPECT_EQ(a.issuer_name.size(), b.issuer_name.size());
+    EXPECT_EQ(a.variables.standard, b.variables.standard);
+    EXPECT_EQ(a.variables.pem, b.variables.pem);
+}
+
+TEST(VerdictCodecTest, RoundTripsEveryField)
+{
+    const Verdict verdict = judged_verdict();
+    ASSERT_EQ(verdict.kind, Verdict::Kind::judged);
+    ASSERT_EQ(verdict.failed_rule, Rule::thumbprint);
+    ASSERT_FALSE(verdict.variables.standard.empty());
+    const CacheKey key = cache_key("value", "rules");
+    const CacheSecret secret = random_cache_secret();
+    const auto opened = open_verdict(seal_verdict(verdict, 1234, key, secret), key, secret);
+    ASSERT_TRUE(opened.has_value());
+    EXPECT_EQ(opened->expires, 1234);
+    expect_same(verdict, *opened->verdict);
+
+    Verdict malformed;
+    malformed.kind = Verdict::Kind::malformed;
+    malformed.failed_rule = Rule::header;
+    malformed.reason = "malformed certificate header: bad base64";
+    malformed.format = "der-base64";
+    const auto reopened = open_verdict(seal_verdict(malformed, 99, key, secret), key, secret);
+    ASSERT_TRUE(reopened.has_value());
+    expect_same(malformed, *reopened->verdict);
+}
+
+// Whoever can write to a shared cache cannot forge or move an entry.
+TEST(VerdictCodecTest, RefusesAnyChangeOtherKeysAndOtherSecrets)
+{
+    const CacheKey key = cache_key("value", "rules");
+    const CacheSecret secret = random_cache_secret();
+    const std::string sealed = seal_verdict(judged_verdict(), 1234, key, secret);
+    for (std::size_t i = 0; i < sealed.size(); ++i) {
+        std::string changed = sealed;
+        changed[i] = static_cast<char>(changed[i] ^ 0x01);
+        EXPECT_FALSE(open_verdict(changed, key, secret).has_value()) << "byte " << i;
+    }
+    for (std::size_t size = 0; size < sealed.size(); size += 7) {
+        EXPECT_FALSE(open_verdict(sealed.substr(0, size), key, secret).has_value()) << "size " << size;
+    }
+    EXPECT_FALSE(open_verdict(sealed + "x", key, secret).has_value());
+    EXPECT_FALSE(open_verdict(sealed, cache_key("other value", "rules"), secret).has_value());
+    EXPECT_FALSE(open_verdict(sealed, key, random_cache_secret()).has_value());
+}
+
+TEST(VerdictCodecTest, SecretFiles)
+{
+    const testing::TempFile fleet(std::string(64, 'f'));
+    const testing::TempFile same(std::string(64, 'f'));
+    const testing::TempFile short_file("too short");
+    const auto secret = cache_secret_from_file(fleet.path());
+    ASSERT_TRUE(secret.ok()) << secret.error();
+    EXPECT_EQ(secret.value(), cache_secret_from_file(same.path()).value());
+    const auto refused = cache_secret_from_file(short_file.path());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.error().find(short_file.path()), std::string::npos);
+    EXPECT_NE(refused.error().find("at least 32"), std::string::npos);
+    EXPECT_FALSE(cache_secret_from_file("/nonexistent/secret").ok());
+}
+
+}  // namespace
+}  // namespace arrcert
