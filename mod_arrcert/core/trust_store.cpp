@@ -97,13 +97,19 @@ std::string TrustStore::add_directory(const std::string& path)
 
 void TrustStore::update_identity()
 {
-    // The store keeps its objects sorted: the same certificates give the same identity.
+    // The store keeps its objects sorted, and they are sorted again here: the same certificates
+    // (and CRLs, which a CA file may hold too) give the same identity.
     std::vector<std::string> ders;
     STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store_.get());
     for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
-        X509* certificate = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objects, i));
+        const X509_OBJECT* object = sk_X509_OBJECT_value(objects, i);
         unsigned char* der = nullptr;
-        const int length = certificate != nullptr ? i2d_X509(certificate, &der) : -1;
+        int length = -1;
+        if (X509* certificate = X509_OBJECT_get0_X509(object); certificate != nullptr) {
+            length = i2d_X509(certificate, &der);
+        } else if (X509_CRL* crl = X509_OBJECT_get0_X509_CRL(object); crl != nullptr) {
+            length = i2d_X509_CRL(crl, &der);
+        }
         if (length < 0) {
             continue;
         }

@@ -451,6 +451,14 @@ extern "C" const char* set_cache_timeout(cmd_parms* cmd, void* /*config*/, const
     return set_bounded(cmd, arg, 1, 86400, "seconds", server_config_of(cmd).cache_timeout);
 }
 
+extern "C" const char* set_backend_timeout(cmd_parms* cmd, void* /*config*/, const char* arg)
+{
+    if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
+        return context;
+    }
+    return set_bounded(cmd, arg, 10, 60000, "milliseconds", server_config_of(cmd).backend_timeout_ms);
+}
+
 extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const char* arg)
 {
     return guarded(cmd, [&]() -> const char* {
@@ -509,6 +517,18 @@ extern "C" const char* add_option(cmd_parms* cmd, void* config, const char* arg)
             c.options_add &= ~bit;
             c.options &= ~bit;
         }
+        return nullptr;
+    });
+}
+
+extern "C" const char* add_export(cmd_parms* cmd, void* config, const char* arg)
+{
+    return guarded(cmd, [&]() -> const char* {
+        const std::string_view name(arg);
+        if (!name.starts_with("SSL_CLIENT_") || !is_token(name)) {
+            return error(cmd, "'" + std::string(name) + "' is not a variable ArrCertOptions exports (SSL_CLIENT_...)");
+        }
+        own_list(cmd, config_of(config).export_names).emplace_back(name);
         return nullptr;
     });
 }
@@ -636,6 +656,7 @@ extern "C" void* merge_dir_config(apr_pool_t* pool, void* base_config, void* add
     }
     merged->max_header_length = pick(base.max_header_length, add.max_header_length, std::size_t{0});
     merged->user_name_variable = pick(base.user_name_variable, add.user_name_variable);
+    merged->export_names = pick(base.export_names, add.export_names);
     merged->trust = pick(base.trust, add.trust);
     merged->crls = pick(base.crls, add.crls);
     if (add.revocation_set) {
@@ -675,6 +696,7 @@ extern "C" void* merge_server_config(apr_pool_t* pool, void* base_config, void* 
     merged->cache_entries = base.cache_entries;  // global only
     merged->cache_timeout = base.cache_timeout;
     merged->shared = base.shared;
+    merged->backend_timeout_ms = base.backend_timeout_ms;
     merged->cache_secret = base.cache_secret;
     return merged;
 }
@@ -688,7 +710,7 @@ int make_verdict_caches(apr_pool_t* pool, server_rec* base)
     if (main.shared.provider != nullptr) {
         // Without ArrCertCacheSecret, entries are this server's alone (its children share them).
         shared = make_pool_owned<SharedCache>(pool, main.shared, main.cache_secret.value_or(random_cache_secret()),
-                                              main.cache_timeout);
+                                              main.cache_timeout, std::chrono::milliseconds(main.backend_timeout_ms));
         if (const int status = shared->start(base, pool); status != OK) {
             return status;
         }
@@ -752,6 +774,8 @@ const command_rec directives[] = {
     AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, scopes,
                   "the largest header value accepted, in bytes (default 16384)"),
     AP_INIT_ITERATE("ArrCertOptions", as_cmd_func(add_option), nullptr, scopes, "[+|-]StdEnvVars [+|-]ExportCertData"),
+    AP_INIT_ITERATE("ArrCertExport", as_cmd_func(add_export), nullptr, scopes,
+                    "the only variables to export (default: all that ArrCertOptions exports)"),
     AP_INIT_TAKE1("ArrCertUserName", as_cmd_func(set_user_name), nullptr, scopes,
                   "the variable (e.g. SSL_CLIENT_S_DN_CN) whose value becomes the request's user"),
     AP_INIT_TAKE1("ArrCertCACertificateFile", as_cmd_func(add_ca_file), nullptr, admin_scopes,
@@ -772,6 +796,8 @@ const command_rec directives[] = {
                    "none | memory[:ENTRIES] | PROVIDER:ARGUMENT [none|memory[:ENTRIES]]: where verdicts are kept "
                    "between requests, e.g. shmcb:PATH(BYTES), memcache:HOST:PORT, redis:HOST:PORT "
                    "(default memory:1000)"),
+    AP_INIT_TAKE1("ArrCertCacheBackendTimeout", as_cmd_func(set_backend_timeout), nullptr, RSRC_CONF,
+                  "milliseconds a request waits at most for a memcache or redis cache (default 250)"),
     AP_INIT_TAKE1("ArrCertCacheSecret", as_cmd_func(set_cache_secret), nullptr, RSRC_CONF,
                   "file of at least 32 secret bytes shared by the servers that share an ArrCertCache"),
     AP_INIT_TAKE1("ArrCertCacheTimeout", as_cmd_func(set_cache_timeout), nullptr, RSRC_CONF,

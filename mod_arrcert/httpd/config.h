@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "arrcert/dn_pattern.h"
@@ -60,8 +61,9 @@ struct DirConfig {
     unsigned options_add = 0;
     unsigned options_del = 0;
     const char* user_name_variable = nullptr;
-    const TrustStore* trust = nullptr;  // null: inherit (no chain verification)
-    CrlSource* crls = nullptr;          // null: inherit; reloads itself, hence not const
+    const std::vector<std::string>* export_names = nullptr;  // ArrCertExport; null: all
+    const TrustStore* trust = nullptr;                       // null: inherit (no chain verification)
+    CrlSource* crls = nullptr;                               // null: inherit; reloads itself, hence not const
     bool revocation_set = false;
     RevocationPolicy revocation;
     int verify_depth = 0;           // 0: inherit
@@ -95,7 +97,8 @@ struct ServerConfig {
     // ArrCertCache and ArrCertCacheTimeout (global); the cache itself is made in post_config.
     std::size_t cache_entries = default_cache_entries;  // 0: no cache
     std::int64_t cache_timeout = default_cache_timeout_seconds;
-    SharedCacheSpec shared;                   // ArrCertCache PROVIDER:ARGUMENT
+    SharedCacheSpec shared;  // ArrCertCache PROVIDER:ARGUMENT
+    std::int64_t backend_timeout_ms = default_backend_timeout_ms;
     std::optional<CacheSecret> cache_secret;  // ArrCertCacheSecret
     VerdictCache* cache = nullptr;            // the memory cache, in front of the shared one
     SharedCache* shared_cache = nullptr;

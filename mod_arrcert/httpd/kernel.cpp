@@ -1,5 +1,7 @@
 #include "kernel.h"
 
+#include <algorithm>
+
 #include <apr_strings.h>
 #include <http_core.h>
 #include <http_log.h>
@@ -139,8 +141,12 @@ extern "C" int export_fixups(request_rec* r)
         }
         const auto [verdict, decision] = request_certificate(r);
         apr_table_t* env = r->subprocess_env;
+        const std::vector<std::string>* only = config.export_names;
         export_variables(verdict, decision, request_seconds(r), options,
                          [&](std::string_view name, std::string_view value) {
+                             if (only != nullptr && std::find(only->begin(), only->end(), name) == only->end()) {
+                                 return;
+                             }
                              apr_table_setn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
                                             apr_pstrmemdup(r->pool, value.data(), value.size()));
                          });

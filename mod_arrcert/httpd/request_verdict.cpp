@@ -146,7 +146,7 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
             server.cache->insert(key, verdict, now);
         }
         if (server.shared_cache != nullptr) {
-            server.shared_cache->store(key, *verdict, now, r);
+            server.shared_cache->store(key, *verdict, now, r->pool);
         }
     }
     if (APLOGrdebug(r)) {

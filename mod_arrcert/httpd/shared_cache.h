@@ -1,6 +1,6 @@
 // ArrCertCache with an ap_socache provider (shmcb, memcache, redis, ...): verdicts shared by the
-// children of one server, or by a fleet. A backend that fails is skipped for a while and the
-// request is judged locally: never a 500, never a request let through.
+// children of one server, or by a fleet. A backend that fails or stalls is skipped for a while and
+// the request is judged locally: never a 500, never a request let through, never a long wait.
 #pragma once
 
 #include <ap_socache.h>
@@ -8,6 +8,7 @@
 #include <httpd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,11 +16,13 @@
 
 #include "arrcert/verdict_cache.h"
 #include "arrcert/verdict_codec.h"
+#include "bounded_calls.h"
 
 namespace arrcert::httpd {
 
 // The Mutex directive's name for the lock of providers that need one (shmcb).
 inline constexpr const char* shared_cache_mutex_type = "arrcert-cache";
+inline constexpr std::int64_t default_backend_timeout_ms = 250;
 
 // What the ArrCertCache directive found; the instance is created at configuration time so that
 // `apachectl -t` sees a bad argument.
@@ -36,7 +39,8 @@ public:
     // Larger entries are not shared (they are still kept in the memory cache).
     static constexpr unsigned int max_entry_bytes = 32 * 1024;
 
-    SharedCache(const SharedCacheSpec& spec, CacheSecret secret, std::int64_t timeout_seconds);
+    SharedCache(const SharedCacheSpec& spec, CacheSecret secret, std::int64_t timeout_seconds,
+                std::chrono::milliseconds backend_timeout);
     SharedCache(const SharedCache&) = delete;
     SharedCache& operator=(const SharedCache&) = delete;
     SharedCache(SharedCache&&) = delete;
@@ -49,25 +53,20 @@ public:
     int start(server_rec* base, apr_pool_t* pool);
     void child_init(apr_pool_t* pool, server_rec* server);
 
-    // A verdict that has not expired at `now`, with its expiry, or null.
+    // A verdict that has not expired at `now`, with its expiry, or nothing.
     std::optional<OpenedVerdict> find(const CacheKey& key, std::int64_t now, request_rec* r);
-    void store(const CacheKey& key, const Verdict& verdict, std::int64_t now, request_rec* r);
+    // Network backends store in the background: the request does not wait for it. `request_pool`
+    // serves a local provider.
+    void store(const CacheKey& key, const Verdict& verdict, std::int64_t now, apr_pool_t* request_pool);
 
 private:
-    class Lock;
+    struct Backend;
     static apr_status_t destroy(void* cache) noexcept;
-    [[nodiscard]] bool available(std::int64_t now) const noexcept;
-    void failed(apr_status_t status, const char* operation, std::int64_t now, request_rec* r);
-    void worked(request_rec* r);
 
-    SharedCacheSpec spec_;
+    std::shared_ptr<Backend> backend_;  // shared with the calls still running on workers
     CacheSecret secret_;
     std::int64_t timeout_;
-    server_rec* base_ = nullptr;
-    apr_global_mutex_t* mutex_ = nullptr;  // only for providers that are not MT- and MP-safe
-    server_rec* quiet_ = nullptr;          // the providers log every failure; we log an outage once
-    std::atomic<bool> down_{false};
-    std::atomic<std::int64_t> retry_at_{0};
+    std::unique_ptr<BoundedCalls> calls_;  // null for local providers (shmcb): called in place
     std::atomic<bool> warned_forgery_{false};
 };
 

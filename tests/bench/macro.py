@@ -87,6 +87,8 @@ def main():
         "d_b": (Httpd("ArrCertCache none\n" + pinned), alice.azure_header),
         "d_c": (Httpd("ArrCertCache none\n" + chain), chain_header),
         "e_module": (Httpd(php + pinned, mpm="prefork", modules=["php_module libphp8.2.so"]), alice.azure_header),
+        "e_export": (Httpd(php + pinned.replace("</Location>", "    ArrCertExport SSL_CLIENT_S_DN_CN\n</Location>"),
+                           mpm="prefork", modules=["php_module libphp8.2.so"]), alice.azure_header),
         "e_plain": (Httpd(php, mpm="prefork", modules=["php_module libphp8.2.so"], with_module=False),
                     alice.azure_header),
         "e_seed": (Httpd(php, mpm="prefork", modules=["php_module libphp8.2.so"], with_module=False),
@@ -97,7 +99,7 @@ def main():
     shared = Httpd("", mpm="prefork", modules=["socache_shmcb_module mod_socache_shmcb.so"])
     shared.body = f"ArrCertCache shmcb:{shared.dir}/verdicts(1048576) none\n" + pinned
     servers["f"] = (shared, alice.azure_header)
-    pages = {"e_module": MODULE_PHP, "e_plain": PLAIN_PHP, "e_seed": SEED_PHP % alice.sha1}
+    pages = {"e_module": MODULE_PHP, "e_export": MODULE_PHP, "e_plain": PLAIN_PHP, "e_seed": SEED_PHP % alice.sha1}
     for label, (httpd, _) in servers.items():
         httpd.add_file("index.html", "hello\n")
         httpd.add_file("index.php", pages.get(label, PLAIN_PHP))
@@ -109,6 +111,9 @@ def main():
         ("(d) (c) with ArrCertCache none", "d_c", "c", "/index.html"),
         ("(e) PHP reading the module's variables vs PHP without any check", "e_module", "e_plain", "/index.php"),
         ("(e) PHP reading the module's variables vs the PHP-side check", "e_module", "e_seed", "/index.php"),
+        ("(e) the same with ArrCertExport SSL_CLIENT_S_DN_CN vs PHP without any check", "e_export", "e_plain",
+         "/index.php"),
+        ("(e) the same with ArrCertExport vs the PHP-side check", "e_export", "e_seed", "/index.php"),
         ("(f) prefork, (b) with ArrCertCache shmcb only, vs prefork without the module", "f", "a_prefork",
          "/index.html"),
     ]

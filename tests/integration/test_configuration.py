@@ -17,6 +17,7 @@ BAD = [
     ("ArrCertMaxHeaderLength 0", "'0' is not a number of bytes"),
     ("ArrCertOptions +StdEnvVars +Verbose", "unknown option '+Verbose'"),
     ("ArrCertUserName REMOTE_ADDR", "'REMOTE_ADDR' is not a variable mod_arrcert sets"),
+    ("ArrCertExport SSL_CLIENT_S_DN_CN HTTP_HOST", "'HTTP_HOST' is not a variable ArrCertOptions exports"),
     ("ArrCertCACertificateFile /nonexistent/ca.pem", "cannot load CA certificates from /nonexistent/ca.pem"),
     ("ArrCertCACertificateFile /etc/hostname", "cannot load CA certificates from /etc/hostname"),
     ("ArrCertCACertificatePath /nonexistent/certs", "/nonexistent/certs does not exist or is not a directory"),

@@ -371,3 +371,32 @@ def test_header_at_and_beyond_limit_request_field_size(server, certs):
     mark = server.log_mark()
     assert get(server, "/require/env.cgi", value="A" * 9000)[0] == 400
     assert "judged X-ARR-ClientCert" not in server.log_since(mark)
+
+
+def test_export_only_the_listed_variables(certs):
+    """ArrCertExport: an app that reads two variables gets those two (PHP imports every one)."""
+    httpd = Httpd("""
+        <Location /few>
+            ArrCertVerifyClient require
+            ArrCertExport SSL_CLIENT_S_DN_CN SSL_CLIENT_VERIFY
+        </Location>
+        <Location /few/inner>
+            ArrCertExport SSL_CLIENT_M_SERIAL
+        </Location>
+        <Location /all>
+            ArrCertVerifyClient require
+        </Location>
+        """)
+    for path in ("few", "few/inner", "all"):
+        httpd.add_cgi(f"{path}/env.cgi")
+    httpd.start()
+    try:
+        headers = [(HEADER, certs["alice"].azure_header)]
+        assert client_variables(curl_json(httpd.url("/few/env.cgi"), headers=headers)) == {
+            "SSL_CLIENT_S_DN_CN": "alice", "SSL_CLIENT_VERIFY": "SUCCESS"}
+        inner = client_variables(curl_json(httpd.url("/few/inner/env.cgi"), headers=headers))
+        assert list(inner) == ["SSL_CLIENT_M_SERIAL"]
+        everything = client_variables(curl_json(httpd.url("/all/env.cgi"), headers=headers))
+        assert len(everything) > 15 and everything["SSL_CLIENT_S_DN_CN"] == "alice"
+    finally:
+        httpd.stop()

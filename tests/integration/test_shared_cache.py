@@ -172,6 +172,43 @@ def test_backend_outage_is_judged_locally_logged_once_and_recovers(certs, kind):
         backend.stop()
 
 
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_stalled_backend_costs_one_deadline_then_is_skipped(certs, kind):
+    """A backend that accepts and never answers: the providers would wait for ever (they have no
+    read timeout that works); the module waits ArrCertCacheBackendTimeout, then skips it."""
+    backend_class, module = BACKENDS[kind]
+    backend = backend_class().start()
+    httpd = start(f"ArrCertCache {kind}:{backend.address} none\nArrCertCacheBackendTimeout 300\n", [module])
+    try:
+        assert get(httpd, certs["alice"]) == 200  # connections to the backend are open now
+        backend.pause()
+        mark = httpd.log_mark()
+        began = time.monotonic()
+        assert get(httpd, certs["bob"]) == 403
+        first = time.monotonic() - began
+        began = time.monotonic()
+        for label, expected in (("alice", 200), ("carol", 403), ("dave", 403), ("alice", 200)):
+            assert get(httpd, certs[label]) == expected
+        rest = time.monotonic() - began
+        print(f"\nstalled {kind}: first request {first:.2f} s, the next four {rest:.2f} s")
+        assert first < 2.0, first
+        assert rest < 1.0, rest  # skipped while it is down: no deadline per request
+        log = httpd.log_since(mark)
+        assert log.count("failed to look up a verdict in time") == 1, log
+
+        backend.resume()
+        mark = httpd.log_mark()
+        began = time.monotonic()
+        while "works again" not in httpd.log_since(mark):
+            assert time.monotonic() - began < 30, httpd.log_since(mark)
+            assert get(httpd, certs["alice"]) == 200
+            time.sleep(0.5)
+    finally:
+        backend.resume()
+        httpd.stop()
+        backend.stop()
+
+
 @pytest.mark.parametrize("body,modules,message", [
     ("ArrCertCache shmcb:/tmp/x(512000)\n", [], "is mod_socache_shmcb loaded before this line?"),
     ("ArrCertCache bogus:thing\n", [], "'bogus:thing' is not none, memory[:ENTRIES] or a shared cache"),
@@ -179,6 +216,7 @@ def test_backend_outage_is_judged_locally_logged_once_and_recovers(certs, kind):
     ("ArrCertCache memory:10 memory\n", [], "a second argument follows only a shared cache"),
     ("ArrCertCache shmcb:/tmp/x(512000) disk\n", [SHMCB], "'disk' is not none, memory or memory:ENTRIES"),
     ("ArrCertCacheSecret /nonexistent/secret\n", [], "cannot read cache secret file /nonexistent/secret"),
+    ("ArrCertCacheBackendTimeout 5\n", [], "'5' is not a number of milliseconds from 10 to 60000"),
 ])
 def test_bad_shared_cache_directives(body, modules, message):
     status, output = Httpd("", modules=modules).configtest(body)

@@ -270,6 +270,13 @@ class BackgroundServer:
     def url(self, path):
         return f"{self.scheme}://localhost:{self.port}{path}"
 
+    def pause(self):
+        """Stops answering (SIGSTOP) while the kernel still accepts its connections: a stall."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.process.send_signal(signal.SIGCONT)
+
 
 class HAProxy(BackgroundServer):
     """A TLS-terminating front end that forwards the client certificate exactly as Azure does."""
