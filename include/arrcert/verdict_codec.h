@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "arrcert/openssl_ptr.h"
 #include "arrcert/result.h"
 #include "arrcert/rules.h"
 #include "arrcert/verdict_cache.h"
@@ -24,13 +25,25 @@ CacheSecret random_cache_secret();
 // or holds fewer than 32 bytes.
 Result<CacheSecret> cache_secret_from_file(const std::string& path);
 
-std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const CacheKey& key, const CacheSecret& secret);
+// HMAC-SHA256 under one secret, keyed once: each use copies the keyed state instead of
+// fetching and keying the algorithm again. Safe to use from many threads.
+class CacheSeal {
+public:
+    explicit CacheSeal(const CacheSecret& secret);
+
+    [[nodiscard]] std::array<unsigned char, 32> mac(const CacheKey& key, std::string_view body) const;
+
+private:
+    OpenSslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free> keyed_;
+};
+
+std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const CacheKey& key, const CacheSeal& seal);
 
 struct OpenedVerdict {
     std::shared_ptr<const Verdict> verdict;
     std::int64_t expires = 0;
 };
 // Null when the bytes are not an entry sealed under this key and secret.
-std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKey& key, const CacheSecret& secret);
+std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKey& key, const CacheSeal& seal);
 
 }  // namespace arrcert

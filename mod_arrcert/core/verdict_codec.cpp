@@ -2,7 +2,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <fstream>
@@ -115,20 +116,6 @@ DistinguishedName read_name(Reader& in)
     return name;
 }
 
-std::array<unsigned char, mac_size> mac_of(std::string_view body, const CacheKey& key, const CacheSecret& secret)
-{
-    std::string message(reinterpret_cast<const char*>(key.data()), key.size());
-    message.append(body);
-    std::array<unsigned char, mac_size> mac{};
-    unsigned int length = 0;
-    if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-             reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac.data(), &length) == nullptr ||
-        length != mac_size) {
-        throw std::bad_alloc();
-    }
-    return mac;
-}
-
 // Names of formats are views of constants: map a stored name back to its constant.
 std::optional<std::string_view> known_format(std::string_view name)
 {
@@ -143,6 +130,31 @@ std::optional<std::string_view> known_format(std::string_view name)
 }
 
 }  // namespace
+
+CacheSeal::CacheSeal(const CacheSecret& secret)
+{
+    const OpenSslPtr<EVP_MAC, EVP_MAC_free> hmac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    keyed_.reset(hmac ? EVP_MAC_CTX_new(hmac.get()) : nullptr);
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (!keyed_ || EVP_MAC_init(keyed_.get(), secret.data(), secret.size(), params) != 1) {
+        throw std::bad_alloc();
+    }
+}
+
+std::array<unsigned char, mac_size> CacheSeal::mac(const CacheKey& key, std::string_view body) const
+{
+    const OpenSslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free> context(EVP_MAC_CTX_dup(keyed_.get()));
+    std::array<unsigned char, mac_size> mac{};
+    std::size_t length = 0;
+    if (!context || EVP_MAC_update(context.get(), key.data(), key.size()) != 1 ||
+        EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(body.data()), body.size()) != 1 ||
+        EVP_MAC_final(context.get(), mac.data(), &length, mac.size()) != 1 || length != mac_size) {
+        throw std::bad_alloc();
+    }
+    return mac;
+}
 
 CacheSecret random_cache_secret()
 {
@@ -170,7 +182,7 @@ Result<CacheSecret> cache_secret_from_file(const std::string& path)
     return Result<CacheSecret>::success(Sha256Digest().add("arrcert cache secret").add(contents).finish());
 }
 
-std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const CacheKey& key, const CacheSecret& secret)
+std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const CacheKey& key, const CacheSeal& seal)
 {
     Writer out;
     out.text(magic);
@@ -193,18 +205,18 @@ std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const Cac
     out.text(verdict.variables.pem);
     out.number(static_cast<std::uint64_t>(expires));
     std::string sealed = out.take();
-    const auto mac = mac_of(sealed, key, secret);
+    const auto mac = seal.mac(key, sealed);
     sealed.append(reinterpret_cast<const char*>(mac.data()), mac.size());
     return sealed;
 }
 
-std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKey& key, const CacheSecret& secret)
+std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKey& key, const CacheSeal& seal)
 {
     if (sealed.size() < mac_size) {
         return std::nullopt;
     }
     const std::string_view body = sealed.substr(0, sealed.size() - mac_size);
-    const auto expected = mac_of(body, key, secret);
+    const auto expected = seal.mac(key, body);
     if (CRYPTO_memcmp(expected.data(), sealed.data() + body.size(), mac_size) != 0) {
         return std::nullopt;
     }

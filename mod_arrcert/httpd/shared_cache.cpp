@@ -60,7 +60,7 @@ struct SharedCache::Backend {
 
 SharedCache::SharedCache(const SharedCacheSpec& spec, CacheSecret secret, std::int64_t timeout_seconds,
                          std::chrono::milliseconds backend_timeout)
-    : backend_(std::make_shared<Backend>()), secret_(secret), timeout_(timeout_seconds)
+    : backend_(std::make_shared<Backend>()), seal_(secret), timeout_(timeout_seconds)
 {
     backend_->spec = spec;
     // A local provider (shmcb) answers from memory; network ones get workers and a deadline.
@@ -126,7 +126,7 @@ std::optional<OpenedVerdict> SharedCache::find(const CacheKey& key, std::int64_t
     // Owned by the call: a call that overruns its deadline still writes here.
     struct Lookup {
         CacheKey key{};
-        std::vector<unsigned char> data = std::vector<unsigned char>(max_entry_bytes);
+        std::unique_ptr<unsigned char[]> data = std::make_unique_for_overwrite<unsigned char[]>(max_entry_bytes);
         unsigned int size = max_entry_bytes;
     };
     auto lookup = std::make_shared<Lookup>();
@@ -134,7 +134,7 @@ std::optional<OpenedVerdict> SharedCache::find(const CacheKey& key, std::int64_t
     const auto retrieve = [backend = backend_, lookup](apr_pool_t* pool) {
         return backend->locked([&] {
             return backend->spec.provider->retrieve(backend->spec.instance, backend->quiet, lookup->key.data(),
-                                                    static_cast<unsigned int>(lookup->key.size()), lookup->data.data(),
+                                                    static_cast<unsigned int>(lookup->key.size()), lookup->data.get(),
                                                     &lookup->size, pool);
         });
     };
@@ -148,7 +148,7 @@ std::optional<OpenedVerdict> SharedCache::find(const CacheKey& key, std::int64_t
     }
     backend.worked();
     std::optional<OpenedVerdict> opened =
-        open_verdict({reinterpret_cast<const char*>(lookup->data.data()), lookup->size}, key, secret_);
+        open_verdict({reinterpret_cast<const char*>(lookup->data.get()), lookup->size}, key, seal_);
     if (!opened) {
         // Another server with another secret, or someone writing to the cache.
         ap_log_rerror(APLOG_MARK, warned_forgery_.exchange(true) ? APLOG_DEBUG : APLOG_WARNING, 0, r,
@@ -169,7 +169,7 @@ void SharedCache::store(const CacheKey& key, const Verdict& verdict, std::int64_
         return;
     }
     const std::int64_t expires = cache_expiry(verdict, now, timeout_);
-    auto sealed = std::make_shared<std::string>(seal_verdict(verdict, expires, key, secret_));
+    auto sealed = std::make_shared<std::string>(seal_verdict(verdict, expires, key, seal_));
     if (sealed->size() > max_entry_bytes || expires <= now) {
         return;
     }

@@ -64,7 +64,7 @@ private:
     static apr_status_t destroy(void* cache) noexcept;
 
     std::shared_ptr<Backend> backend_;  // shared with the calls still running on workers
-    CacheSecret secret_;
+    CacheSeal seal_;
     std::int64_t timeout_;
     std::unique_ptr<BoundedCalls> calls_;  // null for local providers (shmcb): called in place
     std::atomic<bool> warned_forgery_{false};

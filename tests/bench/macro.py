@@ -99,6 +99,9 @@ def main():
     shared = Httpd("", mpm="prefork", modules=["socache_shmcb_module mod_socache_shmcb.so"])
     shared.body = f"ArrCertCache shmcb:{shared.dir}/verdicts(1048576) none\n" + pinned
     servers["f"] = (shared, alice.azure_header)
+    layered = Httpd("", mpm="prefork", modules=["socache_shmcb_module mod_socache_shmcb.so"])
+    layered.body = f"ArrCertCache shmcb:{layered.dir}/verdicts(1048576)\n" + pinned
+    servers["f_memory"] = (layered, alice.azure_header)
     pages = {"e_module": MODULE_PHP, "e_export": MODULE_PHP, "e_plain": PLAIN_PHP, "e_seed": SEED_PHP % alice.sha1}
     for label, (httpd, _) in servers.items():
         httpd.add_file("index.html", "hello\n")
@@ -116,7 +119,14 @@ def main():
         ("(e) the same with ArrCertExport vs the PHP-side check", "e_export", "e_seed", "/index.php"),
         ("(f) prefork, (b) with ArrCertCache shmcb only, vs prefork without the module", "f", "a_prefork",
          "/index.html"),
+        ("(f) prefork, (b) with shmcb behind the memory cache (the default form)", "f_memory", "a_prefork",
+         "/index.html"),
     ]
+    only = os.environ.get("ARRCERT_BENCH_ONLY")  # e.g. "(f)": the comparisons whose title starts so
+    if only:
+        comparisons = [c for c in comparisons if c[0].startswith(only)]
+        wanted = {side for c in comparisons for side in c[1:3]}
+        servers = {label: server for label, server in servers.items() if label in wanted}
     results = {}
     try:
         for httpd, _ in servers.values():

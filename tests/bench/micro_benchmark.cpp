@@ -11,6 +11,7 @@
 #include "arrcert/export.h"
 #include "arrcert/rules.h"
 #include "arrcert/verdict_cache.h"
+#include "arrcert/verdict_codec.h"
 
 namespace {
 
@@ -134,6 +135,23 @@ void BM_cache_miss(benchmark::State& state)
     }
 }
 BENCHMARK(BM_cache_miss);
+
+// A hit in a shared cache (shmcb, memcache, redis) after the provider returned the bytes: check
+// the seal and rebuild the verdict.
+void BM_shared_entry_open(benchmark::State& state)
+{
+    const RuleSet rules{pki().pins, pki().issuers, {}, {}};
+    const std::int64_t now = testing::now();
+    const CacheKey key = cache_key(pki().azure, rules_fingerprint(rules, DecodeOptions{}));
+    const CacheSeal seal(random_cache_secret());
+    const std::string sealed = seal_verdict(judge(pki().azure, rules, now), now + 300, key, seal);
+    for (auto _ : state) {
+        auto opened = open_verdict(sealed, key, seal);
+        benchmark::DoNotOptimize(opened);
+    }
+    state.counters["bytes"] = static_cast<double>(sealed.size());
+}
+BENCHMARK(BM_shared_entry_open);
 
 }  // namespace
 

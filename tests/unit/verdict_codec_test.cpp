@@ -45,7 +45,7 @@ TEST(VerdictCodecTest, RoundTripsEveryField)
     ASSERT_EQ(verdict.failed_rule, Rule::thumbprint);
     ASSERT_FALSE(verdict.variables.standard.empty());
     const CacheKey key = cache_key("value", "rules");
-    const CacheSecret secret = random_cache_secret();
+    const CacheSeal secret(random_cache_secret());
     const auto opened = open_verdict(seal_verdict(verdict, 1234, key, secret), key, secret);
     ASSERT_TRUE(opened.has_value());
     EXPECT_EQ(opened->expires, 1234);
@@ -65,7 +65,7 @@ TEST(VerdictCodecTest, RoundTripsEveryField)
 TEST(VerdictCodecTest, RefusesAnyChangeOtherKeysAndOtherSecrets)
 {
     const CacheKey key = cache_key("value", "rules");
-    const CacheSecret secret = random_cache_secret();
+    const CacheSeal secret(random_cache_secret());
     const std::string sealed = seal_verdict(judged_verdict(), 1234, key, secret);
     for (std::size_t i = 0; i < sealed.size(); ++i) {
         std::string changed = sealed;
@@ -77,7 +77,7 @@ TEST(VerdictCodecTest, RefusesAnyChangeOtherKeysAndOtherSecrets)
     }
     EXPECT_FALSE(open_verdict(sealed + "x", key, secret).has_value());
     EXPECT_FALSE(open_verdict(sealed, cache_key("other value", "rules"), secret).has_value());
-    EXPECT_FALSE(open_verdict(sealed, key, random_cache_secret()).has_value());
+    EXPECT_FALSE(open_verdict(sealed, key, CacheSeal(random_cache_secret())).has_value());
 }
 
 TEST(VerdictCodecTest, SecretFiles)
