@@ -23,6 +23,7 @@ void append_field(std::string& out, std::string_view field)
 std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding)
 {
     std::string out;
+    out.reserve(256);
     append_field(out, header_format_name(decoding.format));
     append_field(out, decoding.xfcc_element == XfccPick::first ? "first" : "last");
     append_field(out, std::to_string(decoding.max_length));

@@ -3,7 +3,7 @@
 #include <apr_strings.h>
 #include <http_log.h>
 
-#include <deque>
+#include <vector>
 #include <string>
 
 #include "arrcert/export.h"
@@ -14,15 +14,15 @@ APLOG_USE_MODULE(arrcert);
 namespace arrcert::httpd {
 namespace {
 
-// One verdict of this request, with what it was judged from.
+// One verdict of this request, by what it was judged from: the header values as received and the
+// rules (the cache key, a SHA-256 of both).
 struct Judged {
-    std::string values;       // the header value and the chain header value, as received
-    std::string fingerprint;  // decoding and rules (rules_fingerprint)
-    std::shared_ptr<const Verdict> verdict;
+    CacheKey key;
+    std::shared_ptr<const Verdict> verdict;  // callers hold references to *verdict: it never moves
 };
 
 struct RequestVerdicts {
-    std::deque<Judged> judged;  // almost always one; a deque keeps references stable
+    std::vector<Judged> judged;  // almost always one
 };
 
 // The first request of the chain; subrequests' and redirects' pools live inside its pool.
@@ -111,18 +111,16 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     if (headers.chain_name != nullptr) {
         values.append("\n").append(chain_header_value);
     }
-    std::string fingerprint = rules_fingerprint(rules, options);
+    const CacheKey key = cache_key(values, rules_fingerprint(rules, options));
     RequestVerdicts& verdicts = verdicts_of(r);
     for (const Judged& judged : verdicts.judged) {
-        if (judged.values == values && judged.fingerprint == fingerprint) {
+        if (judged.key == key) {
             return *judged.verdict;
         }
     }
 
     const std::int64_t now = request_seconds(r);
     const ServerConfig& server = server_config(r->server);
-    const CacheKey key =
-        server.cache != nullptr || server.shared_cache != nullptr ? cache_key(values, fingerprint) : CacheKey{};
     std::shared_ptr<const Verdict> verdict;
     const char* source = "";
     if (server.cache != nullptr) {
@@ -158,7 +156,7 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
                       static_cast<apr_size_t>(values.size()), verdict->format.empty() ? "-" : verdict->format.data(),
                       verdict->sha1_hex.empty() ? "-" : verdict->sha1_hex.c_str(), source, outcome.c_str());
     }
-    verdicts.judged.push_back({std::move(values), std::move(fingerprint), std::move(verdict)});
+    verdicts.judged.push_back({key, std::move(verdict)});
     return *verdicts.judged.back().verdict;
 }
 
