@@ -48,6 +48,7 @@ def test_make_install_with_destdir():
 @pytest.mark.parametrize("example", sorted(glob.glob(os.path.join(ROOT, "conf", "examples", "*.conf"))),
                          ids=os.path.basename)
 def test_examples_are_valid_configuration(example):
-    httpd = Httpd(f"Include {example}\n", modules=["proxy_module mod_proxy.so", "proxy_fcgi_module mod_proxy_fcgi.so"])
+    httpd = Httpd(f"Include {example}\n", modules=["proxy_module mod_proxy.so", "proxy_fcgi_module mod_proxy_fcgi.so",
+                                                   "socache_redis_module mod_socache_redis.so"])
     status, output = httpd.configtest(f"Include {example}\n")
     assert status == 0, output

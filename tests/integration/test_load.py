@@ -11,7 +11,7 @@ import pytest
 
 from harness import load
 from harness.pki import name
-from harness.servers import Httpd, make_workdir
+from harness.servers import Httpd, Redis, make_workdir
 
 MALFORMED = [
     "not base64 at all",
@@ -38,8 +38,17 @@ def sample_rss(httpd, process, every=1.0):
     return samples
 
 
-def test_mixed_load_many_certificates_every_answer_right(pki):
+@pytest.mark.parametrize("cache", ["memory", "shmcb", "redis"])
+def test_mixed_load_many_certificates_every_answer_right(pki, cache):
+    """With each kind of cache: the per-process one, shmcb alone (global mutex, many threads) and
+    Redis alone (lookups on worker threads with a deadline, stores in the background)."""
     workdir = make_workdir("arrcert-load-")
+    backend = Redis().start() if cache == "redis" else None
+    cache_lines = {"memory": "ArrCertCache memory:1000\n",
+                   "shmcb": f"ArrCertCache shmcb:{workdir}/verdicts(4194304) none\n",
+                   "redis": f"ArrCertCache redis:{backend.address if backend else ''} none\n"}[cache]
+    modules = {"memory": [], "shmcb": ["socache_shmcb_module mod_socache_shmcb.so"],
+               "redis": ["socache_redis_module mod_socache_redis.so"]}[cache]
     stranger_ca = pki.issue("load_stranger_ca", name(("CN", "Stranger CA")), ca=True)
     valid = load.many_leaves(pki.ca, 300, "valid")
     refused = load.many_leaves(stranger_ca, 100, "refused")
@@ -48,12 +57,12 @@ def test_mixed_load_many_certificates_every_answer_right(pki):
     # against httpd's event MPM even without the module and without any header (measured), so
     # they could not tell a failure of the module apart.
     script = load.write_mix(workdir, items, connection="close")
-    httpd = Httpd(threaded(f"""
+    httpd = Httpd(threaded(cache_lines + f"""
         <Location />
             ArrCertVerifyClient require
             ArrCertCACertificateFile {pki.ca.cert_path}
         </Location>
-        """, threads=160), log_level="warn")
+        """, threads=160), modules=modules, log_level="warn")
     for label in ("ok", "no"):
         httpd.add_file(f"{label}/index.html", "hello\n")
     httpd.start()
@@ -74,8 +83,11 @@ def test_mixed_load_many_certificates_every_answer_right(pki):
         # Flat: after the first seconds (caches filling, threads starting) memory does not climb.
         settled = samples[3:]
         assert settled and max(settled) <= settled[0] * 1.10 + 4096, samples
+        assert "ArrCertCache" not in httpd.error_log()  # the backend never failed
     finally:
         httpd.stop()
+        if backend:
+            backend.stop()
 
 
 def test_graceful_restarts_under_load_no_failure_no_mixture(pki):
