@@ -24,8 +24,9 @@ using CacheKey = std::array<unsigned char, 32>;
 // force. Servers with the same configuration and files make the same fingerprint.
 std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding);
 
-// SHA-256 over the header value exactly as received and the rules' fingerprint.
-CacheKey cache_key(std::string_view header_value, std::string_view fingerprint);
+// SHA-256 over the header value exactly as received and the rules' fingerprint. `sha256`: a
+// fetched SHA-256 (FetchedSha256), or null.
+CacheKey cache_key(std::string_view header_value, std::string_view fingerprint, const EVP_MD* sha256 = nullptr);
 
 // When a verdict judged at `now` leaves a cache: after the timeout, or at the certificate's
 // notAfter if that comes first.

@@ -4,9 +4,16 @@
 
 namespace arrcert {
 
-Sha256Digest::Sha256Digest() : context_(EVP_MD_CTX_new())
+FetchedSha256::FetchedSha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr))
 {
-    if (!context_ || EVP_DigestInit_ex(context_.get(), EVP_sha256(), nullptr) != 1) {
+    if (!md_) {
+        throw std::bad_alloc();
+    }
+}
+
+Sha256Digest::Sha256Digest(const EVP_MD* sha256) : context_(EVP_MD_CTX_new())
+{
+    if (!context_ || EVP_DigestInit_ex(context_.get(), sha256 != nullptr ? sha256 : EVP_sha256(), nullptr) != 1) {
         throw std::bad_alloc();
     }
 }

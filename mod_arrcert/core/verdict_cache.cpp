@@ -48,9 +48,9 @@ std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decodin
     return out;
 }
 
-CacheKey cache_key(std::string_view header_value, std::string_view fingerprint)
+CacheKey cache_key(std::string_view header_value, std::string_view fingerprint, const EVP_MD* sha256)
 {
-    return Sha256Digest().add(header_value).add(fingerprint).finish();
+    return Sha256Digest(sha256).add(header_value).add(fingerprint).finish();
 }
 
 std::size_t VerdictCache::KeyHash::operator()(const CacheKey& key) const noexcept

@@ -715,10 +715,12 @@ int make_verdict_caches(apr_pool_t* pool, server_rec* base)
             return status;
         }
     }
+    const auto* sha256 = make_pool_owned<FetchedSha256>(pool);
     for (server_rec* server = base; server != nullptr; server = server->next) {
         auto* config = static_cast<ServerConfig*>(ap_get_module_config(server->module_config, &arrcert_module));
         config->cache = cache;
         config->shared_cache = shared;
+        config->sha256 = sha256;
     }
     return OK;
 }

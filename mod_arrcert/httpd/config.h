@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "arrcert/digest.h"
 #include "arrcert/dn_pattern.h"
 #include "arrcert/rules.h"
 #include "arrcert/revocation.h"
@@ -101,6 +102,7 @@ struct ServerConfig {
     std::int64_t backend_timeout_ms = default_backend_timeout_ms;
     std::optional<CacheSecret> cache_secret;  // ArrCertCacheSecret
     VerdictCache* cache = nullptr;            // the memory cache, in front of the shared one
+    const FetchedSha256* sha256 = nullptr;    // for the per-request key
     SharedCache* shared_cache = nullptr;
 };
 

@@ -111,7 +111,9 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     if (headers.chain_name != nullptr) {
         values.append("\n").append(chain_header_value);
     }
-    const CacheKey key = cache_key(values, rules_fingerprint(rules, options));
+    const ServerConfig& server = server_config(r->server);
+    const CacheKey key =
+        cache_key(values, rules_fingerprint(rules, options), server.sha256 != nullptr ? server.sha256->get() : nullptr);
     RequestVerdicts& verdicts = verdicts_of(r);
     for (const Judged& judged : verdicts.judged) {
         if (judged.key == key) {
@@ -120,7 +122,6 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     }
 
     const std::int64_t now = request_seconds(r);
-    const ServerConfig& server = server_config(r->server);
     std::shared_ptr<const Verdict> verdict;
     const char* source = "";
     if (server.cache != nullptr) {

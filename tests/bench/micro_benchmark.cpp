@@ -8,6 +8,7 @@
 #include "../unit/test_pki.h"
 #include "arrcert/certificate.h"
 #include "arrcert/decode.h"
+#include "arrcert/digest.h"
 #include "arrcert/export.h"
 #include "arrcert/rules.h"
 #include "arrcert/verdict_cache.h"
@@ -109,8 +110,10 @@ void BM_cache_hit(benchmark::State& state)
     cache.insert(cache_key(pki().azure, fingerprint), std::make_shared<const Verdict>(judge(pki().azure, rules, now)),
                  now);
     std::vector<std::pair<std::string, std::string>> env;
+    const FetchedSha256 sha256;
     for (auto _ : state) {
-        const auto verdict = cache.find(cache_key(pki().azure, rules_fingerprint(rules, DecodeOptions{})), now);
+        const auto verdict =
+            cache.find(cache_key(pki().azure, rules_fingerprint(rules, DecodeOptions{}), sha256.get()), now);
         const Decision decision = decide(*verdict, now, 0);
         env.clear();
         export_variables(*verdict, decision, now, ExportOptions{},
@@ -119,6 +122,18 @@ void BM_cache_hit(benchmark::State& state)
     }
 }
 BENCHMARK(BM_cache_hit);
+
+// The key alone, with SHA-256 looked up by OpenSSL on each use or fetched once (what the module does).
+void BM_cache_key(benchmark::State& state)
+{
+    const FetchedSha256 fetched;
+    const EVP_MD* sha256 = state.range(0) != 0 ? fetched.get() : nullptr;
+    const std::string fingerprint = rules_fingerprint({pki().pins, pki().issuers, {}, {}}, DecodeOptions{});
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(cache_key(pki().azure, fingerprint, sha256));
+    }
+}
+BENCHMARK(BM_cache_key)->Arg(0)->Arg(1);
 
 void BM_cache_miss(benchmark::State& state)
 {
