@@ -47,13 +47,14 @@ unit: $(BUILD)/mod_arrcert.so
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 asan: $(ASAN_BUILD)/Makefile
-	cmake --build $(ASAN_BUILD) -j $(JOBS) --target arrcert_unit_tests
+	cmake --build $(ASAN_BUILD) -j $(JOBS) --target arrcert_unit_tests arrcert_glue_tests
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
 
 # The core's tests under ThreadSanitizer (threads sharing one configuration and one cache).
 tsan: $(TSAN_BUILD)/Makefile
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target arrcert_unit_tests
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target arrcert_unit_tests arrcert_glue_tests
 	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/arrcert_unit_tests --gtest_brief=1
+	TSAN_OPTIONS=halt_on_error=1 $(TSAN_BUILD)/arrcert_glue_tests --gtest_brief=1
 
 integration: $(BUILD)/mod_arrcert.so
 	cd tests/integration && $(PYTHON) -m pytest -q -p no:cacheprovider

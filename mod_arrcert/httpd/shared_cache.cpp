@@ -165,7 +165,8 @@ std::optional<OpenedVerdict> SharedCache::find(const CacheKey& key, std::int64_t
 
 void SharedCache::store(const CacheKey& key, const Verdict& verdict, std::int64_t now, apr_pool_t* request_pool)
 {
-    if (!backend_->available(now)) {
+    // "No certificate" costs nothing to judge: not worth a round trip.
+    if (verdict.kind == Verdict::Kind::absent || !backend_->available(now)) {
         return;
     }
     const std::int64_t expires = cache_expiry(verdict, now, timeout_);
