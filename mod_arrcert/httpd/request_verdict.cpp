@@ -21,8 +21,19 @@ struct Judged {
     std::shared_ptr<const Verdict> verdict;  // callers hold references to *verdict: it never moves
 };
 
+// What the initial request last looked up: its access check and its fixups ask with the same
+// configuration object and the same header strings, which give the same verdict. Only for the
+// initial request, whose pool holds all of these until it ends: no address is reused meanwhile.
+struct LastLookup {
+    const DirConfig* config = nullptr;
+    const char* value = nullptr;
+    const char* chain_value = nullptr;
+    const Verdict* verdict = nullptr;
+};
+
 struct RequestVerdicts {
     std::vector<Judged> judged;  // almost always one
+    LastLookup last;
 };
 
 // The first request of the chain; subrequests' and redirects' pools live inside its pool.
@@ -39,9 +50,8 @@ request_rec* initial_request(request_rec* r) noexcept
     }
 }
 
-RequestVerdicts& verdicts_of(request_rec* r)
+RequestVerdicts& verdicts_of(request_rec* initial)
 {
-    request_rec* initial = initial_request(r);
     auto* verdicts = static_cast<RequestVerdicts*>(ap_get_module_config(initial->request_config, &arrcert_module));
     if (verdicts == nullptr) {
         verdicts = make_pool_owned<RequestVerdicts>(initial->pool);
@@ -101,6 +111,19 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     const bool trusted = peer_is_trusted(r);
     const char* value = trusted ? header_lines(r, headers.name) : nullptr;
     const char* chain_value = trusted ? header_lines(r, headers.chain_name) : nullptr;
+    const bool is_initial = initial_request(r) == r;
+    RequestVerdicts& verdicts = verdicts_of(initial_request(r));
+    const LastLookup& last = verdicts.last;
+    if (is_initial && last.verdict != nullptr && last.config == &config && last.value == value &&
+        last.chain_value == chain_value) {
+        return *last.verdict;
+    }
+    const auto remember = [&](const Verdict& verdict) -> const Verdict& {
+        if (is_initial) {
+            verdicts.last = {&config, value, chain_value, &verdict};
+        }
+        return verdict;
+    };
     const std::string_view header_value = value != nullptr ? value : "";
     const std::string_view chain_header_value = chain_value != nullptr ? chain_value : "";
     const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, config);
@@ -114,10 +137,9 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     const ServerConfig& server = server_config(r->server);
     const CacheKey key =
         cache_key(values, rules_fingerprint(rules, options), server.sha256 != nullptr ? server.sha256->get() : nullptr);
-    RequestVerdicts& verdicts = verdicts_of(r);
     for (const Judged& judged : verdicts.judged) {
         if (judged.key == key) {
-            return *judged.verdict;
+            return remember(*judged.verdict);
         }
     }
 
@@ -158,7 +180,7 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
                       verdict->sha1_hex.empty() ? "-" : verdict->sha1_hex.c_str(), source, outcome.c_str());
     }
     verdicts.judged.push_back({key, std::move(verdict)});
-    return *verdicts.judged.back().verdict;
+    return remember(*verdicts.judged.back().verdict);
 }
 
 RequestCertificate request_certificate(request_rec* r)
