@@ -34,6 +34,4 @@ private:
     OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free> context_;
 };
 
-std::string sha256_hex(std::string_view bytes);
-
 }  // namespace arrcert

@@ -28,7 +28,7 @@ inline constexpr std::int64_t default_crl_refresh_seconds = 60;
 // One immutable set of CRLs; requests hold it for as long as they use it.
 class CrlSnapshot {
 public:
-    CrlSnapshot(std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>> crls, std::uint64_t generation);
+    explicit CrlSnapshot(std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>> crls);
     CrlSnapshot(const CrlSnapshot&) = delete;
     CrlSnapshot& operator=(const CrlSnapshot&) = delete;
     CrlSnapshot(CrlSnapshot&&) = delete;
@@ -38,8 +38,6 @@ public:
     // Owned by the snapshot; OpenSSL reads it during a verification.
     [[nodiscard]] STACK_OF(X509_CRL) * stack() const noexcept { return stack_; }
     [[nodiscard]] std::size_t size() const noexcept { return crls_.size(); }
-    // Counts the reloads of its source.
-    [[nodiscard]] std::uint64_t generation() const noexcept { return generation_; }
     // SHA-256 (hex) of the CRLs: part of a verdict's identity, the same on every server that
     // holds the same CRLs.
     [[nodiscard]] const std::string& identity() const noexcept { return identity_; }
@@ -47,7 +45,6 @@ public:
 private:
     std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>> crls_;
     STACK_OF(X509_CRL) * stack_;
-    std::uint64_t generation_;
     std::string identity_;
 };
 
@@ -85,7 +82,6 @@ private:
     std::atomic<std::int64_t> next_check_{0};
     std::mutex reload_;  // held only by the caller that reloads
     std::string stamp_;  // what the files looked like when last read (under reload_)
-    std::atomic<std::uint64_t> generation_{0};
     // Held for a pointer copy. (libstdc++ 12's atomic<shared_ptr> unlocks a load with a relaxed
     // store, which ThreadSanitizer reports as a race with the next store.)
     std::mutex snapshot_mutex_;

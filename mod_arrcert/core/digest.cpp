@@ -37,9 +37,4 @@ Sha256 Sha256Digest::finish()
     return digest;
 }
 
-std::string sha256_hex(std::string_view bytes)
-{
-    return to_hex(Sha256Digest().add(bytes).finish());
-}
-
 }  // namespace arrcert

@@ -74,8 +74,7 @@ std::string file_stamp(const std::filesystem::path& path)
 
 }  // namespace
 
-CrlSnapshot::CrlSnapshot(std::vector<CrlPtr> crls, std::uint64_t generation)
-    : crls_(std::move(crls)), stack_(sk_X509_CRL_new_null()), generation_(generation)
+CrlSnapshot::CrlSnapshot(std::vector<CrlPtr> crls) : crls_(std::move(crls)), stack_(sk_X509_CRL_new_null())
 {
     if (stack_ == nullptr) {
         throw std::bad_alloc();
@@ -159,7 +158,7 @@ std::string CrlSource::add(Source source)
         return error;
     }
     stamp_ = stamp();
-    publish(std::make_shared<const CrlSnapshot>(std::move(crls), ++generation_));
+    publish(std::make_shared<const CrlSnapshot>(std::move(crls)));
     return {};
 }
 
@@ -195,7 +194,7 @@ CrlSource::Current CrlSource::current(std::int64_t now, std::int64_t refresh_sec
             std::string error = read_all(crls);
             stamp_ = std::move(now_stamp);  // a failure is reported once per change of the files
             if (error.empty()) {
-                auto fresh = std::make_shared<const CrlSnapshot>(std::move(crls), ++generation_);
+                auto fresh = std::make_shared<const CrlSnapshot>(std::move(crls));
                 result.event = "CRLs reloaded: " + std::to_string(fresh->size()) + " in force";
                 publish(std::move(fresh));
             } else {

@@ -40,11 +40,11 @@ TEST(CrlSourceTest, ReloadsWhenTheFileChangesNotBefore)
     file.write(crl({"05", "06"}));
     const auto within = source.current(start + 30, 60);  // inside the interval: no look at the file
     EXPECT_TRUE(within.event.empty());
-    EXPECT_EQ(within.snapshot->generation(), first.snapshot->generation());
+    EXPECT_EQ(within.snapshot.get(), first.snapshot.get());
 
     const auto after = source.current(start + 61, 60);
     EXPECT_EQ(after.event, "CRLs reloaded: 1 in force");
-    EXPECT_NE(after.snapshot->generation(), first.snapshot->generation());
+    EXPECT_NE(after.snapshot->identity(), first.snapshot->identity());
     EXPECT_EQ(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(sk_X509_CRL_value(after.snapshot->stack(), 0))), 2);
     // The old snapshot stays valid for whoever still holds it.
     EXPECT_EQ(X509_CRL_get_REVOKED(sk_X509_CRL_value(first.snapshot->stack(), 0)), nullptr);
