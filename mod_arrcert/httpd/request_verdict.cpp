@@ -111,8 +111,9 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     const bool trusted = peer_is_trusted(r);
     const char* value = trusted ? header_lines(r, headers.name) : nullptr;
     const char* chain_value = trusted ? header_lines(r, headers.chain_name) : nullptr;
-    const bool is_initial = initial_request(r) == r;
-    RequestVerdicts& verdicts = verdicts_of(initial_request(r));
+    request_rec* initial = initial_request(r);
+    const bool is_initial = initial == r;
+    RequestVerdicts& verdicts = verdicts_of(initial);
     const LastLookup& last = verdicts.last;
     if (is_initial && last.verdict != nullptr && last.config == &config && last.value == value &&
         last.chain_value == chain_value) {
