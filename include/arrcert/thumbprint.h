@@ -25,6 +25,10 @@ public:
     }
     // Canonical form: uppercase hex, no separators.
     [[nodiscard]] std::string hex() const { return to_hex(bytes_.data(), bytes_.size()); }
+    [[nodiscard]] std::string_view bytes() const noexcept
+    {
+        return {reinterpret_cast<const char*>(bytes_.data()), bytes_.size()};
+    }
 
 private:
     Thumbprint(Algorithm algorithm, std::vector<unsigned char> bytes) : algorithm_(algorithm), bytes_(std::move(bytes))

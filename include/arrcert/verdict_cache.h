@@ -24,9 +24,21 @@ using CacheKey = std::array<unsigned char, 32>;
 // force. Servers with the same configuration and files make the same fingerprint.
 std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding);
 
-// SHA-256 over the header value exactly as received and the rules' fingerprint. `sha256`: a
+// What one verdict was judged from: the header values exactly as received, and the rules.
+struct JudgedFrom {
+    std::string_view values;
+    std::string_view fingerprint;
+
+    bool operator==(const JudgedFrom&) const = default;
+};
+
+// The key of a shared cache (other processes, other servers): SHA-256 over both. `sha256`: a
 // fetched SHA-256 (FetchedSha256), or null.
 CacheKey cache_key(std::string_view header_value, std::string_view fingerprint, const EVP_MD* sha256 = nullptr);
+inline CacheKey cache_key(const JudgedFrom& from, const EVP_MD* sha256 = nullptr)
+{
+    return cache_key(from.values, from.fingerprint, sha256);
+}
 
 // When a verdict judged at `now` leaves a cache: after the timeout, or at the certificate's
 // notAfter if that comes first.
@@ -35,40 +47,60 @@ std::int64_t cache_expiry(const Verdict& verdict, std::int64_t now, std::int64_t
 inline constexpr std::size_t default_cache_entries = 1000;
 inline constexpr std::int64_t default_cache_timeout_seconds = 300;
 
+// In-process: an entry keeps the header values and the fingerprint and a lookup compares them in
+// full, so a hit needs no cryptographic hash, only a fast one to find the bucket.
 class VerdictCache {
 public:
     VerdictCache(std::size_t capacity, std::int64_t timeout_seconds);
 
     // A verdict that has not expired at `now`, or null. The caller still checks the validity
     // window (decide()) at its own request time.
-    std::shared_ptr<const Verdict> find(const CacheKey& key, std::int64_t now);
+    std::shared_ptr<const Verdict> find(const JudgedFrom& from, std::int64_t now);
     // Kept until the timeout or the certificate's notAfter, whichever comes first; the least
     // recently used entry of a full shard makes room.
-    void insert(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t now);
+    void insert(const JudgedFrom& from, std::shared_ptr<const Verdict> verdict, std::int64_t now);
     // For a verdict that already has an expiry (from a shared cache): it keeps it.
-    void insert_until(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t expires);
+    void insert_until(const JudgedFrom& from, std::shared_ptr<const Verdict> verdict, std::int64_t expires);
 
     [[nodiscard]] std::size_t size() const;
     [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+    // Which shard holds an entry (for tests of the eviction order).
+    [[nodiscard]] static std::size_t shard_of(const JudgedFrom& from) noexcept;
 
 private:
-    struct KeyHash {
-        std::size_t operator()(const CacheKey& key) const noexcept;
+    // The views point into the entry that the index leads to, or into the caller's strings for a
+    // lookup; the hash is computed once per call.
+    struct IndexKey {
+        JudgedFrom from;
+        std::size_t hash = 0;
+
+        bool operator==(const IndexKey& other) const noexcept { return from == other.from; }
+    };
+    struct IndexHash {
+        std::size_t operator()(const IndexKey& key) const noexcept { return key.hash; }
     };
     struct Entry {
-        CacheKey key;
+        std::string values;
+        std::string fingerprint;
+        std::size_t hash = 0;
         std::shared_ptr<const Verdict> verdict;
-        std::int64_t expires;
+        std::int64_t expires = 0;
+
+        [[nodiscard]] IndexKey key() const noexcept { return {{values, fingerprint}, hash}; }
     };
-    // Requests on different shards never wait for each other: there is no global lock.
+    // Requests on different shards never wait for each other: there is no global lock. A shard
+    // is bounded, so headers made to collide in the (unkeyed) hash cost at most one shard's
+    // comparisons.
     struct Shard {
         mutable std::mutex mutex;
-        std::list<Entry> recent;  // most recently used first
-        std::unordered_map<CacheKey, std::list<Entry>::iterator, KeyHash> index;
+        std::list<Entry> recent;  // most recently used first; nodes never move
+        std::unordered_map<IndexKey, std::list<Entry>::iterator, IndexHash> index;
     };
     static constexpr std::size_t shard_count = 16;
 
-    Shard& shard_for(const CacheKey& key) noexcept { return shards_[key[0] % shard_count]; }
+    static std::size_t hash_of(const JudgedFrom& from) noexcept;
+    Shard& shard_for(std::size_t hash) noexcept { return shards_[(hash >> 56U) % shard_count]; }
+    static void erase(Shard& shard, std::list<Entry>::iterator entry);
 
     std::size_t capacity_;
     std::size_t shard_capacity_;

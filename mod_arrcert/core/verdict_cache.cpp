@@ -3,48 +3,60 @@
 #include "arrcert/digest.h"
 
 #include <algorithm>
-#include <cstring>
+#include <array>
+#include <functional>
+#include <iterator>
 #include <new>
 #include <string>
 
 namespace arrcert {
 namespace {
 
+// Fixed-width little-endian, so that the servers of a fleet make the same bytes.
+void append_number(std::string& out, std::uint64_t number)
+{
+    std::array<char, 8> bytes{};
+    for (std::size_t byte = 0; byte < bytes.size(); ++byte) {
+        bytes[byte] = static_cast<char>((number >> (8 * byte)) & 0xFFU);
+    }
+    out.append(bytes.data(), bytes.size());
+}
+
 void append_field(std::string& out, std::string_view field)
 {
     // Length-prefixed, so that no two different rule sets make the same bytes.
-    out += std::to_string(field.size());
-    out += ':';
+    append_number(out, field.size());
     out += field;
 }
 
 }  // namespace
 
+// Built on every request that carries a header: binary, one allocation, nothing formatted.
 std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding)
 {
     std::string out;
-    out.reserve(256);
-    append_field(out, header_format_name(decoding.format));
-    append_field(out, decoding.xfcc_element == XfccPick::first ? "first" : "last");
-    append_field(out, std::to_string(decoding.max_length));
-    append_field(out, "thumbprints");
+    out.reserve(512);
+    append_number(out, static_cast<std::uint64_t>(decoding.format));
+    append_number(out, decoding.xfcc_element == XfccPick::first ? 1 : 0);
+    append_number(out, decoding.max_length);
+    append_number(out, rules.thumbprints.size());
     for (const Thumbprint& thumbprint : rules.thumbprints) {
-        append_field(out, thumbprint.hex());
+        append_field(out, thumbprint.bytes());
     }
-    append_field(out, "issuers");
+    append_number(out, rules.issuers.size());
     for (const DnPattern& pattern : rules.issuers) {
         append_field(out, pattern.text());
     }
-    append_field(out, "subjects");
+    append_number(out, rules.subjects.size());
     for (const DnPattern& pattern : rules.subjects) {
         append_field(out, pattern.text());
     }
     // By content, not by address: another process or server with the same files agrees.
-    append_field(out, rules.chain.trust != nullptr ? rules.chain.trust->identity() : "no trust store");
-    append_field(out, rules.chain.crls != nullptr ? rules.chain.crls->identity() : "no CRLs");
-    append_field(out, std::to_string(static_cast<int>(rules.chain.revocation.check)));
-    append_field(out, rules.chain.revocation.no_crl_for_cert_ok ? "1" : "0");
-    append_field(out, std::to_string(rules.chain.depth));
+    append_field(out, rules.chain.trust != nullptr ? rules.chain.trust->identity() : std::string_view());
+    append_field(out, rules.chain.crls != nullptr ? rules.chain.crls->identity() : std::string_view());
+    append_number(out, static_cast<std::uint64_t>(rules.chain.revocation.check));
+    append_number(out, rules.chain.revocation.no_crl_for_cert_ok ? 1 : 0);
+    append_number(out, static_cast<std::uint64_t>(rules.chain.depth));
     return out;
 }
 
@@ -53,11 +65,16 @@ CacheKey cache_key(std::string_view header_value, std::string_view fingerprint, 
     return Sha256Digest(sha256).add(header_value).add(fingerprint).finish();
 }
 
-std::size_t VerdictCache::KeyHash::operator()(const CacheKey& key) const noexcept
+std::size_t VerdictCache::hash_of(const JudgedFrom& from) noexcept
 {
-    std::size_t hash = 0;
-    std::memcpy(&hash, key.data() + 1, sizeof hash);  // already uniform: it is a SHA-256
-    return hash;
+    const std::hash<std::string_view> hash;
+    const std::size_t values = hash(from.values);
+    return values ^ (hash(from.fingerprint) + 0x9e3779b97f4a7c15ULL + (values << 6U) + (values >> 2U));
+}
+
+std::size_t VerdictCache::shard_of(const JudgedFrom& from) noexcept
+{
+    return (hash_of(from) >> 56U) % shard_count;
 }
 
 VerdictCache::VerdictCache(std::size_t capacity, std::int64_t timeout_seconds)
@@ -67,21 +84,28 @@ VerdictCache::VerdictCache(std::size_t capacity, std::int64_t timeout_seconds)
 {
 }
 
-std::shared_ptr<const Verdict> VerdictCache::find(const CacheKey& key, std::int64_t now)
+void VerdictCache::erase(Shard& shard, std::list<Entry>::iterator entry)
 {
-    Shard& shard = shard_for(key);
+    shard.index.erase(entry->key());  // first: its key points into the entry
+    shard.recent.erase(entry);
+}
+
+std::shared_ptr<const Verdict> VerdictCache::find(const JudgedFrom& from, std::int64_t now)
+{
+    const std::size_t hash = hash_of(from);
+    Shard& shard = shard_for(hash);
     const std::lock_guard<std::mutex> lock(shard.mutex);
-    const auto found = shard.index.find(key);
+    const auto found = shard.index.find(IndexKey{from, hash});
     if (found == shard.index.end()) {
         return nullptr;
     }
-    if (found->second->expires < now) {
-        shard.recent.erase(found->second);
-        shard.index.erase(found);
+    const auto entry = found->second;
+    if (entry->expires < now) {
+        erase(shard, entry);
         return nullptr;
     }
-    shard.recent.splice(shard.recent.begin(), shard.recent, found->second);
-    return found->second->verdict;
+    shard.recent.splice(shard.recent.begin(), shard.recent, entry);
+    return entry->verdict;
 }
 
 std::int64_t cache_expiry(const Verdict& verdict, std::int64_t now, std::int64_t timeout_seconds) noexcept
@@ -90,26 +114,28 @@ std::int64_t cache_expiry(const Verdict& verdict, std::int64_t now, std::int64_t
     return verdict.kind == Verdict::Kind::judged ? std::min(expires, verdict.not_after) : expires;
 }
 
-void VerdictCache::insert(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t now)
+void VerdictCache::insert(const JudgedFrom& from, std::shared_ptr<const Verdict> verdict, std::int64_t now)
 {
     const std::int64_t expires = cache_expiry(*verdict, now, timeout_);
-    insert_until(key, std::move(verdict), expires);
+    insert_until(from, std::move(verdict), expires);
 }
 
-void VerdictCache::insert_until(const CacheKey& key, std::shared_ptr<const Verdict> verdict, std::int64_t expires)
+void VerdictCache::insert_until(const JudgedFrom& from, std::shared_ptr<const Verdict> verdict, std::int64_t expires)
 {
-    Shard& shard = shard_for(key);
+    const std::size_t hash = hash_of(from);
+    // Copies made before taking the lock.
+    std::list<Entry> node;
+    node.push_back({std::string(from.values), std::string(from.fingerprint), hash, std::move(verdict), expires});
+    Shard& shard = shard_for(hash);
     const std::lock_guard<std::mutex> lock(shard.mutex);
-    if (const auto found = shard.index.find(key); found != shard.index.end()) {
-        shard.recent.erase(found->second);
-        shard.index.erase(found);
+    if (const auto found = shard.index.find(IndexKey{from, hash}); found != shard.index.end()) {
+        erase(shard, found->second);
     }
     while (shard.recent.size() >= shard_capacity_) {
-        shard.index.erase(shard.recent.back().key);
-        shard.recent.pop_back();
+        erase(shard, std::prev(shard.recent.end()));
     }
-    shard.recent.push_front({key, std::move(verdict), expires});
-    shard.index.emplace(key, shard.recent.begin());
+    shard.recent.splice(shard.recent.begin(), node);
+    shard.index.emplace(shard.recent.front().key(), shard.recent.begin());
 }
 
 std::size_t VerdictCache::size() const

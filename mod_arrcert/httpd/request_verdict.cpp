@@ -3,8 +3,9 @@
 #include <apr_strings.h>
 #include <http_log.h>
 
-#include <vector>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "arrcert/export.h"
 #include "pool_owned.h"
@@ -14,11 +15,14 @@ APLOG_USE_MODULE(arrcert);
 namespace arrcert::httpd {
 namespace {
 
-// One verdict of this request, by what it was judged from: the header values as received and the
-// rules (the cache key, a SHA-256 of both).
+// One verdict of this request, by what it was judged from. The values are copied into the
+// initial request's pool: a subrequest's header strings end with the subrequest.
 struct Judged {
-    CacheKey key;
+    std::string_view values;
+    std::string fingerprint;
     std::shared_ptr<const Verdict> verdict;  // callers hold references to *verdict: it never moves
+
+    [[nodiscard]] JudgedFrom from() const noexcept { return {values, fingerprint}; }
 };
 
 // What the initial request last looked up: its access check and its fixups ask with the same
@@ -130,33 +134,40 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
     const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, config);
     const RuleSet rules = config.rules(crls.get());
 
-    // A header line cannot hold a newline: it separates the two values unambiguously.
-    std::string values(header_value);
+    // A header line cannot hold a newline: it separates the two values unambiguously. Without a
+    // chain header the value is used in place (it is about 1.3 KB; no copy per request).
+    std::string joined;
+    std::string_view values = header_value;
     if (headers.chain_name != nullptr) {
-        values.append("\n").append(chain_header_value);
+        joined.reserve(header_value.size() + 1 + chain_header_value.size());
+        joined.append(header_value).append("\n").append(chain_header_value);
+        values = joined;
     }
-    const ServerConfig& server = server_config(r->server);
-    const CacheKey key =
-        cache_key(values, rules_fingerprint(rules, options), server.sha256 != nullptr ? server.sha256->get() : nullptr);
+    std::string fingerprint = rules_fingerprint(rules, options);
+    const JudgedFrom from{values, fingerprint};
     for (const Judged& judged : verdicts.judged) {
-        if (judged.key == key) {
+        if (judged.from() == from) {
             return remember(*judged.verdict);
         }
     }
 
+    const ServerConfig& server = server_config(r->server);
     const std::int64_t now = request_seconds(r);
     std::shared_ptr<const Verdict> verdict;
     const char* source = "";
     if (server.cache != nullptr) {
-        verdict = server.cache->find(key, now);
+        verdict = server.cache->find(from, now);
         source = ", from cache";
     }
+    // Beyond this process, the key is a SHA-256 of both: computed only when the memory misses.
+    std::optional<CacheKey> shared_key;
     if (verdict == nullptr && server.shared_cache != nullptr) {
-        if (std::optional<OpenedVerdict> shared = server.shared_cache->find(key, now, r); shared.has_value()) {
+        shared_key = cache_key(from, server.sha256 != nullptr ? server.sha256->get() : nullptr);
+        if (std::optional<OpenedVerdict> shared = server.shared_cache->find(*shared_key, now, r); shared.has_value()) {
             verdict = std::move(shared->verdict);
             source = ", from shared cache";
             if (server.cache != nullptr) {
-                server.cache->insert_until(key, verdict, shared->expires);
+                server.cache->insert_until(from, verdict, shared->expires);
             }
         }
     }
@@ -165,10 +176,10 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
         verdict = std::make_shared<const Verdict>(
             judge(decode(header_value, chain_header_value, headers, options), rules, now));
         if (server.cache != nullptr) {
-            server.cache->insert(key, verdict, now);
+            server.cache->insert(from, verdict, now);
         }
-        if (server.shared_cache != nullptr) {
-            server.shared_cache->store(key, *verdict, now, r->pool);
+        if (shared_key.has_value()) {
+            server.shared_cache->store(*shared_key, *verdict, now, r->pool);
         }
     }
     if (APLOGrdebug(r)) {
@@ -180,7 +191,12 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
                       static_cast<apr_size_t>(values.size()), verdict->format.empty() ? "-" : verdict->format.data(),
                       verdict->sha1_hex.empty() ? "-" : verdict->sha1_hex.c_str(), source, outcome.c_str());
     }
-    verdicts.judged.push_back({key, std::move(verdict)});
+    // The initial request's own header strings live as long as its pool; others are copied there.
+    const std::string_view kept =
+        is_initial && joined.empty()
+            ? values
+            : std::string_view(apr_pstrmemdup(initial->pool, values.data(), values.size()), values.size());
+    verdicts.judged.push_back({kept, std::move(fingerprint), std::move(verdict)});
     return remember(*verdicts.judged.back().verdict);
 }
 

@@ -72,11 +72,12 @@ TEST(SharedConfigurationTest, ManyThreadsJudgeWhileTheCrlChanges)
                     .subjects = subjects,
                     .chain = {
                         .trust = &trust, .crls = current.snapshot.get(), .revocation = {RevocationCheck::leaf, false}}};
-                const CacheKey key = cache_key(header, rules_fingerprint(rules, DecodeOptions{}));
-                std::shared_ptr<const Verdict> verdict = cache.find(key, now);
+                const std::string fingerprint = rules_fingerprint(rules, DecodeOptions{});
+                const JudgedFrom from{header, fingerprint};
+                std::shared_ptr<const Verdict> verdict = cache.find(from, now);
                 if (verdict == nullptr) {
                     verdict = std::make_shared<const Verdict>(judge(header, rules, now));
-                    cache.insert(key, verdict, now);
+                    cache.insert(from, verdict, now);
                     ++judged;
                 }
                 const bool passed = decide(*verdict, now, 0).outcome == Decision::Outcome::success;

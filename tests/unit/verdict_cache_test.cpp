@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <thread>
 #include <vector>
 
@@ -19,9 +20,11 @@ std::shared_ptr<const Verdict> judged(std::int64_t not_after)
     return verdict;
 }
 
-CacheKey key(int n)
+// Views into strings that outlive the test.
+JudgedFrom key(int n)
 {
-    return cache_key("header " + std::to_string(n), "rules");
+    static std::map<int, std::string> values;
+    return {values.try_emplace(n, "header " + std::to_string(n)).first->second, "rules"};
 }
 
 TEST(VerdictCacheTest, HitMissAndTimeout)
@@ -63,7 +66,7 @@ TEST(VerdictCacheTest, BoundedLeastRecentlyUsedGoesFirst)
     // In a full shard, the entry just used survives the next insertion; the other one goes.
     std::vector<int> same_shard;
     for (int i = 2000; same_shard.size() < 3; ++i) {
-        if (key(i)[0] % 16 == key(2000)[0] % 16) {
+        if (VerdictCache::shard_of(key(i)) == VerdictCache::shard_of(key(2000))) {
             same_shard.push_back(i);
         }
     }
@@ -84,6 +87,28 @@ TEST(VerdictCacheTest, EvictionNeverFreesAVerdictStillInUse)
         cache.insert(key(i), judged(1'000'000), 1000);
     }
     EXPECT_EQ(held->not_after, 1'000'000);  // still alive (ASan would object otherwise)
+}
+
+// The memory cache keeps its own copies and compares values and rules in full: the same bytes
+// from other strings hit; other rules, or the same bytes split differently, do not.
+TEST(VerdictCacheTest, ComparesWhatWasJudgedInFull)
+{
+    VerdictCache cache(100, 300);
+    const auto verdict = judged(1'000'000);
+    {
+        const std::string values = "header value";
+        const std::string fingerprint = "rules";
+        cache.insert({values, fingerprint}, verdict, 1000);
+    }
+    const std::string same_values = "header value";
+    EXPECT_EQ(cache.find({same_values, "rules"}, 1000), verdict);
+    EXPECT_EQ(cache.find({same_values, "other rules"}, 1000), nullptr);
+    EXPECT_EQ(cache.find({"header valu", "erules"}, 1000), nullptr);
+    EXPECT_EQ(cache.find({"header value ", "rules"}, 1000), nullptr);
+    EXPECT_EQ(cache.find({"", "rules"}, 1000), nullptr);
+    cache.insert({"", ""}, verdict, 1000);  // no header, no rules: a key like any other
+    EXPECT_EQ(cache.find({"", ""}, 1000), verdict);
+    EXPECT_EQ(cache.size(), 2U);
 }
 
 TEST(VerdictCacheTest, KeysSeparateHeadersAndRules)
@@ -156,10 +181,15 @@ TEST(VerdictCacheTest, ManyThreads)
     std::vector<std::thread> threads;
     constexpr int thread_count = 8;
     threads.reserve(thread_count);
+    std::vector<JudgedFrom> keys;
+    keys.reserve(100);
+    for (int i = 0; i < 100; ++i) {
+        keys.push_back(key(i));
+    }
     for (int t = 0; t < thread_count; ++t) {
         threads.emplace_back([&, t] {
             for (int i = 0; i < 2000; ++i) {
-                const CacheKey k = key((i * 7 + t) % 100);
+                const JudgedFrom& k = keys[static_cast<std::size_t>((i * 7 + t) % 100)];
                 if (cache.find(k, 1000) != nullptr) {
                     ++hits;
                 } else {
