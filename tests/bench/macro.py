@@ -18,7 +18,7 @@ from harness.pki import Pki, name  # noqa: E402
 from harness.servers import Httpd, make_workdir  # noqa: E402
 
 DURATION = os.environ.get("ARRCERT_BENCH_DURATION", "3s")
-ROUNDS = int(os.environ.get("ARRCERT_BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("ARRCERT_BENCH_ROUNDS", "6"))
 CONNECTIONS = os.environ.get("ARRCERT_BENCH_CONNECTIONS", "16")
 
 SEED_PHP = """<?php
