@@ -15,8 +15,8 @@ APLOG_USE_MODULE(arrcert);
 namespace arrcert::httpd {
 namespace {
 
-// One verdict of this request, by what it was judged from. The values are copied into the
-// initial request's pool: a subrequest's header strings end with the subrequest.
+// One verdict of this request, by what it was judged from. The values live in the initial
+// request's pool: a subrequest's are copied there, since its header strings end with it.
 struct Judged {
     std::string_view values;
     std::string fingerprint;
