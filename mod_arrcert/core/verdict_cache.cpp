@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <cstring>
 #include <functional>
 #include <iterator>
 #include <new>
@@ -15,9 +17,13 @@ namespace {
 // Fixed-width little-endian, so that the servers of a fleet make the same bytes.
 void append_number(std::string& out, std::uint64_t number)
 {
-    std::array<char, 8> bytes{};
-    for (std::size_t byte = 0; byte < bytes.size(); ++byte) {
-        bytes[byte] = static_cast<char>((number >> (8 * byte)) & 0xFFU);
+    std::array<char, sizeof number> bytes{};
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(bytes.data(), &number, sizeof number);  // the loop below, in one move
+    } else {
+        for (std::size_t byte = 0; byte < bytes.size(); ++byte) {
+            bytes[byte] = static_cast<char>((number >> (8 * byte)) & 0xFFU);
+        }
     }
     out.append(bytes.data(), bytes.size());
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <apr_cstr.h>
 #include <apr_strings.h>
 #include <http_core.h>
 #include <http_log.h>
@@ -73,6 +74,20 @@ int enforce(request_rec* r)
     return DECLINED;
 }
 
+// Whether a variable named like the module's (SSL_..., ARRCERT_...) is already in the table.
+bool holds_names_like_ours(const apr_table_t* table) noexcept
+{
+    const apr_array_header_t* entries = apr_table_elts(table);
+    const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
+    for (int i = 0; i < entries->nelts; ++i) {
+        if (entry[i].key != nullptr &&
+            (apr_cstr_casecmpn(entry[i].key, "SSL_", 4) == 0 || apr_cstr_casecmpn(entry[i].key, "ARRCERT_", 8) == 0)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 template <class Body>
 int guarded(request_rec* r, int on_failure, Body body) noexcept
 {
@@ -142,13 +157,17 @@ extern "C" int export_fixups(request_rec* r)
         const auto [verdict, decision] = request_certificate(r);
         apr_table_t* env = r->subprocess_env;
         const std::vector<std::string>* only = config.export_names;
+        // apr_table_setn compares a name with every entry sharing its first four letters, so
+        // setting twenty SSL_CLIENT_* names one by one is quadratic. Each name is exported once:
+        // when none like them is there yet (the usual case), adding is the same and linear.
+        const auto put = holds_names_like_ours(env) ? apr_table_setn : apr_table_addn;
         export_variables(verdict, decision, request_seconds(r), options,
                          [&](std::string_view name, std::string_view value) {
                              if (only != nullptr && std::find(only->begin(), only->end(), name) == only->end()) {
                                  return;
                              }
-                             apr_table_setn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
-                                            apr_pstrmemdup(r->pool, value.data(), value.size()));
+                             put(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
+                                 apr_pstrmemdup(r->pool, value.data(), value.size()));
                          });
         return DECLINED;
     });

@@ -45,7 +45,10 @@ void register_hooks(apr_pool_t* pool)
     // AP_AUTH_INTERNAL_PER_CONF: a per-URI registrant would turn off httpd's auth caching.
     ap_hook_check_access(check_access, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_access_ex(check_access_ex, nullptr, nullptr, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_fixups(export_fixups, nullptr, nullptr, APR_HOOK_MIDDLE);
+    // After mod_env's SetEnv (also a fixup, also MIDDLE), so that no SetEnv, even one in an
+    // .htaccess, replaces the verdict's variables; Debian loads mod_arrcert first.
+    static const char* const after_modules[] = {"mod_env.c", nullptr};
+    ap_hook_fixups(export_fixups, after_modules, nullptr, APR_HOOK_MIDDLE);
     ap_hook_expr_lookup(expr_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
     register_authz_providers(pool);
 }

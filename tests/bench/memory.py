@@ -10,7 +10,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
 from harness import load  # noqa: E402
-from harness.servers import Httpd, make_workdir  # noqa: E402
+from harness.servers import Httpd, make_workdir, remove_workdirs  # noqa: E402
 from harness.pki import Pki  # noqa: E402
 
 CERTIFICATES = int(os.environ.get("ARRCERT_MEMORY_CERTIFICATES", "10000"))
@@ -49,6 +49,7 @@ def main():
             print(f"{done:>9} requests  {rows[-1][1]:6.0f} s  child RSS {rows[-1][2] / 1024:6.1f} MiB", file=sys.stderr)
     finally:
         httpd.stop()
+    remove_workdirs()
     first = rows[min(1, len(rows) - 1)][2]
     print(f"\n{CERTIFICATES} distinct certificates through ArrCertCache memory:{ENTRIES}, {done} requests "
           f"(event MPM, one child):\n")

@@ -4,12 +4,18 @@ import shutil
 import pytest
 
 from harness.pki import Pki
-from harness.servers import MODULE, make_workdir
+from harness.servers import MODULE, make_workdir, remove_workdirs
 
 
 def pytest_sessionstart(session):
     if not os.path.exists(MODULE):
         raise pytest.UsageError(f"{MODULE} is missing: run 'make' first")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The servers' directories go when every test passed; after a failure they keep its logs."""
+    if exitstatus == 0:
+        remove_workdirs()
 
 
 SANITIZER_LOGS = os.environ.get("ARRCERT_SANITIZER_LOGS", "")

@@ -400,3 +400,30 @@ def test_export_only_the_listed_variables(certs):
         assert len(everything) > 15 and everything["SSL_CLIENT_S_DN_CN"] == "alice"
     finally:
         httpd.stop()
+
+
+@pytest.mark.parametrize("module_first", [True, False], ids=["loaded-before-mod_env", "loaded-after-mod_env"])
+def test_setenv_cannot_replace_the_variables(certs, module_first):
+    """The verdict's variables win over SetEnv (which .htaccess may use) whatever the load order.
+
+    Debian loads modules in alphabetical order, so mod_arrcert registers its fixups before mod_env.
+    Variables the module does not set (no certificate: no SSL_CLIENT_S_DN_CN) are left alone.
+    """
+    httpd = Httpd("""
+        <Location />
+            ArrCertVerifyClient optional
+            SetEnv SSL_CLIENT_VERIFY SUCCESS
+            SetEnv SSL_CLIENT_S_DN_CN mallory
+            SetEnv ARRCERT_THUMBPRINT 00
+        </Location>
+        """, modules=["env_module mod_env.so"], module_first=module_first)
+    httpd.start()
+    try:
+        alice = client_variables(curl_json(httpd.url("/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)]))
+        assert (alice["SSL_CLIENT_VERIFY"], alice["SSL_CLIENT_S_DN_CN"]) == ("SUCCESS", "alice")
+        assert alice["ARRCERT_THUMBPRINT"] == certs["alice"].sha1
+        nobody = client_variables(curl_json(httpd.url("/env.cgi")))
+        assert nobody["SSL_CLIENT_VERIFY"] == "NONE"
+        assert nobody["SSL_CLIENT_S_DN_CN"] == "mallory"
+    finally:
+        httpd.stop()

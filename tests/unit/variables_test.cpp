@@ -112,8 +112,11 @@ TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
     const Decision success = decide(verdict, now, 0);
     auto collect = [&](const Verdict& v, const Decision& d, ExportOptions options) {
         Map map;
-        export_variables(v, d, now, options,
-                         [&](std::string_view name, std::string_view value) { map[std::string(name)] = value; });
+        // The glue relies on both: each name once, and every name SSL_... or ARRCERT_....
+        export_variables(v, d, now, options, [&](std::string_view name, std::string_view value) {
+            EXPECT_TRUE(name.starts_with("SSL_") || name.starts_with("ARRCERT_")) << name;
+            EXPECT_TRUE(map.emplace(name, value).second) << "exported twice: " << name;
+        });
         return map;
     };
 

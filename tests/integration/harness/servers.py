@@ -79,11 +79,21 @@ def wait_for_port(port, process, timeout=15.0, what="server"):
     raise RuntimeError(f"{what} did not listen on {port}")
 
 
+_workdirs = []
+
+
 def make_workdir(prefix):
     """A directory the server's unprivileged user can read (pytest's tmp dirs are 0700)."""
     path = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
     os.chmod(path, 0o755)
+    _workdirs.append(path)
     return path
+
+
+def remove_workdirs():
+    """Removes every directory make_workdir made; kept after a failure, for its logs."""
+    while _workdirs:
+        shutil.rmtree(_workdirs.pop(), ignore_errors=True)
 
 
 def server_user():
@@ -225,6 +235,30 @@ class Httpd:
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def cpu_seconds(self):
+        """CPU time (user + system) used so far by httpd's processes and all their threads.
+
+        From the scheduler's nanosecond counters (/proc/PID/task/TID/schedstat): the clock-tick
+        figures of /proc/PID/stat are too coarse to compare a few seconds of load.
+        """
+        parent = self.process.pid
+        pids = [parent]
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == parent:
+                    pids.append(int(entry))
+            except OSError:
+                continue  # exited meanwhile
+        total = 0
+        for pid in pids:
+            try:
+                for task in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                        total += int(f.read().split()[0])
+            except OSError:
+                continue
+        return total / 1e9
 
     def error_log(self):
         try:
