@@ -9,7 +9,7 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
 from harness.pki import Pki, name  # noqa: E402
-from harness.servers import make_workdir  # noqa: E402
+from harness.servers import make_workdir, remove_workdirs  # noqa: E402
 
 FORMATS = ["auto", "der-base64", "pem", "url-pem", "xfcc", "rfc9440", "traefik"]
 
@@ -57,6 +57,7 @@ def main(out):
     for dn in ["CN=nildevecc,O=Microsoft Corp", "CN=nildevecc, O=Microsoft Corp", "/O=Microsoft Corp/CN=nildevecc",
                'CN=Doe\\, John', 'CN="Doe, John"', "CN=a+UID=7", "L=Z\\C3\\BCrich", "OID.2.5.4.3=x", "E=a@b"]:
         write(os.path.join(out, "dn_pattern"), dn)
+    remove_workdirs()
     return 0
 
 

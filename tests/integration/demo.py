@@ -14,7 +14,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness.pki import Pki, name, now  # noqa: E402
-from harness.servers import HAProxy, Httpd, curl  # noqa: E402
+from harness.servers import HAProxy, Httpd, curl, remove_workdirs  # noqa: E402
 
 PAGE = """<?php
 header('Content-Type: text/plain; charset=utf-8');
@@ -90,6 +90,8 @@ def main():
     finally:
         front.stop()
         httpd.stop()
+        if sys.exc_info()[0] in (None, SystemExit):  # after a failure the servers' logs stay
+            remove_workdirs()
 
 
 if __name__ == "__main__":
