@@ -244,10 +244,11 @@ class Httpd:
         """
         parent = self.process.pid
         pids = [parent]
-        for entry in os.listdir("/proc"):
+        for entry in filter(str.isdigit, os.listdir("/proc")):
             try:
-                if entry.isdigit() and int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == parent:
-                    pids.append(int(entry))
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:  # the field after the name: ppid
+                        pids.append(int(entry))
             except OSError:
                 continue  # exited meanwhile
         total = 0
