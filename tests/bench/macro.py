@@ -48,8 +48,8 @@ PAGE_PHP = "<?php echo 'hello ', $_SERVER['SSL_CLIENT_S_DN_CN'] ?? 'nobody';\n"
 STEADY_PREFORK = "StartServers 16\nMinSpareServers 16\nMaxSpareServers 16\nMaxRequestWorkers 16\n"
 
 
-def wrk_args(url, header, threads, connections):
-    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{DURATION}", "--latency", "-H",
+def wrk_args(url, header, threads, connections, duration=DURATION):
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}", "--latency", "-H",
             f"X-ARR-ClientCert: {header}", url]
 
 
@@ -181,8 +181,7 @@ def main():
             httpd.start()
         for label, (httpd, header) in servers.items():  # warm up: caches, opcache, children
             path = "/index.php" if label.startswith("e_") else "/index.html"
-            subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d2s", "-H", f"X-ARR-ClientCert: {header}",
-                            httpd.url(path)], capture_output=True, timeout=60)
+            subprocess.run(wrk_args(httpd.url(path), header, 2, CONNECTIONS, "2s"), capture_output=True, timeout=60)
         for round_number in range(ROUNDS):
             for title, left, right, path in comparisons:
                 order = [left, right] if round_number % 2 == 0 else [right, left]

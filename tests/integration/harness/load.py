@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from .pki import Issued, name, now
+from .servers import child_pids
 
 HEADER = "X-ARR-ClientCert"
 
@@ -86,16 +87,12 @@ def logged_requests(text):
 def children_rss_kib(parent_pid):
     """Resident memory (KiB) of each child process of `parent_pid`."""
     sizes = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in child_pids(parent_pid):
         try:
-            with open(f"/proc/{entry}/status") as f:
-                status = f.read()
+            with open(f"/proc/{pid}/status") as f:
+                rss = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
         except OSError:
             continue
-        if re.search(rf"^PPid:\s+{parent_pid}$", status, re.M):
-            rss = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-            if rss:
-                sizes[int(entry)] = int(rss.group(1))
+        if rss:
+            sizes[pid] = int(rss.group(1))
     return sizes

@@ -96,6 +96,19 @@ def remove_workdirs():
         shutil.rmtree(_workdirs.pop(), ignore_errors=True)
 
 
+def child_pids(parent_pid):
+    """The processes whose parent is `parent_pid`, from /proc."""
+    pids = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == parent_pid:  # after the name: state, ppid
+                    pids.append(int(entry))
+        except OSError:
+            continue  # exited meanwhile
+    return pids
+
+
 def server_user():
     if not RUN_AS_ROOT:
         return None
@@ -242,17 +255,8 @@ class Httpd:
         From the scheduler's nanosecond counters (/proc/PID/task/TID/schedstat): the clock-tick
         figures of /proc/PID/stat are too coarse to compare a few seconds of load.
         """
-        parent = self.process.pid
-        pids = [parent]
-        for entry in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    if int(f.read().rsplit(")", 1)[1].split()[1]) == parent:  # the field after the name: ppid
-                        pids.append(int(entry))
-            except OSError:
-                continue  # exited meanwhile
         total = 0
-        for pid in pids:
+        for pid in [self.process.pid, *child_pids(self.process.pid)]:
             try:
                 for task in os.listdir(f"/proc/{pid}/task"):
                     with open(f"/proc/{pid}/task/{task}/schedstat") as f:
