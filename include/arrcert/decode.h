@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +19,8 @@ struct DecodedHeader {
     Status status = Status::absent;
     std::string_view format;  // "der-base64", "pem", "url-pem", "url-der-base64", "xfcc", "rfc9440", "traefik"
     std::vector<Der> chain;   // leaf first
-    std::string reason;       // why the value was refused (malformed only)
+    std::string reason;       // why the value was refused (malformed only): fixed text, safe to export
+    std::string detail;       // the client's text behind the reason, for the error log only
 };
 
 // The default bound on a header value, in bytes (ArrCertMaxHeaderLength).
@@ -26,8 +28,14 @@ inline constexpr std::size_t default_max_header_length = 16384;
 
 // What the front end sends (ArrCertHeader NAME FORMAT).
 enum class HeaderFormat { automatic, der_base64, pem, url_pem, xfcc, rfc9440, traefik };
-std::optional<HeaderFormat> header_format_named(std::string_view name);  // "auto", "der-base64", ...
+std::optional<HeaderFormat> header_format_named(std::string_view name);  // "auto", "der-base64", ... any case
 std::string_view header_format_name(HeaderFormat format) noexcept;
+std::string header_format_list();  // "auto, der-base64, ...", for messages
+
+// Every value DecodedHeader::format can take, and the constant for a stored name (caches keep the
+// name; a verdict points to the constant).
+std::span<const std::string_view> reported_formats() noexcept;
+std::optional<std::string_view> reported_format(std::string_view name) noexcept;
 
 enum class XfccPick { first, last };  // which XFCC element: last is the proxy nearest to httpd
 

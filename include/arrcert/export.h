@@ -1,6 +1,8 @@
 // Hands a verdict's variables, as mod_ssl would set them, to a sink(name, value).
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,14 +36,20 @@ void export_variables(const Verdict& verdict, const Decision& decision, std::int
     }
 }
 
-// One variable by name, as export_variables would set it (both options on); nullopt when unset.
+// One variable by name (any case), as export_variables would set it (both options on); nullopt
+// when unset.
 inline std::optional<std::string> find_variable(const Verdict& verdict, const Decision& decision, std::int64_t now,
                                                 std::string_view wanted)
 {
     std::optional<std::string> found;
     export_variables(verdict, decision, now, ExportOptions{true, true},
                      [&](std::string_view name, std::string_view value) {
-                         if (!found && name == wanted) {
+                         // Case-insensitive, as mod_ssl looks its names up.
+                         if (!found && name.size() == wanted.size() &&
+                             std::equal(name.begin(), name.end(), wanted.begin(), [](char a, char b) {
+                                 return std::toupper(static_cast<unsigned char>(a)) ==
+                                        std::toupper(static_cast<unsigned char>(b));
+                             })) {
                              found = std::string(value);
                          }
                      });

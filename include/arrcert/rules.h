@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,7 +18,10 @@ namespace arrcert {
 enum class VerifyMode { none, optional, require, optional_no_ca };
 
 // Which check decided a refusal; named in the log line.
-enum class Rule { none, header, certificate, validity, chain, thumbprint, issuer, subject };
+// `trust`: neither a CA nor a pin is configured, and ArrCertAcceptUnverified does not say that
+// is wanted.
+enum class Rule { none, header, certificate, validity, chain, thumbprint, issuer, subject, trust };
+inline constexpr Rule last_rule = Rule::trust;
 std::string_view rule_name(Rule rule) noexcept;
 
 // A view of rules owned by the configuration; built once at start-up, only read per request.
@@ -26,6 +30,12 @@ struct RuleSet {
     std::span<const DnPattern> issuers;       // any one may match; empty: no rule
     std::span<const DnPattern> subjects;
     ChainCheck chain;  // chain.trust null: no chain verification
+    // Without a CA or pins nothing proves a certificate genuine: refused unless this says the
+    // front end verifies (ArrCertAcceptUnverified).
+    bool accept_unverified = false;
+    // The variables of a refused certificate are made only where something reports them
+    // (optional_no_ca); elsewhere a refusal costs no more than the check that refuses it.
+    bool report_refusals = false;
 };
 
 // What the rules say of one header value. Pure data: it holds no OpenSSL object, so it can be
@@ -36,17 +46,23 @@ struct Verdict {
 
     Kind kind = Kind::absent;
     Rule failed_rule = Rule::none;  // the first failed rule; none when all passed
-    std::string reason;             // OpenSSL-style reason for FAILED:<reason> and the log
+    std::string reason;             // OpenSSL-style reason for FAILED:<reason> and the log: fixed text
+    std::string detail;             // the client's text behind a malformed header: the log only
     std::string_view format;        // how the header was read
     std::int64_t not_before = 0;    // UTC seconds
     std::int64_t not_after = 0;
+    // When what the verdict was judged on ends: the earliest notAfter of the verified path and
+    // nextUpdate of the CRLs that covered it. A cached verdict never outlives it.
+    std::int64_t valid_until = no_end;
     Sha1 sha1{};
     Sha256 sha256{};
     std::string sha1_hex;
     std::string subject_dn;          // RFC 2253, as SSL_CLIENT_S_DN
     DistinguishedName subject_name;  // for the name rules
     DistinguishedName issuer_name;
-    CertificateVariables variables;  // empty unless judged
+    CertificateVariables variables;  // empty unless judged, and for refusals unless reported
+
+    static constexpr std::int64_t no_end = std::numeric_limits<std::int64_t>::max();
 };
 
 // The chain is verified at `now` clamped into the leaf's validity window, so that the clock skew

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -52,9 +53,15 @@ struct ChainCheck {
     int depth = default_verify_depth;
 };
 
+struct ChainVerdict {
+    std::string error;  // OpenSSL's verify error string; empty when the chain is good
+    // For a good chain: the earliest notAfter of the path and nextUpdate of the CRLs that cover
+    // it (a CRL without nextUpdate does not end it). Past that, the same chain may verify no more.
+    std::int64_t valid_until = std::numeric_limits<std::int64_t>::max();
+};
+
 // Verifies `leaf` with `intermediates` (untrusted, e.g. from the header) at `time` (UTC seconds).
-// Returns OpenSSL's verify error string, or an empty string when the chain is good.
-std::string verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
-                         std::int64_t time);
+ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
+                          std::int64_t time);
 
 }  // namespace arrcert

@@ -40,8 +40,8 @@ inline CacheKey cache_key(const JudgedFrom& from, const EVP_MD* sha256 = nullptr
     return cache_key(from.values, from.fingerprint, sha256);
 }
 
-// When a verdict judged at `now` leaves a cache: after the timeout, or at the certificate's
-// notAfter if that comes first.
+// When a verdict judged at `now` leaves a cache: after the timeout, or when the certificate, a
+// certificate of its verified path or a CRL that covered it expires, whichever comes first.
 std::int64_t cache_expiry(const Verdict& verdict, std::int64_t now, std::int64_t timeout_seconds) noexcept;
 
 inline constexpr std::size_t default_cache_entries = 1000;

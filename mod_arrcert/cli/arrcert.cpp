@@ -162,7 +162,11 @@ int inspect(const std::vector<std::string>& args)
         return exit_ok;
     }
     const Input input = read_input(single_file(args, "inspect"));
-    const Verdict verdict = judge(as_header_value(input), {}, now(), max_input * 2);
+    // Shows what the certificate says, whoever made it: nothing is verified here.
+    RuleSet show_all;
+    show_all.accept_unverified = true;
+    show_all.report_refusals = true;
+    const Verdict verdict = judge(as_header_value(input), show_all, now(), max_input * 2);
     const Decision decision = decide(verdict, now(), 0);
     std::cout << "format: " << (verdict.format.empty() ? "-" : verdict.format) << "\n";
     print_variables(verdict, decision);
@@ -173,11 +177,13 @@ int verify(const std::vector<std::string>& args)
 {
     if (wants_help(args)) {
         std::cout << "usage: arrcert verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--ca FILE]\n"
-                     "                      [--crl FILE] FILE|-\n"
+                     "                      [--crl FILE] [--accept-unverified] FILE|-\n"
                      "Takes the decision mod_arrcert takes under 'ArrCertVerifyClient require' with the\n"
                      "same rules (each option may be repeated, as the directives), at the current time.\n"
                      "Prints SUCCESS and exits 0, or FAILED:<reason> and the rule, and exits 1.\n"
-                     "--crl turns on 'ArrCertCARevocationCheck chain'.\n";
+                     "--crl turns on 'ArrCertCARevocationCheck chain'. Without --ca or --thumbprint nothing\n"
+                     "proves the certificate genuine: it is refused unless --accept-unverified says so\n"
+                     "(as 'ArrCertAcceptUnverified on').\n";
         return exit_ok;
     }
     std::vector<Thumbprint> thumbprints;
@@ -186,9 +192,14 @@ int verify(const std::vector<std::string>& args)
     std::optional<TrustStore> trust;
     std::optional<CrlSource> crls;
     std::optional<std::string> file;
+    bool accept_unverified = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
         const bool option = arg.starts_with("--");
+        if (arg == "--accept-unverified") {
+            accept_unverified = true;
+            continue;
+        }
         if (!option) {
             if (file) {
                 throw UsageError{"arrcert verify takes one FILE (or -)"};
@@ -240,6 +251,7 @@ int verify(const std::vector<std::string>& args)
     rules.chain.trust = trust ? &*trust : nullptr;
     rules.chain.crls = snapshot.get();
     rules.chain.revocation = {crls ? RevocationCheck::chain : RevocationCheck::none, false};
+    rules.accept_unverified = accept_unverified;
     const Verdict verdict = judge(as_header_value(input), rules, at, max_input * 2);
     const Decision decision = decide(verdict, at, 0);
     if (permits(VerifyMode::require, decision.outcome)) {

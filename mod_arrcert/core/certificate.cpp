@@ -17,16 +17,6 @@ std::string openssl_error()
     return text;
 }
 
-bool to_epoch(const ASN1_TIME* time, std::int64_t& seconds)
-{
-    std::tm parts{};
-    if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
-        return false;
-    }
-    seconds = static_cast<std::int64_t>(timegm(&parts));
-    return true;
-}
-
 bool encodes_back_to(X509* certificate, const Der& der)
 {
     if (i2d_X509(certificate, nullptr) != static_cast<int>(der.size())) {
@@ -38,6 +28,16 @@ bool encodes_back_to(X509* certificate, const Der& der)
 }
 
 }  // namespace
+
+bool to_epoch(const ASN1_TIME* time, std::int64_t& seconds)
+{
+    std::tm parts{};
+    if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
+        return false;
+    }
+    seconds = static_cast<std::int64_t>(timegm(&parts));
+    return true;
+}
 
 Result<Certificate> Certificate::parse(const Der& der)
 {

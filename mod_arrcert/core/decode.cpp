@@ -5,7 +5,9 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <optional>
 
 #include "arrcert/xfcc.h"
@@ -134,7 +136,8 @@ std::optional<std::string> percent_decode(std::string_view text, std::string& re
 }
 
 // One or more PEM CERTIFICATE blocks with only whitespace around and between them.
-bool decode_pem_blocks(std::string_view text, std::vector<Der>& chain, std::string& reason)
+// `detail` gets client text worth logging (escaped) but never exporting.
+bool decode_pem_blocks(std::string_view text, std::vector<Der>& chain, std::string& reason, std::string& detail)
 {
     if (only_space(text)) {
         reason = "no PEM block";  // e.g. URL-encoded whitespace
@@ -154,7 +157,8 @@ bool decode_pem_blocks(std::string_view text, std::vector<Der>& chain, std::stri
         }
         const std::string_view label = text.substr(0, label_end);
         if (label != pem_certificate_label) {
-            reason = "PEM block is '" + std::string(label.substr(0, 40)) + "', not a CERTIFICATE";
+            reason = "PEM block is not a CERTIFICATE";
+            detail = "PEM label '" + std::string(label.substr(0, 40)) + "'";
             return false;
         }
         text.remove_prefix(label_end + pem_dashes.size());
@@ -175,11 +179,12 @@ bool decode_pem_blocks(std::string_view text, std::vector<Der>& chain, std::stri
     return true;
 }
 
-DecodedHeader malformed(std::string reason)
+DecodedHeader malformed(std::string reason, std::string detail = {})
 {
     DecodedHeader result;
     result.status = DecodedHeader::Status::malformed;
     result.reason = std::move(reason);
+    result.detail = std::move(detail);
     return result;
 }
 
@@ -231,10 +236,10 @@ bool decode_sf_binary_list(std::string_view text, bool list, std::vector<Der>& c
     }
 }
 
-bool decode_url_pem(std::string_view text, std::vector<Der>& chain, std::string& reason)
+bool decode_url_pem(std::string_view text, std::vector<Der>& chain, std::string& reason, std::string& detail)
 {
     const auto unescaped = percent_decode(text, reason);
-    return unescaped && decode_pem_blocks(trim(*unescaped), chain, reason);
+    return unescaped && decode_pem_blocks(trim(*unescaped), chain, reason, detail);
 }
 
 // The chosen XFCC element's Cert (the leaf) and Chain (which may repeat the leaf).
@@ -256,16 +261,17 @@ DecodedHeader decode_xfcc(std::string_view text, XfccPick pick)
         return result;  // an element without Cert: no certificate
     }
     std::string reason;
-    if (!decode_url_pem(*cert.value(), result.chain, reason)) {
-        return malformed("XFCC Cert: " + reason);
+    std::string detail;
+    if (!decode_url_pem(*cert.value(), result.chain, reason, detail)) {
+        return malformed("XFCC Cert: " + reason, std::move(detail));
     }
     if (result.chain.size() != 1) {
         return malformed("XFCC Cert holds " + std::to_string(result.chain.size()) + " certificates");
     }
     if (chain_field.value()) {
         DecodedHeader chain;
-        if (!decode_url_pem(*chain_field.value(), chain.chain, reason)) {
-            return malformed("XFCC Chain: " + reason);
+        if (!decode_url_pem(*chain_field.value(), chain.chain, reason, detail)) {
+            return malformed("XFCC Chain: " + reason, std::move(detail));
         }
         append_chain(result, chain);
     }
@@ -295,8 +301,9 @@ DecodedHeader decode_automatic(std::string_view text)
     }
     if (text.find(pem_begin) != std::string_view::npos) {
         result.format = url_encoded ? "url-pem" : "pem";
-        if (!decode_pem_blocks(text, result.chain, reason)) {
-            return malformed(std::move(reason));
+        std::string detail;
+        if (!decode_pem_blocks(text, result.chain, reason, detail)) {
+            return malformed(std::move(reason), std::move(detail));
         }
     } else {
         result.format = url_encoded ? "url-der-base64" : "der-base64";
@@ -315,6 +322,7 @@ DecodedHeader decode_in_format(std::string_view text, const DecodeOptions& optio
     DecodedHeader result;
     result.format = header_format_name(options.format);
     std::string reason;
+    std::string detail;
     bool decoded = false;
     switch (options.format) {
         case HeaderFormat::automatic: return decode_automatic(text);
@@ -327,13 +335,13 @@ DecodedHeader decode_in_format(std::string_view text, const DecodeOptions& optio
             }
             break;
         }
-        case HeaderFormat::pem: decoded = decode_pem_blocks(text, result.chain, reason); break;
-        case HeaderFormat::url_pem: decoded = decode_url_pem(text, result.chain, reason); break;
+        case HeaderFormat::pem: decoded = decode_pem_blocks(text, result.chain, reason, detail); break;
+        case HeaderFormat::url_pem: decoded = decode_url_pem(text, result.chain, reason, detail); break;
         case HeaderFormat::rfc9440: decoded = decode_sf_binary_list(text, false, result.chain, reason); break;
         case HeaderFormat::traefik: decoded = decode_base64_list(text, result.chain, reason); break;
     }
     if (!decoded) {
-        return malformed(std::move(reason));
+        return malformed(std::move(reason), std::move(detail));
     }
     result.status = DecodedHeader::Status::ok;
     return result;
@@ -354,6 +362,7 @@ struct Format {
     std::string_view name;
     HeaderFormat format;
 };
+// What ArrCertHeader accepts.
 constexpr std::array<Format, 7> formats{{
     {"auto", HeaderFormat::automatic},
     {"der-base64", HeaderFormat::der_base64},
@@ -364,16 +373,49 @@ constexpr std::array<Format, 7> formats{{
     {"traefik", HeaderFormat::traefik},
 }};
 
+// What DecodedHeader::format may say: the formats of the table and the automatic ones.
+constexpr std::array<std::string_view, 7> reported{"der-base64", "url-der-base64", "pem", "url-pem",
+                                                   "xfcc",       "rfc9440",        "traefik"};
+
 }  // namespace
+
+std::span<const std::string_view> reported_formats() noexcept
+{
+    return reported;
+}
+
+std::optional<std::string_view> reported_format(std::string_view name) noexcept
+{
+    for (const std::string_view format : reported) {
+        if (format == name) {
+            return format;
+        }
+    }
+    return std::nullopt;
+}
 
 std::optional<HeaderFormat> header_format_named(std::string_view name)
 {
     for (const Format& format : formats) {
-        if (format.name == name) {
+        // Case-insensitive, as every keyword of the directives.
+        if (format.name.size() == name.size() &&
+            std::equal(name.begin(), name.end(), format.name.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == static_cast<unsigned char>(b);
+            })) {
             return format.format;
         }
     }
     return std::nullopt;
+}
+
+std::string header_format_list()
+{
+    std::string list;
+    for (const Format& format : formats) {
+        list += list.empty() ? "" : ", ";
+        list += format.name;
+    }
+    return list;
 }
 
 std::string_view header_format_name(HeaderFormat format) noexcept
@@ -419,8 +461,8 @@ DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, s
     }
     DecodedHeader result;
     std::string reason;
+    std::string detail;
     bool decoded = false;
-    std::string unescaped;
     const bool pem_like = text.find("BEGIN") != std::string_view::npos || text.find('%') != std::string_view::npos;
     if (format == HeaderFormat::rfc9440 || (format == HeaderFormat::automatic && text.front() == ':')) {
         result.format = "rfc9440";
@@ -428,8 +470,8 @@ DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, s
     } else if (format == HeaderFormat::pem || format == HeaderFormat::url_pem ||
                (format == HeaderFormat::automatic && pem_like)) {
         result.format = "pem";
-        decoded = format == HeaderFormat::pem ? decode_pem_blocks(text, result.chain, reason)
-                                              : decode_url_pem(text, result.chain, reason);
+        decoded = format == HeaderFormat::pem ? decode_pem_blocks(text, result.chain, reason, detail)
+                                              : decode_url_pem(text, result.chain, reason, detail);
     } else if (format == HeaderFormat::der_base64 || format == HeaderFormat::traefik ||
                format == HeaderFormat::automatic) {
         result.format = "der-base64";
@@ -438,7 +480,7 @@ DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, s
         reason = "format " + std::string(header_format_name(format)) + " cannot carry a separate chain";
     }
     if (!decoded) {
-        return malformed("chain header: " + reason);
+        return malformed("chain header: " + reason, std::move(detail));
     }
     result.status = DecodedHeader::Status::ok;
     return with_checked_envelopes(std::move(result));

@@ -36,6 +36,7 @@ std::string_view rule_name(Rule rule) noexcept
         case Rule::thumbprint: return "thumbprint";
         case Rule::issuer: return "issuer";
         case Rule::subject: return "subject";
+        case Rule::trust: return "trust";
     }
     return "unknown";
 }
@@ -49,10 +50,16 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     }
     if (decoded.status == DecodedHeader::Status::malformed || decoded.chain.empty()) {
         verdict.kind = Verdict::Kind::malformed;
+        verdict.detail = decoded.detail;
         return refuse(std::move(verdict), Rule::header,
                       "malformed certificate header: " + (decoded.chain.empty() && decoded.reason.empty()
                                                               ? std::string("no certificate in it")
                                                               : decoded.reason));
+    }
+    // A chain longer than the depth allows could never verify: refused before any is parsed.
+    if (rules.chain.trust != nullptr && decoded.chain.size() - 1 > static_cast<std::size_t>(rules.chain.depth)) {
+        verdict.kind = Verdict::Kind::malformed;
+        return refuse(std::move(verdict), Rule::chain, X509_verify_cert_error_string(X509_V_ERR_CERT_CHAIN_TOO_LONG));
     }
     auto certificate = Certificate::parse(decoded.chain.front());
     if (!certificate) {
@@ -60,25 +67,30 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
         return refuse(std::move(verdict), Rule::certificate, "malformed certificate: " + certificate.error());
     }
 
+    // What every rule and the log line need; the variables come last, once the rules passed.
     verdict.kind = Verdict::Kind::judged;
     verdict.not_before = certificate->not_before();
     verdict.not_after = certificate->not_after();
-    verdict.sha1_hex = to_hex(certificate->sha1());
-    verdict.variables = certificate_variables(certificate.value());
-    for (const auto& [name, value] : verdict.variables.standard) {
-        if (name == "SSL_CLIENT_S_DN") {
-            verdict.subject_dn = value;
-        }
-    }
-
     verdict.sha1 = certificate->sha1();
     verdict.sha256 = certificate->sha256();
+    verdict.sha1_hex = to_hex(verdict.sha1);
+    verdict.subject_dn = subject_dn(certificate.value());
     verdict.subject_name = distinguished_name(X509_get_subject_name(certificate->x509()));
     verdict.issuer_name = distinguished_name(X509_get_issuer_name(certificate->x509()));
+    const auto refuse_judged = [&](Rule rule, std::string reason) {
+        if (rules.report_refusals) {
+            verdict.variables = certificate_variables(certificate.value());
+        }
+        return refuse(std::move(verdict), rule, std::move(reason));
+    };
 
+    if (rules.chain.trust == nullptr && rules.thumbprints.empty() && !rules.accept_unverified) {
+        return refuse_judged(Rule::trust,
+                             "no CA or pinned thumbprint is configured to verify the certificate with");
+    }
     if (rules.chain.trust == nullptr && rules.chain.revocation.check != RevocationCheck::none) {
-        return refuse(std::move(verdict), Rule::chain,
-                      "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
+        return refuse_judged(Rule::chain,
+                             "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
     }
     if (rules.chain.trust != nullptr) {
         std::vector<Certificate> intermediates;
@@ -86,21 +98,24 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
         for (std::size_t i = 1; i < decoded.chain.size(); ++i) {
             auto parsed = Certificate::parse(decoded.chain[i]);
             if (!parsed) {
-                return refuse(std::move(verdict), Rule::certificate,
-                              "malformed chain certificate " + std::to_string(i) + ": " + parsed.error());
+                return refuse_judged(Rule::certificate,
+                                     "malformed chain certificate " + std::to_string(i) + ": " + parsed.error());
             }
             untrusted.push_back(parsed->x509());
             intermediates.push_back(std::move(parsed.value()));
         }
         const std::int64_t at = std::clamp(now, verdict.not_before, verdict.not_after);
-        if (std::string error = verify_chain(rules.chain, certificate->x509(), untrusted, at); !error.empty()) {
-            return refuse(std::move(verdict), Rule::chain, std::move(error));
+        ChainVerdict chain = verify_chain(rules.chain, certificate->x509(), untrusted, at);
+        if (!chain.error.empty()) {
+            return refuse_judged(Rule::chain, std::move(chain.error));
         }
+        verdict.valid_until = chain.valid_until;
     }
     const IdentityCheck identity = check_identity(verdict, rules);
     if (identity.failed != Rule::none) {
-        return refuse(std::move(verdict), identity.failed, std::string(identity.reason));
+        return refuse_judged(identity.failed, std::string(identity.reason));
     }
+    verdict.variables = certificate_variables(certificate.value());
     return verdict;
 }
 

@@ -2,11 +2,13 @@
 
 #include <openssl/err.h>
 
+#include "arrcert/certificate.h"
 #include "arrcert/digest.h"
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <limits>
 #include <new>
 #include <system_error>
 
@@ -46,6 +48,53 @@ bool is_hashed_name(std::string_view name)
     const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
     const auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
     return std::all_of(name.begin(), name.begin() + 8, hex) && std::all_of(name.begin() + 9, name.end(), digit);
+}
+
+// Every CRL OpenSSL may have consulted for `certificate`: those of the snapshot and of the store
+// (a CA file may hold CRLs) whose issuer is the certificate's issuer.
+template <class Visit>
+void crls_for(const ChainCheck& check, X509* certificate, Visit visit)
+{
+    const X509_NAME* issuer = X509_get_issuer_name(certificate);
+    if (check.crls != nullptr) {
+        for (int i = 0; i < sk_X509_CRL_num(check.crls->stack()); ++i) {
+            X509_CRL* crl = sk_X509_CRL_value(check.crls->stack(), i);
+            if (X509_NAME_cmp(X509_CRL_get_issuer(crl), issuer) == 0) {
+                visit(crl);
+            }
+        }
+    }
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(check.trust->store());
+    for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
+        X509_CRL* crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objects, i));
+        if (crl != nullptr && X509_NAME_cmp(X509_CRL_get_issuer(crl), issuer) == 0) {
+            visit(crl);
+        }
+    }
+}
+
+// The earliest notAfter of the verified path and, where revocation was checked, nextUpdate of
+// the CRLs that cover its certificates.
+std::int64_t path_valid_until(const ChainCheck& check, STACK_OF(X509) * path)
+{
+    std::int64_t until = std::numeric_limits<std::int64_t>::max();
+    const auto earliest = [&](const ASN1_TIME* time) {
+        std::int64_t seconds = 0;
+        if (time != nullptr && to_epoch(time, seconds)) {
+            until = std::min(until, seconds);
+        }
+    };
+    const int length = path != nullptr ? sk_X509_num(path) : 0;
+    for (int i = 0; i < length; ++i) {
+        X509* certificate = sk_X509_value(path, i);
+        earliest(X509_get0_notAfter(certificate));
+        const bool checked = check.revocation.check == RevocationCheck::chain ||
+                             (check.revocation.check == RevocationCheck::leaf && i == 0);
+        if (checked) {
+            crls_for(check, certificate, [&](X509_CRL* crl) { earliest(X509_CRL_get0_nextUpdate(crl)); });
+        }
+    }
+    return until;
 }
 
 }  // namespace
@@ -124,8 +173,8 @@ void TrustStore::update_identity()
     identity_ = to_hex(digest.finish());
 }
 
-std::string verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
-                         std::int64_t time)
+ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
+                          std::int64_t time)
 {
     CertificateStackPtr untrusted(sk_X509_new_null());
     StoreContextPtr context(X509_STORE_CTX_new());
@@ -165,10 +214,10 @@ std::string verify_chain(const ChainCheck& check, X509* leaf, const std::vector<
     const int verified = X509_verify_cert(context.get());
     const int error = X509_STORE_CTX_get_error(context.get());
     ERR_clear_error();
-    if (verified == 1) {
-        return {};
+    if (verified != 1) {
+        return {X509_verify_cert_error_string(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error)};
     }
-    return X509_verify_cert_error_string(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error);
+    return {{}, path_valid_until(check, X509_STORE_CTX_get0_chain(context.get()))};
 }
 
 }  // namespace arrcert

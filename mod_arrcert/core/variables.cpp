@@ -5,7 +5,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <map>
 
 #include "arrcert/export.h"
@@ -36,6 +38,8 @@ constexpr std::array<DnComponent, 13> dn_components{{
     {"UID", NID_userId},
     {"Email", NID_pkcs9_emailAddress},
 }};
+
+constexpr unsigned long dn_flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
 
 // Everything a BIO_s_mem received, as one string.
 template <class Write>
@@ -85,7 +89,7 @@ void add(Variables& variables, std::string name, std::string value)
 
 void add_dn_components(Variables& variables, const char* prefix, const X509_NAME* name)
 {
-    std::map<int, int> seen;
+    std::map<int, std::size_t> seen;
     for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
         const X509_NAME_ENTRY* entry = X509_NAME_get_entry(name, i);
         const int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(entry));
@@ -93,7 +97,10 @@ void add_dn_components(Variables& variables, const char* prefix, const X509_NAME
             if (component.nid != nid) {
                 continue;
             }
-            const int occurrence = seen[nid]++;
+            const std::size_t occurrence = seen[nid]++;
+            if (occurrence >= max_indexed_variables) {
+                break;
+            }
             std::string key = std::string(prefix) + component.suffix;
             if (occurrence > 0) {
                 key += "_" + std::to_string(occurrence);
@@ -110,17 +117,17 @@ void add_subject_alt_names(Variables& variables, X509* x509)
     if (!names) {
         return;
     }
-    int emails = 0;
-    int dns_names = 0;
-    int upns = 0;
+    std::size_t emails = 0;
+    std::size_t dns_names = 0;
+    std::size_t upns = 0;
     for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
-        if (name->type == GEN_EMAIL) {
+        if (name->type == GEN_EMAIL && emails < max_indexed_variables) {
             variables.emplace_back("SSL_CLIENT_SAN_Email_" + std::to_string(emails++),
                                    string_value(name->d.rfc822Name));
-        } else if (name->type == GEN_DNS) {
+        } else if (name->type == GEN_DNS && dns_names < max_indexed_variables) {
             variables.emplace_back("SSL_CLIENT_SAN_DNS_" + std::to_string(dns_names++), string_value(name->d.dNSName));
-        } else if (name->type == GEN_OTHERNAME && OBJ_obj2nid(name->d.otherName->type_id) == NID_ms_upn &&
+        } else if (name->type == GEN_OTHERNAME && upns < max_indexed_variables && OBJ_obj2nid(name->d.otherName->type_id) == NID_ms_upn &&
                    name->d.otherName->value != nullptr && name->d.otherName->value->type == V_ASN1_UTF8STRING) {
             variables.emplace_back("SSL_CLIENT_SAN_OTHER_msUPN_" + std::to_string(upns++),
                                    string_value(name->d.otherName->value->value.utf8string));
@@ -143,6 +150,15 @@ std::string rfc4523_assertion(X509* x509)
            name_string(X509_get_issuer_name(x509), XN_FLAG_RFC2253) + "\" }";
 }
 
+// n of a NAME_n variable: decimal, no leading zero, below the bound.
+bool is_index(std::string_view text)
+{
+    std::size_t value = 0;
+    const auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return status == std::errc() && end == text.data() + text.size() && (text.size() == 1 || text.front() != '0') &&
+           value < max_indexed_variables;
+}
+
 }  // namespace
 
 CertificateVariables certificate_variables(const Certificate& certificate)
@@ -150,14 +166,12 @@ CertificateVariables certificate_variables(const Certificate& certificate)
     X509* x509 = certificate.x509();
     CertificateVariables result;
     Variables& variables = result.standard;
-    constexpr unsigned long dn_flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
-
     add(variables, "SSL_CLIENT_M_VERSION", std::to_string(X509_get_version(x509) + 1));
     add(variables, "SSL_CLIENT_M_SERIAL",
         print_to_string([&](BIO* bio) { i2a_ASN1_INTEGER(bio, X509_get0_serialNumber(x509)); }));
     add(variables, "SSL_CLIENT_V_START", time_string(X509_get0_notBefore(x509)));
     add(variables, "SSL_CLIENT_V_END", time_string(X509_get0_notAfter(x509)));
-    add(variables, "SSL_CLIENT_S_DN", name_string(X509_get_subject_name(x509), dn_flags));
+    add(variables, "SSL_CLIENT_S_DN", subject_dn(certificate));
     add(variables, "SSL_CLIENT_I_DN", name_string(X509_get_issuer_name(x509), dn_flags));
 
     const ASN1_OBJECT* key_algorithm = nullptr;
@@ -178,6 +192,45 @@ CertificateVariables certificate_variables(const Certificate& certificate)
 
     result.pem = print_to_string([&](BIO* bio) { PEM_write_bio_X509(bio, x509); });
     return result;
+}
+
+std::string subject_dn(const Certificate& certificate)
+{
+    return name_string(X509_get_subject_name(certificate.x509()), dn_flags);
+}
+
+bool is_exported_name(std::string_view name)
+{
+    static constexpr std::array<std::string_view, 14> fixed{
+        "SSL_CLIENT_VERIFY", "SSL_CLIENT_M_VERSION", "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
+        "SSL_CLIENT_V_END",  "SSL_CLIENT_V_REMAIN",  "SSL_CLIENT_S_DN",     "SSL_CLIENT_I_DN",
+        "SSL_CLIENT_A_KEY",  "SSL_CLIENT_A_SIG",     "SSL_CLIENT_CERT",     "SSL_CLIENT_CERT_RFC4523_CEA",
+        "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256"};
+    if (std::find(fixed.begin(), fixed.end(), name) != fixed.end()) {
+        return true;
+    }
+    for (const std::string_view prefix : {"SSL_CLIENT_S_DN_", "SSL_CLIENT_I_DN_"}) {
+        if (name.starts_with(prefix)) {
+            std::string_view rest = name.substr(prefix.size());
+            for (const DnComponent& component : dn_components) {
+                const std::string_view suffix(component.suffix);
+                if (rest == suffix) {
+                    return true;
+                }
+                if (rest.starts_with(suffix) && rest.substr(suffix.size()).starts_with('_') &&
+                    is_index(rest.substr(suffix.size() + 1))) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+    for (const std::string_view prefix : {"SSL_CLIENT_SAN_Email_", "SSL_CLIENT_SAN_DNS_", "SSL_CLIENT_SAN_OTHER_msUPN_"}) {
+        if (name.starts_with(prefix)) {
+            return is_index(name.substr(prefix.size()));
+        }
+    }
+    return false;
 }
 
 std::string days_remaining(std::int64_t not_after, std::int64_t now)

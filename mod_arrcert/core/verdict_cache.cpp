@@ -63,6 +63,7 @@ std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decodin
     append_number(out, static_cast<std::uint64_t>(rules.chain.revocation.check));
     append_number(out, rules.chain.revocation.no_crl_for_cert_ok ? 1 : 0);
     append_number(out, static_cast<std::uint64_t>(rules.chain.depth));
+    append_number(out, (rules.accept_unverified ? 1U : 0U) | (rules.report_refusals ? 2U : 0U));
     return out;
 }
 
@@ -116,7 +117,7 @@ std::shared_ptr<const Verdict> VerdictCache::find(const JudgedFrom& from, std::i
 
 std::int64_t cache_expiry(const Verdict& verdict, std::int64_t now, std::int64_t timeout_seconds) noexcept
 {
-    const std::int64_t expires = now + timeout_seconds;
+    const std::int64_t expires = std::min(now + timeout_seconds, verdict.valid_until);
     return verdict.kind == Verdict::Kind::judged ? std::min(expires, verdict.not_after) : expires;
 }
 

@@ -16,7 +16,7 @@
 namespace arrcert {
 namespace {
 
-constexpr std::string_view magic = "arrcert-verdict-1";
+constexpr std::string_view magic = "arrcert-verdict-2";
 constexpr std::size_t mac_size = 32;
 
 class Writer {
@@ -122,11 +122,7 @@ std::optional<std::string_view> known_format(std::string_view name)
     if (name.empty()) {
         return std::string_view();
     }
-    const std::optional<HeaderFormat> format = header_format_named(name);
-    if (!format) {
-        return std::nullopt;
-    }
-    return header_format_name(*format);
+    return reported_format(name);
 }
 
 }  // namespace
@@ -189,6 +185,7 @@ std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const Cac
     out.number(static_cast<std::uint64_t>(verdict.kind));
     out.number(static_cast<std::uint64_t>(verdict.failed_rule));
     out.text(verdict.reason);
+    out.text(verdict.detail);
     out.text(verdict.format);
     out.number(static_cast<std::uint64_t>(verdict.not_before));
     out.number(static_cast<std::uint64_t>(verdict.not_after));
@@ -227,12 +224,13 @@ std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKe
     auto verdict = std::make_shared<Verdict>();
     const std::uint64_t kind = in.number();
     const std::uint64_t rule = in.number();
-    if (kind > static_cast<std::uint64_t>(Verdict::Kind::judged) || rule > static_cast<std::uint64_t>(Rule::subject)) {
+    if (kind > static_cast<std::uint64_t>(Verdict::Kind::judged) || rule > static_cast<std::uint64_t>(last_rule)) {
         return std::nullopt;
     }
     verdict->kind = static_cast<Verdict::Kind>(kind);
     verdict->failed_rule = static_cast<Rule>(rule);
     verdict->reason = in.text();
+    verdict->detail = in.text();
     const std::optional<std::string_view> format = known_format(in.text());
     if (!format) {
         return std::nullopt;

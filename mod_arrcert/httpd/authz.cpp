@@ -12,6 +12,7 @@
 
 #include "arrcert/rules.h"
 #include "config.h"
+#include "kernel.h"
 #include "pool_owned.h"
 #include "request_verdict.h"
 
@@ -26,7 +27,7 @@ struct InlineRules {
     std::vector<DnPattern> issuers;
     std::vector<DnPattern> subjects;
 
-    [[nodiscard]] RuleSet rules() const { return {thumbprints, issuers, subjects, {}}; }
+    [[nodiscard]] RuleSet rules() const { return {thumbprints, issuers, subjects, {}, false, false}; }
 };
 
 enum class InlineKind { none, thumbprint, issuer, subject };
@@ -51,6 +52,17 @@ const char* parse_require_line(cmd_parms* cmd, const char* require_line, const v
         const std::vector<std::string> args = words(cmd, require_line);
         auto* rules = make_pool_owned<InlineRules>(cmd->pool);
         *parsed = rules;
+        if constexpr (Kind != InlineKind::thumbprint) {
+            // Without pins of its own the line relies on the scope's trust: the start-up check
+            // looks at it (cmd->context is the section the line is in).
+            if (cmd->context != nullptr && cmd->directive != nullptr) {
+                auto* section = static_cast<DirConfig*>(ap_get_module_config(cmd->context, &arrcert_module));
+                if (section != nullptr && section->require_at.file == nullptr) {
+                    section->require_at = {cmd->directive->filename, cmd->directive->line_num,
+                                           apr_pstrcat(cmd->pool, "Require ", cmd->directive->args, nullptr)};
+                }
+            }
+        }
         if constexpr (Kind == InlineKind::none) {
             return args.empty() ? nullptr : "Require arrcert takes no arguments";
         } else {
@@ -91,14 +103,19 @@ const char* parse_require_line(cmd_parms* cmd, const char* require_line, const v
 authz_status check_authorization(request_rec* r, const char* /*require_line*/, const void* parsed) noexcept
 {
     try {
+        keep_out_of_shared_caches(r);
+        const auto* inline_rules = static_cast<const InlineRules*>(parsed);
         const auto [verdict, decision] = request_certificate(r);
-        if (decision.outcome != Decision::Outcome::success) {
+        // The line's own pins are trust enough where the scope has none.
+        const bool pinned_here = decision.outcome == Decision::Outcome::failed && decision.rule == Rule::trust &&
+                                 !inline_rules->thumbprints.empty();
+        if (decision.outcome != Decision::Outcome::success && !pinned_here) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Require arrcert: %s",
                           decision.outcome == Decision::Outcome::none ? "no client certificate"
                                                                       : std::string(decision.reason).c_str());
             return AUTHZ_DENIED;
         }
-        const IdentityCheck identity = check_identity(verdict, static_cast<const InlineRules*>(parsed)->rules());
+        const IdentityCheck identity = check_identity(verdict, inline_rules->rules());
         if (identity.failed != Rule::none) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "Require arrcert: %s", std::string(identity.reason).c_str());
             return AUTHZ_DENIED;

@@ -10,7 +10,11 @@
 #include <new>
 #include <string_view>
 
+#include "arrcert/variables.h"
+#include "c_boundary.h"
+#include "keywords.h"
 #include "pool_owned.h"
+#include "trusted_proxy.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -27,20 +31,44 @@ DirConfig& config_of(void* config)
 
 const char* error(cmd_parms* cmd, const std::string& message)
 {
-    return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", message.c_str(), nullptr);
+    return directive_error(cmd, message);
 }
 
-// Directive handlers must not throw into httpd: run the body and turn exceptions into messages.
 template <class Body>
 const char* guarded(cmd_parms* cmd, Body body) noexcept
 {
-    try {
-        return body();
-    } catch (const std::exception& e) {
-        return error(cmd, e.what());
-    } catch (...) {
-        return error(cmd, "unexpected failure");
-    }
+    return guard_directive(cmd, body);
+}
+
+// Where the directive being read was written.
+Origin origin_of(cmd_parms* cmd, const char* what)
+{
+    return {cmd->directive != nullptr ? cmd->directive->filename : nullptr,
+            cmd->directive != nullptr ? cmd->directive->line_num : 0, what};
+}
+
+constexpr std::array<Keyword<VerifyMode>, 4> verify_modes{{
+    {"none", VerifyMode::none},
+    {"optional", VerifyMode::optional},
+    {"require", VerifyMode::require},
+    {"optional_no_ca", VerifyMode::optional_no_ca},
+}};
+constexpr std::array<Keyword<XfccPick>, 2> xfcc_picks{{{"first", XfccPick::first}, {"last", XfccPick::last}}};
+constexpr std::array<Keyword<RevocationCheck>, 3> revocation_checks{{
+    {"chain", RevocationCheck::chain},
+    {"leaf", RevocationCheck::leaf},
+    {"none", RevocationCheck::none},
+}};
+constexpr std::array<Keyword<unsigned>, 2> export_options_table{{
+    {"StdEnvVars", option_std_env_vars},
+    {"ExportCertData", option_export_cert_data},
+}};
+
+// "'WORD' is not one of a, b or c"
+template <class T, std::size_t N>
+std::string not_one_of(const char* word, const std::array<Keyword<T>, N>& table)
+{
+    return "'" + std::string(word) + "' is not " + (N == 2 ? "" : "one of ") + keyword_list(table);
 }
 
 // Handlers get their own scope's fresh config: a list found there was started by an earlier
@@ -73,19 +101,13 @@ extern "C" const char* set_verify_client(cmd_parms* cmd, void* config, const cha
 {
     return guarded(cmd, [&]() -> const char* {
         DirConfig& c = config_of(config);
-        const std::string_view value(arg);
-        if (strcasecmp(arg, "none") == 0) {
-            c.mode = VerifyMode::none;
-        } else if (strcasecmp(arg, "optional") == 0) {
-            c.mode = VerifyMode::optional;
-        } else if (strcasecmp(arg, "require") == 0) {
-            c.mode = VerifyMode::require;
-        } else if (strcasecmp(arg, "optional_no_ca") == 0) {
-            c.mode = VerifyMode::optional_no_ca;
-        } else {
-            return error(cmd, "'" + std::string(value) + "' is not one of none, optional, require, optional_no_ca");
+        const std::optional<VerifyMode> mode = keyword_value(verify_modes, arg);
+        if (!mode) {
+            return error(cmd, not_one_of(arg, verify_modes));
         }
+        c.mode = *mode;
         c.mode_set = true;
+        c.mode_at = origin_of(cmd, apr_pstrcat(cmd->pool, "ArrCertVerifyClient ", arg, nullptr));
         return nullptr;
     });
 }
@@ -149,8 +171,7 @@ const char* header_and_format(cmd_parms* cmd, const char* name, const char* form
         if (format_name != nullptr) {
             const auto named = header_format_named(format_name);
             if (!named) {
-                return error(cmd, "'" + std::string(format_name) +
-                                      "' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)");
+                return error(cmd, "'" + std::string(format_name) + "' is not a format (" + header_format_list() + ")");
             }
             format = *named;
         }
@@ -177,11 +198,7 @@ extern "C" const char* set_chain_header(cmd_parms* cmd, void* config, const char
     return failure;
 }
 
-struct Preset {
-    const char* name;
-    FrontEnd front_end;
-};
-constexpr std::array<Preset, 5> presets{{
+constexpr std::array<Keyword<FrontEnd>, 5> presets{{
     {"azure", FrontEnd::azure},
     {"envoy", FrontEnd::envoy},
     {"traefik", FrontEnd::traefik},
@@ -192,16 +209,15 @@ constexpr std::array<Preset, 5> presets{{
 extern "C" const char* set_front_end(cmd_parms* cmd, void* config, const char* arg)
 {
     return guarded(cmd, [&]() -> const char* {
-        for (const Preset& preset : presets) {
-            if (strcasecmp(arg, preset.name) == 0) {
-                config_of(config).front_end = preset.front_end;
-                const HeaderSettings headers = front_end_headers(preset.front_end);
-                remember_header(cmd, headers.name);
-                remember_header(cmd, headers.chain_name);
-                return nullptr;
-            }
+        const std::optional<FrontEnd> front_end = keyword_value(presets, arg);
+        if (!front_end) {
+            return error(cmd, not_one_of(arg, presets));
         }
-        return error(cmd, "'" + std::string(arg) + "' is not one of azure, envoy, traefik, aws-alb, rfc9440");
+        config_of(config).front_end = *front_end;
+        const HeaderSettings headers = front_end_headers(*front_end);
+        remember_header(cmd, headers.name);
+        remember_header(cmd, headers.chain_name);
+        return nullptr;
     });
 }
 
@@ -209,13 +225,11 @@ extern "C" const char* set_xfcc_element(cmd_parms* cmd, void* config, const char
 {
     return guarded(cmd, [&]() -> const char* {
         DirConfig& c = config_of(config);
-        if (strcasecmp(arg, "first") == 0) {
-            c.xfcc_element = XfccPick::first;
-        } else if (strcasecmp(arg, "last") == 0) {
-            c.xfcc_element = XfccPick::last;
-        } else {
-            return error(cmd, "'" + std::string(arg) + "' is not first or last");
+        const std::optional<XfccPick> pick = keyword_value(xfcc_picks, arg);
+        if (!pick) {
+            return error(cmd, not_one_of(arg, xfcc_picks));
         }
+        c.xfcc_element = *pick;
         c.xfcc_set = true;
         return nullptr;
     });
@@ -280,15 +294,11 @@ extern "C" const char* set_revocation_check(cmd_parms* cmd, void* config, const 
 {
     return guarded(cmd, [&]() -> const char* {
         DirConfig& c = config_of(config);
-        if (strcasecmp(mode, "chain") == 0) {
-            c.revocation.check = RevocationCheck::chain;
-        } else if (strcasecmp(mode, "leaf") == 0) {
-            c.revocation.check = RevocationCheck::leaf;
-        } else if (strcasecmp(mode, "none") == 0) {
-            c.revocation.check = RevocationCheck::none;
-        } else {
-            return error(cmd, "'" + std::string(mode) + "' is not one of chain, leaf, none");
+        const std::optional<RevocationCheck> check = keyword_value(revocation_checks, mode);
+        if (!check) {
+            return error(cmd, not_one_of(mode, revocation_checks));
         }
+        c.revocation.check = *check;
         c.revocation.no_crl_for_cert_ok = false;
         if (flag != nullptr) {
             if (strcasecmp(flag, "no_crl_for_cert_ok") != 0) {
@@ -459,28 +469,10 @@ extern "C" const char* set_backend_timeout(cmd_parms* cmd, void* /*config*/, con
     return set_bounded(cmd, arg, 10, 60000, "milliseconds", server_config_of(cmd).backend_timeout_ms);
 }
 
-extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const char* arg)
+extern "C" const char* set_accept_unverified(cmd_parms* /*cmd*/, void* config, int on)
 {
-    return guarded(cmd, [&]() -> const char* {
-        std::string text(arg);
-        std::string mask;
-        if (const auto slash = text.find('/'); slash != std::string::npos) {
-            mask = text.substr(slash + 1);
-            text.resize(slash);
-        }
-        apr_ipsubnet_t* subnet = nullptr;
-        const apr_status_t status = apr_ipsubnet_create(&subnet, apr_pstrdup(cmd->temp_pool, text.c_str()),
-                                                        mask.empty() ? nullptr : mask.c_str(), cmd->pool);
-        if (status != APR_SUCCESS) {
-            return error(cmd, "'" + std::string(arg) + "' is not an IP address or CIDR range");
-        }
-        ServerConfig& server = server_config_of(cmd);
-        if (server.trusted_proxies == nullptr) {
-            server.trusted_proxies = apr_array_make(cmd->pool, 4, sizeof(apr_ipsubnet_t*));
-        }
-        APR_ARRAY_PUSH(server.trusted_proxies, apr_ipsubnet_t*) = subnet;
-        return nullptr;
-    });
+    config_of(config).accept_unverified = on != 0;
+    return nullptr;
 }
 
 extern "C" const char* add_option(cmd_parms* cmd, void* config, const char* arg)
@@ -492,14 +484,12 @@ extern "C" const char* add_option(cmd_parms* cmd, void* config, const char* arg)
         if (sign != '\0') {
             word.remove_prefix(1);
         }
-        unsigned bit = 0;
-        if (strcasecmp(std::string(word).c_str(), "StdEnvVars") == 0) {
-            bit = option_std_env_vars;
-        } else if (strcasecmp(std::string(word).c_str(), "ExportCertData") == 0) {
-            bit = option_export_cert_data;
-        } else {
-            return error(cmd, "unknown option '" + std::string(arg) + "' (StdEnvVars, ExportCertData)");
+        const std::optional<unsigned> named = keyword_value(export_options_table, std::string(word).c_str());
+        if (!named) {
+            return error(cmd, "unknown option '" + std::string(arg) + "' (" +
+                                  keyword_list(export_options_table, ", ", ", ") + ")");
         }
+        const unsigned bit = *named;
         if (sign == '\0') {
             if (!c.options_absolute) {  // the first plain option of a line resets the set
                 c.options = 0;
@@ -525,8 +515,10 @@ extern "C" const char* add_export(cmd_parms* cmd, void* config, const char* arg)
 {
     return guarded(cmd, [&]() -> const char* {
         const std::string_view name(arg);
-        if (!name.starts_with("SSL_CLIENT_") || !is_token(name)) {
-            return error(cmd, "'" + std::string(name) + "' is not a variable ArrCertOptions exports (SSL_CLIENT_...)");
+        if (!is_exported_name(name)) {
+            return error(cmd, "'" + std::string(name) +
+                                  "' is not a variable mod_arrcert exports (SSL_CLIENT_..., ARRCERT_THUMBPRINT...; "
+                                  "names are case-sensitive)");
         }
         own_list(cmd, config_of(config).export_names).emplace_back(name);
         return nullptr;
@@ -537,9 +529,10 @@ extern "C" const char* set_user_name(cmd_parms* cmd, void* config, const char* a
 {
     return guarded(cmd, [&]() -> const char* {
         const std::string_view name(arg);
-        if (!(name.starts_with("SSL_CLIENT_") || name.starts_with("ARRCERT_")) || !is_token(name)) {
-            return error(
-                cmd, "'" + std::string(name) + "' is not a variable mod_arrcert sets (SSL_CLIENT_... or ARRCERT_...)");
+        if (!is_exported_name(name) || name == "SSL_CLIENT_CERT" || name == "SSL_CLIENT_VERIFY") {
+            return error(cmd, "'" + std::string(name) +
+                                  "' is not a variable of the certificate that mod_arrcert sets (SSL_CLIENT_S_DN_CN, "
+                                  "ARRCERT_THUMBPRINT, ...; names are case-sensitive)");
         }
         config_of(config).user_name_variable = apr_pstrdup(cmd->pool, arg);
         return nullptr;
@@ -606,6 +599,8 @@ RuleSet DirConfig::rules(const CrlSnapshot* crl_snapshot) const noexcept
     rules.chain.crls = crl_snapshot;
     rules.chain.revocation = effective_revocation();
     rules.chain.depth = verify_depth != 0 ? verify_depth : default_verify_depth;
+    rules.accept_unverified = accept_unverified.value_or(false);
+    rules.report_refusals = mode == VerifyMode::optional_no_ca;
     if (thumbprints != nullptr) {
         rules.thumbprints = *thumbprints;
     }
@@ -638,6 +633,13 @@ extern "C" void* merge_dir_config(apr_pool_t* pool, void* base_config, void* add
     if (add.mode_set) {
         merged->mode_set = true;
         merged->mode = add.mode;
+        merged->mode_at = add.mode_at;
+    }
+    if (add.require_at.file != nullptr) {
+        merged->require_at = add.require_at;
+    }
+    if (add.accept_unverified.has_value()) {
+        merged->accept_unverified = add.accept_unverified;
     }
     merged->thumbprints = pick(base.thumbprints, add.thumbprints);
     merged->issuers = pick(base.issuers, add.issuers);
@@ -701,49 +703,11 @@ extern "C" void* merge_server_config(apr_pool_t* pool, void* base_config, void* 
     return merged;
 }
 
-int make_verdict_caches(apr_pool_t* pool, server_rec* base)
-{
-    auto& main = *static_cast<ServerConfig*>(ap_get_module_config(base->module_config, &arrcert_module));
-    VerdictCache* cache =
-        main.cache_entries == 0 ? nullptr : make_pool_owned<VerdictCache>(pool, main.cache_entries, main.cache_timeout);
-    SharedCache* shared = nullptr;
-    if (main.shared.provider != nullptr) {
-        // Without ArrCertCacheSecret, entries are this server's alone (its children share them).
-        shared = make_pool_owned<SharedCache>(pool, main.shared, main.cache_secret.value_or(random_cache_secret()),
-                                              main.cache_timeout, std::chrono::milliseconds(main.backend_timeout_ms));
-        if (const int status = shared->start(base, pool); status != OK) {
-            return status;
-        }
-    }
-    const auto* sha256 = make_pool_owned<FetchedSha256>(pool);
-    for (server_rec* server = base; server != nullptr; server = server->next) {
-        auto* config = static_cast<ServerConfig*>(ap_get_module_config(server->module_config, &arrcert_module));
-        config->cache = cache;
-        config->shared_cache = shared;
-        config->sha256 = sha256;
-    }
-    return OK;
-}
-
-bool peer_is_trusted(const request_rec* r) noexcept
-{
-    const ServerConfig& config = server_config(r->server);
-    if (config.trusted_proxies == nullptr) {
-        return true;
-    }
-    // The connection's own peer: mod_remoteip rewrites only r->useragent_addr.
-    for (int i = 0; i < config.trusted_proxies->nelts; ++i) {
-        if (apr_ipsubnet_test(APR_ARRAY_IDX(config.trusted_proxies, i, apr_ipsubnet_t*), r->connection->client_addr) !=
-            0) {
-            return true;
-        }
-    }
-    return false;
-}
-
 namespace {
 constexpr int scopes = RSRC_CONF | ACCESS_CONF | OR_AUTHCFG;
-// Files and the header name are the administrator's, not .htaccess's.
+// How a certificate is verified (trust, pins, revocation, depth, validity, which header and
+// element carries it) is the administrator's, never .htaccess's: .htaccess may choose whether a
+// certificate is needed and what is exported, as it may with SSLVerifyClient and SSLOptions.
 constexpr int admin_scopes = RSRC_CONF | ACCESS_CONF;
 
 template <class Handler>
@@ -757,13 +721,13 @@ cmd_func as_cmd_func(Handler handler)
 const command_rec directives[] = {
     AP_INIT_TAKE1("ArrCertVerifyClient", as_cmd_func(set_verify_client), nullptr, scopes,
                   "none|optional|require|optional_no_ca: whether a forwarded client certificate is needed"),
-    AP_INIT_ITERATE("ArrCertThumbprint", as_cmd_func(add_thumbprint), nullptr, scopes,
+    AP_INIT_ITERATE("ArrCertThumbprint", as_cmd_func(add_thumbprint), nullptr, admin_scopes,
                     "SHA-1 or SHA-256 thumbprints (hex) of the certificates allowed; any may match"),
     AP_INIT_TAKE1("ArrCertIssuer", as_cmd_func(add_issuer), nullptr, scopes,
                   "a DN whose attributes must all be in the certificate's issuer; repeatable, any may match"),
     AP_INIT_TAKE1("ArrCertSubject", as_cmd_func(add_subject), nullptr, scopes,
                   "a DN whose attributes must all be in the certificate's subject; repeatable, any may match"),
-    AP_INIT_TAKE1("ArrCertClockSkew", as_cmd_func(set_clock_skew), nullptr, scopes,
+    AP_INIT_TAKE1("ArrCertClockSkew", as_cmd_func(set_clock_skew), nullptr, admin_scopes,
                   "seconds by which both ends of the validity window are widened (default 0)"),
     AP_INIT_TAKE12("ArrCertHeader", as_cmd_func(set_header), nullptr, admin_scopes,
                    "NAME [FORMAT]: the request header that carries the certificate (default X-ARR-ClientCert auto)"),
@@ -771,10 +735,13 @@ const command_rec directives[] = {
                    "NAME [FORMAT]: a separate request header that carries the intermediates"),
     AP_INIT_TAKE1("ArrCertFrontEnd", as_cmd_func(set_front_end), nullptr, admin_scopes,
                   "azure|envoy|traefik|aws-alb|rfc9440: the header names and formats that front end uses"),
-    AP_INIT_TAKE1("ArrCertXfccElement", as_cmd_func(set_xfcc_element), nullptr, scopes,
+    AP_INIT_TAKE1("ArrCertXfccElement", as_cmd_func(set_xfcc_element), nullptr, admin_scopes,
                   "first|last: which X-Forwarded-Client-Cert element to use (default last)"),
-    AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, scopes,
+    AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, admin_scopes,
                   "the largest header value accepted, in bytes (default 16384)"),
+    AP_INIT_FLAG("ArrCertAcceptUnverified", as_cmd_func(set_accept_unverified), nullptr, admin_scopes,
+                 "on|off: accept certificates that no CA or pin verifies, because the front end verifies them "
+                 "(default off)"),
     AP_INIT_ITERATE("ArrCertOptions", as_cmd_func(add_option), nullptr, scopes, "[+|-]StdEnvVars [+|-]ExportCertData"),
     AP_INIT_ITERATE("ArrCertExport", as_cmd_func(add_export), nullptr, scopes,
                     "the only variables to export (default: all that ArrCertOptions exports)"),
@@ -784,13 +751,13 @@ const command_rec directives[] = {
                   "PEM file of trusted CA certificates (and intermediates) the certificate must chain to"),
     AP_INIT_TAKE1("ArrCertCACertificatePath", as_cmd_func(add_ca_path), nullptr, admin_scopes,
                   "directory of CA certificates named by hash (openssl rehash)"),
-    AP_INIT_TAKE1("ArrCertVerifyDepth", as_cmd_func(set_verify_depth), nullptr, scopes,
+    AP_INIT_TAKE1("ArrCertVerifyDepth", as_cmd_func(set_verify_depth), nullptr, admin_scopes,
                   "how many certificates may stand above the leaf, the root included (default 3)"),
     AP_INIT_TAKE1("ArrCertCARevocationFile", as_cmd_func(add_crl_file), nullptr, admin_scopes,
                   "PEM file of CRLs, re-read when it changes"),
     AP_INIT_TAKE1("ArrCertCARevocationPath", as_cmd_func(add_crl_path), nullptr, admin_scopes,
                   "directory of CRL files (.pem, .crl, or hashed .rN), re-read when they change"),
-    AP_INIT_TAKE12("ArrCertCARevocationCheck", as_cmd_func(set_revocation_check), nullptr, scopes,
+    AP_INIT_TAKE12("ArrCertCARevocationCheck", as_cmd_func(set_revocation_check), nullptr, admin_scopes,
                    "chain|leaf|none [no_crl_for_cert_ok] (default chain once CRLs are configured)"),
     AP_INIT_TAKE1("ArrCertCARevocationRefresh", as_cmd_func(set_crl_refresh), nullptr, admin_scopes,
                   "seconds between looks at the CRL files (default 60)"),

@@ -38,12 +38,22 @@ struct HeaderSettings {
 };
 HeaderSettings front_end_headers(FrontEnd front_end) noexcept;
 
+// Where a directive was written, for the messages of the start-up check.
+struct Origin {
+    const char* file = nullptr;  // null: not set
+    int line = 0;
+    const char* what = nullptr;  // e.g. "ArrCertVerifyClient require"
+};
+
 // Plain data, so that a merge (done per request for some scopes) is a copy of a few words.
 // The lists belong to the pool of the scope that declared them and are never written after
 // the configuration is read.
 struct DirConfig {
     bool mode_set = false;
     VerifyMode mode = VerifyMode::none;
+    Origin mode_at;     // the ArrCertVerifyClient line in force
+    Origin require_at;  // a Require arrcert line of this scope that relies on the scope's trust
+    std::optional<bool> accept_unverified;  // ArrCertAcceptUnverified; default off
     const std::vector<Thumbprint>* thumbprints = nullptr;  // null: inherit
     const std::vector<DnPattern>* issuers = nullptr;
     const std::vector<DnPattern>* subjects = nullptr;
@@ -89,7 +99,16 @@ struct DirConfig {
     {
         return max_header_length != 0 ? max_header_length : default_max_header_length;
     }
+    // Whether something proves a certificate genuine here: a CA, pins, or the administrator's
+    // word that the front end verifies (ArrCertAcceptUnverified).
+    [[nodiscard]] bool has_trust() const noexcept
+    {
+        return trust != nullptr || (thumbprints != nullptr && !thumbprints->empty()) ||
+               accept_unverified.value_or(false);
+    }
 };
+
+struct Runtime;
 
 // Per-server configuration: who may send the header.
 struct ServerConfig {
@@ -101,13 +120,11 @@ struct ServerConfig {
     SharedCacheSpec shared;  // ArrCertCache PROVIDER:ARGUMENT
     std::int64_t backend_timeout_ms = default_backend_timeout_ms;
     std::optional<CacheSecret> cache_secret;  // ArrCertCacheSecret
-    VerdictCache* cache = nullptr;            // the memory cache, in front of the shared one
-    const FetchedSha256* sha256 = nullptr;    // for the per-request key
-    SharedCache* shared_cache = nullptr;
+    // Set at post_config: whether any scope of this server checks certificates, and the objects
+    // of this configuration generation.
+    bool checks_certificates = false;
+    const Runtime* runtime = nullptr;
 };
-
-// Makes the verdict caches of this configuration generation and hands them to every server.
-int make_verdict_caches(apr_pool_t* pool, server_rec* base);
 
 extern "C" {
 void* create_dir_config(apr_pool_t* pool, char* directory);
@@ -127,8 +144,5 @@ inline const ServerConfig& server_config(const server_rec* server)
 {
     return *static_cast<const ServerConfig*>(ap_get_module_config(server->module_config, &arrcert_module));
 }
-
-// Whether the request's TCP peer may send the certificate header (ArrCertTrustedProxy).
-bool peer_is_trusted(const request_rec* r) noexcept;
 
 }  // namespace arrcert::httpd

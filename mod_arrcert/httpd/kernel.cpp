@@ -11,6 +11,7 @@
 #include <string>
 
 #include "arrcert/export.h"
+#include "c_boundary.h"
 #include "config.h"
 #include "request_verdict.h"
 
@@ -35,10 +36,12 @@ void log_refusal(request_rec* r, const DirConfig& config, const Verdict& verdict
     }
     apr_table_setn(r->notes, refused_note, rule_name(decision.rule).data());
     const std::string reason(decision.reason);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused (rule %s): %s; header %s, thumbprint %s, subject \"%s\"",
-                  rule_name(decision.rule).data(), reason.c_str(), config.effective_header_name(),
-                  verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(),
-                  verdict.subject_dn.empty() ? "-" : verdict.subject_dn.c_str());
+    // The client's own text (a PEM label, ...) only escaped, and only here.
+    const char* detail = verdict.detail.empty() ? "" : ap_escape_logitem(r->pool, verdict.detail.c_str());
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused (rule %s): %s%s%s; header %s, thumbprint %s, subject \"%s\"",
+                  rule_name(decision.rule).data(), reason.c_str(), *detail != '\0' ? ": " : "", detail,
+                  config.effective_header_name(), verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(),
+                  verdict.subject_dn.empty() ? "-" : ap_escape_logitem(r->pool, verdict.subject_dn.c_str()));
 }
 
 void set_user(request_rec* r, const DirConfig& config)
@@ -60,6 +63,7 @@ int enforce(request_rec* r)
     if (config.mode == VerifyMode::none) {
         return DECLINED;
     }
+    keep_out_of_shared_caches(r);
     const auto [verdict, decision] = request_certificate(r);
     if (!permits(config.mode, decision.outcome)) {
         log_refusal(r, config, verdict, decision);  // once per request, whichever hook refuses
@@ -74,71 +78,58 @@ int enforce(request_rec* r)
     return DECLINED;
 }
 
-// Whether a variable named like the module's (SSL_..., ARRCERT_...) is already in the table.
-bool holds_names_like_ours(const apr_table_t* table) noexcept
+bool is_certificate_name(const char* name) noexcept
 {
-    const apr_array_header_t* entries = apr_table_elts(table);
-    const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
-    for (int i = 0; i < entries->nelts; ++i) {
-        if (entry[i].key != nullptr &&
-            (apr_cstr_casecmpn(entry[i].key, "SSL_", 4) == 0 || apr_cstr_casecmpn(entry[i].key, "ARRCERT_", 8) == 0)) {
-            return true;
-        }
-    }
-    return false;
+    return apr_cstr_casecmpn(name, "SSL_CLIENT_", 11) == 0 || apr_cstr_casecmpn(name, "ARRCERT_", 8) == 0;
 }
 
-template <class Body>
-int guarded(request_rec* r, int on_failure, Body body) noexcept
+// The environment without any certificate variable (mod_ssl's, SetEnv's, a parent request's),
+// copied once: unsetting names one by one, or apr_table_setn, is quadratic in their number.
+apr_table_t* environment_without_certificate(request_rec* r)
 {
-    try {
-        return body();
-    } catch (const std::exception& e) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "internal failure, request refused: %s", e.what());
-    } catch (...) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "internal failure, request refused");
+    const apr_array_header_t* entries = apr_table_elts(r->subprocess_env);
+    const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
+    const bool any = std::any_of(entry, entry + entries->nelts,
+                                 [](const apr_table_entry_t& e) { return e.key != nullptr && is_certificate_name(e.key); });
+    if (!any) {
+        return r->subprocess_env;
     }
-    return on_failure;
+    apr_table_t* kept = apr_table_make(r->pool, entries->nelts + 32);
+    for (int i = 0; i < entries->nelts; ++i) {
+        if (entry[i].key != nullptr && !is_certificate_name(entry[i].key)) {
+            apr_table_addn(kept, entry[i].key, entry[i].val);
+        }
+    }
+    return kept;
 }
 
 }  // namespace
 
-// Before any other module sees the request: a certificate header from a peer that is not a
-// trusted front end is removed, so that no handler, CGI or PHP app can read it.
-extern "C" int remove_untrusted_header(request_rec* r)
+void keep_out_of_shared_caches(request_rec* r) noexcept
 {
-    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] {
-        if (peer_is_trusted(r)) {
-            return DECLINED;
-        }
-        const ServerConfig& config = server_config(r->server);
-        auto remove = [&](const char* name) {
-            if (apr_table_get(r->headers_in, name) != nullptr) {
-                apr_table_unset(r->headers_in, name);
-                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                              "removed %s sent by %s, which is not an ArrCertTrustedProxy: no certificate", name,
-                              r->connection->client_ip);
-            }
-        };
-        remove(default_header_name);
-        for (int i = 0; i < config.header_names->nelts; ++i) {
-            remove(APR_ARRAY_IDX(config.header_names, i, const char*));
-        }
-        return DECLINED;
-    });
+    // httpd's own cache (mod_cache) stores nothing for it: its quick handler would answer later
+    // requests before any access check. A subrequest's flag counts only with its main request's.
+    for (request_rec* each = r; each != nullptr; each = each->main != nullptr ? each->main : each->prev) {
+        each->no_cache = 1;
+    }
+    // Caches downstream are told the response is for this client only.
+    const char* control = apr_table_get(r->err_headers_out, "Cache-Control");
+    if (control == nullptr || ap_strcasestr(control, "private") == nullptr) {
+        apr_table_mergen(r->err_headers_out, "Cache-Control", "private");
+    }
 }
 
 // Runs for every request whatever Require says (access_checker, not auth_checker).
 extern "C" int check_access(request_rec* r)
 {
-    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] { return enforce(r); });
+    return guard_request(r, "checking the certificate", HTTP_INTERNAL_SERVER_ERROR, [&] { return enforce(r); });
 }
 
 // Under 'Satisfy Any' a failed access_checker does not end the request: authz may still grant
 // it. Refuse here too, first, so that the certificate rules cannot be bypassed that way.
 extern "C" int check_access_ex(request_rec* r)
 {
-    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] {
+    return guard_request(r, "checking the certificate", HTTP_INTERNAL_SERVER_ERROR, [&] {
         if (ap_satisfies(r) != SATISFY_ANY) {
             return DECLINED;
         }
@@ -146,28 +137,31 @@ extern "C" int check_access_ex(request_rec* r)
     });
 }
 
+// Where the module is on, every SSL_CLIENT_* and ARRCERT_* name of the environment is the
+// forwarded certificate's: whatever mod_ssl, SetEnv or a parent request put there goes first.
 extern "C" int export_fixups(request_rec* r)
 {
-    return guarded(r, HTTP_INTERNAL_SERVER_ERROR, [&] {
+    return guard_request(r, "exporting the certificate's variables", HTTP_INTERNAL_SERVER_ERROR, [&] {
         const DirConfig& config = dir_config(r);
+        if (config.mode == VerifyMode::none) {
+            return DECLINED;
+        }
+        r->subprocess_env = environment_without_certificate(r);
         const ExportOptions options = config.export_options();
-        if (config.mode == VerifyMode::none || (!options.standard && !options.certificate)) {
+        if (!options.standard && !options.certificate) {
             return DECLINED;
         }
         const auto [verdict, decision] = request_certificate(r);
         apr_table_t* env = r->subprocess_env;
         const std::vector<std::string>* only = config.export_names;
-        // apr_table_setn compares a name with every entry sharing its first four letters, so
-        // setting twenty SSL_CLIENT_* names one by one is quadratic. Each name is exported once:
-        // when none like them is there yet (the usual case), adding is the same and linear.
-        const auto put = holds_names_like_ours(env) ? apr_table_setn : apr_table_addn;
+        // Each name is exported once and none is there any more: adding is linear.
         export_variables(verdict, decision, request_seconds(r), options,
                          [&](std::string_view name, std::string_view value) {
                              if (only != nullptr && std::find(only->begin(), only->end(), name) == only->end()) {
                                  return;
                              }
-                             put(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
-                                 apr_pstrmemdup(r->pool, value.data(), value.size()));
+                             apr_table_addn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
+                                            apr_pstrmemdup(r->pool, value.data(), value.size()));
                          });
         return DECLINED;
     });

@@ -6,10 +6,13 @@
 namespace arrcert::httpd {
 
 extern "C" {
-int remove_untrusted_header(request_rec* r);
 int check_access(request_rec* r);
 int check_access_ex(request_rec* r);
 int export_fixups(request_rec* r);
 }
+
+// A response that depends on the forwarded certificate: httpd's cache stores none of it, and
+// caches downstream are told it is private.
+void keep_out_of_shared_caches(request_rec* r) noexcept;
 
 }  // namespace arrcert::httpd

@@ -1,55 +1,65 @@
-// The module: its configuration hooks, its directives and where its request hooks run.
+// The module: its configuration hooks, its directives and where its request hooks run. The index
+// of the glue: each hook's file says what it does.
 #include "module.h"
 
 #include <http_protocol.h>
 #include <http_request.h>
+#include <http_ssl.h>
 #include <util_mutex.h>
 
 #include "authz.h"
+#include "c_boundary.h"
 #include "config.h"
-#include "expressions.h"
 #include "kernel.h"
+#include "runtime.h"
+#include "scope_audit.h"
+#include "ssl_vars.h"
+#include "trusted_proxy.h"
 
 namespace {
 
-extern "C" int pre_config(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/)
+extern "C" int register_mutex(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/)
 {
     const apr_status_t status =
         ap_mutex_register(pool, arrcert::httpd::shared_cache_mutex_type, nullptr, APR_LOCK_DEFAULT, 0);
     return status == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-extern "C" int post_config(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/, server_rec* base)
+extern "C" int start_runtime(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/, server_rec* base)
 {
-    try {
-        return arrcert::httpd::make_verdict_caches(pool, base);
-    } catch (...) {
-        return HTTP_INTERNAL_SERVER_ERROR;  // start-up stops
-    }
+    return arrcert::httpd::guard_server(base, "starting (caches, certificate headers)", HTTP_INTERNAL_SERVER_ERROR,
+                                        [&] { return arrcert::httpd::start_runtime(pool, base); });
 }
 
-extern "C" void child_init(apr_pool_t* pool, server_rec* base)
+extern "C" void start_child(apr_pool_t* pool, server_rec* base)
 {
-    if (arrcert::httpd::SharedCache* shared = arrcert::httpd::server_config(base).shared_cache; shared != nullptr) {
-        shared->child_init(pool, base);
-    }
+    arrcert::httpd::guard_server(base, "starting a child process", 0, [&] {
+        arrcert::httpd::start_child(pool, base);
+        return 0;
+    });
 }
 
 void register_hooks(apr_pool_t* pool)
 {
     using namespace arrcert::httpd;
-    ap_hook_pre_config(pre_config, nullptr, nullptr, APR_HOOK_MIDDLE);
-    ap_hook_post_config(post_config, nullptr, nullptr, APR_HOOK_MIDDLE);
-    ap_hook_child_init(child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
-    ap_hook_post_read_request(remove_untrusted_header, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
+    static const char* const after_mod_ssl[] = {"mod_ssl.c", nullptr};
+    ap_hook_pre_config(register_mutex, nullptr, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_check_config(audit_scopes, nullptr, nullptr, APR_HOOK_MIDDLE);  // also for apachectl -t
+    ap_hook_post_config(start_runtime, nullptr, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_child_init(start_child, nullptr, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(remove_untrusted_headers, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(mark_scope_known, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     // AP_AUTH_INTERNAL_PER_CONF: a per-URI registrant would turn off httpd's auth caching.
     ap_hook_check_access(check_access, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_access_ex(check_access_ex, nullptr, nullptr, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
-    // After mod_env's SetEnv (also a fixup, also MIDDLE), so that no SetEnv, even one in an
-    // .htaccess, replaces the verdict's variables; Debian loads mod_arrcert first.
-    static const char* const after_modules[] = {"mod_env.c", nullptr};
-    ap_hook_fixups(export_fixups, after_modules, nullptr, APR_HOOK_MIDDLE);
-    ap_hook_expr_lookup(expr_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
+    // After mod_env's SetEnv and mod_ssl's StdEnvVars (MIDDLE fixups too, whose order would
+    // otherwise follow the load order): where the module is on, the certificate variables are its.
+    static const char* const after_env_and_ssl[] = {"mod_env.c", "mod_ssl.c", nullptr};
+    ap_hook_fixups(export_fixups, after_env_and_ssl, nullptr, APR_HOOK_MIDDLE);
+    // Before mod_ssl's expression lookup (which claims every SSL_* name) and before its SSL
+    // variables (httpd asks these hooks before mod_ssl's own function).
+    ap_hook_expr_lookup(expr_lookup, nullptr, after_mod_ssl, APR_HOOK_FIRST);
+    ap_hook_ssl_var_lookup(ssl_var_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
     register_authz_providers(pool);
 }
 

@@ -9,6 +9,8 @@
 
 #include "arrcert/export.h"
 #include "pool_owned.h"
+#include "runtime.h"
+#include "trusted_proxy.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -151,7 +153,7 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
         }
     }
 
-    const ServerConfig& server = server_config(r->server);
+    const Runtime& server = runtime_of(r->server);
     const std::int64_t now = request_seconds(r);
     std::shared_ptr<const Verdict> verdict;
     const char* source = "";

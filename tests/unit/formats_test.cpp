@@ -70,8 +70,22 @@ TEST(FormatsTest, NamesRoundTrip)
         ASSERT_TRUE(format) << name;
         EXPECT_EQ(header_format_name(*format), name);
     }
-    EXPECT_FALSE(header_format_named("PEM"));
+    // One rule for every keyword of the directives: any case.
+    EXPECT_EQ(header_format_named("PEM"), HeaderFormat::pem);
+    EXPECT_EQ(header_format_named("Der-Base64"), HeaderFormat::der_base64);
     EXPECT_FALSE(header_format_named("base64"));
+    EXPECT_EQ(header_format_list(), "auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik");
+}
+
+// The client's text never reaches the reason (exported as FAILED:<reason>), only the detail.
+TEST(FormatsTest, ReasonsHoldNoClientText)
+{
+    const DecodedHeader decoded = decode_header("-----BEGIN <script>alert(1)</script>-----\nAAAA\n");
+    EXPECT_EQ(decoded.status, DecodedHeader::Status::malformed);
+    EXPECT_EQ(decoded.reason, "PEM block is not a CERTIFICATE");
+    EXPECT_NE(decoded.detail.find("<script>"), std::string::npos);
+    const DecodedHeader encoded = decode_header("-----BEGIN%20EVIL%0AHEADER-----%0AAAAA%0A");
+    EXPECT_EQ(encoded.reason.find("EVIL"), std::string::npos) << encoded.reason;
 }
 
 TEST(FormatsTest, StrictFormatsAcceptOnlyTheirOwnForm)

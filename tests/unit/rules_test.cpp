@@ -48,14 +48,35 @@ std::vector<DnPattern> patterns(std::initializer_list<const char*> texts)
     return list;
 }
 
-TEST(RulesTest, NoRulesPassesAnyWellFormedCertificate)
+// What the administrator says with ArrCertAcceptUnverified on: no CA, no pin.
+constexpr RuleSet unverified{.accept_unverified = true};
+
+TEST(RulesTest, WithoutCaOrPinsNothingPassesUnlessUnverifiedIsAccepted)
 {
-    const Verdict verdict = judge(fixture().header, {}, testing::now());
+    const Verdict refused = judge(fixture().header, {}, testing::now());
+    EXPECT_EQ(refused.kind, Verdict::Kind::judged);
+    EXPECT_EQ(refused.failed_rule, Rule::trust);
+    EXPECT_EQ(refused.sha1_hex, fixture().sha1);  // for the log line
+    EXPECT_TRUE(refused.variables.standard.empty());  // a refusal makes no variables
+    const Decision decision = decide(refused, testing::now(), 0);
+    EXPECT_EQ(decision.outcome, Decision::Outcome::failed);
+    EXPECT_EQ(decision.rule, Rule::trust);
+
+    const Verdict verdict = judge(fixture().header, unverified, testing::now());
     EXPECT_EQ(verdict.kind, Verdict::Kind::judged);
     EXPECT_EQ(verdict.failed_rule, Rule::none);
     EXPECT_EQ(verdict.sha1_hex, fixture().sha1);
     EXPECT_EQ(verdict.subject_dn, "CN=alice,O=Contoso");
+    EXPECT_FALSE(verdict.variables.standard.empty());
     EXPECT_EQ(decide(verdict, testing::now(), 0).outcome, Decision::Outcome::success);
+}
+
+TEST(RulesTest, RefusalsMakeVariablesOnlyWhereReported)
+{
+    const RuleSet reported{.report_refusals = true};
+    const Verdict verdict = judge(fixture().header, reported, testing::now());
+    EXPECT_EQ(verdict.failed_rule, Rule::trust);
+    EXPECT_FALSE(verdict.variables.standard.empty());
 }
 
 TEST(RulesTest, ThumbprintAnyListedValueMatches)
@@ -74,21 +95,30 @@ TEST(RulesTest, IssuerAndSubjectAnyLineMayMatch)
 {
     const auto issuers = patterns({"CN=Other CA", "CN=Contoso CA,O=Contoso"});
     const auto subjects = patterns({"CN=bob", "CN=alice"});
-    EXPECT_EQ(judge(fixture().header, {.issuers = issuers, .subjects = subjects}, testing::now()).failed_rule,
+    EXPECT_EQ(judge(fixture().header, {.issuers = issuers, .subjects = subjects, .accept_unverified = true},
+                    testing::now())
+                  .failed_rule,
               Rule::none);
 
     const auto wrong_issuer = patterns({"CN=Other CA"});
-    EXPECT_EQ(judge(fixture().header, {.issuers = wrong_issuer}, testing::now()).failed_rule, Rule::issuer);
+    EXPECT_EQ(judge(fixture().header, {.issuers = wrong_issuer, .accept_unverified = true}, testing::now()).failed_rule,
+              Rule::issuer);
     const auto wrong_subject = patterns({"CN=bob"});
-    EXPECT_EQ(judge(fixture().header, {.subjects = wrong_subject}, testing::now()).failed_rule, Rule::subject);
+    EXPECT_EQ(judge(fixture().header, {.subjects = wrong_subject, .accept_unverified = true}, testing::now()).failed_rule,
+              Rule::subject);
     // The issuer's name is not the subject's.
     const auto issuer_as_subject = patterns({"CN=Contoso CA"});
-    EXPECT_EQ(judge(fixture().header, {.subjects = issuer_as_subject}, testing::now()).failed_rule, Rule::subject);
+    EXPECT_EQ(
+        judge(fixture().header, {.subjects = issuer_as_subject, .accept_unverified = true}, testing::now()).failed_rule,
+        Rule::subject);
+    // Names are not proof: without a CA or pins they refuse, matching or not.
+    EXPECT_EQ(judge(fixture().header, {.issuers = issuers, .subjects = subjects}, testing::now()).failed_rule,
+              Rule::trust);
 }
 
 TEST(RulesTest, ValidityAgainstRequestTimeWithSkew)
 {
-    const Verdict verdict = judge(fixture().header, {}, testing::now());
+    const Verdict verdict = judge(fixture().header, unverified, testing::now());
     const std::int64_t start = verdict.not_before;
     const std::int64_t end = verdict.not_after;
     EXPECT_EQ(decide(verdict, start, 0).outcome, Decision::Outcome::success);

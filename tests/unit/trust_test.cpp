@@ -4,6 +4,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "arrcert/rules.h"
+#include "arrcert/verdict_cache.h"
 #include "test_pki.h"
 
 namespace arrcert {
@@ -185,9 +186,63 @@ TEST(TrustStoreTest, BadFilesAreNamed)
     EXPECT_NE(trust.add_file(junk.path()).find(junk.path()), std::string::npos);
 }
 
+// 25 certificates in a chain cost no parsing when the depth allows 3.
+TEST_F(TrustTest, MoreChainCertificatesThanTheDepthAllowsAreRefusedBeforeParsing)
+{
+    const std::string junk = testing::pem(Der{0x30, 0x03, 0x02, 0x01, 0x05});  // a DER SEQUENCE, no certificate
+    std::string chain = header({&pki().leaf});
+    for (int i = 0; i < 24; ++i) {
+        chain += junk;
+    }
+    const Verdict verdict = judge_with(chain);
+    EXPECT_EQ(verdict.failed_rule, Rule::chain);
+    EXPECT_EQ(verdict.reason, X509_verify_cert_error_string(X509_V_ERR_CERT_CHAIN_TOO_LONG));
+    EXPECT_TRUE(verdict.sha1_hex.empty());  // not even the leaf was parsed
+    // Within the depth the junk is parsed, and refused for what it is.
+    EXPECT_EQ(judge_with(header({&pki().leaf}) + junk).failed_rule, Rule::certificate);
+}
+
+// A verdict is only as good as the path and the CRLs it was judged on: the earliest end of those.
+TEST_F(TrustTest, ValidUntilIsTheEarliestEndOfThePathAndItsCrls)
+{
+    const std::int64_t now = testing::now();
+    const Issued short_lived = testing::issue({.subject = Name{{{"O", "Contoso"}}, {{"CN", "Short"}}},
+                                               .issuer = Name{{{"O", "Contoso"}}, {{"CN", "Root"}}},
+                                               .not_before = now - 60,
+                                               .not_after = now + 5000,
+                                               .serial_hex = "30",
+                                               .issuer_key = pki().root.key.get(),
+                                               .ca = true});
+    const Issued leaf = testing::issue({.subject = Name{{{"CN", "dave"}}},
+                                        .issuer = Name{{{"O", "Contoso"}}, {{"CN", "Short"}}},
+                                        .not_before = now - 60,
+                                        .not_after = now + 86400,
+                                        .serial_hex = "31",
+                                        .issuer_key = short_lived.key.get(),
+                                        .extended_key_usage = "clientAuth"});
+    const Verdict verdict = judge_with(header({&leaf, &short_lived}));
+    ASSERT_EQ(verdict.failed_rule, Rule::none) << verdict.reason;
+    EXPECT_EQ(verdict.valid_until, now + 5000);
+    EXPECT_EQ(cache_expiry(verdict, now, 86400), now + 5000);
+
+    CrlSource crls;
+    const testing::TempFile crl(testing::crl_pem(short_lived, {}, now - 60, now + 600));
+    ASSERT_EQ(crls.add_file(crl.path()), "");
+    const auto snapshot = crls.current(now, 60).snapshot;
+    ChainCheck check;
+    check.crls = snapshot.get();
+    check.revocation = {RevocationCheck::leaf, false};
+    const Verdict with_crl = judge_with(header({&leaf, &short_lived}), check);
+    ASSERT_EQ(with_crl.failed_rule, Rule::none) << with_crl.reason;
+    EXPECT_EQ(with_crl.valid_until, now + 600);
+    EXPECT_EQ(cache_expiry(with_crl, now, 300), now + 300);
+    EXPECT_EQ(cache_expiry(with_crl, now, 3600), now + 600);
+}
+
 TEST(RevocationRulesTest, CrlsWithoutATrustStoreRefuse)
 {
     RuleSet rules;
+    rules.accept_unverified = true;
     rules.chain.revocation = {RevocationCheck::chain, false};
     const Verdict verdict = judge(testing::base64(pki().leaf.der), rules, testing::now());
     EXPECT_EQ(verdict.failed_rule, Rule::chain);

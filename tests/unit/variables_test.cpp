@@ -108,13 +108,14 @@ TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
 {
     const std::int64_t now = testing::now();
     const auto issued = testing::issue({.not_after = now + std::int64_t{86400} * 30 - 10});
-    const Verdict verdict = judge(testing::base64(issued.der), {}, testing::now());
+    const Verdict verdict = judge(testing::base64(issued.der), {.accept_unverified = true}, testing::now());
     const Decision success = decide(verdict, now, 0);
     auto collect = [&](const Verdict& v, const Decision& d, ExportOptions options) {
         Map map;
         // The glue relies on both: each name once, and every name SSL_... or ARRCERT_....
         export_variables(v, d, now, options, [&](std::string_view name, std::string_view value) {
             EXPECT_TRUE(name.starts_with("SSL_") || name.starts_with("ARRCERT_")) << name;
+            EXPECT_TRUE(is_exported_name(name)) << "ArrCertExport would refuse " << name;
             EXPECT_TRUE(map.emplace(name, value).second) << "exported twice: " << name;
         });
         return map;
@@ -139,6 +140,40 @@ TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
     const Map failed = collect(malformed, decide(malformed, testing::now(), 0), {true, false});
     ASSERT_EQ(failed.size(), 1U);
     EXPECT_EQ(failed.at("SSL_CLIENT_VERIFY").rfind("FAILED:malformed certificate header", 0), 0U);
+}
+
+TEST(VariablesTest, ExportedNamesAreExactlyTheModulesOwn)
+{
+    for (const char* name : {"SSL_CLIENT_VERIFY", "SSL_CLIENT_S_DN_CN", "SSL_CLIENT_S_DN_OU_1", "SSL_CLIENT_I_DN_Email",
+                             "SSL_CLIENT_SAN_DNS_0", "SSL_CLIENT_SAN_Email_99", "SSL_CLIENT_SAN_OTHER_msUPN_3",
+                             "SSL_CLIENT_CERT", "SSL_CLIENT_CERT_RFC4523_CEA", "SSL_CLIENT_V_REMAIN",
+                             "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256"}) {
+        EXPECT_TRUE(is_exported_name(name)) << name;
+    }
+    for (const char* name : {"SSL_CLIENT_S_DN_CNN", "SSL_CLIENT_SDN_CN", "SSL_CLIENT_SAN_DNS", "SSL_CLIENT_SAN_DNS_01",
+                             "SSL_CLIENT_SAN_DNS_100", "SSL_CLIENT_S_DN_CN_", "ssl_client_verify",
+                             "SSL_CLIENT_CERT_CHAIN_0", "ARRCERT_SPIFFE", "SSL_PROTOCOL", ""}) {
+        EXPECT_FALSE(is_exported_name(name)) << name;
+    }
+}
+
+// A certificate that carries thousands of names costs what one with the bound costs.
+TEST(VariablesTest, NumberedVariablesAreBounded)
+{
+    std::string names;
+    for (int i = 0; i < 150; ++i) {
+        names += (names.empty() ? "DNS:h" : ",DNS:h") + std::to_string(i) + ".example";
+    }
+    const auto issued = testing::issue({.subject_alt_name = names});
+    const Verdict verdict = judge(testing::base64(issued.der), {.accept_unverified = true}, testing::now());
+    std::size_t dns = 0;
+    for (const auto& [name, value] : verdict.variables.standard) {
+        dns += name.starts_with("SSL_CLIENT_SAN_DNS_") ? 1 : 0;
+    }
+    EXPECT_EQ(dns, max_indexed_variables);
+    const auto last = find_variable(verdict, decide(verdict, testing::now(), 0), testing::now(),
+                                    "SSL_CLIENT_SAN_DNS_" + std::to_string(max_indexed_variables - 1));
+    EXPECT_EQ(last, "h99.example");
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ Verdict judged_verdict()
     const auto leaf = testing::issue({.subject = {{{"CN", "Zoë"}, {"O", "Fleet"}}, {{"OU", "a,b"}}},
                                       .subject_alt_name = "DNS:z.example,email:z@example"});
     const std::vector<Thumbprint> other{Thumbprint::parse(std::string(40, 'A')).value()};
-    return judge(testing::base64(leaf.der), {.thumbprints = other}, testing::now());
+    return judge(testing::base64(leaf.der), {.thumbprints = other, .report_refusals = true}, testing::now());
 }
 
 void expect_same(const Verdict& a, const Verdict& b)
@@ -56,9 +56,35 @@ TEST(VerdictCodecTest, RoundTripsEveryField)
     malformed.failed_rule = Rule::header;
     malformed.reason = "malformed certificate header: bad base64";
     malformed.format = "der-base64";
+    malformed.detail = "PEM label 'X'";
     const auto reopened = open_verdict(seal_verdict(malformed, 99, key, secret), key, secret);
     ASSERT_TRUE(reopened.has_value());
     expect_same(malformed, *reopened->verdict);
+    EXPECT_EQ(reopened->verdict->detail, malformed.detail);
+}
+
+// A format the codec did not know made every lookup of such a header miss, with a false warning.
+TEST(VerdictCodecTest, EveryFormatTheDecoderReportsRoundTrips)
+{
+    const CacheKey key = cache_key("value", "rules");
+    const CacheSeal secret(random_cache_secret());
+    for (const std::string_view format : reported_formats()) {
+        Verdict verdict = judged_verdict();
+        verdict.format = format;
+        const auto opened = open_verdict(seal_verdict(verdict, 1, key, secret), key, secret);
+        ASSERT_TRUE(opened.has_value()) << format;
+        EXPECT_EQ(opened->verdict->format, format);
+        EXPECT_EQ(opened->verdict->format.data(), reported_format(format)->data());  // the constant
+    }
+    // And the decoder reports no other: URL-encoded base64 among them.
+    const auto leaf = testing::issue({});
+    std::string encoded = "%20";  // whatever the base64 holds, one escape makes it URL-encoded
+    for (const char c : testing::base64(leaf.der)) {
+        encoded += c == '+' ? std::string("%2B") : c == '/' ? std::string("%2F") : c == '=' ? "%3D" : std::string(1, c);
+    }
+    const DecodedHeader decoded = decode_header(encoded);
+    EXPECT_EQ(decoded.format, "url-der-base64");
+    EXPECT_TRUE(reported_format(decoded.format).has_value()) << decoded.format << " " << decoded.reason;
 }
 
 // Whoever can write to a shared cache cannot forge or move an entry.

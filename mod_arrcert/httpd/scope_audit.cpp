@@ -1,0 +1,141 @@
+#include "scope_audit.h"
+
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+
+#include <string_view>
+
+#include "c_boundary.h"
+#include "config.h"
+
+APLOG_USE_MODULE(arrcert);
+
+namespace arrcert::httpd {
+namespace {
+
+// Null where no directive of the module was written (httpd makes a module's section config on
+// its first directive there).
+const DirConfig* ours(ap_conf_vector_t* section)
+{
+    return static_cast<const DirConfig*>(ap_get_module_config(section, &arrcert_module));
+}
+
+const DirConfig& merged(apr_pool_t* pool, const DirConfig& outer, ap_conf_vector_t* section)
+{
+    const DirConfig* inner = ours(section);
+    if (inner == nullptr) {
+        return outer;
+    }
+    return *static_cast<const DirConfig*>(
+        merge_dir_config(pool, const_cast<DirConfig*>(&outer), const_cast<DirConfig*>(inner)));
+}
+
+// Whether section `outer` applies to every request that section `inner` applies to, as httpd's
+// directory walk (path prefix) and location walk (prefix at a '/') see it. Regular expressions
+// and wildcards contain only themselves.
+bool contains(const core_dir_config& outer, const core_dir_config& inner, bool is_location)
+{
+    if (&outer == &inner) {
+        return true;
+    }
+    if (outer.r != nullptr || outer.d_is_fnmatch || inner.r != nullptr || outer.d == nullptr || inner.d == nullptr) {
+        return false;
+    }
+    const std::string_view prefix(outer.d);
+    const std::string_view path(inner.d);
+    if (!path.starts_with(prefix)) {
+        return false;
+    }
+    return !is_location || prefix.ends_with('/') || path.size() == prefix.size() || path[prefix.size()] == '/';
+}
+
+// The <Files> and <If> sections inside a section, each on top of its section.
+template <class Visit>
+void visit_nested(apr_pool_t* pool, const DirConfig& outer, const core_dir_config& core, Visit& visit)
+{
+    for (const apr_array_header_t* nested : {core.sec_file, core.sec_if}) {
+        for (int i = 0; nested != nullptr && i < nested->nelts; ++i) {
+            auto* section = APR_ARRAY_IDX(nested, i, ap_conf_vector_t*);
+            const DirConfig& inner = merged(pool, outer, section);
+            visit(inner);
+            visit_nested(pool, inner, *static_cast<const core_dir_config*>(ap_get_core_module_config(section)), visit);
+        }
+    }
+}
+
+// <Directory> or <Location> sections: each on the server's defaults and the sections containing it.
+template <class Visit>
+void visit_sections(apr_pool_t* pool, const DirConfig& defaults, const apr_array_header_t* sections, bool is_location,
+                    Visit& visit)
+{
+    for (int i = 0; sections != nullptr && i < sections->nelts; ++i) {
+        auto* section = APR_ARRAY_IDX(sections, i, ap_conf_vector_t*);
+        const auto& core = *static_cast<const core_dir_config*>(ap_get_core_module_config(section));
+        const DirConfig* effective = &defaults;
+        for (int j = 0; j < sections->nelts; ++j) {
+            auto* other = APR_ARRAY_IDX(sections, j, ap_conf_vector_t*);
+            if (contains(*static_cast<const core_dir_config*>(ap_get_core_module_config(other)), core, is_location)) {
+                effective = &merged(pool, *effective, other);
+            }
+        }
+        visit(*effective);
+        visit_nested(pool, *effective, core, visit);
+    }
+}
+
+// Every scope of the server as a request to that scope's own path would see it.
+template <class Visit>
+void for_each_scope(server_rec* server, apr_pool_t* pool, Visit visit)
+{
+    const DirConfig none;
+    const DirConfig& defaults = ours(server->lookup_defaults) != nullptr ? *ours(server->lookup_defaults) : none;
+    visit(defaults);
+    visit_nested(pool, defaults, *static_cast<const core_dir_config*>(ap_get_core_module_config(server->lookup_defaults)),
+                 visit);
+    const auto& core = *static_cast<const core_server_config*>(ap_get_core_module_config(server->module_config));
+    visit_sections(pool, defaults, core.sec_dir, false, visit);
+    visit_sections(pool, defaults, core.sec_url, true, visit);
+}
+
+bool checks_certificates(const DirConfig& config)
+{
+    return config.mode != VerifyMode::none || config.require_at.file != nullptr;
+}
+
+}  // namespace
+
+extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* ptemp, server_rec* base)
+{
+    return guard_server(base, "checking the configured scopes", HTTP_INTERNAL_SERVER_ERROR, [&] {
+        const Origin* unproven = nullptr;
+        for (server_rec* server = base; server != nullptr && unproven == nullptr; server = server->next) {
+            for_each_scope(server, ptemp, [&](const DirConfig& config) {
+                if (unproven == nullptr && checks_certificates(config) && !config.has_trust()) {
+                    unproven = config.mode != VerifyMode::none ? &config.mode_at : &config.require_at;
+                }
+            });
+        }
+        if (unproven == nullptr) {
+            return OK;
+        }
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
+                     "mod_arrcert: %s:%d: '%s' trusts neither a CA (ArrCertCACertificateFile, "
+                     "ArrCertCACertificatePath) nor pinned thumbprints (ArrCertThumbprint), so any self-made "
+                     "certificate with the right names would pass: names and presence are not proof. Configure "
+                     "a CA or pins for this scope, or write 'ArrCertAcceptUnverified on' if the front end "
+                     "verifies client certificates itself.",
+                     unproven->file != nullptr ? unproven->file : "?", unproven->line,
+                     unproven->what != nullptr ? unproven->what : "?");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    });
+}
+
+bool server_checks_certificates(server_rec* server, apr_pool_t* pool)
+{
+    bool checks = false;
+    for_each_scope(server, pool, [&](const DirConfig& config) { checks = checks || checks_certificates(config); });
+    return checks;
+}
+
+}  // namespace arrcert::httpd

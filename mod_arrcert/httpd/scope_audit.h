@@ -1,0 +1,20 @@
+// The start-up check of every configured scope: a scope that can grant access (ArrCertVerifyClient,
+// Require arrcert) must trust a CA or pins, or say that the front end verifies
+// (ArrCertAcceptUnverified on); otherwise a self-made certificate with the right names would pass.
+#pragma once
+
+#include <httpd.h>
+
+namespace arrcert::httpd {
+
+extern "C" {
+// check_config: runs for `apachectl -t` too, and stops start-up with the file and line.
+int audit_scopes(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* base);
+}
+
+// Whether any scope of the server checks certificates (ArrCertVerifyClient other than none, or a
+// Require arrcert line). Such a server hides mod_ssl's client values until a request's scope is
+// known. `pool` holds the merges made on the way.
+bool server_checks_certificates(server_rec* server, apr_pool_t* pool);
+
+}  // namespace arrcert::httpd

@@ -1,0 +1,128 @@
+#include "ssl_vars.h"
+
+#include <apr_strings.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_ssl.h>
+
+#include <optional>
+#include <string>
+#include <strings.h>
+
+#include "c_boundary.h"
+#include "config.h"
+#include "request_verdict.h"
+
+APLOG_USE_MODULE(arrcert);
+
+namespace arrcert::httpd {
+namespace {
+
+constexpr const char* scope_known_note = "arrcert-scope-known";
+
+// Case-insensitive, as mod_ssl reads its names.
+bool is_client_name(const char* name)
+{
+    return strncasecmp(name, "SSL_CLIENT_", 11) == 0;
+}
+
+bool is_own_name(const char* name)
+{
+    return strncasecmp(name, "ARRCERT_", 8) == 0;
+}
+
+// What a lookup of a certificate name answers: a value (possibly empty), or "not ours": then
+// mod_ssl answers, when it is loaded and terminated the connection.
+struct Answer {
+    bool ours = true;
+    const char* value = "";
+};
+constexpr Answer not_ours{false, nullptr};
+
+Answer certificate_value(request_rec* r, const char* name, apr_pool_t* pool)
+{
+    if (r == nullptr) {
+        return is_own_name(name) ? Answer{} : not_ours;  // connection-level: mod_ssl's
+    }
+    if (apr_table_get(r->notes, scope_known_note) == nullptr) {
+        // post_read_request, translate_name (server-level SetEnvIf, virtual-host RewriteRule): the
+        // scope, hence the rules, are not known yet. Where some scope of the server checks
+        // certificates, nothing is visible, not even mod_ssl's values of the hop before httpd.
+        return is_own_name(name) || server_config(r->server).checks_certificates ? Answer{} : not_ours;
+    }
+    if (dir_config(r).mode == VerifyMode::none) {
+        return is_own_name(name) ? Answer{} : not_ours;
+    }
+    const std::optional<std::string> value = request_variable(r, name);
+    return {true, value ? apr_pstrmemdup(pool, value->data(), value->size()) : ""};
+}
+
+const char* evaluate(ap_expr_eval_ctx_t* ctx, const char* name, bool explicit_call) noexcept
+{
+    try {
+        const Answer answer = certificate_value(ctx->r, name, ctx->p);
+        if (answer.ours || explicit_call) {
+            return answer.ours ? answer.value : "";
+        }
+        // mod_ssl's answer (through httpd's hook, which this module then declines).
+        return ap_ssl_var_lookup(ctx->p, ctx->s, ctx->c, ctx->r, name);
+    } catch (...) {
+        // An expression has no way to fail the request: say so and answer nothing.
+        if (ctx->r != nullptr) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, ctx->r, "expression lookup of %s failed", name);
+        }
+        return "";
+    }
+}
+
+extern "C" const char* expr_variable(ap_expr_eval_ctx_t* ctx, const void* data)
+{
+    return evaluate(ctx, static_cast<const char*>(data), false);
+}
+
+// arrcert('SSL_CLIENT_S_DN_CN'): the module's value, never mod_ssl's.
+extern "C" const char* expr_function(ap_expr_eval_ctx_t* ctx, const void* /*data*/, const char* arg)
+{
+    return evaluate(ctx, arg != nullptr ? arg : "", true);
+}
+
+}  // namespace
+
+extern "C" int mark_scope_known(request_rec* r)
+{
+    apr_table_setn(r->notes, scope_known_note, "1");
+    return DECLINED;
+}
+
+extern "C" int expr_lookup(ap_expr_lookup_parms* parms)
+{
+    // Before mod_ssl's lookup, which claims every SSL_* name: SSL_CLIENT_* are decided per scope.
+    if (parms->type == AP_EXPR_FUNC_VAR && (is_client_name(parms->name) || is_own_name(parms->name))) {
+        *parms->func = reinterpret_cast<const void*>(&expr_variable);
+        *parms->data = parms->name;
+        return OK;
+    }
+    if (parms->type == AP_EXPR_FUNC_STRING && strcasecmp(parms->name, "arrcert") == 0) {
+        *parms->func = reinterpret_cast<const void*>(&expr_function);
+        *parms->data = parms->name;
+        return OK;
+    }
+    return DECLINED;
+}
+
+extern "C" const char* ssl_var_lookup(apr_pool_t* pool, server_rec* /*s*/, conn_rec* /*c*/, request_rec* r,
+                                      const char* name)
+{
+    if (name == nullptr || !(is_client_name(name) || is_own_name(name))) {
+        return nullptr;
+    }
+    if (r == nullptr) {
+        return nullptr;
+    }
+    return guard_request(r, "looking up an SSL variable", static_cast<const char*>(""), [&]() -> const char* {
+        const Answer answer = certificate_value(r, name, pool);
+        return answer.ours ? answer.value : nullptr;
+    });
+}
+
+}  // namespace arrcert::httpd
