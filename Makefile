@@ -88,6 +88,7 @@ bench: deps
 	$(MAKE) all
 	$(BUILD)/arrcert_micro_bench --benchmark_min_time=0.5
 	$(PYTHON) tests/bench/macro.py
+	$(PYTHON) tests/bench/hostile.py
 	$(PYTHON) tests/bench/memory.py
 
 # libFuzzer (clang, ASan, UBSan): each target for FUZZ_SECONDS from seeds made of real certificates.

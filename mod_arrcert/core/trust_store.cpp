@@ -9,6 +9,7 @@
 #include <cctype>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <new>
 #include <system_error>
 
@@ -71,6 +72,34 @@ void crls_for(const ChainCheck& check, X509* certificate, Visit visit)
             visit(crl);
         }
     }
+}
+
+// OpenSSL's verifier decodes every extension of the leaf (thousands of SANs, if a client sends
+// them) before it looks for an issuer. A leaf whose issuer's name neither the store nor the
+// certificates sent with it carry can never verify: it is refused first, with OpenSSL's reason
+// ("self-signed certificate" for a self-issued leaf, which OpenSSL gives when the leaf's key
+// identifiers agree, as they do in any certificate a tool makes).
+std::optional<int> missing_issuer(const TrustStore& trust, X509* leaf, const std::vector<X509*>& intermediates)
+{
+    const X509_NAME* issuer = X509_get_issuer_name(leaf);
+    for (X509* certificate : intermediates) {
+        if (X509_NAME_cmp(issuer, X509_get_subject_name(certificate)) == 0) {
+            return std::nullopt;
+        }
+    }
+    // Under the store's lock, as OpenSSL's own lookups: the object list may be sorted on first use.
+    X509_STORE* store = trust.store();
+    if (X509_STORE_lock(store) != 1) {
+        return std::nullopt;
+    }
+    const bool found = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(store), X509_LU_X509,
+                                                       const_cast<X509_NAME*>(issuer)) != nullptr;
+    X509_STORE_unlock(store);
+    if (found) {
+        return std::nullopt;
+    }
+    return X509_NAME_cmp(issuer, X509_get_subject_name(leaf)) == 0 ? X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+                                                                     : X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
 }
 
 // The earliest notAfter of the verified path and, where revocation was checked, nextUpdate of
@@ -176,6 +205,9 @@ void TrustStore::update_identity()
 ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
                           std::int64_t time)
 {
+    if (const std::optional<int> missing = missing_issuer(*check.trust, leaf, intermediates); missing.has_value()) {
+        return {X509_verify_cert_error_string(*missing)};
+    }
     CertificateStackPtr untrusted(sk_X509_new_null());
     StoreContextPtr context(X509_STORE_CTX_new());
     if (!untrusted || !context) {

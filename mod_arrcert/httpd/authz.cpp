@@ -56,7 +56,9 @@ const char* parse_require_line(cmd_parms* cmd, const char* require_line, const v
             // Without pins of its own the line relies on the scope's trust: the start-up check
             // looks at it (cmd->context is the section the line is in).
             if (cmd->context != nullptr && cmd->directive != nullptr) {
-                auto* section = static_cast<DirConfig*>(ap_get_module_config(cmd->context, &arrcert_module));
+                // Made here when no ArrCert directive of the section made it first.
+                auto* section = static_cast<DirConfig*>(
+                    ap_set_config_vectors(cmd->server, cmd->context, cmd->path, &arrcert_module, cmd->pool));
                 if (section != nullptr && section->require_at.file == nullptr) {
                     section->require_at = {cmd->directive->filename, cmd->directive->line_num,
                                            apr_pstrcat(cmd->pool, "Require ", cmd->directive->args, nullptr)};

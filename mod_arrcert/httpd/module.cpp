@@ -42,7 +42,7 @@ extern "C" void start_child(apr_pool_t* pool, server_rec* base)
 void register_hooks(apr_pool_t* pool)
 {
     using namespace arrcert::httpd;
-    static const char* const after_mod_ssl[] = {"mod_ssl.c", nullptr};
+    static const char* const mod_ssl[] = {"mod_ssl.c", nullptr};
     ap_hook_pre_config(register_mutex, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_check_config(audit_scopes, nullptr, nullptr, APR_HOOK_MIDDLE);  // also for apachectl -t
     ap_hook_post_config(start_runtime, nullptr, nullptr, APR_HOOK_MIDDLE);
@@ -58,7 +58,7 @@ void register_hooks(apr_pool_t* pool)
     ap_hook_fixups(export_fixups, after_env_and_ssl, nullptr, APR_HOOK_MIDDLE);
     // Before mod_ssl's expression lookup (which claims every SSL_* name) and before its SSL
     // variables (httpd asks these hooks before mod_ssl's own function).
-    ap_hook_expr_lookup(expr_lookup, nullptr, after_mod_ssl, APR_HOOK_FIRST);
+    ap_hook_expr_lookup(expr_lookup, nullptr, mod_ssl, APR_HOOK_FIRST);
     ap_hook_ssl_var_lookup(ssl_var_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
     register_authz_providers(pool);
 }

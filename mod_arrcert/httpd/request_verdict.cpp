@@ -185,9 +185,12 @@ const Verdict& request_verdict(request_rec* r, const DirConfig& config)
         }
     }
     if (APLOGrdebug(r)) {
-        const std::string outcome = verdict->kind == Verdict::Kind::absent ? std::string("no certificate")
-                                    : verdict->failed_rule == Rule::none   ? std::string("rules passed")
-                                                                           : "refused: " + verdict->reason;
+        std::string outcome = verdict->kind == Verdict::Kind::absent ? std::string("no certificate")
+                              : verdict->failed_rule == Rule::none   ? std::string("rules passed")
+                                                                     : "refused: " + verdict->reason;
+        if (!verdict->detail.empty()) {  // the client's text, escaped
+            outcome.append(": ").append(ap_escape_logitem(r->pool, verdict->detail.c_str()));
+        }
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s): %s", headers.name,
                       static_cast<apr_size_t>(values.size()), verdict->format.empty() ? "-" : verdict->format.data(),

@@ -234,5 +234,41 @@ def table(pki):
                 "a UTF8String that is not UTF-8: not a name that rules can compare"),
         Hostile("a huge subject (62 RDNs) for CN=alice", b64(leaf(ca, subject=huge_subject)), 200,
                 "large but valid: judged like any other, under the header bound", path="/alice/"),
+        # Fail closed (issue: no unverified certificate becomes an identity) ------------------------
+        Hostile("self-signed with the CA's exact name", b64(self_made(ca.cert.subject, ca_like=True)), 403,
+                "names are not proof: nothing but the CA's key makes its signature"),
+        Hostile("self-made leaf with every name /alice/ asks for",
+                b64(self_made(name(("O", "Contoso"), ("CN", "alice")))), 403,
+                "the subject rule selects among certificates the CA signed; it trusts nothing", path="/alice/"),
+        Hostile("a good leaf and 5 more certificates than ArrCertVerifyDepth allows",
+                " ".join(pem_spaces(d) for d in [good] + [self_made(name(("CN", f"Fake CA {i}")), ca_like=True)
+                                                          for i in range(5)]), 403,
+                "a chain that could never verify is refused before any of it is parsed"),
+        Hostile("1000 DNS names in a good certificate", b64(leaf(ca, extensions=[(x509.SubjectAlternativeName(
+            [x509.DNSName("a")] * 1000), False)])), 200,
+                "valid, and exported up to 100 names of each kind: it buys no more CPU than that"),
+        Hostile("HTML in a PEM label", "-----BEGIN <script>alert(1)</script>----- "
+                                       + good64[:64] + " -----END <script>alert(1)</script>-----", 403,
+                "not a certificate block; the label reaches the log escaped, never SSL_CLIENT_VERIFY"),
+        Hostile("a URL-encoded newline in a PEM label",
+                urllib.parse.quote(pem.replace("CERTIFICATE", "CERT\nIFICATE"), safe=""), 403,
+                "not a certificate block; the newline is escaped in the log"),
     ]
     return rows
+
+
+def self_made(subject, ca_like=False):
+    """A self-signed certificate with any name at all: what anyone can make."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now() - datetime.timedelta(days=1))
+               .not_valid_after(now() + datetime.timedelta(days=30))
+               .add_extension(x509.BasicConstraints(ca=ca_like, path_length=None), critical=True))
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+
+
+def pem_spaces(der):
+    text = b64(der)
+    return "-----BEGIN CERTIFICATE----- " + " ".join(text[i:i + 64] for i in range(0, len(text), 64)) + \
+        " -----END CERTIFICATE-----"

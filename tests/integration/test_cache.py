@@ -10,6 +10,7 @@ from harness.servers import Httpd, curl
 HEADER = "X-ARR-ClientCert"
 
 SITE = """
+    ArrCertAcceptUnverified on
     <Location /a>
         ArrCertVerifyClient require
         ArrCertSubject "CN=alice"

@@ -45,6 +45,7 @@ def test_header_is_what_azure_sends(files):
 def test_inspect_prints_what_the_module_exports(files):
     alice = files["alice"]
     httpd = Httpd("""
+        ArrCertAcceptUnverified on
         <Location /report>
             ArrCertVerifyClient optional_no_ca
         </Location>
@@ -72,10 +73,11 @@ def test_inspect_names_a_refused_value(files):
 
 
 @pytest.mark.parametrize("options,expected", [
-    ([], "SUCCESS"),
-    (["--subject", "CN=Zoë\\, Jr", "--issuer", "/O=Contoso/CN=Contoso Test CA"], "SUCCESS"),
+    ([], "FAILED:no CA or pinned thumbprint is configured to verify the certificate with"),
+    (["--accept-unverified"], "SUCCESS"),
+    (["--accept-unverified", "--subject", "CN=Zoë\\, Jr", "--issuer", "/O=Contoso/CN=Contoso Test CA"], "SUCCESS"),
     (["--thumbprint", "00" * 20], "FAILED:certificate thumbprint is not pinned"),
-    (["--subject", "CN=bob"], "FAILED:subject does not match"),
+    (["--accept-unverified", "--subject", "CN=bob"], "FAILED:subject does not match"),
     (["--ca", "{ca}"], "SUCCESS"),
     (["--ca", "{stranger}"], "FAILED:unable to get local issuer certificate"),
 ])

@@ -4,7 +4,7 @@ import pytest
 from harness.servers import Httpd
 
 BAD = [
-    ("ArrCertVerifyClient sometimes", "'sometimes' is not one of none, optional, require, optional_no_ca"),
+    ("ArrCertVerifyClient sometimes", "'sometimes' is not one of none, optional, require or optional_no_ca"),
     ("ArrCertThumbprint 12AB", "thumbprint '12AB' has 4 hex digits; expected 40 (SHA-1) or 64 (SHA-256)"),
     ("ArrCertThumbprint " + "Z" * 40, "is not a hex digit"),
     ('ArrCertIssuer "CN=a,"', "ArrCertIssuer: distinguished name 'CN=a,'"),
@@ -16,15 +16,15 @@ BAD = [
     ("ArrCertHeader Bad:Header", "'Bad:Header' is not a valid HTTP header name"),
     ("ArrCertMaxHeaderLength 0", "'0' is not a number of bytes"),
     ("ArrCertOptions +StdEnvVars +Verbose", "unknown option '+Verbose'"),
-    ("ArrCertUserName REMOTE_ADDR", "'REMOTE_ADDR' is not a variable mod_arrcert sets"),
-    ("ArrCertExport SSL_CLIENT_S_DN_CN HTTP_HOST", "'HTTP_HOST' is not a variable ArrCertOptions exports"),
+    ("ArrCertUserName REMOTE_ADDR", "'REMOTE_ADDR' is not a variable of the certificate that mod_arrcert sets"),
+    ("ArrCertExport SSL_CLIENT_S_DN_CN HTTP_HOST", "'HTTP_HOST' is not a variable mod_arrcert exports"),
     ("ArrCertCACertificateFile /nonexistent/ca.pem", "cannot load CA certificates from /nonexistent/ca.pem"),
     ("ArrCertCACertificateFile /etc/hostname", "cannot load CA certificates from /etc/hostname"),
     ("ArrCertCACertificatePath /nonexistent/certs", "/nonexistent/certs does not exist or is not a directory"),
     ("ArrCertCARevocationFile /nonexistent/crl.pem", "cannot read CRL file /nonexistent/crl.pem"),
     ("ArrCertCARevocationFile /etc/hostname", "no CRL could be read from /etc/hostname"),
     ("ArrCertCARevocationPath /nonexistent/crls", "/nonexistent/crls does not exist or is not a directory"),
-    ("ArrCertCARevocationCheck sometimes", "'sometimes' is not one of chain, leaf, none"),
+    ("ArrCertCARevocationCheck sometimes", "'sometimes' is not one of chain, leaf or none"),
     ("ArrCertCARevocationCheck chain maybe", "'maybe' is not no_crl_for_cert_ok"),
     ("ArrCertCARevocationRefresh 0", "'0' is not a number of seconds from 1 to 86400"),
     ("ArrCertVerifyDepth 0", "'0' is not a number of certificates from 1 to 100"),
@@ -53,6 +53,7 @@ def test_bad_trusted_proxy_stops_configtest(httpd, value):
 
 def test_good_configuration_passes(httpd):
     status, output = httpd.configtest("""
+        ArrCertAcceptUnverified on
         ArrCertVerifyClient optional
         ArrCertHeader X-Forwarded-Client-Cert
         <VirtualHost 127.0.0.1:8443>

@@ -7,7 +7,8 @@ import glob
 
 import pytest
 
-from harness.servers import HTTPD, MODULES, ROOT, Httpd, make_workdir
+from harness.pki import name
+from harness.servers import HTTPD, MODULES, ROOT, Httpd, curl, make_workdir
 
 
 def test_demo_serves_the_page_it_promises():
@@ -45,10 +46,60 @@ def test_make_install_with_destdir():
     assert "arrcert_module (shared)" in check.stdout
 
 
-@pytest.mark.parametrize("example", sorted(glob.glob(os.path.join(ROOT, "conf", "examples", "*.conf"))),
-                         ids=os.path.basename)
-def test_examples_are_valid_configuration(example):
-    httpd = Httpd(f"Include {example}\n", modules=["proxy_module mod_proxy.so", "proxy_fcgi_module mod_proxy_fcgi.so",
-                                                   "socache_redis_module mod_socache_redis.so"])
-    status, output = httpd.configtest(f"Include {example}\n")
+EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "conf", "examples", "*.conf")))
+
+
+def example_config(example, httpd, ca_path):
+    """The example as written, with its placeholders pointed at this test's files and port."""
+    with open(example) as f:
+        text = f.read()
+    for placeholder, value in (("/etc/apache2/client-ca.pem", ca_path), ("/var/www/app", httpd.docroot),
+                               ("*:80>", f"*:{httpd.port}>"), ("*:8080>", f"*:{httpd.port}>"),
+                               ("10.0.0.10 ", "127.0.0.1 ")):
+        text = text.replace(placeholder, value)
+    return text
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=os.path.basename)
+def test_examples_are_valid_configuration(example, pki):
+    httpd = Httpd("", modules=["proxy_module mod_proxy.so", "proxy_fcgi_module mod_proxy_fcgi.so",
+                               "socache_redis_module mod_socache_redis.so"])
+    status, output = httpd.configtest(example_config(example, httpd, pki.ca.cert_path))
     assert status == 0, output
+
+
+# Each protected example: its host, the paths it protects, and the names it asks for.
+PROBES = {
+    "azure-app-service-php.conf": ("app.example", ["/"], [("O", "Contoso"), ("CN", "alice")]),
+    "behind-haproxy-or-nginx.conf": ("app.internal", ["/"], [("O", "Contoso"), ("CN", "alice")]),
+    "exclusion-paths.conf": ("portal.example", ["/", "/public/", "/reports/", "/admin/"],
+                             [("O", "Contoso"), ("OU", "Administrators"), ("OU", "Engineering"), ("CN", "alice")]),
+    "shared-cache.conf": ("localhost", ["/api/"], [("O", "Contoso"), ("CN", "alice")]),
+}
+
+
+def test_every_protected_example_is_probed():
+    protected = [os.path.basename(e) for e in EXAMPLES if "ArrCertVerifyClient" in open(e).read()]
+    assert sorted(protected) == sorted(PROBES)
+
+
+@pytest.mark.parametrize("example", sorted(PROBES))
+def test_examples_as_written_refuse_a_self_made_certificate(example, pki):
+    """A certificate made by anyone, carrying every name the example asks for, gets 403; the same
+    names from the trusted CA get through."""
+    host, paths, names = PROBES[example]
+    look_alike = pki.issue(f"ex_ca_{example}", name(("O", "Contoso"), ("CN", "Contoso Test CA")), ca=True)
+    forged = pki.issue(f"ex_forged_{example}", name(*names), issuer=look_alike)
+    genuine = pki.issue(f"ex_genuine_{example}", name(*names), issuer=pki.ca)
+    httpd = Httpd("")
+    httpd.body = example_config(os.path.join(ROOT, "conf", "examples", example), httpd, pki.ca.cert_path)
+    for path in paths:
+        httpd.add_file(path.lstrip("/") + "index.html", "protected\n")
+    httpd.start()
+    try:
+        for path in paths:
+            for cert, expected in ((forged, 403), (genuine, 200)):
+                status, _ = curl(httpd.url(path), headers=[("Host", host), ("X-ARR-ClientCert", cert.azure_header)])
+                assert status == expected, (example, path, cert.name, httpd.error_log()[-2000:])
+    finally:
+        httpd.stop()

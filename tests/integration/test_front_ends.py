@@ -150,11 +150,12 @@ def test_separate_chain_header(server, chain):
 
 
 def test_through_nginx(pki):
-    httpd = Httpd("""
+    httpd = Httpd(f"""
         ArrCertTrustedProxy 127.0.0.1
         <Location /app>
             ArrCertHeader X-SSL-Client-Cert url-pem
             ArrCertVerifyClient require
+            ArrCertCACertificateFile {pki.ca.cert_path}
         </Location>
         """)
     httpd.add_cgi("app/env.cgi")
@@ -173,10 +174,11 @@ def test_through_nginx(pki):
 
 
 def test_through_httpd_mod_ssl_and_mod_headers(pki):
-    backend = Httpd("""
+    backend = Httpd(f"""
         <Location /app>
             ArrCertHeader X-Client-Cert pem
             ArrCertVerifyClient require
+            ArrCertCACertificateFile {pki.ca.cert_path}
         </Location>
         """)
     backend.add_cgi("app/env.cgi")
@@ -201,10 +203,11 @@ def test_through_httpd_mod_ssl_and_mod_headers(pki):
 
 
 def test_through_haproxy_with_the_azure_preset(pki):
-    httpd = Httpd("""
+    httpd = Httpd(f"""
         <Location /app>
             ArrCertFrontEnd azure
             ArrCertVerifyClient require
+            ArrCertCACertificateFile {pki.ca.cert_path}
         </Location>
         """)
     httpd.add_cgi("app/env.cgi")
@@ -227,6 +230,7 @@ def test_untrusted_peer_loses_preset_headers(pki, chain):
             ArrCertTrustedProxy 127.0.0.1
             ArrCertFrontEnd rfc9440
             ArrCertVerifyClient optional_no_ca
+            ArrCertCACertificateFile {chain.root.cert_path}
         </VirtualHost>
         """)
     httpd.add_cgi("env.cgi")
@@ -245,7 +249,7 @@ def test_untrusted_peer_loses_preset_headers(pki, chain):
 @pytest.mark.parametrize("line,message", [
     ("ArrCertHeader X-Cert base64", "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)"),
     ("ArrCertChainHeader X-Chain xfcc", "xfcc carries its chain in its own Chain field"),
-    ("ArrCertFrontEnd cloudflare", "'cloudflare' is not one of azure, envoy, traefik, aws-alb, rfc9440"),
+    ("ArrCertFrontEnd cloudflare", "'cloudflare' is not one of azure, envoy, traefik, aws-alb or rfc9440"),
     ("ArrCertXfccElement middle", "'middle' is not first or last"),
 ])
 def test_bad_front_end_directives(line, message):

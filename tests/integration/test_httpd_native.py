@@ -32,6 +32,7 @@ def get(server, path, cert=None, interface=None, extra=()):
 
 
 PROVIDERS = """
+    ArrCertAcceptUnverified on
     <Location /authz/cert>
         Require arrcert
     </Location>
@@ -61,9 +62,11 @@ PROVIDERS = """
         </RequireAll>
     </Location>
     <Location /expr/require>
+        ArrCertVerifyClient optional_no_ca
         Require expr %{SSL_CLIENT_S_DN_OU} == 'Engineering'
     </Location>
     <Location /expr/if>
+        ArrCertVerifyClient optional_no_ca
         <If "%{ARRCERT_THUMBPRINT} == '{alice_sha1}'">
             Require all granted
         </If>
@@ -72,13 +75,18 @@ PROVIDERS = """
         </Else>
     </Location>
     <Location /expr/header>
+        ArrCertVerifyClient optional_no_ca
         Header always set X-Client-CN "expr=%{SSL_CLIENT_S_DN_CN}"
         Header always set X-Client-Verify "expr=%{arrcert:SSL_CLIENT_VERIFY}"
     </Location>
-    RewriteEngine on
-    RewriteCond expr "arrcert('SSL_CLIENT_S_DN_CN') == 'alice'"
-    RewriteRule ^/rewrite$ /rewrite-alice.txt [PT]
-    RewriteRule ^/rewrite$ /rewrite-other.txt [PT]
+    # Per-directory rules (fixups): the certificate's values are known once the scope is.
+    <Location /rewrite>
+        ArrCertVerifyClient optional_no_ca
+        RewriteEngine on
+        RewriteCond expr "arrcert('SSL_CLIENT_S_DN_CN') == 'alice'"
+        RewriteRule ^ /rewrite-alice.txt [L]
+        RewriteRule ^ /rewrite-other.txt [L]
+    </Location>
 """
 
 
@@ -161,20 +169,32 @@ def load_order(request):
 
 
 def test_expressions_beside_mod_ssl(pki, certs, load_order):
-    """With mod_ssl loaded, SSL_* names stay mod_ssl's; arrcert('...') and %{arrcert:...} are ours."""
+    """With mod_ssl loaded, whatever the load order: where the module is on, SSL_CLIENT_* names are
+    ours (claimed before mod_ssl), as arrcert('...') and %{arrcert:...} are; where it is off they
+    are mod_ssl's and ours are empty."""
     request = load_order
     httpd = Httpd("""
+        ArrCertAcceptUnverified on
         <Location /both>
+            ArrCertVerifyClient optional_no_ca
             Header always set X-Ours "expr=%{arrcert:SSL_CLIENT_S_DN_CN}"
             Header always set X-ModSsl "expr=%{SSL_CLIENT_S_DN_CN}"
             Require expr arrcert('SSL_CLIENT_S_DN_OU') == 'Engineering'
         </Location>
+        <Location /off>
+            Header always set X-Ours "expr=%{arrcert:SSL_CLIENT_S_DN_CN}"
+            Header always set X-ModSsl "expr=%{SSL_CLIENT_S_DN_CN}"
+        </Location>
         """, modules=["headers_module mod_headers.so", *MOD_SSL], module_first=request.param)
     httpd.add_file("both/index.html", "both")
+    httpd.add_file("off/index.html", "off")
     httpd.start()
     try:
         headers = response_headers(httpd, "/both/", certs["alice"])
         assert headers["x-ours"] == "alice"
+        assert headers["x-modssl"] == "alice"
+        headers = response_headers(httpd, "/off/", certs["alice"])
+        assert headers.get("x-ours", "") == ""
         assert headers.get("x-modssl", "") == ""  # plain HTTP: mod_ssl has no client certificate
         assert get(httpd, "/both/", certs["alice"]) == (200, "both")
         assert get(httpd, "/both/", certs["bob"])[0] == 403
@@ -183,6 +203,7 @@ def test_expressions_beside_mod_ssl(pki, certs, load_order):
 
 
 SITE = """
+    ArrCertAcceptUnverified on
     <Location /site>
         ArrCertVerifyClient require
         ArrCertSubject "CN=alice"

@@ -40,9 +40,10 @@ CERTIFICATES = {
 @pytest.fixture(scope="module")
 def servers(pki):
     ssl_port = free_port()
-    httpd = Httpd("""
+    httpd = Httpd(f"""
         <Location /arrcert>
             ArrCertVerifyClient optional_no_ca
+            ArrCertCACertificateFile {pki.ca.cert_path}
             ArrCertOptions +StdEnvVars +ExportCertData
         </Location>
         """ + tls_vhost(pki, ssl_port, "optional", "SSLVerifyDepth 3", "SSLOptions +StdEnvVars +ExportCertData"),

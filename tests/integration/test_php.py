@@ -9,6 +9,7 @@ import pytest
 from harness.servers import HAProxy, Httpd, PhpFpm, curl
 
 RULES = """
+    ArrCertAcceptUnverified on
     <Location /app>
         ArrCertVerifyClient require
         ArrCertIssuer "CN=Contoso Test CA, O=Contoso"

@@ -16,6 +16,7 @@ MEMCACHE = "socache_memcache_module mod_socache_memcache.so"
 REDIS = "socache_redis_module mod_socache_redis.so"
 
 SITE = """
+    ArrCertAcceptUnverified on
     <Location /a>
         ArrCertVerifyClient require
         ArrCertSubject "CN=alice"

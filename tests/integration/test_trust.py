@@ -115,12 +115,15 @@ def server(trust):
         </Location>
         <Location /forged>
             ArrCertVerifyClient require
+            ArrCertCACertificateFile {trust.ca_file}
         </Location>
         <Location /forged-report>
             ArrCertVerifyClient optional_no_ca
+            ArrCertCACertificateFile {trust.ca_file}
         </Location>
         <Location /forged-custom>
             ArrCertVerifyClient optional_no_ca
+            ArrCertCACertificateFile {trust.ca_file}
             ArrCertHeader X-Client-Cert
         </Location>
         <VirtualHost 127.0.0.1:{trusted_port}>
@@ -270,10 +273,12 @@ def test_trusted_proxy_over_ipv6(trust):
         <VirtualHost [::1]:{listed}>
             ArrCertTrustedProxy ::1/128
             ArrCertVerifyClient optional_no_ca
+            ArrCertCACertificateFile {trust.ca_file}
         </VirtualHost>
         <VirtualHost [::1]:{unlisted}>
             ArrCertTrustedProxy 127.0.0.1
             ArrCertVerifyClient optional_no_ca
+            ArrCertCACertificateFile {trust.ca_file}
         </VirtualHost>
         """)
     httpd.add_cgi("env.cgi")

@@ -35,6 +35,7 @@ def test_every_directive_under_valgrind(pki):
 
     httpd = Httpd("", modules=["socache_shmcb_module mod_socache_shmcb.so", "env_module mod_env.so"])
     httpd.body = f"""
+        ArrCertAcceptUnverified on
         ArrCertCache shmcb:{httpd.dir}/verdicts(512000) memory:50
         ArrCertCacheTimeout 60
         ArrCertCacheSecret {secret}

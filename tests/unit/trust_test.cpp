@@ -202,6 +202,24 @@ TEST_F(TrustTest, MoreChainCertificatesThanTheDepthAllowsAreRefusedBeforeParsing
     EXPECT_EQ(judge_with(header({&pki().leaf}) + junk).failed_rule, Rule::certificate);
 }
 
+// Refused before OpenSSL's verifier (which decodes every extension first) with OpenSSL's reasons.
+TEST_F(TrustTest, UnknownIssuersAreRefusedWithOpenSslsReasons)
+{
+    const Issued stranger_ca = testing::issue({.subject = Name{{{"CN", "Stranger CA"}}}, .ca = true});
+    const Issued stranger = testing::issue({.subject = Name{{{"CN", "mallory"}}},
+                                            .issuer = Name{{{"CN", "Stranger CA"}}},
+                                            .subject_alt_name = "DNS:a,DNS:b,DNS:c",
+                                            .issuer_key = stranger_ca.key.get()});
+    EXPECT_EQ(judge_with(header({&stranger})).reason,
+              X509_verify_cert_error_string(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY));
+    const Issued self_signed = testing::issue({.subject = Name{{{"CN", "mallory"}}}});
+    EXPECT_EQ(judge_with(header({&self_signed})).reason,
+              X509_verify_cert_error_string(X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT));
+    // Sent along, the stranger's CA takes the question to OpenSSL, which says the same.
+    EXPECT_EQ(judge_with(header({&stranger, &stranger_ca})).reason,
+              X509_verify_cert_error_string(X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN));
+}
+
 // A verdict is only as good as the path and the CRLs it was judged on: the earliest end of those.
 TEST_F(TrustTest, ValidUntilIsTheEarliestEndOfThePathAndItsCrls)
 {
