@@ -42,17 +42,16 @@ inline std::optional<std::string> find_variable(const Verdict& verdict, const De
                                                 std::string_view wanted)
 {
     std::optional<std::string> found;
-    export_variables(verdict, decision, now, ExportOptions{true, true},
-                     [&](std::string_view name, std::string_view value) {
-                         // Case-insensitive, as mod_ssl looks its names up.
-                         if (!found && name.size() == wanted.size() &&
-                             std::equal(name.begin(), name.end(), wanted.begin(), [](char a, char b) {
-                                 return std::toupper(static_cast<unsigned char>(a)) ==
-                                        std::toupper(static_cast<unsigned char>(b));
-                             })) {
-                             found = std::string(value);
-                         }
-                     });
+    export_variables(
+        verdict, decision, now, ExportOptions{true, true}, [&](std::string_view name, std::string_view value) {
+            // Case-insensitive, as mod_ssl looks its names up.
+            if (!found && name.size() == wanted.size() &&
+                std::equal(name.begin(), name.end(), wanted.begin(), [](char a, char b) {
+                    return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
+                })) {
+                found = std::string(value);
+            }
+        });
     return found;
 }
 

@@ -374,7 +374,7 @@ constexpr std::array<Format, 7> formats{{
 }};
 
 // What DecodedHeader::format may say: the formats of the table and the automatic ones.
-constexpr std::array<std::string_view, 7> reported{"der-base64", "url-der-base64", "pem", "url-pem",
+constexpr std::array<std::string_view, 7> reported{"der-base64", "url-der-base64", "pem",    "url-pem",
                                                    "xfcc",       "rfc9440",        "traefik"};
 
 }  // namespace

@@ -85,8 +85,7 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     };
 
     if (rules.chain.trust == nullptr && rules.thumbprints.empty() && !rules.accept_unverified) {
-        return refuse_judged(Rule::trust,
-                             "no CA or pinned thumbprint is configured to verify the certificate with");
+        return refuse_judged(Rule::trust, "no CA or pinned thumbprint is configured to verify the certificate with");
     }
     if (rules.chain.trust == nullptr && rules.chain.revocation.check != RevocationCheck::none) {
         return refuse_judged(Rule::chain,

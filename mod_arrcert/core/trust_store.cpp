@@ -99,7 +99,7 @@ std::optional<int> missing_issuer(const TrustStore& trust, X509* leaf, const std
         return std::nullopt;
     }
     return X509_NAME_cmp(issuer, X509_get_subject_name(leaf)) == 0 ? X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
-                                                                     : X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
+                                                                   : X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY;
 }
 
 // The earliest notAfter of the verified path and, where revocation was checked, nextUpdate of

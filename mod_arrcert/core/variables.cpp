@@ -127,8 +127,9 @@ void add_subject_alt_names(Variables& variables, X509* x509)
                                    string_value(name->d.rfc822Name));
         } else if (name->type == GEN_DNS && dns_names < max_indexed_variables) {
             variables.emplace_back("SSL_CLIENT_SAN_DNS_" + std::to_string(dns_names++), string_value(name->d.dNSName));
-        } else if (name->type == GEN_OTHERNAME && upns < max_indexed_variables && OBJ_obj2nid(name->d.otherName->type_id) == NID_ms_upn &&
-                   name->d.otherName->value != nullptr && name->d.otherName->value->type == V_ASN1_UTF8STRING) {
+        } else if (name->type == GEN_OTHERNAME && upns < max_indexed_variables &&
+                   OBJ_obj2nid(name->d.otherName->type_id) == NID_ms_upn && name->d.otherName->value != nullptr &&
+                   name->d.otherName->value->type == V_ASN1_UTF8STRING) {
             variables.emplace_back("SSL_CLIENT_SAN_OTHER_msUPN_" + std::to_string(upns++),
                                    string_value(name->d.otherName->value->value.utf8string));
         }
@@ -202,30 +203,26 @@ std::string subject_dn(const Certificate& certificate)
 bool is_exported_name(std::string_view name)
 {
     static constexpr std::array<std::string_view, 14> fixed{
-        "SSL_CLIENT_VERIFY", "SSL_CLIENT_M_VERSION", "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
-        "SSL_CLIENT_V_END",  "SSL_CLIENT_V_REMAIN",  "SSL_CLIENT_S_DN",     "SSL_CLIENT_I_DN",
-        "SSL_CLIENT_A_KEY",  "SSL_CLIENT_A_SIG",     "SSL_CLIENT_CERT",     "SSL_CLIENT_CERT_RFC4523_CEA",
+        "SSL_CLIENT_VERIFY",  "SSL_CLIENT_M_VERSION",     "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
+        "SSL_CLIENT_V_END",   "SSL_CLIENT_V_REMAIN",      "SSL_CLIENT_S_DN",     "SSL_CLIENT_I_DN",
+        "SSL_CLIENT_A_KEY",   "SSL_CLIENT_A_SIG",         "SSL_CLIENT_CERT",     "SSL_CLIENT_CERT_RFC4523_CEA",
         "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256"};
     if (std::find(fixed.begin(), fixed.end(), name) != fixed.end()) {
         return true;
     }
     for (const std::string_view prefix : {"SSL_CLIENT_S_DN_", "SSL_CLIENT_I_DN_"}) {
         if (name.starts_with(prefix)) {
-            std::string_view rest = name.substr(prefix.size());
-            for (const DnComponent& component : dn_components) {
+            const std::string_view rest = name.substr(prefix.size());
+            // <x> or <x>_<n>
+            return std::ranges::any_of(dn_components, [&](const DnComponent& component) {
                 const std::string_view suffix(component.suffix);
-                if (rest == suffix) {
-                    return true;
-                }
-                if (rest.starts_with(suffix) && rest.substr(suffix.size()).starts_with('_') &&
-                    is_index(rest.substr(suffix.size() + 1))) {
-                    return true;
-                }
-            }
-            return false;
+                return rest == suffix || (rest.starts_with(suffix) && rest.substr(suffix.size()).starts_with('_') &&
+                                          is_index(rest.substr(suffix.size() + 1)));
+            });
         }
     }
-    for (const std::string_view prefix : {"SSL_CLIENT_SAN_Email_", "SSL_CLIENT_SAN_DNS_", "SSL_CLIENT_SAN_OTHER_msUPN_"}) {
+    for (const std::string_view prefix :
+         {"SSL_CLIENT_SAN_Email_", "SSL_CLIENT_SAN_DNS_", "SSL_CLIENT_SAN_OTHER_msUPN_"}) {
         if (name.starts_with(prefix)) {
             return is_index(name.substr(prefix.size()));
         }

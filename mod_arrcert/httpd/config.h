@@ -51,8 +51,8 @@ struct Origin {
 struct DirConfig {
     bool mode_set = false;
     VerifyMode mode = VerifyMode::none;
-    Origin mode_at;     // the ArrCertVerifyClient line in force
-    Origin require_at;  // a Require arrcert line of this scope that relies on the scope's trust
+    Origin mode_at;                         // the ArrCertVerifyClient line in force
+    Origin require_at;                      // a Require arrcert line of this scope that relies on the scope's trust
     std::optional<bool> accept_unverified;  // ArrCertAcceptUnverified; default off
     const std::vector<Thumbprint>* thumbprints = nullptr;  // null: inherit
     const std::vector<DnPattern>* issuers = nullptr;

@@ -89,8 +89,9 @@ apr_table_t* environment_without_certificate(request_rec* r)
 {
     const apr_array_header_t* entries = apr_table_elts(r->subprocess_env);
     const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
-    const bool any = std::any_of(entry, entry + entries->nelts,
-                                 [](const apr_table_entry_t& e) { return e.key != nullptr && is_certificate_name(e.key); });
+    const bool any = std::any_of(entry, entry + entries->nelts, [](const apr_table_entry_t& e) {
+        return e.key != nullptr && is_certificate_name(e.key);
+    });
     if (!any) {
         return r->subprocess_env;
     }

@@ -4,6 +4,7 @@
 #include <http_core.h>
 #include <http_log.h>
 
+#include <optional>
 #include <string_view>
 
 #include "c_boundary.h"
@@ -91,8 +92,8 @@ void for_each_scope(server_rec* server, apr_pool_t* pool, Visit visit)
     const DirConfig none;
     const DirConfig& defaults = ours(server->lookup_defaults) != nullptr ? *ours(server->lookup_defaults) : none;
     visit(defaults);
-    visit_nested(pool, defaults, *static_cast<const core_dir_config*>(ap_get_core_module_config(server->lookup_defaults)),
-                 visit);
+    visit_nested(pool, defaults,
+                 *static_cast<const core_dir_config*>(ap_get_core_module_config(server->lookup_defaults)), visit);
     const auto& core = *static_cast<const core_server_config*>(ap_get_core_module_config(server->module_config));
     visit_sections(pool, defaults, core.sec_dir, false, visit);
     visit_sections(pool, defaults, core.sec_url, true, visit);
@@ -108,15 +109,15 @@ bool checks_certificates(const DirConfig& config)
 extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* ptemp, server_rec* base)
 {
     return guard_server(base, "checking the configured scopes", HTTP_INTERNAL_SERVER_ERROR, [&] {
-        const Origin* unproven = nullptr;
-        for (server_rec* server = base; server != nullptr && unproven == nullptr; server = server->next) {
+        std::optional<Origin> unproven;
+        for (server_rec* server = base; server != nullptr && !unproven; server = server->next) {
             for_each_scope(server, ptemp, [&](const DirConfig& config) {
-                if (unproven == nullptr && checks_certificates(config) && !config.has_trust()) {
-                    unproven = config.mode != VerifyMode::none ? &config.mode_at : &config.require_at;
+                if (!unproven && checks_certificates(config) && !config.has_trust()) {
+                    unproven = config.mode != VerifyMode::none ? config.mode_at : config.require_at;
                 }
             });
         }
-        if (unproven == nullptr) {
+        if (!unproven) {
             return OK;
         }
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,

@@ -56,7 +56,7 @@ TEST(RulesTest, WithoutCaOrPinsNothingPassesUnlessUnverifiedIsAccepted)
     const Verdict refused = judge(fixture().header, {}, testing::now());
     EXPECT_EQ(refused.kind, Verdict::Kind::judged);
     EXPECT_EQ(refused.failed_rule, Rule::trust);
-    EXPECT_EQ(refused.sha1_hex, fixture().sha1);  // for the log line
+    EXPECT_EQ(refused.sha1_hex, fixture().sha1);      // for the log line
     EXPECT_TRUE(refused.variables.standard.empty());  // a refusal makes no variables
     const Decision decision = decide(refused, testing::now(), 0);
     EXPECT_EQ(decision.outcome, Decision::Outcome::failed);
@@ -95,17 +95,18 @@ TEST(RulesTest, IssuerAndSubjectAnyLineMayMatch)
 {
     const auto issuers = patterns({"CN=Other CA", "CN=Contoso CA,O=Contoso"});
     const auto subjects = patterns({"CN=bob", "CN=alice"});
-    EXPECT_EQ(judge(fixture().header, {.issuers = issuers, .subjects = subjects, .accept_unverified = true},
-                    testing::now())
-                  .failed_rule,
-              Rule::none);
+    EXPECT_EQ(
+        judge(fixture().header, {.issuers = issuers, .subjects = subjects, .accept_unverified = true}, testing::now())
+            .failed_rule,
+        Rule::none);
 
     const auto wrong_issuer = patterns({"CN=Other CA"});
     EXPECT_EQ(judge(fixture().header, {.issuers = wrong_issuer, .accept_unverified = true}, testing::now()).failed_rule,
               Rule::issuer);
     const auto wrong_subject = patterns({"CN=bob"});
-    EXPECT_EQ(judge(fixture().header, {.subjects = wrong_subject, .accept_unverified = true}, testing::now()).failed_rule,
-              Rule::subject);
+    EXPECT_EQ(
+        judge(fixture().header, {.subjects = wrong_subject, .accept_unverified = true}, testing::now()).failed_rule,
+        Rule::subject);
     // The issuer's name is not the subject's.
     const auto issuer_as_subject = patterns({"CN=Contoso CA"});
     EXPECT_EQ(

@@ -144,10 +144,10 @@ TEST(VariablesTest, ExportFollowsOptionsAndOutcome)
 
 TEST(VariablesTest, ExportedNamesAreExactlyTheModulesOwn)
 {
-    for (const char* name : {"SSL_CLIENT_VERIFY", "SSL_CLIENT_S_DN_CN", "SSL_CLIENT_S_DN_OU_1", "SSL_CLIENT_I_DN_Email",
-                             "SSL_CLIENT_SAN_DNS_0", "SSL_CLIENT_SAN_Email_99", "SSL_CLIENT_SAN_OTHER_msUPN_3",
-                             "SSL_CLIENT_CERT", "SSL_CLIENT_CERT_RFC4523_CEA", "SSL_CLIENT_V_REMAIN",
-                             "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256"}) {
+    for (const char* name :
+         {"SSL_CLIENT_VERIFY", "SSL_CLIENT_S_DN_CN", "SSL_CLIENT_S_DN_OU_1", "SSL_CLIENT_I_DN_Email",
+          "SSL_CLIENT_SAN_DNS_0", "SSL_CLIENT_SAN_Email_99", "SSL_CLIENT_SAN_OTHER_msUPN_3", "SSL_CLIENT_CERT",
+          "SSL_CLIENT_CERT_RFC4523_CEA", "SSL_CLIENT_V_REMAIN", "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256"}) {
         EXPECT_TRUE(is_exported_name(name)) << name;
     }
     for (const char* name : {"SSL_CLIENT_S_DN_CNN", "SSL_CLIENT_SDN_CN", "SSL_CLIENT_SAN_DNS", "SSL_CLIENT_SAN_DNS_01",
