@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "arrcert/result.h"
+
 namespace arrcert {
 
 using Der = std::vector<unsigned char>;
@@ -30,7 +32,8 @@ inline constexpr std::size_t default_max_header_length = 16384;
 enum class HeaderFormat { automatic, der_base64, pem, url_pem, xfcc, rfc9440, traefik };
 std::optional<HeaderFormat> header_format_named(std::string_view name);  // "auto", "der-base64", ... any case
 std::string_view header_format_name(HeaderFormat format) noexcept;
-std::string header_format_list();  // "auto, der-base64, ...", for messages
+// "auto, der-base64, ... or traefik" for messages, or with other separators for help texts.
+std::string header_format_list(std::string_view separator = ", ", std::string_view last = " or ");
 
 // Every value DecodedHeader::format can take, and the constant for a stored name (caches keep the
 // name; a verdict points to the constant).
@@ -63,5 +66,27 @@ DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, s
 
 // The leaf of `header` followed by the intermediates of `chain` that are not the leaf again.
 void append_chain(DecodedHeader& header, const DecodedHeader& chain);
+
+// ArrCertFrontEnd: the front ends whose header names and formats are known by name.
+enum class FrontEnd { azure, envoy, traefik, aws_alb, rfc9440 };
+std::optional<FrontEnd> front_end_named(std::string_view name);  // "azure", "aws-alb", ... any case
+std::string front_end_list(std::string_view separator = ", ", std::string_view last = " or ");
+
+// Where a scope reads the certificate: its header and, for front ends that send the intermediates
+// apart (RFC 9440's Client-Cert-Chain), the chain header. Names are C strings that outlive it.
+struct HeaderSettings {
+    const char* name = "X-ARR-ClientCert";
+    HeaderFormat format = HeaderFormat::automatic;
+    const char* chain_name = nullptr;  // null: no chain header
+    HeaderFormat chain_format = HeaderFormat::automatic;
+};
+HeaderSettings front_end_headers(std::optional<FrontEnd> front_end) noexcept;  // none: the defaults
+
+// What one request forwarded: the certificate header's value and the chain header's (empty when
+// absent), decoded and merged as the settings say. The one entry point for the module, the
+// arrcert command and the fuzz target.
+DecodedHeader decode_request(std::string_view certificate, std::string_view chain, const HeaderSettings& headers,
+                             std::size_t max_length = default_max_header_length,
+                             XfccPick xfcc_element = XfccPick::last);
 
 }  // namespace arrcert

@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "arrcert/openssl_ptr.h"
+#include "arrcert/result.h"
 
 namespace arrcert {
 
@@ -52,10 +53,10 @@ class CrlSource {
 public:
     CrlSource() = default;
 
-    // At configuration time: read the file (or every file of the directory) now. Returns an error
-    // message naming the file, or an empty string.
-    std::string add_file(const std::string& path);
-    std::string add_directory(const std::string& path);
+    // At configuration time: read the file (or every file of the directory) now. A failure names
+    // the file.
+    Result<void> add_file(const std::string& path);
+    Result<void> add_directory(const std::string& path);
 
     struct Current {
         std::shared_ptr<const CrlSnapshot> snapshot;
@@ -72,10 +73,10 @@ private:
         std::string path;
         bool directory;
     };
-    std::string add(Source source);
-    static std::vector<std::filesystem::path> files_of(const Source& source, std::string& error);
+    Result<void> add(Source source);
+    static Result<std::vector<std::filesystem::path>> files_of(const Source& source);
     [[nodiscard]] std::string stamp() const;  // what the files look like now
-    std::string read_all(std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>>& crls) const;
+    [[nodiscard]] Result<std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>>> read_all() const;
     void publish(std::shared_ptr<const CrlSnapshot> snapshot);
 
     std::vector<Source> sources_;

@@ -11,6 +11,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "arrcert/openssl_ptr.h"
+#include "arrcert/result.h"
 #include "arrcert/revocation.h"
 
 namespace arrcert {
@@ -29,10 +30,10 @@ public:
     TrustStore& operator=(TrustStore&&) = default;
     ~TrustStore() = default;
 
-    // Both return an error message naming the file, or an empty string.
-    std::string add_file(const std::string& path);
+    // A failure names the file.
+    Result<void> add_file(const std::string& path);
     // Every file named as `openssl rehash` names them, read at once.
-    std::string add_directory(const std::string& path);
+    Result<void> add_directory(const std::string& path);
 
     [[nodiscard]] X509_STORE* store() const noexcept { return store_.get(); }
     // SHA-256 (hex) of the certificates it holds: the same trust anchors on two servers give the

@@ -2,7 +2,6 @@
 // outside double quotes, so that a quoted Subject holding ";Cert=..." stays a Subject.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,8 +14,8 @@ namespace arrcert {
 struct XfccElement {
     std::vector<std::pair<std::string, std::string>> fields;  // keys lowercased, values unquoted
 
-    // The value of `key` (lowercase); an error when it appears twice; nullopt-like empty when absent.
-    [[nodiscard]] Result<std::optional<std::string>> field(std::string_view key) const;
+    // The value of `key` (lowercase), empty when absent; an error when it appears twice.
+    [[nodiscard]] Result<std::string> field(std::string_view key) const;
 };
 
 Result<std::vector<XfccElement>> parse_xfcc(std::string_view text);

@@ -166,7 +166,7 @@ int inspect(const std::vector<std::string>& args)
     RuleSet show_all;
     show_all.accept_unverified = true;
     show_all.report_refusals = true;
-    const Verdict verdict = judge(as_header_value(input), show_all, now(), max_input * 2);
+    const Verdict verdict = judge(decode_request(as_header_value(input), {}, {}, max_input * 2), show_all, now());
     const Decision decision = decide(verdict, now(), 0);
     std::cout << "format: " << (verdict.format.empty() ? "-" : verdict.format) << "\n";
     print_variables(verdict, decision);
@@ -177,10 +177,11 @@ int verify(const std::vector<std::string>& args)
 {
     if (wants_help(args)) {
         std::cout << "usage: arrcert verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--ca FILE]\n"
-                     "                      [--crl FILE] [--accept-unverified] FILE|-\n"
+                     "                      [--crl FILE] [--chain FILE] [--accept-unverified] FILE|-\n"
                      "Takes the decision mod_arrcert takes under 'ArrCertVerifyClient require' with the\n"
                      "same rules (each option may be repeated, as the directives), at the current time.\n"
                      "Prints SUCCESS and exits 0, or FAILED:<reason> and the rule, and exits 1.\n"
+                     "--chain gives intermediates apart, as a chain header would (ArrCertChainHeader).\n"
                      "--crl turns on 'ArrCertCARevocationCheck chain'. Without --ca or --thumbprint nothing\n"
                      "proves the certificate genuine: it is refused unless --accept-unverified says so\n"
                      "(as 'ArrCertAcceptUnverified on').\n";
@@ -192,6 +193,7 @@ int verify(const std::vector<std::string>& args)
     std::optional<TrustStore> trust;
     std::optional<CrlSource> crls;
     std::optional<std::string> file;
+    std::string chain;
     bool accept_unverified = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
@@ -227,15 +229,17 @@ int verify(const std::vector<std::string>& args)
             if (!trust) {
                 trust.emplace();
             }
-            if (std::string error = trust->add_file(value); !error.empty()) {
-                throw UsageError{error};
+            if (const Result<void> loaded = trust->add_file(value); !loaded) {
+                throw UsageError{loaded.error()};
             }
+        } else if (arg == "--chain") {
+            chain = read_input(value).bytes;
         } else if (arg == "--crl") {
             if (!crls) {
                 crls.emplace();
             }
-            if (std::string error = crls->add_file(value); !error.empty()) {
-                throw UsageError{error};
+            if (const Result<void> loaded = crls->add_file(value); !loaded) {
+                throw UsageError{loaded.error()};
             }
         } else {
             throw UsageError{"unknown option " + arg};
@@ -252,7 +256,9 @@ int verify(const std::vector<std::string>& args)
     rules.chain.crls = snapshot.get();
     rules.chain.revocation = {crls ? RevocationCheck::chain : RevocationCheck::none, false};
     rules.accept_unverified = accept_unverified;
-    const Verdict verdict = judge(as_header_value(input), rules, at, max_input * 2);
+    // The module's own entry point: the certificate's header, and the intermediates apart.
+    const HeaderSettings headers{"certificate", HeaderFormat::automatic, "chain", HeaderFormat::pem};
+    const Verdict verdict = judge(decode_request(as_header_value(input), chain, headers, max_input * 2), rules, at);
     const Decision decision = decide(verdict, at, 0);
     if (permits(VerifyMode::require, decision.outcome)) {
         std::cout << "SUCCESS\n";

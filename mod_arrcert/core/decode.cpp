@@ -10,6 +10,7 @@
 #include <cctype>
 #include <optional>
 
+#include "arrcert/keywords.h"
 #include "arrcert/xfcc.h"
 
 namespace arrcert {
@@ -46,7 +47,7 @@ bool is_base64_alphabet(char c)
 }
 
 // Base64 with any whitespace inside; the alphabet and padding are checked before OpenSSL decodes.
-std::optional<Der> decode_base64(std::string_view text, std::string& reason)
+Result<Der> decode_base64(std::string_view text)
 {
     std::string compact;
     compact.reserve(text.size());
@@ -56,8 +57,7 @@ std::optional<Der> decode_base64(std::string_view text, std::string& reason)
         }
     }
     if (compact.empty()) {
-        reason = "empty base64";
-        return std::nullopt;
+        return Failure{"empty base64"};
     }
     std::size_t padding = 0;
     for (std::size_t i = 0; i < compact.size(); ++i) {
@@ -67,28 +67,25 @@ std::optional<Der> decode_base64(std::string_view text, std::string& reason)
             continue;
         }
         if (padding > 0 || !is_base64_alphabet(c)) {
-            reason = "invalid base64 character at position " + std::to_string(i);
-            return std::nullopt;
+            return Failure{"invalid base64 character at position " + std::to_string(i)};
         }
     }
     if (padding > 2 || compact.size() % 4 != 0) {
-        reason = "invalid base64 length or padding";
-        return std::nullopt;
+        return Failure{"invalid base64 length or padding"};
     }
     Der der(compact.size() / 4 * 3);
     const int written = EVP_DecodeBlock(der.data(), reinterpret_cast<const unsigned char*>(compact.data()),
                                         static_cast<int>(compact.size()));
     if (written < 0 || static_cast<std::size_t>(written) != der.size()) {
         ERR_clear_error();
-        reason = "invalid base64";
-        return std::nullopt;
+        return Failure{"invalid base64"};
     }
     der.resize(der.size() - padding);
     return der;
 }
 
 // The DER must be exactly one definite-length SEQUENCE: no truncation, nothing after it.
-bool check_der_envelope(const Der& der, std::string& reason)
+Result<void> check_der_envelope(const Der& der)
 {
     const unsigned char* cursor = der.data();
     long length = 0;
@@ -97,23 +94,20 @@ bool check_der_envelope(const Der& der, std::string& reason)
     const int info = ASN1_get_object(&cursor, &length, &tag, &xclass, static_cast<long>(der.size()));
     ERR_clear_error();
     if ((info & 0x80) != 0) {
-        reason = "truncated or invalid DER";
-        return false;
+        return Failure{"truncated or invalid DER"};
     }
     if (tag != V_ASN1_SEQUENCE || xclass != V_ASN1_UNIVERSAL || (info & V_ASN1_CONSTRUCTED) == 0 ||
         info == (V_ASN1_CONSTRUCTED | 1)) {
-        reason = "DER does not start with a definite-length SEQUENCE";
-        return false;
+        return Failure{"DER does not start with a definite-length SEQUENCE"};
     }
     const auto used = static_cast<std::size_t>(cursor - der.data()) + static_cast<std::size_t>(length);
     if (used < der.size()) {
-        reason = std::to_string(der.size() - used) + " trailing bytes after the DER certificate";
-        return false;
+        return Failure{std::to_string(der.size() - used) + " trailing bytes after the DER certificate"};
     }
-    return true;
+    return {};
 }
 
-std::optional<std::string> percent_decode(std::string_view text, std::string& reason)
+Result<std::string> percent_decode(std::string_view text)
 {
     std::string out;
     out.reserve(text.size());
@@ -126,8 +120,7 @@ std::optional<std::string> percent_decode(std::string_view text, std::string& re
         const int high = complete ? OPENSSL_hexchar2int(static_cast<unsigned char>(text[i + 1])) : -1;
         const int low = complete ? OPENSSL_hexchar2int(static_cast<unsigned char>(text[i + 2])) : -1;
         if (high < 0 || low < 0) {
-            reason = "invalid percent-encoding at position " + std::to_string(i);
-            return std::nullopt;
+            return Failure{"invalid percent-encoding at position " + std::to_string(i)};
         }
         out.push_back(static_cast<char>(high * 16 + low));
         i += 2;
@@ -135,111 +128,129 @@ std::optional<std::string> percent_decode(std::string_view text, std::string& re
     return out;
 }
 
+using Chain = std::vector<Der>;
+
 // One or more PEM CERTIFICATE blocks with only whitespace around and between them.
-// `detail` gets client text worth logging (escaped) but never exporting.
-bool decode_pem_blocks(std::string_view text, std::vector<Der>& chain, std::string& reason, std::string& detail)
+Result<Chain> decode_pem_blocks(std::string_view text)
 {
     if (only_space(text)) {
-        reason = "no PEM block";  // e.g. URL-encoded whitespace
-        return false;
+        return Failure{"no PEM block"};  // e.g. URL-encoded whitespace
     }
+    Chain chain;
     while (!only_space(text)) {
         const std::size_t begin = text.find(pem_begin);
         if (begin == std::string_view::npos || !only_space(text.substr(0, begin))) {
-            reason = "unexpected text outside PEM blocks";
-            return false;
+            return Failure{"unexpected text outside PEM blocks"};
         }
         text.remove_prefix(begin + pem_begin.size());
         const std::size_t label_end = text.find(pem_dashes);
         if (label_end == std::string_view::npos) {
-            reason = "PEM BEGIN line is not terminated";
-            return false;
+            return Failure{"PEM BEGIN line is not terminated"};
         }
         const std::string_view label = text.substr(0, label_end);
         if (label != pem_certificate_label) {
-            reason = "PEM block is not a CERTIFICATE";
-            detail = "PEM label '" + std::string(label.substr(0, 40)) + "'";
-            return false;
+            // The label is the client's text: for the log only.
+            return Failure{"PEM block is not a CERTIFICATE", "PEM label '" + std::string(label.substr(0, 40)) + "'"};
         }
         text.remove_prefix(label_end + pem_dashes.size());
         const std::string end_line = "-----END " + std::string(label) + "-----";
         const std::size_t end = text.find(end_line);
         if (end == std::string_view::npos) {
-            reason = "PEM block has no END CERTIFICATE line";
-            return false;
+            return Failure{"PEM block has no END CERTIFICATE line"};
         }
-        auto der = decode_base64(text.substr(0, end), reason);
+        auto der = decode_base64(text.substr(0, end));
         if (!der) {
-            reason.insert(0, "PEM body: ");
-            return false;
+            return Failure{"PEM body: " + der.error()};
         }
-        chain.push_back(std::move(*der));
+        chain.push_back(std::move(der.value()));
         text.remove_prefix(end + end_line.size());
     }
-    return true;
+    return chain;
 }
 
-DecodedHeader malformed(std::string reason, std::string detail = {})
+DecodedHeader malformed(Failure failure)
 {
     DecodedHeader result;
     result.status = DecodedHeader::Status::malformed;
-    result.reason = std::move(reason);
-    result.detail = std::move(detail);
+    result.reason = std::move(failure.reason);
+    result.detail = std::move(failure.detail);
     return result;
 }
 
-// Base64 DER items joined by ',' (Traefik), each trimmed; empty items are refused.
-bool decode_base64_list(std::string_view text, std::vector<Der>& chain, std::string& reason)
+// `prefix` before the reason, the detail kept.
+Failure within(std::string_view prefix, Failure failure)
 {
+    failure.reason.insert(0, prefix);
+    return failure;
+}
+
+// Base64 DER items joined by ',' (Traefik), each trimmed; empty items are refused.
+Result<Chain> decode_base64_list(std::string_view text)
+{
+    Chain chain;
     while (true) {
         const std::size_t comma = text.find(',');
         const std::string_view item = trim(text.substr(0, comma));
         if (item.empty()) {
-            reason = "empty item in the list";
-            return false;
+            return Failure{"empty item in the list"};
         }
-        auto der = decode_base64(item, reason);
+        auto der = decode_base64(item);
         if (!der) {
-            return false;
+            return der.why();
         }
-        chain.push_back(std::move(*der));
+        chain.push_back(std::move(der.value()));
         if (comma == std::string_view::npos) {
-            return true;
+            return chain;
         }
         text.remove_prefix(comma + 1);
     }
 }
 
 // RFC 9440 / RFC 8941 byte sequences: ":base64:" items, one or a ','-separated list.
-bool decode_sf_binary_list(std::string_view text, bool list, std::vector<Der>& chain, std::string& reason)
+Result<Chain> decode_sf_binary_list(std::string_view text, bool list)
 {
+    Chain chain;
     while (true) {
         const std::size_t comma = text.find(',');
         const std::string_view item = trim(text.substr(0, comma));
         if (item.size() < 2 || item.front() != ':' || item.back() != ':') {
-            reason = "expected a byte sequence (:base64:)";
-            return false;
+            return Failure{"expected a byte sequence (:base64:)"};
         }
-        auto der = decode_base64(item.substr(1, item.size() - 2), reason);
+        auto der = decode_base64(item.substr(1, item.size() - 2));
         if (!der) {
-            return false;
+            return der.why();
         }
-        chain.push_back(std::move(*der));
+        chain.push_back(std::move(der.value()));
         if (comma == std::string_view::npos) {
-            return true;
+            return chain;
         }
         if (!list) {
-            reason = "several values in one header (repeated header line?)";
-            return false;
+            return Failure{"several values in one header (repeated header line?)"};
         }
         text.remove_prefix(comma + 1);
     }
 }
 
-bool decode_url_pem(std::string_view text, std::vector<Der>& chain, std::string& reason, std::string& detail)
+Result<Chain> decode_url_pem(std::string_view text)
 {
-    const auto unescaped = percent_decode(text, reason);
-    return unescaped && decode_pem_blocks(trim(*unescaped), chain, reason, detail);
+    const auto unescaped = percent_decode(text);
+    if (!unescaped) {
+        return unescaped.why();
+    }
+    return decode_pem_blocks(trim(unescaped.value()));
+}
+
+// A certificate list as decoded, or the header that says why not.
+DecodedHeader decoded_as(std::string_view format, Result<Chain> chain)
+{
+    if (!chain) {
+        return malformed(chain.why());
+    }
+    DecodedHeader result;
+    result.status = DecodedHeader::Status::ok;
+    result.format = format;
+    result.chain = std::move(chain.value());
+    return result;
 }
 
 // The chosen XFCC element's Cert (the leaf) and Chain (which may repeat the leaf).
@@ -247,32 +258,34 @@ DecodedHeader decode_xfcc(std::string_view text, XfccPick pick)
 {
     auto elements = parse_xfcc(text);
     if (!elements) {
-        return malformed(elements.error());
+        return malformed(elements.why());
     }
     const XfccElement& element = pick == XfccPick::first ? elements->front() : elements->back();
     auto cert = element.field("cert");
     auto chain_field = element.field("chain");
     if (!cert || !chain_field) {
-        return malformed(!cert ? cert.error() : chain_field.error());
+        return malformed(!cert ? cert.why() : chain_field.why());
     }
     DecodedHeader result;
     result.format = "xfcc";
-    if (!cert.value() || cert.value()->empty()) {
+    if (cert.value().empty()) {
         return result;  // an element without Cert: no certificate
     }
-    std::string reason;
-    std::string detail;
-    if (!decode_url_pem(*cert.value(), result.chain, reason, detail)) {
-        return malformed("XFCC Cert: " + reason, std::move(detail));
+    auto leaf = decode_url_pem(cert.value());
+    if (!leaf) {
+        return malformed(within("XFCC Cert: ", leaf.why()));
     }
-    if (result.chain.size() != 1) {
-        return malformed("XFCC Cert holds " + std::to_string(result.chain.size()) + " certificates");
+    if (leaf->size() != 1) {
+        return malformed(Failure{"XFCC Cert holds " + std::to_string(leaf->size()) + " certificates"});
     }
-    if (chain_field.value()) {
-        DecodedHeader chain;
-        if (!decode_url_pem(*chain_field.value(), chain.chain, reason, detail)) {
-            return malformed("XFCC Chain: " + reason, std::move(detail));
+    result.chain = std::move(leaf.value());
+    if (!chain_field.value().empty()) {
+        auto intermediates = decode_url_pem(chain_field.value());
+        if (!intermediates) {
+            return malformed(within("XFCC Chain: ", intermediates.why()));
         }
+        DecodedHeader chain;
+        chain.chain = std::move(intermediates.value());
         append_chain(result, chain);
     }
     result.status = DecodedHeader::Status::ok;
@@ -287,83 +300,60 @@ bool has_list_syntax(HeaderFormat format)
 
 DecodedHeader decode_automatic(std::string_view text)
 {
-    DecodedHeader result;
-    std::string reason;
-    std::optional<std::string> unescaped;
+    std::string unescaped;
     bool url_encoded = false;
     if (text.find('%') != std::string_view::npos) {
-        unescaped = percent_decode(text, reason);
-        if (!unescaped) {
-            return malformed(std::move(reason));
+        auto decoded = percent_decode(text);
+        if (!decoded) {
+            return malformed(decoded.why());
         }
-        text = trim(*unescaped);
+        unescaped = std::move(decoded.value());
+        text = trim(unescaped);
         url_encoded = true;
     }
     if (text.find(pem_begin) != std::string_view::npos) {
-        result.format = url_encoded ? "url-pem" : "pem";
-        std::string detail;
-        if (!decode_pem_blocks(text, result.chain, reason, detail)) {
-            return malformed(std::move(reason), std::move(detail));
-        }
-    } else {
-        result.format = url_encoded ? "url-der-base64" : "der-base64";
-        auto der = decode_base64(text, reason);
-        if (!der) {
-            return malformed(std::move(reason));
-        }
-        result.chain.push_back(std::move(*der));
+        return decoded_as(url_encoded ? "url-pem" : "pem", decode_pem_blocks(text));
     }
-    result.status = DecodedHeader::Status::ok;
-    return result;
+    auto der = decode_base64(text);
+    if (!der) {
+        return malformed(der.why());
+    }
+    return decoded_as(url_encoded ? "url-der-base64" : "der-base64", Chain{std::move(der.value())});
 }
 
 DecodedHeader decode_in_format(std::string_view text, const DecodeOptions& options)
 {
-    DecodedHeader result;
-    result.format = header_format_name(options.format);
-    std::string reason;
-    std::string detail;
-    bool decoded = false;
+    const std::string_view format = header_format_name(options.format);
     switch (options.format) {
         case HeaderFormat::automatic: return decode_automatic(text);
         case HeaderFormat::xfcc: return decode_xfcc(text, options.xfcc_element);
         case HeaderFormat::der_base64: {
-            auto der = decode_base64(text, reason);
-            decoded = der.has_value();
-            if (der) {
-                result.chain.push_back(std::move(*der));
+            auto der = decode_base64(text);
+            if (!der) {
+                return malformed(der.why());
             }
-            break;
+            return decoded_as(format, Chain{std::move(der.value())});
         }
-        case HeaderFormat::pem: decoded = decode_pem_blocks(text, result.chain, reason, detail); break;
-        case HeaderFormat::url_pem: decoded = decode_url_pem(text, result.chain, reason, detail); break;
-        case HeaderFormat::rfc9440: decoded = decode_sf_binary_list(text, false, result.chain, reason); break;
-        case HeaderFormat::traefik: decoded = decode_base64_list(text, result.chain, reason); break;
+        case HeaderFormat::pem: return decoded_as(format, decode_pem_blocks(text));
+        case HeaderFormat::url_pem: return decoded_as(format, decode_url_pem(text));
+        case HeaderFormat::rfc9440: return decoded_as(format, decode_sf_binary_list(text, false));
+        case HeaderFormat::traefik: return decoded_as(format, decode_base64_list(text));
     }
-    if (!decoded) {
-        return malformed(std::move(reason), std::move(detail));
-    }
-    result.status = DecodedHeader::Status::ok;
-    return result;
+    return malformed(Failure{"unknown format"});
 }
 
 DecodedHeader with_checked_envelopes(DecodedHeader result)
 {
-    std::string reason;
     for (const Der& der : result.chain) {
-        if (!check_der_envelope(der, reason)) {
-            return malformed(std::move(reason));
+        if (auto envelope = check_der_envelope(der); !envelope) {
+            return malformed(envelope.why());
         }
     }
     return result;
 }
 
-struct Format {
-    std::string_view name;
-    HeaderFormat format;
-};
 // What ArrCertHeader accepts.
-constexpr std::array<Format, 7> formats{{
+constexpr std::array<Keyword<HeaderFormat>, 7> formats{{
     {"auto", HeaderFormat::automatic},
     {"der-base64", HeaderFormat::der_base64},
     {"pem", HeaderFormat::pem},
@@ -371,6 +361,15 @@ constexpr std::array<Format, 7> formats{{
     {"xfcc", HeaderFormat::xfcc},
     {"rfc9440", HeaderFormat::rfc9440},
     {"traefik", HeaderFormat::traefik},
+}};
+
+// What ArrCertFrontEnd accepts; front_end_headers() says what each sends.
+constexpr std::array<Keyword<FrontEnd>, 5> front_ends{{
+    {"azure", FrontEnd::azure},
+    {"envoy", FrontEnd::envoy},
+    {"traefik", FrontEnd::traefik},
+    {"aws-alb", FrontEnd::aws_alb},
+    {"rfc9440", FrontEnd::rfc9440},
 }};
 
 // What DecodedHeader::format may say: the formats of the table and the automatic ones.
@@ -396,43 +395,24 @@ std::optional<std::string_view> reported_format(std::string_view name) noexcept
 
 std::optional<HeaderFormat> header_format_named(std::string_view name)
 {
-    for (const Format& format : formats) {
-        // Case-insensitive, as every keyword of the directives.
-        if (format.name.size() == name.size() &&
-            std::equal(name.begin(), name.end(), format.name.begin(), [](char a, char b) {
-                return std::tolower(static_cast<unsigned char>(a)) == static_cast<unsigned char>(b);
-            })) {
-            return format.format;
-        }
-    }
-    return std::nullopt;
+    return keyword_value(formats, name);
 }
 
-std::string header_format_list()
+std::string header_format_list(std::string_view separator, std::string_view last)
 {
-    std::string list;
-    for (const Format& format : formats) {
-        list += list.empty() ? "" : ", ";
-        list += format.name;
-    }
-    return list;
+    return keyword_list(formats, separator, last);
 }
 
 std::string_view header_format_name(HeaderFormat format) noexcept
 {
-    for (const Format& entry : formats) {
-        if (entry.format == format) {
-            return entry.name;
-        }
-    }
-    return "unknown";
+    return keyword_name(formats, format);
 }
 
 DecodedHeader decode_header(std::string_view value, const DecodeOptions& options)
 {
     if (value.size() > options.max_length) {
-        return malformed("header value is " + std::to_string(value.size()) + " bytes, over the limit of " +
-                         std::to_string(options.max_length));
+        return malformed(Failure{"header value is " + std::to_string(value.size()) + " bytes, over the limit of " +
+                                 std::to_string(options.max_length)});
     }
     const std::string_view text = trim(value);
     if (text.empty() || text == "(null)") {
@@ -440,7 +420,7 @@ DecodedHeader decode_header(std::string_view value, const DecodeOptions& options
     }
     // httpd joins repeated header lines with ", ": never pick one of them.
     if (!has_list_syntax(options.format) && text.find(',') != std::string_view::npos) {
-        return malformed("several values in one header (repeated header line?)");
+        return malformed(Failure{"several values in one header (repeated header line?)"});
     }
     DecodedHeader result = decode_in_format(text, options);
     if (result.status != DecodedHeader::Status::ok) {
@@ -452,38 +432,33 @@ DecodedHeader decode_header(std::string_view value, const DecodeOptions& options
 DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, std::size_t max_length)
 {
     if (value.size() > max_length) {
-        return malformed("chain header value is " + std::to_string(value.size()) + " bytes, over the limit of " +
-                         std::to_string(max_length));
+        return malformed(Failure{"chain header value is " + std::to_string(value.size()) +
+                                 " bytes, over the limit of " + std::to_string(max_length)});
     }
     const std::string_view text = trim(value);
     if (text.empty() || text == "(null)") {
         return {};
     }
-    DecodedHeader result;
-    std::string reason;
-    std::string detail;
-    bool decoded = false;
     const bool pem_like = text.find("BEGIN") != std::string_view::npos || text.find('%') != std::string_view::npos;
+    std::string_view read_as;
+    Result<Chain> chain = Failure{"format " + std::string(header_format_name(format)) +
+                                  " cannot carry a separate chain"};
     if (format == HeaderFormat::rfc9440 || (format == HeaderFormat::automatic && text.front() == ':')) {
-        result.format = "rfc9440";
-        decoded = decode_sf_binary_list(text, true, result.chain, reason);
+        read_as = "rfc9440";
+        chain = decode_sf_binary_list(text, true);
     } else if (format == HeaderFormat::pem || format == HeaderFormat::url_pem ||
                (format == HeaderFormat::automatic && pem_like)) {
-        result.format = "pem";
-        decoded = format == HeaderFormat::pem ? decode_pem_blocks(text, result.chain, reason, detail)
-                                              : decode_url_pem(text, result.chain, reason, detail);
+        read_as = "pem";
+        chain = format == HeaderFormat::pem ? decode_pem_blocks(text) : decode_url_pem(text);
     } else if (format == HeaderFormat::der_base64 || format == HeaderFormat::traefik ||
                format == HeaderFormat::automatic) {
-        result.format = "der-base64";
-        decoded = decode_base64_list(text, result.chain, reason);
-    } else {
-        reason = "format " + std::string(header_format_name(format)) + " cannot carry a separate chain";
+        read_as = "der-base64";
+        chain = decode_base64_list(text);
     }
-    if (!decoded) {
-        return malformed("chain header: " + reason, std::move(detail));
+    if (!chain) {
+        return malformed(within("chain header: ", chain.why()));
     }
-    result.status = DecodedHeader::Status::ok;
-    return with_checked_envelopes(std::move(result));
+    return with_checked_envelopes(decoded_as(read_as, std::move(chain)));
 }
 
 void append_chain(DecodedHeader& header, const DecodedHeader& chain)
@@ -493,6 +468,49 @@ void append_chain(DecodedHeader& header, const DecodedHeader& chain)
             header.chain.push_back(der);
         }
     }
+}
+
+DecodedHeader decode_request(std::string_view certificate, std::string_view chain, const HeaderSettings& headers,
+                             std::size_t max_length, XfccPick xfcc_element)
+{
+    DecodedHeader decoded = decode_header(certificate, {headers.format, max_length, xfcc_element});
+    if (decoded.status != DecodedHeader::Status::ok || headers.chain_name == nullptr) {
+        return decoded;
+    }
+    const DecodedHeader intermediates = decode_chain_header(chain, headers.chain_format, max_length);
+    if (intermediates.status == DecodedHeader::Status::malformed) {
+        return intermediates;
+    }
+    append_chain(decoded, intermediates);
+    return decoded;
+}
+
+HeaderSettings front_end_headers(std::optional<FrontEnd> front_end) noexcept
+{
+    if (!front_end) {
+        return {};
+    }
+    switch (*front_end) {
+        case FrontEnd::azure: return {"X-ARR-ClientCert", HeaderFormat::der_base64, nullptr, HeaderFormat::automatic};
+        case FrontEnd::envoy: return {"X-Forwarded-Client-Cert", HeaderFormat::xfcc, nullptr, HeaderFormat::automatic};
+        case FrontEnd::traefik:
+            return {"X-Forwarded-Tls-Client-Cert", HeaderFormat::traefik, nullptr, HeaderFormat::automatic};
+        case FrontEnd::aws_alb:
+            return {"X-Amzn-Mtls-Clientcert", HeaderFormat::url_pem, nullptr, HeaderFormat::automatic};
+        case FrontEnd::rfc9440:
+            return {"Client-Cert", HeaderFormat::rfc9440, "Client-Cert-Chain", HeaderFormat::rfc9440};
+    }
+    return {};
+}
+
+std::optional<FrontEnd> front_end_named(std::string_view name)
+{
+    return keyword_value(front_ends, name);
+}
+
+std::string front_end_list(std::string_view separator, std::string_view last)
+{
+    return keyword_list(front_ends, separator, last);
 }
 
 }  // namespace arrcert

@@ -29,12 +29,12 @@ bool is_crl_file_name(const std::string& name)
 }
 
 // Every CRL in a PEM file (or the one CRL of a DER file).
-std::string read_crl_file(const std::string& path, std::vector<CrlPtr>& crls)
+Result<void> read_crl_file(const std::string& path, std::vector<CrlPtr>& crls)
 {
     BioPtr bio(BIO_new_file(path.c_str(), "rb"));
     if (!bio) {
         ERR_clear_error();
-        return "cannot read CRL file " + path;
+        return Result<void>::failure("cannot read CRL file " + path);
     }
     std::size_t found = 0;
     while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
@@ -57,9 +57,10 @@ std::string read_crl_file(const std::string& path, std::vector<CrlPtr>& crls)
             }
         }
         ERR_clear_error();
-        return "no CRL could be read from " + path;
+        return Result<void>::failure("no CRL could be read from " + path);
     }
-    return "CRL file " + path + " is damaged after its first " + std::to_string(found) + " CRLs";
+    return Result<void>::failure("CRL file " + path + " is damaged after its first " + std::to_string(found) +
+                                 " CRLs");
 }
 
 std::string file_stamp(const std::filesystem::path& path)
@@ -100,10 +101,10 @@ CrlSnapshot::~CrlSnapshot()
     sk_X509_CRL_free(stack_);  // the CRLs themselves belong to crls_
 }
 
-std::vector<std::filesystem::path> CrlSource::files_of(const Source& source, std::string& error)
+Result<std::vector<std::filesystem::path>> CrlSource::files_of(const Source& source)
 {
     if (!source.directory) {
-        return {source.path};
+        return std::vector<std::filesystem::path>{source.path};
     }
     std::error_code failure;
     std::vector<std::filesystem::path> files;
@@ -113,7 +114,8 @@ std::vector<std::filesystem::path> CrlSource::files_of(const Source& source, std
         }
     }
     if (failure) {
-        error = "cannot read CRL directory " + source.path + ": " + failure.message();
+        return Result<std::vector<std::filesystem::path>>::failure("cannot read CRL directory " + source.path + ": " +
+                                                                   failure.message());
     }
     std::sort(files.begin(), files.end());
     return files;
@@ -123,42 +125,45 @@ std::string CrlSource::stamp() const
 {
     std::string stamp;
     for (const Source& source : sources_) {
-        std::string error;
         stamp += "[";
-        for (const auto& file : files_of(source, error)) {
-            stamp += file_stamp(file);
+        const auto files = files_of(source);
+        if (files) {
+            for (const auto& file : files.value()) {
+                stamp += file_stamp(file);
+            }
         }
-        stamp += error + "]";
+        stamp += files.error() + "]";
     }
     return stamp;
 }
 
-std::string CrlSource::read_all(std::vector<CrlPtr>& crls) const
+Result<std::vector<CrlPtr>> CrlSource::read_all() const
 {
+    std::vector<CrlPtr> crls;
     for (const Source& source : sources_) {
-        std::string error;
-        for (const auto& file : files_of(source, error)) {
-            if (std::string failure = read_crl_file(file.string(), crls); !failure.empty()) {
-                return failure;
+        const auto files = files_of(source);
+        if (!files) {
+            return files.why();
+        }
+        for (const auto& file : files.value()) {
+            if (auto read = read_crl_file(file.string(), crls); !read) {
+                return read.why();
             }
         }
-        if (!error.empty()) {
-            return error;
-        }
     }
-    return {};
+    return crls;
 }
 
-std::string CrlSource::add(Source source)
+Result<void> CrlSource::add(Source source)
 {
     sources_.push_back(std::move(source));
-    std::vector<CrlPtr> crls;
-    if (std::string error = read_all(crls); !error.empty()) {
+    auto crls = read_all();
+    if (!crls) {
         sources_.pop_back();
-        return error;
+        return crls.why();
     }
     stamp_ = stamp();
-    publish(std::make_shared<const CrlSnapshot>(std::move(crls)));
+    publish(std::make_shared<const CrlSnapshot>(std::move(crls.value())));
     return {};
 }
 
@@ -168,16 +173,16 @@ void CrlSource::publish(std::shared_ptr<const CrlSnapshot> snapshot)
     snapshot_.swap(snapshot);  // the old one is released outside the lock, when `snapshot` goes
 }
 
-std::string CrlSource::add_file(const std::string& path)
+Result<void> CrlSource::add_file(const std::string& path)
 {
     return add({path, false});
 }
 
-std::string CrlSource::add_directory(const std::string& path)
+Result<void> CrlSource::add_directory(const std::string& path)
 {
     std::error_code error;
     if (!std::filesystem::is_directory(path, error)) {
-        return "CRL directory " + path + " does not exist or is not a directory";
+        return Result<void>::failure("CRL directory " + path + " does not exist or is not a directory");
     }
     return add({path, true});
 }
@@ -190,15 +195,14 @@ CrlSource::Current CrlSource::current(std::int64_t now, std::int64_t refresh_sec
         std::lock_guard<std::mutex> held(reload_, std::adopt_lock);
         std::string now_stamp = stamp();  // a cheap look first: names, sizes and times only
         if (now_stamp != stamp_) {
-            std::vector<CrlPtr> crls;
-            std::string error = read_all(crls);
+            auto crls = read_all();
             stamp_ = std::move(now_stamp);  // a failure is reported once per change of the files
-            if (error.empty()) {
-                auto fresh = std::make_shared<const CrlSnapshot>(std::move(crls));
+            if (crls) {
+                auto fresh = std::make_shared<const CrlSnapshot>(std::move(crls.value()));
                 result.event = "CRLs reloaded: " + std::to_string(fresh->size()) + " in force";
                 publish(std::move(fresh));
             } else {
-                result.event = error + "; the previous CRLs stay in force";
+                result.event = crls.error() + "; the previous CRLs stay in force";
                 result.event_is_error = true;
             }
         }

@@ -135,21 +135,21 @@ TrustStore::TrustStore() : store_(X509_STORE_new())
     }
 }
 
-std::string TrustStore::add_file(const std::string& path)
+Result<void> TrustStore::add_file(const std::string& path)
 {
     if (X509_STORE_load_file(store_.get(), path.c_str()) != 1) {
-        return "cannot load CA certificates from " + path + " (" + openssl_reason() + ")";
+        return Result<void>::failure("cannot load CA certificates from " + path + " (" + openssl_reason() + ")");
     }
     ERR_clear_error();
     update_identity();
     return {};
 }
 
-std::string TrustStore::add_directory(const std::string& path)
+Result<void> TrustStore::add_directory(const std::string& path)
 {
     std::error_code error;
     if (!std::filesystem::is_directory(path, error)) {
-        return "CA certificate directory " + path + " does not exist or is not a directory";
+        return Result<void>::failure("CA certificate directory " + path + " does not exist or is not a directory");
     }
     // Read now rather than looked up on demand: a file removed or broken at run time changes
     // nothing until the next (graceful) restart, as for ArrCertCACertificateFile.
@@ -160,12 +160,13 @@ std::string TrustStore::add_directory(const std::string& path)
         }
     }
     if (error) {
-        return "cannot read CA certificate directory " + path + ": " + error.message();
+        return Result<void>::failure("cannot read CA certificate directory " + path + ": " + error.message());
     }
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
         if (X509_STORE_load_file(store_.get(), file.c_str()) != 1) {
-            return "cannot load CA certificates from " + file.string() + " (" + openssl_reason() + ")";
+            return Result<void>::failure("cannot load CA certificates from " + file.string() + " (" +
+                                         openssl_reason() + ")");
         }
     }
     ERR_clear_error();

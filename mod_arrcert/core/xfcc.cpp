@@ -113,20 +113,19 @@ private:
 
 }  // namespace
 
-Result<std::optional<std::string>> XfccElement::field(std::string_view key) const
+Result<std::string> XfccElement::field(std::string_view key) const
 {
-    std::optional<std::string> found;
-    for (const auto& [name, value] : fields) {
-        if (name != key) {
+    const std::pair<std::string, std::string>* found = nullptr;
+    for (const auto& entry : fields) {
+        if (entry.first != key) {
             continue;
         }
-        if (found) {
-            return Result<std::optional<std::string>>::failure("XFCC: " + std::string(key) +
-                                                               " appears twice in one element");
+        if (found != nullptr) {
+            return Failure{"XFCC: " + std::string(key) + " appears twice in one element"};
         }
-        found = value;
+        found = &entry;
     }
-    return Result<std::optional<std::string>>::success(std::move(found));
+    return found != nullptr ? found->second : std::string();
 }
 
 Result<std::vector<XfccElement>> parse_xfcc(std::string_view text)

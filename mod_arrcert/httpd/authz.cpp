@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "arrcert/rules.h"
-#include "config.h"
+#include "directives.h"
 #include "kernel.h"
 #include "pool_owned.h"
 #include "request_verdict.h"
@@ -59,9 +59,11 @@ const char* parse_require_line(cmd_parms* cmd, const char* require_line, const v
                 // Made here when no ArrCert directive of the section made it first.
                 auto* section = static_cast<DirConfig*>(
                     ap_set_config_vectors(cmd->server, cmd->context, cmd->path, &arrcert_module, cmd->pool));
-                if (section != nullptr && section->require_at.file == nullptr) {
-                    section->require_at = {cmd->directive->filename, cmd->directive->line_num,
-                                           apr_pstrcat(cmd->pool, "Require ", cmd->directive->args, nullptr)};
+                if (section != nullptr && !section->settings.require_at) {
+                    section->settings.require_at =
+                        Origin{cmd->directive->filename, cmd->directive->line_num,
+                               apr_pstrcat(cmd->pool, "Require ", cmd->directive->args, nullptr)};
+                    section->scope = resolve(section->settings);
                 }
             }
         }

@@ -12,7 +12,7 @@
 
 #include "arrcert/export.h"
 #include "c_boundary.h"
-#include "config.h"
+#include "directives.h"
 #include "request_verdict.h"
 
 APLOG_USE_MODULE(arrcert);
@@ -23,15 +23,14 @@ namespace {
 // The note that marks a request refused, so a refusal is logged once; also usable in LogFormat.
 constexpr const char* refused_note = "arrcert-refused";
 
-void log_refusal(request_rec* r, const DirConfig& config, const Verdict& verdict, const Decision& decision)
+void log_refusal(request_rec* r, const Scope& scope, const Verdict& verdict, const Decision& decision)
 {
     if (apr_table_get(r->notes, refused_note) != nullptr) {
         return;
     }
     if (decision.outcome == Decision::Outcome::none) {
         apr_table_setn(r->notes, refused_note, "no-certificate");
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused: no client certificate in %s",
-                      config.effective_header_name());
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused: no client certificate in %s", scope.headers.name);
         return;
     }
     apr_table_setn(r->notes, refused_note, rule_name(decision.rule).data());
@@ -40,18 +39,17 @@ void log_refusal(request_rec* r, const DirConfig& config, const Verdict& verdict
     const char* detail = verdict.detail.empty() ? "" : ap_escape_logitem(r->pool, verdict.detail.c_str());
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused (rule %s): %s%s%s; header %s, thumbprint %s, subject \"%s\"",
                   rule_name(decision.rule).data(), reason.c_str(), *detail != '\0' ? ": " : "", detail,
-                  config.effective_header_name(), verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(),
+                  scope.headers.name, verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(),
                   verdict.subject_dn.empty() ? "-" : ap_escape_logitem(r->pool, verdict.subject_dn.c_str()));
 }
 
-void set_user(request_rec* r, const DirConfig& config)
+void set_user(request_rec* r, const Scope& scope)
 {
-    const auto user = request_variable(r, config.user_name_variable);
+    const auto user = request_variable(r, scope.user_name);
     if (user && !user->empty()) {
         r->user = apr_pstrmemdup(r->pool, user->data(), user->size());
     } else {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "ArrCertUserName: the certificate has no %s",
-                      config.user_name_variable);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "ArrCertUserName: the certificate has no %s", scope.user_name);
     }
 }
 
@@ -59,21 +57,21 @@ void set_user(request_rec* r, const DirConfig& config)
 // DECLINED otherwise (other modules decide the rest).
 int enforce(request_rec* r)
 {
-    const DirConfig& config = dir_config(r);
-    if (config.mode == VerifyMode::none) {
+    const Scope& scope = scope_of(r);
+    if (scope.mode == VerifyMode::none) {
         return DECLINED;
     }
     keep_out_of_shared_caches(r);
     const auto [verdict, decision] = request_certificate(r);
-    if (!permits(config.mode, decision.outcome)) {
-        log_refusal(r, config, verdict, decision);  // once per request, whichever hook refuses
+    if (!permits(scope.mode, decision.outcome)) {
+        log_refusal(r, scope, verdict, decision);  // once per request, whichever hook refuses
         return HTTP_FORBIDDEN;
     }
     if (APLOGrdebug(r)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "let through: %s", verify_value(decision).c_str());
     }
-    if (config.user_name_variable != nullptr && decision.outcome == Decision::Outcome::success) {
-        set_user(r, config);
+    if (scope.user_name != nullptr && decision.outcome == Decision::Outcome::success) {
+        set_user(r, scope);
     }
     return DECLINED;
 }
@@ -143,18 +141,18 @@ extern "C" int check_access_ex(request_rec* r)
 extern "C" int export_fixups(request_rec* r)
 {
     return guard_request(r, "exporting the certificate's variables", HTTP_INTERNAL_SERVER_ERROR, [&] {
-        const DirConfig& config = dir_config(r);
-        if (config.mode == VerifyMode::none) {
+        const Scope& scope = scope_of(r);
+        if (scope.mode == VerifyMode::none) {
             return DECLINED;
         }
         r->subprocess_env = environment_without_certificate(r);
-        const ExportOptions options = config.export_options();
+        const ExportOptions options = scope.exports;
         if (!options.standard && !options.certificate) {
             return DECLINED;
         }
         const auto [verdict, decision] = request_certificate(r);
         apr_table_t* env = r->subprocess_env;
-        const std::vector<std::string>* only = config.export_names;
+        const std::vector<std::string>* only = scope.export_names;
         // Each name is exported once and none is there any more: adding is linear.
         export_variables(verdict, decision, request_seconds(r), options,
                          [&](std::string_view name, std::string_view value) {

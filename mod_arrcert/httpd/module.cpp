@@ -9,10 +9,11 @@
 
 #include "authz.h"
 #include "c_boundary.h"
-#include "config.h"
+#include "directives.h"
 #include "kernel.h"
 #include "runtime.h"
 #include "scope_audit.h"
+#include "server_config.h"
 #include "ssl_vars.h"
 #include "trusted_proxy.h"
 
@@ -25,10 +26,10 @@ extern "C" int register_mutex(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t*
     return status == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
-extern "C" int start_runtime(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/, server_rec* base)
+extern "C" int start_runtime(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* temp, server_rec* base)
 {
     return arrcert::httpd::guard_server(base, "starting (caches, certificate headers)", HTTP_INTERNAL_SERVER_ERROR,
-                                        [&] { return arrcert::httpd::start_runtime(pool, base); });
+                                        [&] { return arrcert::httpd::start_runtime(pool, temp, base); });
 }
 
 extern "C" void start_child(apr_pool_t* pool, server_rec* base)

@@ -3,76 +3,109 @@
 #include <apr_strings.h>
 #include <http_log.h>
 
-#include <optional>
+#include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "arrcert/export.h"
+#include "directives.h"
 #include "pool_owned.h"
 #include "runtime.h"
 #include "trusted_proxy.h"
+#include "verdict_tiers.h"
 
 APLOG_USE_MODULE(arrcert);
 
 namespace arrcert::httpd {
 namespace {
 
-// One verdict of this request, by what it was judged from. The values live in the initial
+// The first tier: what this request chain already judged. The values live in the initial
 // request's pool: a subrequest's are copied there, since its header strings end with it.
-struct Judged {
-    std::string_view values;
-    std::string fingerprint;
-    std::shared_ptr<const Verdict> verdict;  // callers hold references to *verdict: it never moves
+class RequestMemo final : public VerdictTier {
+public:
+    [[nodiscard]] const char* name() const noexcept override { return "this request"; }
 
-    [[nodiscard]] JudgedFrom from() const noexcept { return {values, fingerprint}; }
-};
+    std::optional<FoundVerdict> find(const VerdictKey& key, std::int64_t /*now*/, request_rec* /*r*/) override
+    {
+        for (const Judged& judged : judged_) {
+            if (JudgedFrom{judged.values, judged.fingerprint} == key.from()) {
+                return FoundVerdict{judged.verdict, 0};
+            }
+        }
+        return std::nullopt;
+    }
 
-// What the initial request last looked up: its access check and its fixups ask with the same
-// configuration object and the same header strings, which give the same verdict. Only for the
-// initial request, whose pool holds all of these until it ends: no address is reused meanwhile.
-struct LastLookup {
-    const DirConfig* config = nullptr;
-    const char* value = nullptr;
-    const char* chain_value = nullptr;
-    const Verdict* verdict = nullptr;
-};
+    void store(const VerdictKey& key, const FoundVerdict& found, std::int64_t /*now*/, request_rec* r) override
+    {
+        const std::string_view values = key.from().values;
+        // The initial request's own header strings live as long as its pool; others are copied there.
+        const bool in_place = r == initial_ && key_in_place_;
+        judged_.push_back({in_place ? values
+                                    : std::string_view(apr_pstrmemdup(initial_->pool, values.data(), values.size()),
+                                                       values.size()),
+                           std::string(key.from().fingerprint), found.verdict});
+    }
 
-struct RequestVerdicts {
-    std::vector<Judged> judged;  // almost always one
-    LastLookup last;
+    // What the initial request last looked up: its access check and its fixups ask with the same
+    // scope and the same header strings, which give the same verdict. Only for the initial
+    // request, whose pool holds all of these until it ends: no address is reused meanwhile.
+    struct Last {
+        const Scope* scope = nullptr;
+        const char* value = nullptr;
+        const char* chain_value = nullptr;
+        const Verdict* verdict = nullptr;
+
+        [[nodiscard]] bool same(const Last& other) const noexcept
+        {
+            return verdict != nullptr && scope == other.scope && value == other.value &&
+                   chain_value == other.chain_value;
+        }
+    };
+    Last last;
+
+    static RequestMemo& of(request_rec* r);
+    void key_points_into_headers(bool in_place) noexcept { key_in_place_ = in_place; }
+
+private:
+    struct Judged {
+        std::string_view values;
+        std::string fingerprint;
+        std::shared_ptr<const Verdict> verdict;  // callers hold references to *verdict: it never moves
+    };
+    request_rec* initial_ = nullptr;
+    bool key_in_place_ = false;
+    std::vector<Judged> judged_;  // almost always one
 };
 
 // The first request of the chain; subrequests' and redirects' pools live inside its pool.
 request_rec* initial_request(request_rec* r) noexcept
 {
-    while (true) {
-        if (r->main != nullptr) {
-            r = r->main;
-        } else if (r->prev != nullptr) {
-            r = r->prev;
-        } else {
-            return r;
-        }
+    while (r->main != nullptr || r->prev != nullptr) {
+        r = r->main != nullptr ? r->main : r->prev;
     }
+    return r;
 }
 
-RequestVerdicts& verdicts_of(request_rec* initial)
+RequestMemo& RequestMemo::of(request_rec* r)
 {
-    auto* verdicts = static_cast<RequestVerdicts*>(ap_get_module_config(initial->request_config, &arrcert_module));
-    if (verdicts == nullptr) {
-        verdicts = make_pool_owned<RequestVerdicts>(initial->pool);
-        ap_set_module_config(initial->request_config, &arrcert_module, verdicts);
+    request_rec* initial = initial_request(r);
+    auto* memo = static_cast<RequestMemo*>(ap_get_module_config(initial->request_config, &arrcert_module));
+    if (memo == nullptr) {
+        memo = make_pool_owned<RequestMemo>(initial->pool);
+        memo->initial_ = initial;
+        ap_set_module_config(initial->request_config, &arrcert_module, memo);
     }
-    return *verdicts;
+    return *memo;
 }
 
 // The CRLs in force, logging a reload or a failed one (only the request that did it sees it).
-std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const DirConfig& config)
+std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const Scope& scope)
 {
-    if (config.crls == nullptr) {
+    if (scope.crls == nullptr) {
         return nullptr;
     }
-    CrlSource::Current current = config.crls->current(request_seconds(r), config.effective_crl_refresh());
+    CrlSource::Current current = scope.crls->current(request_seconds(r), scope.crl_refresh);
     if (!current.event.empty()) {
         ap_log_rerror(APLOG_MARK, current.event_is_error ? APLOG_ERR : APLOG_NOTICE, 0, r, "%s", current.event.c_str());
     }
@@ -85,21 +118,19 @@ const char* header_lines(request_rec* r, const char* name)
     return name != nullptr ? apr_table_getm(r->pool, r->headers_in, name) : nullptr;
 }
 
-DecodedHeader decode(std::string_view value, std::string_view chain_value, const HeaderSettings& headers,
-                     const DecodeOptions& options)
+void log_judgement(request_rec* r, const Scope& scope, std::size_t size, const Verdict& verdict, const char* source)
 {
-    DecodedHeader decoded = decode_header(value, options);
-    if (decoded.status == DecodedHeader::Status::ok && headers.chain_name != nullptr) {
-        const DecodedHeader chain = decode_chain_header(chain_value, headers.chain_format, options.max_length);
-        if (chain.status == DecodedHeader::Status::malformed) {
-            decoded.status = DecodedHeader::Status::malformed;
-            decoded.chain.clear();
-            decoded.reason = chain.reason;
-        } else {
-            append_chain(decoded, chain);
-        }
+    std::string outcome = verdict.kind == Verdict::Kind::absent ? std::string("no certificate")
+                          : verdict.failed_rule == Rule::none   ? std::string("rules passed")
+                                                                : "refused: " + verdict.reason;
+    if (!verdict.detail.empty()) {  // the client's text, escaped
+        outcome.append(": ").append(ap_escape_logitem(r->pool, verdict.detail.c_str()));
     }
-    return decoded;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s%s): %s",
+                  scope.headers.name, static_cast<apr_size_t>(size),
+                  verdict.format.empty() ? "-" : verdict.format.data(),
+                  verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(), *source != '\0' ? ", from " : "", source,
+                  outcome.c_str());
 }
 
 }  // namespace
@@ -109,107 +140,72 @@ std::int64_t request_seconds(const request_rec* r) noexcept
     return static_cast<std::int64_t>(apr_time_sec(r->request_time));
 }
 
-const Verdict& request_verdict(request_rec* r, const DirConfig& config)
+const Verdict& request_verdict(request_rec* r, const Scope& scope)
 {
-    const HeaderSettings headers = config.headers();
-    const DecodeOptions options = config.decode_options();
     // From a peer that is not a trusted front end there is no certificate, whatever it sent.
     const bool trusted = peer_is_trusted(r);
-    const char* value = trusted ? header_lines(r, headers.name) : nullptr;
-    const char* chain_value = trusted ? header_lines(r, headers.chain_name) : nullptr;
-    request_rec* initial = initial_request(r);
-    const bool is_initial = initial == r;
-    RequestVerdicts& verdicts = verdicts_of(initial);
-    const LastLookup& last = verdicts.last;
-    if (is_initial && last.verdict != nullptr && last.config == &config && last.value == value &&
-        last.chain_value == chain_value) {
-        return *last.verdict;
+    const char* value = trusted ? header_lines(r, scope.headers.name) : nullptr;
+    const char* chain_value = trusted ? header_lines(r, scope.headers.chain_name) : nullptr;
+    RequestMemo& memo = RequestMemo::of(r);
+    const bool is_initial = initial_request(r) == r;
+    const RequestMemo::Last asked{&scope, value, chain_value, memo.last.verdict};
+    if (is_initial && memo.last.same(asked)) {
+        return *memo.last.verdict;
     }
-    const auto remember = [&](const Verdict& verdict) -> const Verdict& {
-        if (is_initial) {
-            verdicts.last = {&config, value, chain_value, &verdict};
-        }
-        return verdict;
-    };
-    const std::string_view header_value = value != nullptr ? value : "";
-    const std::string_view chain_header_value = chain_value != nullptr ? chain_value : "";
-    const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, config);
-    const RuleSet rules = config.rules(crls.get());
 
+    const std::string_view certificate = value != nullptr ? value : "";
+    const std::string_view chain = chain_value != nullptr ? chain_value : "";
+    const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, scope);
+    const RuleSet rules = scope.rules(crls.get());
     // A header line cannot hold a newline: it separates the two values unambiguously. Without a
     // chain header the value is used in place (it is about 1.3 KB; no copy per request).
     std::string joined;
-    std::string_view values = header_value;
-    if (headers.chain_name != nullptr) {
-        joined.reserve(header_value.size() + 1 + chain_header_value.size());
-        joined.append(header_value).append("\n").append(chain_header_value);
-        values = joined;
+    if (scope.headers.chain_name != nullptr) {
+        joined.reserve(certificate.size() + 1 + chain.size());
+        joined.append(certificate).append("\n").append(chain);
     }
-    std::string fingerprint = rules_fingerprint(rules, options);
-    const JudgedFrom from{values, fingerprint};
-    for (const Judged& judged : verdicts.judged) {
-        if (judged.from() == from) {
-            return remember(*judged.verdict);
-        }
-    }
+    const std::string fingerprint =
+        rules_fingerprint(rules, {scope.headers.format, scope.max_header_length, scope.xfcc_element});
+    const Runtime& runtime = runtime_of(r->server);
+    const VerdictKey key({joined.empty() ? certificate : std::string_view(joined), fingerprint}, &runtime.sha256);
+    memo.key_points_into_headers(joined.empty());
 
-    const Runtime& server = runtime_of(r->server);
+    // The tiers in order: this request, then the caches; a verdict found in one is stored in the
+    // tiers before it, a judged one in all.
+    std::vector<VerdictTier*> tiers{&memo};
+    for (const auto& tier : runtime.tiers) {
+        tiers.push_back(tier.get());
+    }
     const std::int64_t now = request_seconds(r);
-    std::shared_ptr<const Verdict> verdict;
-    const char* source = "";
-    if (server.cache != nullptr) {
-        verdict = server.cache->find(from, now);
-        source = ", from cache";
+    std::optional<FoundVerdict> found;
+    std::size_t hit = 0;
+    for (; hit < tiers.size() && !found; ++hit) {
+        found = tiers[hit]->find(key, now, r);
     }
-    // Beyond this process, the key is a SHA-256 of both: computed only when the memory misses.
-    std::optional<CacheKey> shared_key;
-    if (verdict == nullptr && server.shared_cache != nullptr) {
-        shared_key = cache_key(from, server.sha256 != nullptr ? server.sha256->get() : nullptr);
-        if (std::optional<OpenedVerdict> shared = server.shared_cache->find(*shared_key, now, r); shared.has_value()) {
-            verdict = std::move(shared->verdict);
-            source = ", from shared cache";
-            if (server.cache != nullptr) {
-                server.cache->insert_until(from, verdict, shared->expires);
-            }
-        }
+    const char* source = found ? tiers[hit - 1]->name() : "";
+    if (!found) {
+        auto judged = std::make_shared<const Verdict>(judge(
+            decode_request(certificate, chain, scope.headers, scope.max_header_length, scope.xfcc_element), rules, now));
+        found = FoundVerdict{judged, cache_expiry(*judged, now, runtime.cache_timeout)};
+        hit = tiers.size() + 1;
     }
-    if (verdict == nullptr) {
-        source = "";
-        verdict = std::make_shared<const Verdict>(
-            judge(decode(header_value, chain_header_value, headers, options), rules, now));
-        if (server.cache != nullptr) {
-            server.cache->insert(from, verdict, now);
-        }
-        if (shared_key.has_value()) {
-            server.shared_cache->store(*shared_key, *verdict, now, r->pool);
-        }
+    for (std::size_t tier = 0; tier + 1 < hit; ++tier) {
+        tiers[tier]->store(key, *found, now, r);
     }
-    if (APLOGrdebug(r)) {
-        std::string outcome = verdict->kind == Verdict::Kind::absent ? std::string("no certificate")
-                              : verdict->failed_rule == Rule::none   ? std::string("rules passed")
-                                                                     : "refused: " + verdict->reason;
-        if (!verdict->detail.empty()) {  // the client's text, escaped
-            outcome.append(": ").append(ap_escape_logitem(r->pool, verdict->detail.c_str()));
-        }
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s): %s", headers.name,
-                      static_cast<apr_size_t>(values.size()), verdict->format.empty() ? "-" : verdict->format.data(),
-                      verdict->sha1_hex.empty() ? "-" : verdict->sha1_hex.c_str(), source, outcome.c_str());
+    if (APLOGrdebug(r) && hit != 1) {  // not again for what this request already judged
+        log_judgement(r, scope, key.from().values.size(), *found->verdict, source);
     }
-    // The initial request's own header strings live as long as its pool; others are copied there.
-    const std::string_view kept =
-        is_initial && joined.empty()
-            ? values
-            : std::string_view(apr_pstrmemdup(initial->pool, values.data(), values.size()), values.size());
-    verdicts.judged.push_back({kept, std::move(fingerprint), std::move(verdict)});
-    return remember(*verdicts.judged.back().verdict);
+    if (is_initial) {
+        memo.last = {&scope, value, chain_value, found->verdict.get()};
+    }
+    return *found->verdict;  // the memo holds it for the rest of the request
 }
 
 RequestCertificate request_certificate(request_rec* r)
 {
-    const DirConfig& config = dir_config(r);
-    const Verdict& verdict = request_verdict(r, config);
-    return {verdict, decide(verdict, request_seconds(r), config.effective_clock_skew())};
+    const Scope& scope = scope_of(r);
+    const Verdict& verdict = request_verdict(r, scope);
+    return {verdict, decide(verdict, request_seconds(r), scope.clock_skew)};
 }
 
 std::optional<std::string> request_variable(request_rec* r, std::string_view name)

@@ -1,19 +1,21 @@
-// One verdict per certificate and rule set per request: subrequests and internal redirects
-// reuse what the first request of the chain judged.
+// One verdict per certificate and scope per request: subrequests and internal redirects reuse what
+// the first request of the chain judged, and verdicts judged before are found in the runtime's
+// caches (tiers) before anything is judged again.
 #pragma once
 
 #include <httpd.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "arrcert/rules.h"
-#include "config.h"
+#include "dir_config.h"
 
 namespace arrcert::httpd {
 
-const Verdict& request_verdict(request_rec* r, const DirConfig& config);
+const Verdict& request_verdict(request_rec* r, const Scope& scope);
 
 // The request time in whole seconds since the epoch (UTC).
 std::int64_t request_seconds(const request_rec* r) noexcept;

@@ -1,28 +1,40 @@
 // The objects one configuration generation makes at post_config for its requests: the verdict
-// caches, the digest for shared keys, the certificate headers to strip. Made once, read by every
-// request, gone with the generation's pool (a restart makes new ones).
+// caches, the digest for shared keys, the certificate headers to strip, which servers check
+// certificates. Made once, read by every request, gone with the generation's pool (a restart
+// makes new ones).
 #pragma once
 
 #include <httpd.h>
 
+#include <memory>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "arrcert/digest.h"
 #include "arrcert/verdict_cache.h"
 #include "shared_cache.h"
+#include "verdict_tiers.h"
 
 namespace arrcert::httpd {
 
 struct Runtime {
-    VerdictCache* cache = nullptr;          // the memory cache, in front of the shared one; null: none
-    SharedCache* shared_cache = nullptr;    // null: none
-    const FetchedSha256* sha256 = nullptr;  // for the shared key
+    std::unique_ptr<VerdictCache> cache;         // the memory cache; null: none
+    std::unique_ptr<SharedCache> shared_cache;   // null: none
+    std::vector<std::unique_ptr<VerdictTier>> tiers;  // memory, then shared: where verdicts are found
+    std::int64_t cache_timeout = default_cache_timeout_seconds;
+    FetchedSha256 sha256;  // for the shared key
     std::vector<std::string> certificate_headers;
+    std::unordered_set<const server_rec*> checking_servers;  // a scope there checks certificates
+
+    [[nodiscard]] bool checks_certificates(const server_rec* server) const
+    {
+        return checking_servers.contains(server);
+    }
 };
 
-// post_config: builds the runtime and hands it to every server. Returns an httpd status.
-int start_runtime(apr_pool_t* pool, server_rec* base);
+// post_config: builds the runtime and links every server to it. Returns an httpd status.
+int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base);
 // child_init: what each child process needs of its own (the shared cache's mutex).
 void start_child(apr_pool_t* pool, server_rec* base);
 

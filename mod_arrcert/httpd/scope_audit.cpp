@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "c_boundary.h"
-#include "config.h"
+#include "directives.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -99,11 +99,6 @@ void for_each_scope(server_rec* server, apr_pool_t* pool, Visit visit)
     visit_sections(pool, defaults, core.sec_url, true, visit);
 }
 
-bool checks_certificates(const DirConfig& config)
-{
-    return config.mode != VerifyMode::none || config.require_at.file != nullptr;
-}
-
 }  // namespace
 
 extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* ptemp, server_rec* base)
@@ -112,8 +107,9 @@ extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_poo
         std::optional<Origin> unproven;
         for (server_rec* server = base; server != nullptr && !unproven; server = server->next) {
             for_each_scope(server, ptemp, [&](const DirConfig& config) {
-                if (!unproven && checks_certificates(config) && !config.has_trust()) {
-                    unproven = config.mode != VerifyMode::none ? config.mode_at : config.require_at;
+                const Scope& scope = config.scope;
+                if (!unproven && scope.checks_certificates() && !scope.has_trust()) {
+                    unproven = scope.mode != VerifyMode::none ? scope.mode_at : *scope.require_at;
                 }
             });
         }
@@ -135,7 +131,8 @@ extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_poo
 bool server_checks_certificates(server_rec* server, apr_pool_t* pool)
 {
     bool checks = false;
-    for_each_scope(server, pool, [&](const DirConfig& config) { checks = checks || checks_certificates(config); });
+    for_each_scope(server, pool,
+                   [&](const DirConfig& config) { checks = checks || config.scope.checks_certificates(); });
     return checks;
 }
 

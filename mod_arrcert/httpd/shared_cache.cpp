@@ -58,9 +58,8 @@ struct SharedCache::Backend {
     }
 };
 
-SharedCache::SharedCache(const SharedCacheSpec& spec, CacheSecret secret, std::int64_t timeout_seconds,
-                         std::chrono::milliseconds backend_timeout)
-    : backend_(std::make_shared<Backend>()), seal_(secret), timeout_(timeout_seconds)
+SharedCache::SharedCache(const SharedCacheSpec& spec, CacheSecret secret, std::chrono::milliseconds backend_timeout)
+    : backend_(std::make_shared<Backend>()), seal_(secret)
 {
     backend_->spec = spec;
     // A local provider (shmcb) answers from memory; network ones get workers and a deadline.
@@ -163,13 +162,13 @@ std::optional<OpenedVerdict> SharedCache::find(const CacheKey& key, std::int64_t
     return opened;
 }
 
-void SharedCache::store(const CacheKey& key, const Verdict& verdict, std::int64_t now, apr_pool_t* request_pool)
+void SharedCache::store(const CacheKey& key, const Verdict& verdict, std::int64_t expires, std::int64_t now,
+                        apr_pool_t* request_pool)
 {
     // "No certificate" costs nothing to judge: not worth a round trip.
     if (verdict.kind == Verdict::Kind::absent || !backend_->available(now)) {
         return;
     }
-    const std::int64_t expires = cache_expiry(verdict, now, timeout_);
     auto sealed = std::make_shared<std::string>(seal_verdict(verdict, expires, key, seal_));
     if (sealed->size() > max_entry_bytes || expires <= now) {
         return;

@@ -39,8 +39,7 @@ public:
     // Larger entries are not shared (they are still kept in the memory cache).
     static constexpr unsigned int max_entry_bytes = 32 * 1024;
 
-    SharedCache(const SharedCacheSpec& spec, CacheSecret secret, std::int64_t timeout_seconds,
-                std::chrono::milliseconds backend_timeout);
+    SharedCache(const SharedCacheSpec& spec, CacheSecret secret, std::chrono::milliseconds backend_timeout);
     SharedCache(const SharedCache&) = delete;
     SharedCache& operator=(const SharedCache&) = delete;
     SharedCache(SharedCache&&) = delete;
@@ -55,9 +54,10 @@ public:
 
     // A verdict that has not expired at `now`, with its expiry, or nothing.
     std::optional<OpenedVerdict> find(const CacheKey& key, std::int64_t now, request_rec* r);
-    // Network backends store in the background: the request does not wait for it. `request_pool`
-    // serves a local provider.
-    void store(const CacheKey& key, const Verdict& verdict, std::int64_t now, apr_pool_t* request_pool);
+    // Kept until `expires` (cache_expiry). Network backends store in the background: the request
+    // does not wait for it. `request_pool` serves a local provider.
+    void store(const CacheKey& key, const Verdict& verdict, std::int64_t expires, std::int64_t now,
+               apr_pool_t* request_pool);
 
 private:
     struct Backend;
@@ -65,7 +65,6 @@ private:
 
     std::shared_ptr<Backend> backend_;  // shared with the calls still running on workers
     CacheSeal seal_;
-    std::int64_t timeout_;
     std::unique_ptr<BoundedCalls> calls_;  // null for local providers (shmcb): called in place
     std::atomic<bool> warned_forgery_{false};
 };

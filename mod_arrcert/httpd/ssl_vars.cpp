@@ -10,8 +10,9 @@
 #include <strings.h>
 
 #include "c_boundary.h"
-#include "config.h"
+#include "directives.h"
 #include "request_verdict.h"
+#include "runtime.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -48,9 +49,9 @@ Answer certificate_value(request_rec* r, const char* name, apr_pool_t* pool)
         // post_read_request, translate_name (server-level SetEnvIf, virtual-host RewriteRule): the
         // scope, hence the rules, are not known yet. Where some scope of the server checks
         // certificates, nothing is visible, not even mod_ssl's values of the hop before httpd.
-        return is_own_name(name) || server_config(r->server).checks_certificates ? Answer{} : not_ours;
+        return is_own_name(name) || runtime_of(r->server).checks_certificates(r->server) ? Answer{} : not_ours;
     }
-    if (dir_config(r).mode == VerifyMode::none) {
+    if (scope_of(r).mode == VerifyMode::none) {
         return is_own_name(name) ? Answer{} : not_ours;
     }
     const std::optional<std::string> value = request_variable(r, name);

@@ -8,8 +8,8 @@
 #include <strings.h>
 
 #include "c_boundary.h"
-#include "config.h"
 #include "runtime.h"
+#include "server_config.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -30,7 +30,7 @@ extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const
         if (status != APR_SUCCESS) {
             return directive_error(cmd, "'" + std::string(arg) + "' is not an IP address or CIDR range");
         }
-        auto& server = *static_cast<ServerConfig*>(ap_get_module_config(cmd->server->module_config, &arrcert_module));
+        ServerConfig& server = server_config_of(cmd);
         if (server.trusted_proxies == nullptr) {
             server.trusted_proxies = apr_array_make(cmd->pool, 4, sizeof(apr_ipsubnet_t*));
         }
@@ -56,7 +56,7 @@ bool peer_is_trusted(const request_rec* r) noexcept
 
 std::vector<std::string> certificate_headers(server_rec* base)
 {
-    std::vector<std::string> names{default_header_name};
+    std::vector<std::string> names{HeaderSettings{}.name};
     for (server_rec* server = base; server != nullptr; server = server->next) {
         const apr_array_header_t* declared = server_config(server).header_names;
         for (int i = 0; i < declared->nelts; ++i) {

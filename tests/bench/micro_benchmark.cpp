@@ -1,6 +1,7 @@
 // Micro benchmarks of the core: what a request costs on a cache miss and on a hit.
 #include <benchmark/benchmark.h>
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,7 +46,12 @@ struct Pki {
     std::vector<Thumbprint> pins{Thumbprint::parse(to_hex(Certificate::parse(leaf.der)->sha1())).value()};
     std::vector<DnPattern> issuers{DnPattern::parse("CN=Issuing, O=Contoso").value()};
     TrustStore trust;
-    Pki() { trust.add_file(root_file.path()); }
+    Pki()
+    {
+        if (!trust.add_file(root_file.path())) {
+            throw std::runtime_error("cannot load the test root");
+        }
+    }
 };
 
 Pki& pki()

@@ -74,7 +74,8 @@ TEST(FormatsTest, NamesRoundTrip)
     EXPECT_EQ(header_format_named("PEM"), HeaderFormat::pem);
     EXPECT_EQ(header_format_named("Der-Base64"), HeaderFormat::der_base64);
     EXPECT_FALSE(header_format_named("base64"));
-    EXPECT_EQ(header_format_list(), "auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik");
+    EXPECT_EQ(header_format_list(), "auto, der-base64, pem, url-pem, xfcc, rfc9440 or traefik");
+    EXPECT_EQ(header_format_list("|", "|"), "auto|der-base64|pem|url-pem|xfcc|rfc9440|traefik");
 }
 
 // The client's text never reaches the reason (exported as FAILED:<reason>), only the detail.

@@ -56,7 +56,7 @@ std::string header(std::initializer_list<const Issued*> chain)
 
 class TrustTest : public ::testing::Test {
 protected:
-    TrustTest() : root_file_(testing::pem(pki().root.der)) { EXPECT_EQ(trust_.add_file(root_file_.path()), ""); }
+    TrustTest() : root_file_(testing::pem(pki().root.der)) { EXPECT_TRUE(trust_.add_file(root_file_.path()).ok()); }
 
     Verdict judge_with(const std::string& value, ChainCheck check = {})
     {
@@ -84,7 +84,7 @@ TEST_F(TrustTest, LeafSignedByTheRoot)
 TEST_F(TrustTest, IntermediateFromTheCaFile)
 {
     const testing::TempFile intermediate(testing::pem(pki().intermediate.der));
-    ASSERT_EQ(trust_.add_file(intermediate.path()), "");
+    ASSERT_TRUE(trust_.add_file(intermediate.path()).ok());
     EXPECT_EQ(judge_with(header({&pki().leaf})).failed_rule, Rule::none);
 }
 
@@ -127,8 +127,8 @@ TEST_F(TrustTest, RevokedLeaf)
     const std::int64_t now = testing::now();
     const testing::TempFile intermediate_crl(testing::crl_pem(pki().intermediate, {"20"}, now - 60, now + 3600));
     const testing::TempFile root_crl(testing::crl_pem(pki().root, {}, now - 60, now + 3600));
-    ASSERT_EQ(crls.add_file(intermediate_crl.path()), "");
-    ASSERT_EQ(crls.add_file(root_crl.path()), "");
+    ASSERT_TRUE(crls.add_file(intermediate_crl.path()).ok());
+    ASSERT_TRUE(crls.add_file(root_crl.path()).ok());
     const auto snapshot = crls.current(now, 60).snapshot;
     ASSERT_EQ(snapshot->size(), 2U);
 
@@ -148,7 +148,7 @@ TEST_F(TrustTest, MissingCrlFailsClosedUnlessToleratedAndLeafModeChecksOnlyTheLe
     CrlSource crls;
     const std::int64_t now = testing::now();
     const testing::TempFile intermediate_crl(testing::crl_pem(pki().intermediate, {}, now - 60, now + 3600));
-    ASSERT_EQ(crls.add_file(intermediate_crl.path()), "");
+    ASSERT_TRUE(crls.add_file(intermediate_crl.path()).ok());
     const auto snapshot = crls.current(now, 60).snapshot;
     const std::string chain = header({&pki().leaf, &pki().intermediate});
 
@@ -168,7 +168,7 @@ TEST_F(TrustTest, ExpiredCrlFailsClosed)
     CrlSource crls;
     const std::int64_t now = testing::now();
     const testing::TempFile stale(testing::crl_pem(pki().intermediate, {}, now - 7200, now - 3600));
-    ASSERT_EQ(crls.add_file(stale.path()), "");
+    ASSERT_TRUE(crls.add_file(stale.path()).ok());
     const auto snapshot = crls.current(now, 60).snapshot;
     ChainCheck check;
     check.crls = snapshot.get();
@@ -180,10 +180,10 @@ TEST_F(TrustTest, ExpiredCrlFailsClosed)
 TEST(TrustStoreTest, BadFilesAreNamed)
 {
     TrustStore trust;
-    EXPECT_NE(trust.add_file("/nonexistent/ca.pem").find("/nonexistent/ca.pem"), std::string::npos);
-    EXPECT_NE(trust.add_directory("/nonexistent/dir").find("/nonexistent/dir"), std::string::npos);
+    EXPECT_NE(trust.add_file("/nonexistent/ca.pem").error().find("/nonexistent/ca.pem"), std::string::npos);
+    EXPECT_NE(trust.add_directory("/nonexistent/dir").error().find("/nonexistent/dir"), std::string::npos);
     const testing::TempFile junk("not a certificate");
-    EXPECT_NE(trust.add_file(junk.path()).find(junk.path()), std::string::npos);
+    EXPECT_NE(trust.add_file(junk.path()).error().find(junk.path()), std::string::npos);
 }
 
 // 25 certificates in a chain cost no parsing when the depth allows 3.
@@ -245,7 +245,7 @@ TEST_F(TrustTest, ValidUntilIsTheEarliestEndOfThePathAndItsCrls)
 
     CrlSource crls;
     const testing::TempFile crl(testing::crl_pem(short_lived, {}, now - 60, now + 600));
-    ASSERT_EQ(crls.add_file(crl.path()), "");
+    ASSERT_TRUE(crls.add_file(crl.path()).ok());
     const auto snapshot = crls.current(now, 60).snapshot;
     ChainCheck check;
     check.crls = snapshot.get();

@@ -147,9 +147,9 @@ TEST(VerdictCacheTest, TrustAndCrlsCountByContent)
     TrustStore first;
     TrustStore second;
     TrustStore other;
-    ASSERT_EQ(first.add_file(ca_file.path()), "");
-    ASSERT_EQ(second.add_file(same_ca_file.path()), "");
-    ASSERT_EQ(other.add_file(other_ca_file.path()), "");
+    ASSERT_TRUE(first.add_file(ca_file.path()).ok());
+    ASSERT_TRUE(second.add_file(same_ca_file.path()).ok());
+    ASSERT_TRUE(other.add_file(other_ca_file.path()).ok());
     const auto with = [](const TrustStore& trust, const CrlSnapshot* crls) {
         return rules_fingerprint({.chain = {.trust = &trust, .crls = crls}}, DecodeOptions{});
     };
@@ -162,9 +162,9 @@ TEST(VerdictCacheTest, TrustAndCrlsCountByContent)
     CrlSource crls;
     CrlSource same_crls;
     CrlSource other_crls;
-    ASSERT_EQ(crls.add_file(crl_file.path()), "");
-    ASSERT_EQ(same_crls.add_file(crl_file.path()), "");
-    ASSERT_EQ(other_crls.add_file(other_crl_file.path()), "");
+    ASSERT_TRUE(crls.add_file(crl_file.path()).ok());
+    ASSERT_TRUE(same_crls.add_file(crl_file.path()).ok());
+    ASSERT_TRUE(other_crls.add_file(other_crl_file.path()).ok());
     const auto snapshot = [](CrlSource& source) { return source.current(testing::now(), 60).snapshot; };
     const auto one = snapshot(crls);
     const auto same = snapshot(same_crls);
