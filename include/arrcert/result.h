@@ -23,7 +23,7 @@ struct Failure {
 template <class T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : value_(std::move(value)) {}          
+    Result(T value) : value_(std::move(value)) {}
     Result(Failure failure) : failure_(std::move(failure)) {}
     static Result success(T value) { return Result(std::move(value)); }
     static Result failure(std::string reason) { return Result(Failure(std::move(reason))); }

@@ -17,6 +17,7 @@
 namespace arrcert {
 
 using X509StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
+using X509NamePtr = OpenSslPtr<X509_NAME, X509_NAME_free>;
 
 // mod_ssl's SSLVerifyDepth: how many certificates may stand above the leaf, the root included.
 inline constexpr int default_verify_depth = 3;
@@ -36,6 +37,8 @@ public:
     Result<void> add_directory(const std::string& path);
 
     [[nodiscard]] X509_STORE* store() const noexcept { return store_.get(); }
+    // Whether a certificate of the store has this subject (read-only: safe from many threads).
+    [[nodiscard]] bool holds_subject(const X509_NAME* name) const noexcept;
     // SHA-256 (hex) of the certificates it holds: the same trust anchors on two servers give the
     // same identity, so that they can share cached verdicts.
     [[nodiscard]] const std::string& identity() const noexcept { return identity_; }
@@ -44,6 +47,7 @@ private:
     void update_identity();
 
     X509StorePtr store_;
+    std::vector<X509NamePtr> subjects_;  // of the certificates in the store, read when files are added
     std::string identity_;
 };
 

@@ -441,8 +441,8 @@ DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, s
     }
     const bool pem_like = text.find("BEGIN") != std::string_view::npos || text.find('%') != std::string_view::npos;
     std::string_view read_as;
-    Result<Chain> chain = Failure{"format " + std::string(header_format_name(format)) +
-                                  " cannot carry a separate chain"};
+    Result<Chain> chain =
+        Failure{"format " + std::string(header_format_name(format)) + " cannot carry a separate chain"};
     if (format == HeaderFormat::rfc9440 || (format == HeaderFormat::automatic && text.front() == ':')) {
         read_as = "rfc9440";
         chain = decode_sf_binary_list(text, true);

@@ -59,8 +59,7 @@ Result<void> read_crl_file(const std::string& path, std::vector<CrlPtr>& crls)
         ERR_clear_error();
         return Result<void>::failure("no CRL could be read from " + path);
     }
-    return Result<void>::failure("CRL file " + path + " is damaged after its first " + std::to_string(found) +
-                                 " CRLs");
+    return Result<void>::failure("CRL file " + path + " is damaged after its first " + std::to_string(found) + " CRLs");
 }
 
 std::string file_stamp(const std::filesystem::path& path)

@@ -87,15 +87,7 @@ std::optional<int> missing_issuer(const TrustStore& trust, X509* leaf, const std
             return std::nullopt;
         }
     }
-    // Under the store's lock, as OpenSSL's own lookups: the object list may be sorted on first use.
-    X509_STORE* store = trust.store();
-    if (X509_STORE_lock(store) != 1) {
-        return std::nullopt;
-    }
-    const bool found = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(store), X509_LU_X509,
-                                                       const_cast<X509_NAME*>(issuer)) != nullptr;
-    X509_STORE_unlock(store);
-    if (found) {
+    if (trust.holds_subject(issuer)) {
         return std::nullopt;
     }
     return X509_NAME_cmp(issuer, X509_get_subject_name(leaf)) == 0 ? X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
@@ -165,8 +157,8 @@ Result<void> TrustStore::add_directory(const std::string& path)
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
         if (X509_STORE_load_file(store_.get(), file.c_str()) != 1) {
-            return Result<void>::failure("cannot load CA certificates from " + file.string() + " (" +
-                                         openssl_reason() + ")");
+            return Result<void>::failure("cannot load CA certificates from " + file.string() + " (" + openssl_reason() +
+                                         ")");
         }
     }
     ERR_clear_error();
@@ -174,17 +166,28 @@ Result<void> TrustStore::add_directory(const std::string& path)
     return {};
 }
 
+bool TrustStore::holds_subject(const X509_NAME* name) const noexcept
+{
+    return std::any_of(subjects_.begin(), subjects_.end(),
+                       [&](const X509NamePtr& subject) { return X509_NAME_cmp(subject.get(), name) == 0; });
+}
+
 void TrustStore::update_identity()
 {
     // The store keeps its objects sorted, and they are sorted again here: the same certificates
     // (and CRLs, which a CA file may hold too) give the same identity.
     std::vector<std::string> ders;
+    subjects_.clear();
     STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store_.get());
     for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
         const X509_OBJECT* object = sk_X509_OBJECT_value(objects, i);
         unsigned char* der = nullptr;
         int length = -1;
         if (X509* certificate = X509_OBJECT_get0_X509(object); certificate != nullptr) {
+            subjects_.emplace_back(X509_NAME_dup(X509_get_subject_name(certificate)));
+            if (!subjects_.back()) {
+                throw std::bad_alloc();
+            }
             length = i2d_X509(certificate, &der);
         } else if (X509_CRL* crl = X509_OBJECT_get0_X509_CRL(object); crl != nullptr) {
             length = i2d_X509_CRL(crl, &der);

@@ -27,8 +27,7 @@ const std::string verify_client_help =
 const std::string header_help = "NAME [FORMAT]: the request header that carries the certificate (FORMAT " +
                                 header_format_list("|", "|") + "; default X-ARR-ClientCert auto)";
 const std::string chain_header_help = "NAME [FORMAT]: a separate request header that carries the intermediates";
-const std::string front_end_help =
-    front_end_list("|", "|") + ": the header names and formats that front end uses";
+const std::string front_end_help = front_end_list("|", "|") + ": the header names and formats that front end uses";
 const std::string xfcc_help =
     keyword_list(xfcc_picks, "|", "|") + ": which X-Forwarded-Client-Cert element to use (default last)";
 const std::string options_help = "[+|-]" + keyword_list(option_names, " [+|-]", " [+|-]");
@@ -58,8 +57,7 @@ const command_rec directives[] = {
     AP_INIT_TAKE1("ArrCertClockSkew", as_cmd_func(set_clock_skew), nullptr, admin_only,
                   "seconds by which both ends of the validity window are widened (default 0)"),
     AP_INIT_TAKE12("ArrCertHeader", as_cmd_func(set_header), nullptr, admin_only, header_help.c_str()),
-    AP_INIT_TAKE12("ArrCertChainHeader", as_cmd_func(set_chain_header), nullptr, admin_only,
-                   chain_header_help.c_str()),
+    AP_INIT_TAKE12("ArrCertChainHeader", as_cmd_func(set_chain_header), nullptr, admin_only, chain_header_help.c_str()),
     AP_INIT_TAKE1("ArrCertFrontEnd", as_cmd_func(set_front_end), nullptr, admin_only, front_end_help.c_str()),
     AP_INIT_TAKE1("ArrCertXfccElement", as_cmd_func(set_xfcc_element), nullptr, admin_only, xfcc_help.c_str()),
     AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, admin_only,

@@ -97,7 +97,7 @@ struct Scope {
     std::size_t max_header_length = default_max_header_length;
     std::int64_t clock_skew = 0;
     ExportOptions exports;
-    const char* user_name = nullptr;                          // null: none
+    const char* user_name = nullptr;                         // null: none
     const std::vector<std::string>* export_names = nullptr;  // null: all
     bool accept_unverified = false;
     std::span<const Thumbprint> thumbprints;

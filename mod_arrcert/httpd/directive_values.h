@@ -36,7 +36,6 @@ inline constexpr std::array<Keyword<unsigned>, 2> option_names{{
     {"ExportCertData", option_export_cert_data},
 }};
 
-
 // A whole number from `low` to `high`; the failure says so ("'x' is not a number of UNIT from ...").
 Result<std::int64_t> bounded_number(std::string_view text, std::int64_t low, std::int64_t high, const char* unit);
 

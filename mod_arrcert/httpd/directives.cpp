@@ -123,8 +123,7 @@ extern "C" const char* add_subject(cmd_parms* cmd, void* config, const char* arg
 namespace {
 
 // NAME [FORMAT] of ArrCertHeader and ArrCertChainHeader, into the scope's header choice.
-const char* set_header_and_format(cmd_parms* cmd, void* config, const char* name, const char* format_name,
-                                  bool chain)
+const char* set_header_and_format(cmd_parms* cmd, void* config, const char* name, const char* format_name, bool chain)
 {
     return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
         if (!is_token(name)) {
@@ -228,8 +227,8 @@ extern "C" const char* add_option(cmd_parms* cmd, void* config, const char* arg)
         }
         const std::optional<unsigned> bit = keyword_value(option_names, word);
         if (!bit) {
-            return directive_error(cmd, "unknown option '" + std::string(arg) + "' (" +
-                                            keyword_list(option_names, ", ", ", ") + ")");
+            return directive_error(
+                cmd, "unknown option '" + std::string(arg) + "' (" + keyword_list(option_names, ", ", ", ") + ")");
         }
         settings.options.set(*bit, sign);
         return nullptr;

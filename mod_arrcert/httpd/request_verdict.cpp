@@ -41,10 +41,10 @@ public:
         const std::string_view values = key.from().values;
         // The initial request's own header strings live as long as its pool; others are copied there.
         const bool in_place = r == initial_ && key_in_place_;
-        judged_.push_back({in_place ? values
-                                    : std::string_view(apr_pstrmemdup(initial_->pool, values.data(), values.size()),
-                                                       values.size()),
-                           std::string(key.from().fingerprint), found.verdict});
+        judged_.push_back(
+            {in_place ? values
+                      : std::string_view(apr_pstrmemdup(initial_->pool, values.data(), values.size()), values.size()),
+             std::string(key.from().fingerprint), found.verdict});
     }
 
     // What the initial request last looked up: its access check and its fixups ask with the same
@@ -126,9 +126,9 @@ void log_judgement(request_rec* r, const Scope& scope, std::size_t size, const V
     if (!verdict.detail.empty()) {  // the client's text, escaped
         outcome.append(": ").append(ap_escape_logitem(r->pool, verdict.detail.c_str()));
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s%s): %s",
-                  scope.headers.name, static_cast<apr_size_t>(size),
-                  verdict.format.empty() ? "-" : verdict.format.data(),
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "judged %s (%" APR_SIZE_T_FMT " bytes, format %s, thumbprint %s%s%s): %s", scope.headers.name,
+                  static_cast<apr_size_t>(size), verdict.format.empty() ? "-" : verdict.format.data(),
                   verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(), *source != '\0' ? ", from " : "", source,
                   outcome.c_str());
 }
@@ -184,8 +184,9 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     }
     const char* source = found ? tiers[hit - 1]->name() : "";
     if (!found) {
-        auto judged = std::make_shared<const Verdict>(judge(
-            decode_request(certificate, chain, scope.headers, scope.max_header_length, scope.xfcc_element), rules, now));
+        auto judged = std::make_shared<const Verdict>(
+            judge(decode_request(certificate, chain, scope.headers, scope.max_header_length, scope.xfcc_element), rules,
+                  now));
         found = FoundVerdict{judged, cache_expiry(*judged, now, runtime.cache_timeout)};
         hit = tiers.size() + 1;
     }

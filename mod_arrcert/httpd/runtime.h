@@ -19,18 +19,15 @@
 namespace arrcert::httpd {
 
 struct Runtime {
-    std::unique_ptr<VerdictCache> cache;         // the memory cache; null: none
-    std::unique_ptr<SharedCache> shared_cache;   // null: none
+    std::unique_ptr<VerdictCache> cache;              // the memory cache; null: none
+    std::unique_ptr<SharedCache> shared_cache;        // null: none
     std::vector<std::unique_ptr<VerdictTier>> tiers;  // memory, then shared: where verdicts are found
     std::int64_t cache_timeout = default_cache_timeout_seconds;
     FetchedSha256 sha256;  // for the shared key
     std::vector<std::string> certificate_headers;
     std::unordered_set<const server_rec*> checking_servers;  // a scope there checks certificates
 
-    [[nodiscard]] bool checks_certificates(const server_rec* server) const
-    {
-        return checking_servers.contains(server);
-    }
+    [[nodiscard]] bool checks_certificates(const server_rec* server) const { return checking_servers.contains(server); }
 };
 
 // post_config: builds the runtime and links every server to it. Returns an httpd status.

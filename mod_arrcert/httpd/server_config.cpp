@@ -50,8 +50,8 @@ Result<SharedCacheSpec> shared_cache_named(cmd_parms* cmd, std::string_view valu
         ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name.c_str(), AP_SOCACHE_PROVIDER_VERSION));
     if (provider == nullptr) {
         return Failure{"'" + std::string(value) + "' is not none, memory[:ENTRIES] or a shared cache " +
-                       "(shmcb:PATH(BYTES), memcache:HOST:PORT, redis:HOST:PORT); for '" + name +
-                       "', is mod_socache_" + name + " loaded before this line?"};
+                       "(shmcb:PATH(BYTES), memcache:HOST:PORT, redis:HOST:PORT); for '" + name + "', is mod_socache_" +
+                       name + " loaded before this line?"};
     }
     ap_socache_instance_t* instance = nullptr;
     if (const char* failure = provider->create(&instance, argument, cmd->temp_pool, cmd->pool); failure != nullptr) {

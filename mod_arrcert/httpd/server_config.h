@@ -19,8 +19,8 @@ namespace arrcert::httpd {
 struct Runtime;
 
 struct ServerConfig {
-    apr_array_header_t* trusted_proxies = nullptr;  // of apr_ipsubnet_t*; null: any peer
-    apr_array_header_t* header_names = nullptr;     // of const char*: the headers this server's scopes read
+    apr_array_header_t* trusted_proxies = nullptr;      // of apr_ipsubnet_t*; null: any peer
+    apr_array_header_t* header_names = nullptr;         // of const char*: the headers this server's scopes read
     std::size_t cache_entries = default_cache_entries;  // 0: no memory cache
     std::int64_t cache_timeout = default_cache_timeout_seconds;
     SharedCacheSpec shared;  // ArrCertCache PROVIDER:ARGUMENT

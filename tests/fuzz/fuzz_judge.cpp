@@ -19,9 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::size_t newline = input.find('\n');
     const std::string_view value = input.substr(0, newline);
     const std::string_view chain = newline == std::string_view::npos ? std::string_view() : input.substr(newline + 1);
-    const HeaderSettings headers = front_end_headers(newline == std::string_view::npos
-                                                         ? std::optional<FrontEnd>()
-                                                         : std::optional<FrontEnd>(FrontEnd::rfc9440));
+    const HeaderSettings headers = front_end_headers(
+        newline == std::string_view::npos ? std::optional<FrontEnd>() : std::optional<FrontEnd>(FrontEnd::rfc9440));
     const RuleSet shown{.accept_unverified = true, .report_refusals = true};  // everything is exported
     const RuleSet pinned{.thumbprints = pins, .issuers = issuers, .report_refusals = true};
     const RuleSet untrusted{};  // neither CA nor pins: nothing may pass

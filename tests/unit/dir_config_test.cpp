@@ -94,8 +94,8 @@ TEST(DirConfigTest, HeaderSettingsMergeAsOneUnit)
 
     // In one scope, an explicit header overrides the preset's and keeps its chain header.
     DirSettings both;
-    both.headers = HeaderChoice{FrontEnd::rfc9440, "X-Leaf", HeaderFormat::der_base64, nullptr,
-                                HeaderFormat::automatic};
+    both.headers =
+        HeaderChoice{FrontEnd::rfc9440, "X-Leaf", HeaderFormat::der_base64, nullptr, HeaderFormat::automatic};
     const Scope mixed = resolve(both);
     EXPECT_STREQ(mixed.headers.name, "X-Leaf");
     EXPECT_STREQ(mixed.headers.chain_name, "Client-Cert-Chain");
