@@ -36,8 +36,8 @@ private:
     std::int64_t not_after_ = 0;
 };
 
-// Seconds since the epoch (UTC) of an ASN.1 time; false when it is not a valid time.
-bool to_epoch(const ASN1_TIME* time, std::int64_t& seconds);
+// Seconds since the epoch (UTC) of an ASN.1 time.
+Result<std::int64_t> epoch_seconds(const ASN1_TIME* time);
 
 // Uppercase hex, two digits a byte, no separators (the Azure portal's form).
 std::string to_hex(const unsigned char* bytes, std::size_t size);

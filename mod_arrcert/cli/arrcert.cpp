@@ -173,6 +173,80 @@ int inspect(const std::vector<std::string>& args)
     return decision.outcome == Decision::Outcome::failed ? exit_refused : exit_ok;
 }
 
+// What `arrcert verify` was told, as the directives would say it.
+struct VerifyRequest {
+    std::vector<Thumbprint> thumbprints;
+    std::vector<DnPattern> issuers;
+    std::vector<DnPattern> subjects;
+    std::optional<TrustStore> trust;
+    std::optional<CrlSource> crls;
+    std::optional<std::string> file;
+    std::string chain;
+    bool accept_unverified = false;
+
+    void take(const std::string& option, const std::string& value);
+};
+
+template <class T>
+T parsed_or_usage(Result<T> result)
+{
+    if (!result) {
+        throw UsageError{result.error()};
+    }
+    return std::move(result.value());
+}
+
+void VerifyRequest::take(const std::string& option, const std::string& value)
+{
+    const auto loaded_or_usage = [](const Result<void>& loaded) {
+        if (!loaded) {
+            throw UsageError{loaded.error()};
+        }
+    };
+    if (option == "--thumbprint") {
+        thumbprints.push_back(parsed_or_usage(Thumbprint::parse(value)));
+    } else if (option == "--issuer" || option == "--subject") {
+        (option == "--issuer" ? issuers : subjects).push_back(parsed_or_usage(DnPattern::parse(value)));
+    } else if (option == "--ca") {
+        if (!trust) {
+            trust.emplace();
+        }
+        loaded_or_usage(trust->add_file(value));
+    } else if (option == "--crl") {
+        if (!crls) {
+            crls.emplace();
+        }
+        loaded_or_usage(crls->add_file(value));
+    } else if (option == "--chain") {
+        chain = read_input(value).bytes;
+    } else {
+        throw UsageError{"unknown option " + option};
+    }
+}
+
+// Filled in place: a CRL source stays where it was made.
+void read_verify_request(const std::vector<std::string>& args, VerifyRequest& request)
+{
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg == "--accept-unverified") {
+            request.accept_unverified = true;
+        } else if (!arg.starts_with("--")) {
+            if (request.file) {
+                throw UsageError{"arrcert verify takes one FILE (or -)"};
+            }
+            request.file = arg;
+        } else if (i + 1 >= args.size()) {
+            throw UsageError{arg + " needs a value"};
+        } else {
+            request.take(arg, args[++i]);
+        }
+    }
+    if (!request.file) {
+        throw UsageError{"arrcert verify needs a FILE (or -)"};
+    }
+}
+
 int verify(const std::vector<std::string>& args)
 {
     if (wants_help(args)) {
@@ -187,78 +261,20 @@ int verify(const std::vector<std::string>& args)
                      "(as 'ArrCertAcceptUnverified on').\n";
         return exit_ok;
     }
-    std::vector<Thumbprint> thumbprints;
-    std::vector<DnPattern> issuers;
-    std::vector<DnPattern> subjects;
-    std::optional<TrustStore> trust;
-    std::optional<CrlSource> crls;
-    std::optional<std::string> file;
-    std::string chain;
-    bool accept_unverified = false;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& arg = args[i];
-        const bool option = arg.starts_with("--");
-        if (arg == "--accept-unverified") {
-            accept_unverified = true;
-            continue;
-        }
-        if (!option) {
-            if (file) {
-                throw UsageError{"arrcert verify takes one FILE (or -)"};
-            }
-            file = arg;
-            continue;
-        }
-        if (i + 1 >= args.size()) {
-            throw UsageError{arg + " needs a value"};
-        }
-        const std::string& value = args[++i];
-        if (arg == "--thumbprint") {
-            auto parsed = Thumbprint::parse(value);
-            if (!parsed) {
-                throw UsageError{parsed.error()};
-            }
-            thumbprints.push_back(std::move(parsed.value()));
-        } else if (arg == "--issuer" || arg == "--subject") {
-            auto parsed = DnPattern::parse(value);
-            if (!parsed) {
-                throw UsageError{parsed.error()};
-            }
-            (arg == "--issuer" ? issuers : subjects).push_back(std::move(parsed.value()));
-        } else if (arg == "--ca") {
-            if (!trust) {
-                trust.emplace();
-            }
-            if (const Result<void> loaded = trust->add_file(value); !loaded) {
-                throw UsageError{loaded.error()};
-            }
-        } else if (arg == "--chain") {
-            chain = read_input(value).bytes;
-        } else if (arg == "--crl") {
-            if (!crls) {
-                crls.emplace();
-            }
-            if (const Result<void> loaded = crls->add_file(value); !loaded) {
-                throw UsageError{loaded.error()};
-            }
-        } else {
-            throw UsageError{"unknown option " + arg};
-        }
-    }
-    if (!file) {
-        throw UsageError{"arrcert verify needs a FILE (or -)"};
-    }
-    const Input input = read_input(*file);
+    VerifyRequest request;
+    read_verify_request(args, request);
+    const Input input = read_input(*request.file);
     const std::int64_t at = now();
-    const auto snapshot = crls ? crls->current(at, default_crl_refresh_seconds).snapshot : nullptr;
-    RuleSet rules{thumbprints, issuers, subjects, {}};
-    rules.chain.trust = trust ? &*trust : nullptr;
+    const auto snapshot = request.crls ? request.crls->current(at, default_crl_refresh_seconds).snapshot : nullptr;
+    RuleSet rules{request.thumbprints, request.issuers, request.subjects, {}};
+    rules.chain.trust = request.trust ? &*request.trust : nullptr;
     rules.chain.crls = snapshot.get();
-    rules.chain.revocation = {crls ? RevocationCheck::chain : RevocationCheck::none, false};
-    rules.accept_unverified = accept_unverified;
+    rules.chain.revocation = {request.crls ? RevocationCheck::chain : RevocationCheck::none, false};
+    rules.accept_unverified = request.accept_unverified;
     // The module's own entry point: the certificate's header, and the intermediates apart.
     const HeaderSettings headers{"certificate", HeaderFormat::automatic, "chain", HeaderFormat::pem};
-    const Verdict verdict = judge(decode_request(as_header_value(input), chain, headers, max_input * 2), rules, at);
+    const Verdict verdict =
+        judge(decode_request(as_header_value(input), request.chain, headers, max_input * 2), rules, at);
     const Decision decision = decide(verdict, at, 0);
     if (permits(VerifyMode::require, decision.outcome)) {
         std::cout << "SUCCESS\n";

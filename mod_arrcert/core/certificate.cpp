@@ -29,14 +29,14 @@ bool encodes_back_to(X509* certificate, const Der& der)
 
 }  // namespace
 
-bool to_epoch(const ASN1_TIME* time, std::int64_t& seconds)
+Result<std::int64_t> epoch_seconds(const ASN1_TIME* time)
 {
     std::tm parts{};
     if (time == nullptr || ASN1_TIME_to_tm(time, &parts) != 1) {
-        return false;
+        ERR_clear_error();
+        return Failure("not a valid time");
     }
-    seconds = static_cast<std::int64_t>(timegm(&parts));
-    return true;
+    return static_cast<std::int64_t>(timegm(&parts));
 }
 
 Result<Certificate> Certificate::parse(const Der& der)
@@ -57,11 +57,13 @@ Result<Certificate> Certificate::parse(const Der& der)
         ERR_clear_error();
         return Result<Certificate>::failure("the certificate is not DER-encoded");
     }
-    if (!to_epoch(X509_get0_notBefore(certificate.x509()), certificate.not_before_) ||
-        !to_epoch(X509_get0_notAfter(certificate.x509()), certificate.not_after_)) {
-        ERR_clear_error();
+    const Result<std::int64_t> not_before = epoch_seconds(X509_get0_notBefore(certificate.x509()));
+    const Result<std::int64_t> not_after = epoch_seconds(X509_get0_notAfter(certificate.x509()));
+    if (!not_before || !not_after) {
         return Result<Certificate>::failure("certificate has an invalid validity time");
     }
+    certificate.not_before_ = not_before.value();
+    certificate.not_after_ = not_after.value();
     if (EVP_Digest(der.data(), der.size(), certificate.sha1_.data(), nullptr, EVP_sha1(), nullptr) != 1 ||
         EVP_Digest(der.data(), der.size(), certificate.sha256_.data(), nullptr, EVP_sha256(), nullptr) != 1) {
         return Result<Certificate>::failure("digest failed (" + openssl_error() + ")");

@@ -23,6 +23,33 @@ bool any_or_empty(const Range& range, Predicate predicate)
     return range.empty() || std::any_of(range.begin(), range.end(), predicate);
 }
 
+struct ChainCheckResult {
+    Rule failed = Rule::none;  // certificate (an intermediate does not parse) or chain
+    std::string reason;
+    std::int64_t valid_until = Verdict::no_end;
+};
+
+// The leaf with the intermediates sent after it, verified by OpenSSL at `at`.
+ChainCheckResult check_chain(const ChainCheck& check, const Certificate& leaf, const std::vector<Der>& sent,
+                             std::int64_t at)
+{
+    std::vector<Certificate> intermediates;
+    std::vector<X509*> untrusted;
+    for (std::size_t i = 1; i < sent.size(); ++i) {
+        auto parsed = Certificate::parse(sent[i]);
+        if (!parsed) {
+            return {Rule::certificate, "malformed chain certificate " + std::to_string(i) + ": " + parsed.error()};
+        }
+        untrusted.push_back(parsed->x509());
+        intermediates.push_back(std::move(parsed.value()));
+    }
+    ChainVerdict chain = verify_chain(check, leaf.x509(), untrusted, at);
+    if (!chain.error.empty()) {
+        return {Rule::chain, std::move(chain.error)};
+    }
+    return {Rule::none, {}, chain.valid_until};
+}
+
 }  // namespace
 
 std::string_view rule_name(Rule rule) noexcept
@@ -92,21 +119,10 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
                              "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
     }
     if (rules.chain.trust != nullptr) {
-        std::vector<Certificate> intermediates;
-        std::vector<X509*> untrusted;
-        for (std::size_t i = 1; i < decoded.chain.size(); ++i) {
-            auto parsed = Certificate::parse(decoded.chain[i]);
-            if (!parsed) {
-                return refuse_judged(Rule::certificate,
-                                     "malformed chain certificate " + std::to_string(i) + ": " + parsed.error());
-            }
-            untrusted.push_back(parsed->x509());
-            intermediates.push_back(std::move(parsed.value()));
-        }
         const std::int64_t at = std::clamp(now, verdict.not_before, verdict.not_after);
-        ChainVerdict chain = verify_chain(rules.chain, certificate->x509(), untrusted, at);
-        if (!chain.error.empty()) {
-            return refuse_judged(Rule::chain, std::move(chain.error));
+        ChainCheckResult chain = check_chain(rules.chain, certificate.value(), decoded.chain, at);
+        if (chain.failed != Rule::none) {
+            return refuse_judged(chain.failed, std::move(chain.reason));
         }
         verdict.valid_until = chain.valid_until;
     }

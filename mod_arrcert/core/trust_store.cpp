@@ -100,9 +100,8 @@ std::int64_t path_valid_until(const ChainCheck& check, STACK_OF(X509) * path)
 {
     std::int64_t until = std::numeric_limits<std::int64_t>::max();
     const auto earliest = [&](const ASN1_TIME* time) {
-        std::int64_t seconds = 0;
-        if (time != nullptr && to_epoch(time, seconds)) {
-            until = std::min(until, seconds);
+        if (const Result<std::int64_t> seconds = epoch_seconds(time); seconds) {
+            until = std::min(until, seconds.value());
         }
     };
     const int length = path != nullptr ? sk_X509_num(path) : 0;

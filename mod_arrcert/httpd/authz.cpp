@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "arrcert/rules.h"
+#include "c_boundary.h"
 #include "directives.h"
 #include "kernel.h"
 #include "pool_owned.h"
@@ -32,6 +33,17 @@ struct InlineRules {
 
 enum class InlineKind { none, thumbprint, issuer, subject };
 
+constexpr const char* provider_name(InlineKind kind) noexcept
+{
+    switch (kind) {
+        case InlineKind::none: return "arrcert";
+        case InlineKind::thumbprint: return "arrcert-thumbprint";
+        case InlineKind::issuer: return "arrcert-issuer";
+        case InlineKind::subject: return "arrcert-subject";
+    }
+    return "arrcert";
+}
+
 std::vector<std::string> words(cmd_parms* cmd, const char* require_line)
 {
     std::vector<std::string> result;
@@ -45,68 +57,75 @@ std::vector<std::string> words(cmd_parms* cmd, const char* require_line)
     return result;
 }
 
+// Without pins of its own a Require line relies on its scope's trust: the start-up check looks at
+// it (cmd->context is the section the line is in; its config is made here when no ArrCert
+// directive of the section made it first).
+void record_require_line(cmd_parms* cmd)
+{
+    if (cmd->context == nullptr || cmd->directive == nullptr) {
+        return;
+    }
+    auto* section = static_cast<DirConfig*>(
+        ap_set_config_vectors(cmd->server, cmd->context, cmd->path, &arrcert_module, cmd->pool));
+    if (section != nullptr && !section->settings.require_at) {
+        section->settings.require_at = Origin{cmd->directive->filename, cmd->directive->line_num,
+                                              apr_pstrcat(cmd->pool, "Require ", cmd->directive->args, nullptr)};
+        section->scope = resolve(section->settings);
+    }
+}
+
+// The values of one arrcert-thumbprint, -issuer or -subject line into `rules`.
+template <InlineKind Kind>
+Result<void> add_inline_rules(const std::vector<std::string>& args, InlineRules& rules)
+{
+    if (args.empty()) {
+        return Failure("need at least one value");
+    }
+    for (const std::string& arg : args) {
+        if constexpr (Kind == InlineKind::thumbprint) {
+            auto thumbprint = Thumbprint::parse(arg);
+            if (!thumbprint) {
+                return thumbprint.why();
+            }
+            rules.thumbprints.push_back(std::move(thumbprint.value()));
+        } else {
+            auto pattern = DnPattern::parse(arg);
+            if (!pattern) {
+                return pattern.why();
+            }
+            (Kind == InlineKind::issuer ? rules.issuers : rules.subjects).push_back(std::move(pattern.value()));
+        }
+    }
+    return {};
+}
+
 template <InlineKind Kind>
 const char* parse_require_line(cmd_parms* cmd, const char* require_line, const void** parsed) noexcept
 {
-    try {
+    return guard_directive(cmd, [&]() -> const char* {
         const std::vector<std::string> args = words(cmd, require_line);
         auto* rules = make_pool_owned<InlineRules>(cmd->pool);
         *parsed = rules;
-        if constexpr (Kind != InlineKind::thumbprint) {
-            // Without pins of its own the line relies on the scope's trust: the start-up check
-            // looks at it (cmd->context is the section the line is in).
-            if (cmd->context != nullptr && cmd->directive != nullptr) {
-                // Made here when no ArrCert directive of the section made it first.
-                auto* section = static_cast<DirConfig*>(
-                    ap_set_config_vectors(cmd->server, cmd->context, cmd->path, &arrcert_module, cmd->pool));
-                if (section != nullptr && !section->settings.require_at) {
-                    section->settings.require_at =
-                        Origin{cmd->directive->filename, cmd->directive->line_num,
-                               apr_pstrcat(cmd->pool, "Require ", cmd->directive->args, nullptr)};
-                    section->scope = resolve(section->settings);
-                }
-            }
-        }
         if constexpr (Kind == InlineKind::none) {
+            record_require_line(cmd);
             return args.empty() ? nullptr : "Require arrcert takes no arguments";
         } else {
-            if (args.empty()) {
-                return "Require arrcert-thumbprint, arrcert-issuer and arrcert-subject need at least one value";
+            if constexpr (Kind != InlineKind::thumbprint) {
+                record_require_line(cmd);
             }
-            for (const std::string& arg : args) {
-                if constexpr (Kind == InlineKind::thumbprint) {
-                    auto thumbprint = Thumbprint::parse(arg);
-                    if (!thumbprint) {
-                        return apr_pstrcat(cmd->pool, "Require arrcert-thumbprint: ", thumbprint.error().c_str(),
-                                           nullptr);
-                    }
-                    rules->thumbprints.push_back(std::move(thumbprint.value()));
-                } else {
-                    auto pattern = DnPattern::parse(arg);
-                    if (!pattern) {
-                        return apr_pstrcat(
-                            cmd->pool,
-                            Kind == InlineKind::issuer ? "Require arrcert-issuer: " : "Require arrcert-subject: ",
-                            pattern.error().c_str(), nullptr);
-                    }
-                    (Kind == InlineKind::issuer ? rules->issuers : rules->subjects)
-                        .push_back(std::move(pattern.value()));
-                }
-            }
-            return nullptr;
+            const Result<void> added = add_inline_rules<Kind>(args, *rules);
+            return added
+                       ? nullptr
+                       : apr_pstrcat(cmd->pool, "Require ", provider_name(Kind), ": ", added.error().c_str(), nullptr);
         }
-    } catch (const std::exception& e) {
-        return apr_pstrdup(cmd->pool, e.what());
-    } catch (...) {
-        return "Require arrcert: unexpected failure";
-    }
+    });
 }
 
 // Granted when the certificate passes this scope's rules (trust, validity, ArrCert* rules) and
 // the Require line's own rules.
-authz_status check_authorization(request_rec* r, const char* /*require_line*/, const void* parsed) noexcept
+authz_status check_authorization(request_rec* r, const void* parsed) noexcept
 {
-    try {
+    return guard_request(r, "checking Require arrcert", AUTHZ_GENERAL_ERROR, [&] {
         keep_out_of_shared_caches(r);
         const auto* inline_rules = static_cast<const InlineRules*>(parsed);
         const auto [verdict, decision] = request_certificate(r);
@@ -125,17 +144,12 @@ authz_status check_authorization(request_rec* r, const char* /*require_line*/, c
             return AUTHZ_DENIED;
         }
         return AUTHZ_GRANTED;
-    } catch (const std::exception& e) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "Require arrcert: internal failure, denied: %s", e.what());
-    } catch (...) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "Require arrcert: internal failure, denied");
-    }
-    return AUTHZ_GENERAL_ERROR;
+    });
 }
 
-extern "C" authz_status check_c(request_rec* r, const char* line, const void* parsed)
+extern "C" authz_status check_c(request_rec* r, const char* /*line*/, const void* parsed)
 {
-    return check_authorization(r, line, parsed);
+    return check_authorization(r, parsed);
 }
 
 template <InlineKind Kind>

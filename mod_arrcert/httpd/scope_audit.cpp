@@ -4,6 +4,7 @@
 #include <http_core.h>
 #include <http_log.h>
 
+#include <new>
 #include <optional>
 #include <string_view>
 
@@ -28,8 +29,10 @@ const DirConfig& merged(apr_pool_t* pool, const DirConfig& outer, ap_conf_vector
     if (inner == nullptr) {
         return outer;
     }
-    return *static_cast<const DirConfig*>(
-        merge_dir_config(pool, const_cast<DirConfig*>(&outer), const_cast<DirConfig*>(inner)));
+    auto* config = new (apr_pcalloc(pool, sizeof(DirConfig))) DirConfig();
+    config->settings = merge(outer.settings, inner->settings);
+    config->scope = resolve(config->settings);
+    return *config;
 }
 
 // Whether section `outer` applies to every request that section `inner` applies to, as httpd's

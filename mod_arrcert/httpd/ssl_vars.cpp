@@ -58,22 +58,17 @@ Answer certificate_value(request_rec* r, const char* name, apr_pool_t* pool)
     return {true, value ? apr_pstrmemdup(pool, value->data(), value->size()) : ""};
 }
 
+// An expression has no way to fail the request: a failure is logged and answers nothing.
 const char* evaluate(ap_expr_eval_ctx_t* ctx, const char* name, bool explicit_call) noexcept
 {
-    try {
+    return guard_request(ctx->r, "evaluating an expression", static_cast<const char*>(""), [&]() -> const char* {
         const Answer answer = certificate_value(ctx->r, name, ctx->p);
         if (answer.ours || explicit_call) {
             return answer.ours ? answer.value : "";
         }
         // mod_ssl's answer (through httpd's hook, which this module then declines).
         return ap_ssl_var_lookup(ctx->p, ctx->s, ctx->c, ctx->r, name);
-    } catch (...) {
-        // An expression has no way to fail the request: say so and answer nothing.
-        if (ctx->r != nullptr) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, ctx->r, "expression lookup of %s failed", name);
-        }
-        return "";
-    }
+    });
 }
 
 extern "C" const char* expr_variable(ap_expr_eval_ctx_t* ctx, const void* data)

@@ -89,6 +89,16 @@ def test_verify_takes_the_module_decision(pki, files, options, expected):
     assert run.returncode == (0 if expected == "SUCCESS" else 1)
 
 
+def test_verify_with_intermediates_apart(pki, files):
+    """--chain is a chain header: decoded and merged by the module's own decode_request."""
+    issuing = pki.issue("cli_issuing", name(("O", "Contoso"), ("CN", "CLI Issuing")), issuer=pki.ca, ca=True)
+    carol = pki.issue("cli_carol", name(("O", "Contoso"), ("CN", "carol")), issuer=issuing)
+    run = arrcert("verify", "--ca", pki.ca.cert_path, "--chain", issuing.cert_path, carol.cert_path)
+    assert (run.returncode, run.stdout) == (0, "SUCCESS\n"), run.stdout + run.stderr
+    run = arrcert("verify", "--ca", pki.ca.cert_path, carol.cert_path)
+    assert run.stdout.startswith("FAILED:unable to get local issuer certificate"), run.stdout
+
+
 def test_verify_with_a_crl(pki, files):
     crl = pki.write_crl(os.path.join(files["dir"], "ca.crl"), pki.ca, revoked=[files["alice"]])
     run = arrcert("verify", "--ca", pki.ca.cert_path, "--crl", crl, files["alice"].cert_path)

@@ -29,6 +29,9 @@ BAD = [
     ("ArrCertCARevocationRefresh 0", "'0' is not a number of seconds from 1 to 86400"),
     ("ArrCertVerifyDepth 0", "'0' is not a number of certificates from 1 to 100"),
     ("ArrCertTrustedProxy 10.0.0.1", "ArrCertTrustedProxy not allowed in <Location> context"),
+    ("Require arrcert-thumbprint 12AB", "Require arrcert-thumbprint: thumbprint '12AB' has 4 hex digits"),
+    ("Require arrcert-subject", "Require arrcert-subject: need at least one value"),
+    ("Require arrcert CN=alice", "Require arrcert takes no arguments"),
 ]
 
 
