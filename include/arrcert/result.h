@@ -48,7 +48,7 @@ public:
     Result() = default;
     Result(Failure failure) : failure_(std::move(failure)), ok_(false) {}
     static Result success() { return {}; }
-    static Result failure(std::string reason) { return Result(Failure(std::move(reason))); }
+    static Result failure(std::string reason) { return {Failure(std::move(reason))}; }
 
     [[nodiscard]] bool ok() const noexcept { return ok_; }
     explicit operator bool() const noexcept { return ok_; }

@@ -477,7 +477,7 @@ DecodedHeader decode_request(std::string_view certificate, std::string_view chai
     if (decoded.status != DecodedHeader::Status::ok || headers.chain_name == nullptr) {
         return decoded;
     }
-    const DecodedHeader intermediates = decode_chain_header(chain, headers.chain_format, max_length);
+    DecodedHeader intermediates = decode_chain_header(chain, headers.chain_format, max_length);
     if (intermediates.status == DecodedHeader::Status::malformed) {
         return intermediates;
     }

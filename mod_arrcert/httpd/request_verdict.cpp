@@ -133,6 +133,31 @@ void log_judgement(request_rec* r, const Scope& scope, std::size_t size, const V
                   outcome.c_str());
 }
 
+struct Lookup {
+    FoundVerdict verdict;
+    const VerdictTier* tier = nullptr;  // where it was found; null: judged now
+};
+
+// The tiers in order; a verdict found in one is stored in the tiers before it, a judged one in all.
+template <class Judge>
+Lookup find_or_judge(const std::vector<VerdictTier*>& tiers, const VerdictKey& key, std::int64_t now, request_rec* r,
+                     Judge judge_now)
+{
+    for (std::size_t hit = 0; hit < tiers.size(); ++hit) {
+        if (std::optional<FoundVerdict> found = tiers[hit]->find(key, now, r); found) {
+            for (std::size_t tier = 0; tier < hit; ++tier) {
+                tiers[tier]->store(key, *found, now, r);
+            }
+            return {std::move(*found), tiers[hit]};
+        }
+    }
+    FoundVerdict judged = judge_now();
+    for (VerdictTier* tier : tiers) {
+        tier->store(key, judged, now, r);
+    }
+    return {std::move(judged), nullptr};
+}
+
 }  // namespace
 
 std::int64_t request_seconds(const request_rec* r) noexcept
@@ -170,36 +195,25 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     const VerdictKey key({joined.empty() ? certificate : std::string_view(joined), fingerprint}, &runtime.sha256);
     memo.key_points_into_headers(joined.empty());
 
-    // The tiers in order: this request, then the caches; a verdict found in one is stored in the
-    // tiers before it, a judged one in all.
     std::vector<VerdictTier*> tiers{&memo};
     for (const auto& tier : runtime.tiers) {
         tiers.push_back(tier.get());
     }
     const std::int64_t now = request_seconds(r);
-    std::optional<FoundVerdict> found;
-    std::size_t hit = 0;
-    for (; hit < tiers.size() && !found; ++hit) {
-        found = tiers[hit]->find(key, now, r);
-    }
-    const char* source = found ? tiers[hit - 1]->name() : "";
-    if (!found) {
+    const Lookup found = find_or_judge(tiers, key, now, r, [&] {
         auto judged = std::make_shared<const Verdict>(
             judge(decode_request(certificate, chain, scope.headers, scope.max_header_length, scope.xfcc_element), rules,
                   now));
-        found = FoundVerdict{judged, cache_expiry(*judged, now, runtime.cache_timeout)};
-        hit = tiers.size() + 1;
-    }
-    for (std::size_t tier = 0; tier + 1 < hit; ++tier) {
-        tiers[tier]->store(key, *found, now, r);
-    }
-    if (APLOGrdebug(r) && hit != 1) {  // not again for what this request already judged
-        log_judgement(r, scope, key.from().values.size(), *found->verdict, source);
+        return FoundVerdict{judged, cache_expiry(*judged, now, runtime.cache_timeout)};
+    });
+    if (APLOGrdebug(r) && found.tier != &memo) {  // not again for what this request already judged
+        log_judgement(r, scope, key.from().values.size(), *found.verdict.verdict,
+                      found.tier != nullptr ? found.tier->name() : "");
     }
     if (is_initial) {
-        memo.last = {&scope, value, chain_value, found->verdict.get()};
+        memo.last = {&scope, value, chain_value, found.verdict.verdict.get()};
     }
-    return *found->verdict;  // the memo holds it for the rest of the request
+    return *found.verdict.verdict;  // the memo holds it for the rest of the request
 }
 
 RequestCertificate request_certificate(request_rec* r)
