@@ -49,7 +49,10 @@ void register_hooks(apr_pool_t* pool)
     ap_hook_post_config(start_runtime, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_child_init(start_child, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(remove_untrusted_headers, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
+    // From map_to_storage on (so <If> conditions of the last walk see it), and at the latest once
+    // the walks are done, even if another module's map_to_storage answered first.
     ap_hook_map_to_storage(mark_scope_known, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
+    ap_hook_post_perdir_config(mark_scope_known, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     // AP_AUTH_INTERNAL_PER_CONF: a per-URI registrant would turn off httpd's auth caching.
     ap_hook_check_access(check_access, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_access_ex(check_access_ex, nullptr, nullptr, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);

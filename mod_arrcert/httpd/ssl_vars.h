@@ -11,7 +11,8 @@
 namespace arrcert::httpd {
 
 extern "C" {
-// map_to_storage, first: the configuration that applies to the request is being settled.
+// map_to_storage and post_perdir_config, first: the configuration that applies to the request is
+// settled from here on.
 int mark_scope_known(request_rec* r);
 int expr_lookup(ap_expr_lookup_parms* parms);
 const char* ssl_var_lookup(apr_pool_t* pool, server_rec* s, conn_rec* c, request_rec* r, const char* name);
