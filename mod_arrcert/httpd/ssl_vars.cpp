@@ -82,6 +82,20 @@ extern "C" const char* expr_function(ap_expr_eval_ctx_t* ctx, const void* /*data
     return evaluate(ctx, arg != nullptr ? arg : "", true);
 }
 
+// mod_ssl's SSL('NAME'), which would read mod_ssl's own variables directly: the certificate names
+// follow the one rule, every other name is mod_ssl's answer as before.
+extern "C" const char* ssl_function(ap_expr_eval_ctx_t* ctx, const void* /*data*/, const char* arg)
+{
+    if (arg == nullptr) {
+        return "";
+    }
+    if (is_client_name(arg) || is_own_name(arg)) {
+        return evaluate(ctx, arg, false);
+    }
+    const char* value = ap_ssl_var_lookup(ctx->p, ctx->s, ctx->c, ctx->r, arg);
+    return value != nullptr ? value : "";
+}
+
 }  // namespace
 
 extern "C" int mark_scope_known(request_rec* r)
@@ -100,6 +114,11 @@ extern "C" int expr_lookup(ap_expr_lookup_parms* parms)
     }
     if (parms->type == AP_EXPR_FUNC_STRING && strcasecmp(parms->name, "arrcert") == 0) {
         *parms->func = reinterpret_cast<const void*>(&expr_function);
+        *parms->data = parms->name;
+        return OK;
+    }
+    if (parms->type == AP_EXPR_FUNC_STRING && strcasecmp(parms->name, "SSL") == 0) {
+        *parms->func = reinterpret_cast<const void*>(&ssl_function);
         *parms->data = parms->name;
         return OK;
     }

@@ -205,12 +205,21 @@ def tls_hop(request, pki):
                             "<Location /expr>",
                             "    Require expr %{SSL_CLIENT_S_DN_CN} == 'frontend-lb'",
                             "</Location>",
+                            "<Location /expr-ssl-function>",
+                            "    Require expr SSL('SSL_CLIENT_S_DN_CN') == 'frontend-lb' || "
+                            "%{SSL:SSL_CLIENT_S_DN_CN} == 'frontend-lb' || %{ssl_client_s_dn_cn} == 'frontend-lb'",
+                            "</Location>",
+                            "<Location /expr-protocol>",
+                            "    Require expr SSL('SSL_PROTOCOL') =~ /^TLSv1/",
+                            "</Location>",
                             "<Location /header>",
                             "    Header always set X-Client-CN \"%{SSL_CLIENT_S_DN_CN}s\"",
                             "    Header always set X-Protocol \"%{SSL_PROTOCOL}s\"",
                             "</Location>"),
                   modules=MOD_SSL + ["headers_module mod_headers.so"], module_first=request.param)
     httpd.add_file("expr/index.html", "frontend-lb\n")
+    httpd.add_file("expr-ssl-function/index.html", "frontend-lb\n")
+    httpd.add_file("expr-protocol/index.html", "tls\n")
     httpd.add_file("header/index.html", "ok\n")
     httpd.tls_port = tls_port
     httpd.start()
@@ -241,6 +250,10 @@ def test_tls_hop_identity_never_reaches_the_app(tls_hop, pki, certs):
 def test_tls_hop_identity_never_reaches_expressions_or_lookups(tls_hop, pki, certs):
     assert hop(tls_hop, pki, certs, "/expr/")[0] == 403
     assert hop(tls_hop, pki, certs, "/expr/", "alice")[0] == 403
+    # mod_ssl's SSL() function and the other spellings follow the same rule; its other names stay.
+    assert hop(tls_hop, pki, certs, "/expr-ssl-function/")[0] == 403
+    assert hop(tls_hop, pki, certs, "/expr-ssl-function/", "alice")[0] == 403
+    assert hop(tls_hop, pki, certs, "/expr-protocol/") == (200, "tls\n")
     status, headers_and_body = hop(tls_hop, pki, certs, "/header/", "alice", extra=("-D", "-"))
     assert status == 200
     assert re.search(r"(?im)^x-client-cn: alice\r?$", headers_and_body), headers_and_body
