@@ -76,8 +76,12 @@ int enforce(request_rec* r)
     return DECLINED;
 }
 
+// SSL_CLIENT_* and ARRCERT_*, also as an internal redirect renames them (REDIRECT_..., repeated).
 bool is_certificate_name(const char* name) noexcept
 {
+    while (apr_cstr_casecmpn(name, "REDIRECT_", 9) == 0) {
+        name += 9;
+    }
     return apr_cstr_casecmpn(name, "SSL_CLIENT_", 11) == 0 || apr_cstr_casecmpn(name, "ARRCERT_", 8) == 0;
 }
 
@@ -116,6 +120,19 @@ void keep_out_of_shared_caches(request_rec* r) noexcept
     if (control == nullptr || ap_strcasestr(control, "private") == nullptr) {
         apr_table_mergen(r->err_headers_out, "Cache-Control", "private");
     }
+}
+
+// A subrequest or an internal redirect starts without the certificate variables of the request
+// it came from (copied, or renamed REDIRECT_*): its own scope decides them, and mod_ssl's fixup,
+// which runs after this one, sets its own where it terminated the connection.
+extern "C" int forget_inherited_certificate(request_rec* r)
+{
+    return guard_request(r, "clearing inherited certificate variables", HTTP_INTERNAL_SERVER_ERROR, [&] {
+        if (r->main != nullptr || r->prev != nullptr) {
+            r->subprocess_env = environment_without_certificate(r);
+        }
+        return DECLINED;
+    });
 }
 
 // Runs for every request whatever Require says (access_checker, not auth_checker).

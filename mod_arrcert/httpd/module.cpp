@@ -60,6 +60,7 @@ void register_hooks(apr_pool_t* pool)
     // otherwise follow the load order): where the module is on, the certificate variables are its.
     static const char* const after_env_and_ssl[] = {"mod_env.c", "mod_ssl.c", nullptr};
     ap_hook_fixups(export_fixups, after_env_and_ssl, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_fixups(forget_inherited_certificate, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     // Before mod_ssl's expression lookup (which claims every SSL_* name) and before its SSL
     // variables (httpd asks these hooks before mod_ssl's own function).
     ap_hook_expr_lookup(expr_lookup, nullptr, mod_ssl, APR_HOOK_FIRST);

@@ -262,6 +262,47 @@ def test_tls_hop_identity_never_reaches_expressions_or_lookups(tls_hop, pki, cer
     assert "frontend-lb" not in headers_and_body
 
 
+def test_subrequests_and_redirects_inherit_no_certificate_variables(pki, certs):
+    """A page where the module is on includes (SSI) or redirects (ErrorDocument) to a CGI where it is
+    off: the CGI sees no certificate value under any name; and a TLS hop's values renamed
+    REDIRECT_* by an ErrorDocument never reach a scope where the module is on."""
+    tls_port = free_port()
+    httpd = Httpd("")
+    httpd.body = f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        <Directory {httpd.docroot}/prot>
+            ArrCertVerifyClient require
+            Options +Includes
+            AddOutputFilter INCLUDES .shtml
+            ErrorDocument 404 /pub/env.cgi
+        </Directory>
+        <Directory {httpd.docroot}/hop>
+            ErrorDocument 404 /on/env.cgi
+        </Directory>
+        <Directory {httpd.docroot}/on>
+            ArrCertVerifyClient optional
+        </Directory>
+        """ + tls_vhost(pki, tls_port, "optional", "SSLOptions +StdEnvVars")
+    httpd.modules = MOD_SSL + ["include_module mod_include.so"]
+    httpd.add_cgi("pub/env.cgi")
+    httpd.add_cgi("on/env.cgi")
+    httpd.add_file("prot/page.shtml", '<!--#include virtual="/pub/env.cgi" -->')
+    os.makedirs(os.path.join(httpd.docroot, "hop"))
+    alice = [(HEADER, certs["alice"].azure_header)]
+    with running(httpd):
+        import json
+        for path in ("/prot/page.shtml", "/prot/missing"):
+            status, body = curl(httpd.url(path), headers=alice)
+            env = json.loads(body)
+            leaked = {k: v for k, v in env.items() if "SSL_CLIENT_" in k or "ARRCERT_" in k}
+            assert leaked == {}, (path, status, leaked)
+        status, body = curl(f"https://127.0.0.1:{tls_port}/hop/missing", cert=certs["lb"],
+                            cacert=pki.ca.cert_path)
+        env = json.loads(body)
+        assert env["SSL_CLIENT_VERIFY"] == "NONE"
+        assert not [k for k in env if "SSL_CLIENT_S_DN" in k], env
+
+
 # 4. Every certificate header any server reads is stripped from untrusted peers -------------------
 def test_a_header_one_vhost_ignores_is_not_relayed_to_one_that_reads_it(pki, certs):
     back = free_port()
