@@ -3,6 +3,7 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <mod_proxy.h>
 
 #include <new>
 #include <optional>
@@ -38,16 +39,25 @@ const DirConfig& merged(apr_pool_t* pool, const DirConfig& outer, ap_conf_vector
 // Whether section `outer` applies to every request that section `inner` applies to, as httpd's
 // directory walk (path prefix) and location walk (prefix at a '/') see it. Regular expressions
 // and wildcards contain only themselves.
-bool contains(const core_dir_config& outer, const core_dir_config& inner, bool is_location)
+// A section's core settings (its path); null where no core directive made them (<Proxy>).
+const core_dir_config* core_of(ap_conf_vector_t* section)
 {
-    if (&outer == &inner) {
+    return static_cast<const core_dir_config*>(ap_get_core_module_config(section));
+}
+
+bool contains(ap_conf_vector_t* outer_section, ap_conf_vector_t* inner_section, bool is_location)
+{
+    if (outer_section == inner_section) {
         return true;
     }
-    if (outer.r != nullptr || outer.d_is_fnmatch || inner.r != nullptr || outer.d == nullptr || inner.d == nullptr) {
+    const core_dir_config* outer = core_of(outer_section);
+    const core_dir_config* inner = core_of(inner_section);
+    if (outer == nullptr || inner == nullptr || outer->r != nullptr || outer->d_is_fnmatch || inner->r != nullptr ||
+        outer->d == nullptr || inner->d == nullptr) {
         return false;
     }
-    const std::string_view prefix(outer.d);
-    const std::string_view path(inner.d);
+    const std::string_view prefix(outer->d);
+    const std::string_view path(inner->d);
     if (!path.starts_with(prefix)) {
         return false;
     }
@@ -63,7 +73,9 @@ void visit_nested(apr_pool_t* pool, const DirConfig& outer, const core_dir_confi
             auto* section = APR_ARRAY_IDX(nested, i, ap_conf_vector_t*);
             const DirConfig& inner = merged(pool, outer, section);
             visit(inner);
-            visit_nested(pool, inner, *static_cast<const core_dir_config*>(ap_get_core_module_config(section)), visit);
+            if (const core_dir_config* core_nested = core_of(section); core_nested != nullptr) {
+                visit_nested(pool, inner, *core_nested, visit);
+            }
         }
     }
 }
@@ -75,17 +87,29 @@ void visit_sections(apr_pool_t* pool, const DirConfig& defaults, const apr_array
 {
     for (int i = 0; sections != nullptr && i < sections->nelts; ++i) {
         auto* section = APR_ARRAY_IDX(sections, i, ap_conf_vector_t*);
-        const auto& core = *static_cast<const core_dir_config*>(ap_get_core_module_config(section));
         const DirConfig* effective = &defaults;
         for (int j = 0; j < sections->nelts; ++j) {
             auto* other = APR_ARRAY_IDX(sections, j, ap_conf_vector_t*);
-            if (contains(*static_cast<const core_dir_config*>(ap_get_core_module_config(other)), core, is_location)) {
+            if (contains(other, section, is_location)) {
                 effective = &merged(pool, *effective, other);
             }
         }
         visit(*effective);
-        visit_nested(pool, *effective, core, visit);
+        if (const core_dir_config* core = core_of(section); core != nullptr) {
+            visit_nested(pool, *effective, *core, visit);
+        }
     }
+}
+
+// mod_proxy's <Proxy> sections of the server, when mod_proxy is loaded.
+const apr_array_header_t* proxy_sections(server_rec* server)
+{
+    const module* proxy = ap_find_linked_module("mod_proxy.c");
+    if (proxy == nullptr) {
+        return nullptr;
+    }
+    const auto* config = static_cast<const proxy_server_conf*>(ap_get_module_config(server->module_config, proxy));
+    return config != nullptr ? config->sec_proxy : nullptr;
 }
 
 // Every scope of the server as a request to that scope's own path would see it.
@@ -100,6 +124,7 @@ void for_each_scope(server_rec* server, apr_pool_t* pool, Visit visit)
     const auto& core = *static_cast<const core_server_config*>(ap_get_core_module_config(server->module_config));
     visit_sections(pool, defaults, core.sec_dir, false, visit);
     visit_sections(pool, defaults, core.sec_url, true, visit);
+    visit_sections(pool, defaults, proxy_sections(server), true, visit);
 }
 
 }  // namespace

@@ -138,12 +138,14 @@ UNPROVEN = [
     ("<Location /x>\nRequire arrcert\n</Location>", "'Require arrcert'"),
     ("<Directory /tmp>\n<Files x>\nArrCertVerifyClient require\n</Files>\n</Directory>",
      "'ArrCertVerifyClient require'"),
+    ("<Proxy \"http://127.0.0.1:9/*\">\nArrCertVerifyClient require\n</Proxy>", "'ArrCertVerifyClient require'"),
+    ("<Proxy \"*\">\nRequire arrcert-subject \"CN=admin\"\n</Proxy>", "'Require arrcert-subject \"CN=admin\"'"),
 ]
 
 
 @pytest.fixture(scope="module")
 def configtest_httpd():
-    return Httpd("")
+    return Httpd("", modules=["proxy_module mod_proxy.so"])
 
 
 @pytest.mark.parametrize("body,what", UNPROVEN, ids=[str(i) for i in range(len(UNPROVEN))])
