@@ -19,8 +19,9 @@
 
 namespace {
 
-extern "C" int register_mutex(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/)
+extern "C" int pre_config(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/)
 {
+    arrcert::httpd::register_log_tag(pool);
     const apr_status_t status =
         ap_mutex_register(pool, arrcert::httpd::shared_cache_mutex_type, nullptr, APR_LOCK_DEFAULT, 0);
     return status == APR_SUCCESS ? OK : HTTP_INTERNAL_SERVER_ERROR;
@@ -44,7 +45,8 @@ void register_hooks(apr_pool_t* pool)
 {
     using namespace arrcert::httpd;
     static const char* const mod_ssl[] = {"mod_ssl.c", nullptr};
-    ap_hook_pre_config(register_mutex, nullptr, nullptr, APR_HOOK_MIDDLE);
+    static const char* const after_log_config_and_ssl[] = {"mod_log_config.c", "mod_ssl.c", nullptr};
+    ap_hook_pre_config(pre_config, after_log_config_and_ssl, nullptr, APR_HOOK_MIDDLE);
     ap_hook_check_config(audit_scopes, nullptr, nullptr, APR_HOOK_MIDDLE);  // also for apachectl -t
     ap_hook_post_config(start_runtime, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_child_init(start_child, nullptr, nullptr, APR_HOOK_MIDDLE);

@@ -4,6 +4,7 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <http_ssl.h>
+#include <mod_log_config.h>
 
 #include <optional>
 #include <string>
@@ -123,6 +124,23 @@ extern "C" int expr_lookup(ap_expr_lookup_parms* parms)
         return OK;
     }
     return DECLINED;
+}
+
+// LogFormat's %{NAME}x, as mod_ssl's: the value, or "-" (null) when empty.
+extern "C" const char* log_variable(request_rec* r, char* name)
+{
+    return guard_request(r, "logging an SSL variable", static_cast<const char*>(nullptr), [&]() -> const char* {
+        const char* value = ap_ssl_var_lookup(r->pool, r->server, r->connection, r, name);
+        return value != nullptr && *value != '\0' ? value : nullptr;
+    });
+}
+
+void register_log_tag(apr_pool_t* pool)
+{
+    // Also when mod_ssl is loaded: its own %x handler reads its variables directly, past the hook.
+    if (auto* register_handler = APR_RETRIEVE_OPTIONAL_FN(ap_register_log_handler); register_handler != nullptr) {
+        register_handler(pool, apr_pstrdup(pool, "x"), log_variable, 0);
+    }
 }
 
 extern "C" const char* ssl_var_lookup(apr_pool_t* pool, server_rec* /*s*/, conn_rec* /*c*/, request_rec* r,

@@ -16,6 +16,12 @@ extern "C" {
 int mark_scope_known(request_rec* r);
 int expr_lookup(ap_expr_lookup_parms* parms);
 const char* ssl_var_lookup(apr_pool_t* pool, server_rec* s, conn_rec* c, request_rec* r, const char* name);
+const char* log_variable(request_rec* r, char* name);
 }
+
+// pre_config, after mod_log_config's and mod_ssl's: LogFormat's %{NAME}x (mod_ssl's tag), through
+// httpd's SSL variable hook, so that existing log formats keep working behind a front end and a
+// TLS hop's certificate is never logged for the forwarded one.
+void register_log_tag(apr_pool_t* pool);
 
 }  // namespace arrcert::httpd

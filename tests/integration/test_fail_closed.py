@@ -219,6 +219,7 @@ def tls_hop(request, pki):
                             "    Header always set X-Protocol \"%{SSL_PROTOCOL}s\"",
                             "</Location>"),
                   modules=MOD_SSL + ["headers_module mod_headers.so"], module_first=request.param)
+    httpd.body += f'CustomLog {httpd.dir}/hop.log "%U cn=%{{SSL_CLIENT_S_DN_CN}}x protocol=%{{SSL_PROTOCOL}}x"\n'
     httpd.add_file("expr/index.html", "frontend-lb\n")
     httpd.add_file("expr-ssl-function/index.html", "frontend-lb\n")
     httpd.add_file("expr-protocol/index.html", "tls\n")
@@ -262,6 +263,11 @@ def test_tls_hop_identity_never_reaches_expressions_or_lookups(tls_hop, pki, cer
     assert re.search(r"(?im)^x-protocol: TLSv1\.[23]\r?$", headers_and_body), headers_and_body
     status, headers_and_body = hop(tls_hop, pki, certs, "/header/", extra=("-D", "-"))
     assert "frontend-lb" not in headers_and_body
+    # mod_ssl's own log tag reads through the same rule; its connection values stay its own.
+    time.sleep(0.2)
+    log = open(os.path.join(tls_hop.dir, "hop.log")).read()
+    assert "/header/index.html cn=alice protocol=TLSv1." in log, log
+    assert "frontend-lb" not in log, log
 
 
 def test_subrequests_and_redirects_inherit_no_certificate_variables(pki, certs):
@@ -533,3 +539,27 @@ def test_export_accepts_every_name_the_module_sets_and_keywords_in_any_case(conf
         "ArrCertHeader X-Client-Cert PEM\nArrCertCARevocationCheck Leaf\nArrCertXfccElement LAST\n"
         "</Location>\n")
     assert status == 0, output
+
+
+# mod_ssl's log tag without mod_ssl (issue 15's logs, on the same rule) ------------------------------
+def test_log_tag_x_without_mod_ssl(pki, certs):
+    httpd = Httpd("")
+    httpd.body = f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        LogFormat "%U cn=%{{SSL_CLIENT_S_DN_CN}}x verify=%{{SSL_CLIENT_VERIFY}}x thumb=%{{ARRCERT_THUMBPRINT}}x" certs
+        CustomLog {httpd.dir}/certs.log certs
+        <Location /on>
+            ArrCertVerifyClient optional
+        </Location>
+        """
+    httpd.add_file("on/index.html", "on\n")
+    httpd.add_file("off/index.html", "off\n")
+    alice = [(HEADER, certs["alice"].azure_header)]
+    with running(httpd):
+        assert curl(httpd.url("/on/"), headers=alice) == (200, "on\n")
+        assert curl(httpd.url("/on/")) == (200, "on\n")
+        assert curl(httpd.url("/off/"), headers=alice) == (200, "off\n")
+    lines = open(os.path.join(httpd.dir, "certs.log")).read().splitlines()
+    assert lines == [f"/on/index.html cn=alice verify=SUCCESS thumb={certs['alice'].sha1}",
+                     "/on/index.html cn=- verify=NONE thumb=-",
+                     "/off/index.html cn=- verify=- thumb=-"], lines
