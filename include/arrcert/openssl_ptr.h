@@ -25,6 +25,7 @@ template <class T, auto Free>
 using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<Free>>;
 
 using X509Ptr = OpenSslPtr<X509, X509_free>;
+using CrlPtr = OpenSslPtr<X509_CRL, X509_CRL_free>;
 using BioPtr = OpenSslPtr<BIO, BIO_free_all>;
 using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
 using GeneralNamesPtr = OpenSslPtr<GENERAL_NAMES, GENERAL_NAMES_free>;

@@ -29,7 +29,7 @@ inline constexpr std::int64_t default_crl_refresh_seconds = 60;
 // One immutable set of CRLs; requests hold it for as long as they use it.
 class CrlSnapshot {
 public:
-    explicit CrlSnapshot(std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>> crls);
+    explicit CrlSnapshot(std::vector<CrlPtr> crls);
     CrlSnapshot(const CrlSnapshot&) = delete;
     CrlSnapshot& operator=(const CrlSnapshot&) = delete;
     CrlSnapshot(CrlSnapshot&&) = delete;
@@ -44,7 +44,7 @@ public:
     [[nodiscard]] const std::string& identity() const noexcept { return identity_; }
 
 private:
-    std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>> crls_;
+    std::vector<CrlPtr> crls_;
     STACK_OF(X509_CRL) * stack_;
     std::string identity_;
 };
@@ -76,7 +76,7 @@ private:
     Result<void> add(Source source);
     static Result<std::vector<std::filesystem::path>> files_of(const Source& source);
     [[nodiscard]] std::string stamp() const;  // what the files look like now
-    [[nodiscard]] Result<std::vector<OpenSslPtr<X509_CRL, X509_CRL_free>>> read_all() const;
+    [[nodiscard]] Result<std::vector<CrlPtr>> read_all() const;
     void publish(std::shared_ptr<const CrlSnapshot> snapshot);
 
     std::vector<Source> sources_;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,8 +38,11 @@ public:
     Result<void> add_directory(const std::string& path);
 
     [[nodiscard]] X509_STORE* store() const noexcept { return store_.get(); }
-    // Whether a certificate of the store has this subject (read-only: safe from many threads).
+    // Whether a certificate of the store has this subject, and the CRLs a CA file brought: both
+    // listed when files are added, so that requests read them without touching the store's list
+    // (which OpenSSL's lookups may sort under its lock).
     [[nodiscard]] bool holds_subject(const X509_NAME* name) const noexcept;
+    [[nodiscard]] std::span<const CrlPtr> crls() const noexcept { return crls_; }
     // SHA-256 (hex) of the certificates it holds: the same trust anchors on two servers give the
     // same identity, so that they can share cached verdicts.
     [[nodiscard]] const std::string& identity() const noexcept { return identity_; }
@@ -47,7 +51,8 @@ private:
     void update_identity();
 
     X509StorePtr store_;
-    std::vector<X509NamePtr> subjects_;  // of the certificates in the store, read when files are added
+    std::vector<X509NamePtr> subjects_;
+    std::vector<CrlPtr> crls_;
     std::string identity_;
 };
 

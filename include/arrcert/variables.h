@@ -27,6 +27,11 @@ CertificateVariables certificate_variables(const Certificate& certificate);
 // SSL_CLIENT_S_DN: RFC 2253, UTF-8 kept, as mod_ssl prints it.
 std::string subject_dn(const Certificate& certificate);
 
+// The names of a client certificate's variables, in any case (as mod_ssl reads its names): mod_ssl's
+// SSL_CLIENT_* and the module's own ARRCERT_*.
+bool is_ssl_client_name(std::string_view name) noexcept;
+bool is_arrcert_name(std::string_view name) noexcept;
+
 // Whether the module can export a variable of this name (ArrCertExport, ArrCertUserName): the
 // names of export_variables(), the numbered ones with n below max_indexed_variables.
 bool is_exported_name(std::string_view name);

@@ -12,8 +12,6 @@
 namespace arrcert {
 namespace {
 
-using CrlPtr = OpenSslPtr<X509_CRL, X509_CRL_free>;
-
 bool is_crl_file_name(const std::string& name)
 {
     if (name.empty() || name.front() == '.') {

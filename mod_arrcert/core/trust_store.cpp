@@ -65,11 +65,9 @@ void crls_for(const ChainCheck& check, X509* certificate, Visit visit)
             }
         }
     }
-    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(check.trust->store());
-    for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
-        X509_CRL* crl = X509_OBJECT_get0_X509_CRL(sk_X509_OBJECT_value(objects, i));
-        if (crl != nullptr && X509_NAME_cmp(X509_CRL_get_issuer(crl), issuer) == 0) {
-            visit(crl);
+    for (const CrlPtr& crl : check.trust->crls()) {
+        if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), issuer) == 0) {
+            visit(crl.get());
         }
     }
 }
@@ -177,6 +175,7 @@ void TrustStore::update_identity()
     // (and CRLs, which a CA file may hold too) give the same identity.
     std::vector<std::string> ders;
     subjects_.clear();
+    crls_.clear();
     STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store_.get());
     for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
         const X509_OBJECT* object = sk_X509_OBJECT_value(objects, i);
@@ -189,6 +188,10 @@ void TrustStore::update_identity()
             }
             length = i2d_X509(certificate, &der);
         } else if (X509_CRL* crl = X509_OBJECT_get0_X509_CRL(object); crl != nullptr) {
+            if (X509_CRL_up_ref(crl) != 1) {
+                throw std::bad_alloc();
+            }
+            crls_.emplace_back(crl);
             length = i2d_X509_CRL(crl, &der);
         }
         if (length < 0) {

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "arrcert/export.h"
+#include "arrcert/keywords.h"
 
 namespace arrcert {
 namespace {
@@ -198,6 +199,16 @@ CertificateVariables certificate_variables(const Certificate& certificate)
 std::string subject_dn(const Certificate& certificate)
 {
     return name_string(X509_get_subject_name(certificate.x509()), dn_flags);
+}
+
+bool is_ssl_client_name(std::string_view name) noexcept
+{
+    return name.size() >= 11 && equal_ignoring_case(name.substr(0, 11), "SSL_CLIENT_");
+}
+
+bool is_arrcert_name(std::string_view name) noexcept
+{
+    return name.size() >= 8 && equal_ignoring_case(name.substr(0, 8), "ARRCERT_");
 }
 
 bool is_exported_name(std::string_view name)

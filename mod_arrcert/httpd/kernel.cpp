@@ -11,6 +11,7 @@
 #include <string>
 
 #include "arrcert/export.h"
+#include "arrcert/variables.h"
 #include "c_boundary.h"
 #include "directives.h"
 #include "request_verdict.h"
@@ -82,7 +83,7 @@ bool is_certificate_name(const char* name) noexcept
     while (apr_cstr_casecmpn(name, "REDIRECT_", 9) == 0) {
         name += 9;
     }
-    return apr_cstr_casecmpn(name, "SSL_CLIENT_", 11) == 0 || apr_cstr_casecmpn(name, "ARRCERT_", 8) == 0;
+    return is_ssl_client_name(name) || is_arrcert_name(name);
 }
 
 // The environment without any certificate variable (mod_ssl's, SetEnv's, a parent request's),

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -140,7 +141,7 @@ struct Lookup {
 
 // The tiers in order; a verdict found in one is stored in the tiers before it, a judged one in all.
 template <class Judge>
-Lookup find_or_judge(const std::vector<VerdictTier*>& tiers, const VerdictKey& key, std::int64_t now, request_rec* r,
+Lookup find_or_judge(std::span<VerdictTier* const> tiers, const VerdictKey& key, std::int64_t now, request_rec* r,
                      Judge judge_now)
 {
     for (std::size_t hit = 0; hit < tiers.size(); ++hit) {
@@ -195,12 +196,14 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     const VerdictKey key({joined.empty() ? certificate : std::string_view(joined), fingerprint}, &runtime.sha256);
     memo.key_points_into_headers(joined.empty());
 
-    std::vector<VerdictTier*> tiers{&memo};
+    // This request's memo, then the runtime's caches: no allocation on the request path.
+    std::array<VerdictTier*, 1 + Runtime::max_tiers> tiers{&memo};
+    std::size_t count = 1;
     for (const auto& tier : runtime.tiers) {
-        tiers.push_back(tier.get());
+        tiers.at(count++) = tier.get();
     }
     const std::int64_t now = request_seconds(r);
-    const Lookup found = find_or_judge(tiers, key, now, r, [&] {
+    const Lookup found = find_or_judge(std::span<VerdictTier* const>(tiers.data(), count), key, now, r, [&] {
         auto judged = std::make_shared<const Verdict>(
             judge(decode_request(certificate, chain, scope.headers, scope.max_header_length, scope.xfcc_element), rules,
                   now));

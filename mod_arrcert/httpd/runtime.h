@@ -19,9 +19,10 @@
 namespace arrcert::httpd {
 
 struct Runtime {
-    std::unique_ptr<VerdictCache> cache;              // the memory cache; null: none
-    std::unique_ptr<SharedCache> shared_cache;        // null: none
-    std::vector<std::unique_ptr<VerdictTier>> tiers;  // memory, then shared: where verdicts are found
+    std::unique_ptr<VerdictCache> cache;        // the memory cache; null: none
+    std::unique_ptr<SharedCache> shared_cache;  // null: none
+    static constexpr std::size_t max_tiers = 2;
+    std::vector<std::unique_ptr<VerdictTier>> tiers;  // memory, then shared (at most max_tiers)
     std::int64_t cache_timeout = default_cache_timeout_seconds;
     FetchedSha256 sha256;  // for the shared key
     std::vector<std::string> certificate_headers;

@@ -92,7 +92,7 @@ extern "C" void* merge_server_config(apr_pool_t* pool, void* base_config, void* 
     const auto& add = *static_cast<const ServerConfig*>(add_config);
     auto* merged = new (apr_pcalloc(pool, sizeof(ServerConfig))) ServerConfig(base);  // caches: global only
     merged->trusted_proxies = add.trusted_proxies != nullptr ? add.trusted_proxies : base.trusted_proxies;
-    merged->header_names = apr_array_append(pool, base.header_names, add.header_names);
+    merged->header_names = add.header_names;  // the runtime joins every server's (runtime.cpp)
     return merged;
 }
 

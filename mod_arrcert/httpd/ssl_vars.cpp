@@ -10,6 +10,7 @@
 #include <string>
 #include <strings.h>
 
+#include "arrcert/variables.h"
 #include "c_boundary.h"
 #include "directives.h"
 #include "request_verdict.h"
@@ -22,17 +23,6 @@ namespace {
 
 constexpr const char* scope_known_note = "arrcert-scope-known";
 
-// Case-insensitive, as mod_ssl reads its names.
-bool is_client_name(const char* name)
-{
-    return strncasecmp(name, "SSL_CLIENT_", 11) == 0;
-}
-
-bool is_own_name(const char* name)
-{
-    return strncasecmp(name, "ARRCERT_", 8) == 0;
-}
-
 // What a lookup of a certificate name answers: a value (possibly empty), or "not ours": then
 // mod_ssl answers, when it is loaded and terminated the connection.
 struct Answer {
@@ -44,16 +34,16 @@ constexpr Answer not_ours{false, nullptr};
 Answer certificate_value(request_rec* r, const char* name, apr_pool_t* pool)
 {
     if (r == nullptr) {
-        return is_own_name(name) ? Answer{} : not_ours;  // connection-level: mod_ssl's
+        return is_arrcert_name(name) ? Answer{} : not_ours;  // connection-level: mod_ssl's
     }
     if (apr_table_get(r->notes, scope_known_note) == nullptr) {
         // post_read_request, translate_name (server-level SetEnvIf, virtual-host RewriteRule): the
         // scope, hence the rules, are not known yet. Where some scope of the server checks
         // certificates, nothing is visible, not even mod_ssl's values of the hop before httpd.
-        return is_own_name(name) || runtime_of(r->server).checks_certificates(r->server) ? Answer{} : not_ours;
+        return is_arrcert_name(name) || runtime_of(r->server).checks_certificates(r->server) ? Answer{} : not_ours;
     }
     if (scope_of(r).mode == VerifyMode::none) {
-        return is_own_name(name) ? Answer{} : not_ours;
+        return is_arrcert_name(name) ? Answer{} : not_ours;
     }
     const std::optional<std::string> value = request_variable(r, name);
     return {true, value ? apr_pstrmemdup(pool, value->data(), value->size()) : ""};
@@ -90,7 +80,7 @@ extern "C" const char* ssl_function(ap_expr_eval_ctx_t* ctx, const void* /*data*
     if (arg == nullptr) {
         return "";
     }
-    if (is_client_name(arg) || is_own_name(arg)) {
+    if (is_ssl_client_name(arg) || is_arrcert_name(arg)) {
         return evaluate(ctx, arg, false);
     }
     const char* value = ap_ssl_var_lookup(ctx->p, ctx->s, ctx->c, ctx->r, arg);
@@ -108,7 +98,7 @@ extern "C" int mark_scope_known(request_rec* r)
 extern "C" int expr_lookup(ap_expr_lookup_parms* parms)
 {
     // Before mod_ssl's lookup, which claims every SSL_* name: SSL_CLIENT_* are decided per scope.
-    if (parms->type == AP_EXPR_FUNC_VAR && (is_client_name(parms->name) || is_own_name(parms->name))) {
+    if (parms->type == AP_EXPR_FUNC_VAR && (is_ssl_client_name(parms->name) || is_arrcert_name(parms->name))) {
         *parms->func = reinterpret_cast<const void*>(&expr_variable);
         *parms->data = parms->name;
         return OK;
@@ -146,7 +136,7 @@ void register_log_tag(apr_pool_t* pool)
 extern "C" const char* ssl_var_lookup(apr_pool_t* pool, server_rec* /*s*/, conn_rec* /*c*/, request_rec* r,
                                       const char* name)
 {
-    if (name == nullptr || !(is_client_name(name) || is_own_name(name))) {
+    if (name == nullptr || !(is_ssl_client_name(name) || is_arrcert_name(name))) {
         return nullptr;
     }
     if (r == nullptr) {

@@ -157,6 +157,17 @@ TEST(VariablesTest, ExportedNamesAreExactlyTheModulesOwn)
     }
 }
 
+TEST(VariablesTest, CertificateVariableNamesInAnyCase)
+{
+    EXPECT_TRUE(is_ssl_client_name("SSL_CLIENT_S_DN_CN"));
+    EXPECT_TRUE(is_ssl_client_name("ssl_client_verify"));
+    EXPECT_FALSE(is_ssl_client_name("SSL_CLIENT"));
+    EXPECT_FALSE(is_ssl_client_name("SSL_PROTOCOL"));
+    EXPECT_TRUE(is_arrcert_name("arrcert_thumbprint"));
+    EXPECT_FALSE(is_arrcert_name("ARRCERT"));
+    EXPECT_FALSE(is_arrcert_name("REDIRECT_ARRCERT_THUMBPRINT"));
+}
+
 // A certificate that carries thousands of names costs what one with the bound costs.
 TEST(VariablesTest, NumberedVariablesAreBounded)
 {
