@@ -7,6 +7,8 @@
 #include <http_ssl.h>
 #include <util_mutex.h>
 
+#include <openssl/crypto.h>
+
 #include "authz.h"
 #include "c_boundary.h"
 #include "directives.h"
@@ -21,6 +23,10 @@ namespace {
 
 extern "C" int pre_config(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*temp*/)
 {
+    // OpenSSL stays for the life of the process (the module never cleans it up, other modules
+    // share it), so its own exit handler is off: run in forked children such as mod_cgid's daemon,
+    // it left some of its nodes unreachable, which valgrind reported now and then.
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
     arrcert::httpd::register_log_tag(pool);
     const apr_status_t status =
         ap_mutex_register(pool, arrcert::httpd::shared_cache_mutex_type, nullptr, APR_LOCK_DEFAULT, 0);
