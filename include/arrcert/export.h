@@ -1,8 +1,6 @@
 // Hands a verdict's variables, as mod_ssl would set them, to a sink(name, value).
 #pragma once
 
-#include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,26 +31,43 @@ void export_variables(const Verdict& verdict, const Decision& decision, std::int
     if (options.certificate) {
         // Empty without a certificate, as mod_ssl sets it.
         sink(std::string_view("SSL_CLIENT_CERT"), std::string_view(verdict.variables.pem));
+        for (std::size_t i = 0; i < verdict.variables.chain.size(); ++i) {
+            sink(std::string_view("SSL_CLIENT_CERT_CHAIN_" + std::to_string(i)),
+                 std::string_view(verdict.variables.chain[i]));
+        }
     }
 }
 
-// One variable by name (any case), as export_variables would set it (both options on); nullopt
-// when unset.
+// One variable as mod_ssl's lookup reads the name (lookup_name), as export_variables would set it
+// with both options on, or as only a lookup answers it; nullopt when unset.
 inline std::optional<std::string> find_variable(const Verdict& verdict, const Decision& decision, std::int64_t now,
                                                 std::string_view wanted)
 {
-    std::optional<std::string> found;
-    export_variables(
-        verdict, decision, now, ExportOptions{true, true}, [&](std::string_view name, std::string_view value) {
-            // Case-insensitive, as mod_ssl looks its names up.
-            if (!found && name.size() == wanted.size() &&
-                std::equal(name.begin(), name.end(), wanted.begin(), [](char a, char b) {
-                    return std::toupper(static_cast<unsigned char>(a)) == std::toupper(static_cast<unsigned char>(b));
-                })) {
-                found = std::string(value);
+    const std::optional<LookupName> lookup = lookup_name(wanted);
+    if (!lookup) {
+        return std::nullopt;
+    }
+    const auto only = [&](std::string_view name) -> std::optional<std::string> {
+        for (const auto& [each, value] : verdict.variables.lookup_only) {
+            if (each == name) {
+                return value;
             }
-        });
-    return found;
+        }
+        return std::nullopt;
+    };
+    if (lookup->raw) {
+        if (auto raw = only(lookup->name + "_RAW"); raw) {
+            return raw;
+        }
+    }
+    std::optional<std::string> found;
+    export_variables(verdict, decision, now, ExportOptions{true, true},
+                     [&](std::string_view name, std::string_view value) {
+                         if (!found && name == lookup->name) {
+                             found = std::string(value);
+                         }
+                     });
+    return found ? found : only(lookup->name);
 }
 
 }  // namespace arrcert

@@ -3,6 +3,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <span>
 #include <vector>
 
 #include "arrcert/certificate.h"
@@ -104,9 +105,10 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     verdict.subject_dn = subject_dn(certificate.value());
     verdict.subject_name = distinguished_name(X509_get_subject_name(certificate->x509()));
     verdict.issuer_name = distinguished_name(X509_get_issuer_name(certificate->x509()));
+    const std::span<const Der> intermediates = std::span(decoded.chain).subspan(1);
     const auto refuse_judged = [&](Rule rule, std::string reason) {
         if (rules.report_refusals) {
-            verdict.variables = certificate_variables(certificate.value());
+            verdict.variables = certificate_variables(certificate.value(), intermediates);
         }
         return refuse(std::move(verdict), rule, std::move(reason));
     };
@@ -130,7 +132,7 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     if (identity.failed != Rule::none) {
         return refuse_judged(identity.failed, std::string(identity.reason));
     }
-    verdict.variables = certificate_variables(certificate.value());
+    verdict.variables = certificate_variables(certificate.value(), intermediates);
     return verdict;
 }
 

@@ -23,8 +23,10 @@ struct DnComponent {
     int nid;
 };
 
-// The attributes mod_ssl exports as SSL_CLIENT_{S,I}_DN_<suffix>.
-constexpr std::array<DnComponent, 13> dn_components{{
+// The attributes mod_ssl exports as SSL_CLIENT_{S,I}_DN_<suffix>: ssl_var_lookup_ssl_cert_dn_rec
+// of modules/ssl/ssl_engine_vars.c, with SerialNumber, which the httpd that Debian 12 ships (2.4.71)
+// exports too (measured by the differential test against it).
+constexpr std::array<DnComponent, 14> dn_components{{
     {"C", NID_countryName},
     {"ST", NID_stateOrProvinceName},
     {"L", NID_localityName},
@@ -38,7 +40,11 @@ constexpr std::array<DnComponent, 13> dn_components{{
     {"D", NID_description},
     {"UID", NID_userId},
     {"Email", NID_pkcs9_emailAddress},
+    {"SerialNumber", NID_serialNumber},
 }};
+
+// Names mod_ssl looks up but never exports (SSLeay's alias of ST).
+constexpr std::array<DnComponent, 1> dn_aliases{{{"SP", NID_stateOrProvinceName}}};
 
 constexpr unsigned long dn_flags = XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB;
 
@@ -65,6 +71,12 @@ std::string string_value(const ASN1_STRING* value)
         [&](BIO* bio) { ASN1_STRING_print_ex(bio, value, ASN1_STRFLGS_ESC_CTRL | ASN1_STRFLGS_UTF8_CONVERT); });
 }
 
+// mod_ssl's _RAW form: the string's own bytes, not converted to UTF-8.
+std::string raw_string_value(const ASN1_STRING* value)
+{
+    return print_to_string([&](BIO* bio) { ASN1_STRING_print_ex(bio, value, ASN1_STRFLGS_ESC_CTRL); });
+}
+
 std::string name_string(const X509_NAME* name, unsigned long flags)
 {
     return print_to_string([&](BIO* bio) { X509_NAME_print_ex(bio, name, 0, flags); });
@@ -88,7 +100,9 @@ void add(Variables& variables, std::string name, std::string value)
     }
 }
 
-void add_dn_components(Variables& variables, const char* prefix, const X509_NAME* name)
+// Also the _RAW forms that differ from the UTF-8 ones, into `raw` (a lookup answers the others
+// from the exported value).
+void add_dn_components(Variables& variables, Variables& raw, const char* prefix, const X509_NAME* name)
 {
     std::map<int, std::size_t> seen;
     for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
@@ -106,12 +120,18 @@ void add_dn_components(Variables& variables, const char* prefix, const X509_NAME
             if (occurrence > 0) {
                 key += "_" + std::to_string(occurrence);
             }
-            variables.emplace_back(std::move(key), string_value(X509_NAME_ENTRY_get_data(entry)));
+            const ASN1_STRING* data = X509_NAME_ENTRY_get_data(entry);
+            std::string value = string_value(data);
+            if (std::string raw_value = raw_string_value(data); raw_value != value) {
+                raw.emplace_back(key + "_RAW", std::move(raw_value));
+            }
+            variables.emplace_back(std::move(key), std::move(value));
         }
     }
 }
 
-void add_subject_alt_names(Variables& variables, X509* x509)
+// mod_ssl exports Email, DNS and msUPN names; it answers a lookup of an SRVName (RFC 4985) too.
+void add_subject_alt_names(Variables& variables, Variables& lookup_only, X509* x509)
 {
     GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x509, NID_subject_alt_name, nullptr, nullptr)));
     ERR_clear_error();
@@ -121,6 +141,7 @@ void add_subject_alt_names(Variables& variables, X509* x509)
     std::size_t emails = 0;
     std::size_t dns_names = 0;
     std::size_t upns = 0;
+    std::size_t srv_names = 0;
     for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
         if (name->type == GEN_EMAIL && emails < max_indexed_variables) {
@@ -133,6 +154,11 @@ void add_subject_alt_names(Variables& variables, X509* x509)
                    name->d.otherName->value->type == V_ASN1_UTF8STRING) {
             variables.emplace_back("SSL_CLIENT_SAN_OTHER_msUPN_" + std::to_string(upns++),
                                    string_value(name->d.otherName->value->value.utf8string));
+        } else if (name->type == GEN_OTHERNAME && srv_names < max_indexed_variables &&
+                   OBJ_obj2nid(name->d.otherName->type_id) == NID_SRVName && name->d.otherName->value != nullptr &&
+                   name->d.otherName->value->type == V_ASN1_IA5STRING) {
+            lookup_only.emplace_back("SSL_CLIENT_SAN_OTHER_dnsSRV_" + std::to_string(srv_names++),
+                                     string_value(name->d.otherName->value->value.ia5string));
         }
     }
 }
@@ -163,7 +189,7 @@ bool is_index(std::string_view text)
 
 }  // namespace
 
-CertificateVariables certificate_variables(const Certificate& certificate)
+CertificateVariables certificate_variables(const Certificate& certificate, std::span<const Der> intermediates)
 {
     X509* x509 = certificate.x509();
     CertificateVariables result;
@@ -185,14 +211,24 @@ CertificateVariables certificate_variables(const Certificate& certificate)
     add(variables, "SSL_CLIENT_A_SIG", long_name(signature_algorithm));
     add(variables, "SSL_CLIENT_CERT_RFC4523_CEA", rfc4523_assertion(x509));
 
-    add_dn_components(variables, "SSL_CLIENT_S_DN_", X509_get_subject_name(x509));
-    add_dn_components(variables, "SSL_CLIENT_I_DN_", X509_get_issuer_name(x509));
-    add_subject_alt_names(variables, x509);
+    add_dn_components(variables, result.lookup_only, "SSL_CLIENT_S_DN_", X509_get_subject_name(x509));
+    add_dn_components(variables, result.lookup_only, "SSL_CLIENT_I_DN_", X509_get_issuer_name(x509));
+    add_subject_alt_names(variables, result.lookup_only, x509);
 
     add(variables, "ARRCERT_THUMBPRINT", to_hex(certificate.sha1()));
     add(variables, "ARRCERT_THUMBPRINT_SHA256", to_hex(certificate.sha256()));
 
     result.pem = print_to_string([&](BIO* bio) { PEM_write_bio_X509(bio, x509); });
+    // What mod_ssl's SSL_get_peer_cert_chain gives a server: what came after the leaf, as it came.
+    for (const Der& der : intermediates.first(std::min(intermediates.size(), max_indexed_variables))) {
+        const unsigned char* data = der.data();
+        X509Ptr intermediate(d2i_X509(nullptr, &data, static_cast<long>(der.size())));
+        if (!intermediate) {
+            ERR_clear_error();  // kept out: an unverified chain may carry anything
+            continue;
+        }
+        result.chain.push_back(print_to_string([&](BIO* bio) { PEM_write_bio_X509(bio, intermediate.get()); }));
+    }
     return result;
 }
 
@@ -233,12 +269,107 @@ bool is_exported_name(std::string_view name)
         }
     }
     for (const std::string_view prefix :
-         {"SSL_CLIENT_SAN_Email_", "SSL_CLIENT_SAN_DNS_", "SSL_CLIENT_SAN_OTHER_msUPN_"}) {
+         {"SSL_CLIENT_SAN_Email_", "SSL_CLIENT_SAN_DNS_", "SSL_CLIENT_SAN_OTHER_msUPN_", "SSL_CLIENT_CERT_CHAIN_"}) {
         if (name.starts_with(prefix)) {
             return is_index(name.substr(prefix.size()));
         }
     }
     return false;
+}
+
+std::optional<LookupName> lookup_name(std::string_view name)
+{
+    if (is_arrcert_name(name)) {
+        std::string upper(name);
+        std::ranges::transform(upper, upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        return LookupName{std::move(upper)};
+    }
+    if (!is_ssl_client_name(name)) {
+        return std::nullopt;
+    }
+    const std::string prefix = "SSL_CLIENT_";
+    const std::string_view var = name.substr(prefix.size());
+    const auto starts_ignoring_case = [](std::string_view text, std::string_view start) {
+        return text.size() >= start.size() && equal_ignoring_case(text.substr(0, start.size()), start);
+    };
+    static constexpr std::array<std::string_view, 12> fixed{
+        "VERIFY", "M_VERSION", "M_SERIAL", "V_START", "V_END", "V_REMAIN",
+        "S_DN",   "I_DN",      "A_SIG",    "A_KEY",   "CERT",  "CERT_RFC4523_CEA"};
+    for (const std::string_view each : fixed) {
+        if (equal_ignoring_case(var, each)) {
+            return LookupName{prefix + std::string(each)};
+        }
+    }
+    const auto all_digits = [](std::string_view text) {
+        return std::ranges::all_of(text, [](char c) { return c >= '0' && c <= '9'; });
+    };
+    // A number mod_ssl reads with atoi; beyond the bound nothing is kept to answer with.
+    const auto index = [](std::string_view digits) -> std::optional<std::size_t> {
+        std::size_t value = 0;
+        for (const char c : digits) {
+            value = value * 10 + static_cast<std::size_t>(c - '0');
+            if (value >= max_indexed_variables) {
+                return std::nullopt;
+            }
+        }
+        return value;
+    };
+    if (constexpr std::string_view chain = "CERT_CHAIN_"; starts_ignoring_case(var, chain)) {
+        const std::string_view digits = var.substr(chain.size());
+        const auto n = !digits.empty() && all_digits(digits) ? index(digits) : std::nullopt;
+        return n ? std::optional(LookupName{prefix + "CERT_CHAIN_" + std::to_string(*n)}) : std::nullopt;
+    }
+    if (var.size() > 5 && (var[0] == 'S' || var[0] == 'I') && equal_ignoring_case(var.substr(1, 4), "_DN_")) {
+        std::string_view attribute = var.substr(5);
+        LookupName found;
+        if (const auto last = attribute.rfind('_'); last != std::string_view::npos && last > 0 &&
+                                                    attribute.substr(last + 1) == "RAW") {
+            attribute = attribute.substr(0, last);
+            found.raw = true;
+        }
+        std::size_t n = 0;
+        if (const auto first = attribute.find('_'); first != std::string_view::npos && all_digits(attribute.substr(first + 1))) {
+            const auto parsed = index(attribute.substr(first + 1));
+            if (!parsed) {
+                return std::nullopt;
+            }
+            n = *parsed;
+            attribute = attribute.substr(0, first);
+        }
+        const auto named = [&](const DnComponent& component) { return attribute == component.suffix; };
+        const DnComponent* component = std::ranges::find_if(dn_components, named);
+        if (component == dn_components.end()) {
+            const DnComponent* alias = std::ranges::find_if(dn_aliases, named);
+            if (alias == dn_aliases.end()) {
+                return std::nullopt;
+            }
+            component = std::ranges::find_if(dn_components, [&](const DnComponent& c) { return c.nid == alias->nid; });
+        }
+        found.name = prefix + var[0] + "_DN_" + component->suffix + (n > 0 ? "_" + std::to_string(n) : "");
+        return found;
+    }
+    if (starts_ignoring_case(var, "SAN_")) {
+        std::string_view rest = var.substr(4);
+        std::string kind;
+        if (starts_ignoring_case(rest, "Email_")) {
+            kind = "Email_";
+        } else if (starts_ignoring_case(rest, "DNS_")) {
+            kind = "DNS_";
+        } else if (starts_ignoring_case(rest, "OTHER_") && rest.substr(6).starts_with("msUPN_")) {
+            kind = "OTHER_msUPN_";
+        } else if (starts_ignoring_case(rest, "OTHER_") && rest.substr(6).starts_with("dnsSRV_")) {
+            kind = "OTHER_dnsSRV_";
+        } else {
+            return std::nullopt;
+        }
+        const std::string_view digits = rest.substr(kind.size());
+        if (digits.empty() || digits.size() > 4 || !all_digits(digits)) {
+            return std::nullopt;
+        }
+        const auto n = index(digits);
+        return n ? std::optional(LookupName{prefix + "SAN_" + kind + std::to_string(*n)}) : std::nullopt;
+    }
+    return std::nullopt;
 }
 
 std::string days_remaining(std::int64_t not_after, std::int64_t now)

@@ -16,7 +16,7 @@
 namespace arrcert {
 namespace {
 
-constexpr std::string_view magic = "arrcert-verdict-2";
+constexpr std::string_view magic = "arrcert-verdict-3";
 constexpr std::size_t mac_size = 32;
 
 class Writer {
@@ -116,6 +116,27 @@ DistinguishedName read_name(Reader& in)
     return name;
 }
 
+void write_variables(Writer& out, const CertificateVariables::Variables& variables)
+{
+    out.number(variables.size());
+    for (const auto& [name, value] : variables) {
+        out.text(name);
+        out.text(value);
+    }
+}
+
+CertificateVariables::Variables read_variables(Reader& in)
+{
+    CertificateVariables::Variables variables;
+    const std::uint64_t count = in.number();
+    for (std::uint64_t i = 0; i < count && in.good(); ++i) {
+        std::string name = in.text();
+        std::string value = in.text();
+        variables.emplace_back(std::move(name), std::move(value));
+    }
+    return variables;
+}
+
 // Names of formats are views of constants: map a stored name back to its constant.
 std::optional<std::string_view> known_format(std::string_view name)
 {
@@ -194,12 +215,13 @@ std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const Cac
     out.text(verdict.subject_dn);
     write_name(out, verdict.subject_name);
     write_name(out, verdict.issuer_name);
-    out.number(verdict.variables.standard.size());
-    for (const auto& [name, value] : verdict.variables.standard) {
-        out.text(name);
-        out.text(value);
-    }
+    write_variables(out, verdict.variables.standard);
     out.text(verdict.variables.pem);
+    out.number(verdict.variables.chain.size());
+    for (const std::string& pem : verdict.variables.chain) {
+        out.text(pem);
+    }
+    write_variables(out, verdict.variables.lookup_only);
     out.number(static_cast<std::uint64_t>(expires));
     std::string sealed = out.take();
     const auto mac = seal.mac(key, sealed);
@@ -244,13 +266,13 @@ std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKe
     verdict->subject_dn = in.text();
     verdict->subject_name = read_name(in);
     verdict->issuer_name = read_name(in);
-    const std::uint64_t count = in.number();
-    for (std::uint64_t i = 0; i < count && in.good(); ++i) {
-        std::string name = in.text();
-        std::string value = in.text();
-        verdict->variables.standard.emplace_back(std::move(name), std::move(value));
-    }
+    verdict->variables.standard = read_variables(in);
     verdict->variables.pem = in.text();
+    const std::uint64_t chain = in.number();
+    for (std::uint64_t i = 0; i < chain && in.good(); ++i) {
+        verdict->variables.chain.push_back(in.text());
+    }
+    verdict->variables.lookup_only = read_variables(in);
     const auto expires = static_cast<std::int64_t>(in.number());
     if (!in.done()) {
         return std::nullopt;

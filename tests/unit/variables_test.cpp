@@ -147,14 +147,79 @@ TEST(VariablesTest, ExportedNamesAreExactlyTheModulesOwn)
     for (const char* name :
          {"SSL_CLIENT_VERIFY", "SSL_CLIENT_S_DN_CN", "SSL_CLIENT_S_DN_OU_1", "SSL_CLIENT_I_DN_Email",
           "SSL_CLIENT_SAN_DNS_0", "SSL_CLIENT_SAN_Email_99", "SSL_CLIENT_SAN_OTHER_msUPN_3", "SSL_CLIENT_CERT",
-          "SSL_CLIENT_CERT_RFC4523_CEA", "SSL_CLIENT_V_REMAIN", "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256"}) {
+          "SSL_CLIENT_CERT_RFC4523_CEA", "SSL_CLIENT_V_REMAIN", "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256",
+          "SSL_CLIENT_CERT_CHAIN_0", "SSL_CLIENT_S_DN_SerialNumber", "SSL_CLIENT_I_DN_SerialNumber_1"}) {
         EXPECT_TRUE(is_exported_name(name)) << name;
     }
     for (const char* name : {"SSL_CLIENT_S_DN_CNN", "SSL_CLIENT_SDN_CN", "SSL_CLIENT_SAN_DNS", "SSL_CLIENT_SAN_DNS_01",
                              "SSL_CLIENT_SAN_DNS_100", "SSL_CLIENT_S_DN_CN_", "ssl_client_verify",
-                             "SSL_CLIENT_CERT_CHAIN_0", "ARRCERT_SPIFFE", "SSL_PROTOCOL", ""}) {
+                             "SSL_CLIENT_CERT_CHAIN_", "SSL_CLIENT_S_DN_SP", "SSL_CLIENT_S_DN_CN_RAW",
+                             "SSL_CLIENT_SAN_OTHER_dnsSRV_0", "ARRCERT_SPIFFE", "SSL_PROTOCOL", ""}) {
         EXPECT_FALSE(is_exported_name(name)) << name;
     }
+}
+
+// mod_ssl's ssl_var_lookup grammar; the integration differential test asks a real mod_ssl the same.
+TEST(VariablesTest, LookupNamesAsModSslReadsThem)
+{
+    const std::map<std::string, std::string> canonical{
+        {"ssl_client_VERIFY", "SSL_CLIENT_VERIFY"},
+        {"SSL_CLIENT_S_DN_CN_0", "SSL_CLIENT_S_DN_CN"},
+        {"SSL_CLIENT_S_DN_CN_", "SSL_CLIENT_S_DN_CN"},
+        {"SSL_CLIENT_S_DN_OU_02", "SSL_CLIENT_S_DN_OU_2"},
+        {"SSL_CLIENT_s_dn_OU_2", ""},  // the S or I is case-sensitive, as are attribute names
+        {"SSL_CLIENT_S_DN_ou", ""},
+        {"SSL_CLIENT_S_dn_SP", "SSL_CLIENT_S_DN_ST"},
+        {"SSL_CLIENT_I_DN_SerialNumber_1", "SSL_CLIENT_I_DN_SerialNumber_1"},
+        {"SSL_CLIENT_S_DN_CN_100", ""},  // beyond the bound nothing is kept
+        {"SSL_CLIENT_SAN_dns_0001", "SSL_CLIENT_SAN_DNS_1"},
+        {"SSL_CLIENT_SAN_DNS_", ""},
+        {"SSL_CLIENT_SAN_DNS_12345", ""},
+        {"SSL_CLIENT_san_Other_msUPN_3", "SSL_CLIENT_SAN_OTHER_msUPN_3"},
+        {"SSL_CLIENT_SAN_OTHER_MSUPN_3", ""},
+        {"SSL_CLIENT_SAN_OTHER_dnsSRV_0", "SSL_CLIENT_SAN_OTHER_dnsSRV_0"},
+        {"SSL_CLIENT_cert_chain_07", "SSL_CLIENT_CERT_CHAIN_7"},
+        {"SSL_CLIENT_CERT_CHAIN_", ""},
+        {"arrcert_thumbprint", "ARRCERT_THUMBPRINT"},
+        {"SSL_PROTOCOL", ""},
+    };
+    for (const auto& [name, expected] : canonical) {
+        const auto found = lookup_name(name);
+        EXPECT_EQ(found ? found->name : "", expected) << name;
+    }
+    const auto raw = lookup_name("SSL_CLIENT_S_DN_CN_1_RAW");
+    ASSERT_TRUE(raw);
+    EXPECT_EQ(raw->name, "SSL_CLIENT_S_DN_CN_1");
+    EXPECT_TRUE(raw->raw);
+}
+
+TEST(VariablesTest, ChainAndLookupOnlyValues)
+{
+    const auto ca = testing::issue({.subject = {{{"CN", "Middle CA"}}}});
+    const auto issued = testing::issue({
+        .subject = {{{"ST", "ZH"}}, {{"CN", "srv"}}},
+        .subject_alt_name = "otherName:1.3.6.1.5.5.7.8.7;IA5STRING:_ldap._tcp.example",
+    });
+    auto certificate = Certificate::parse(issued.der);
+    ASSERT_TRUE(certificate);
+    const std::vector<Der> intermediates{ca.der, Der{0x30, 0x00}, ca.der};
+    const CertificateVariables variables = certificate_variables(certificate.value(), intermediates);
+    // The unparsable one is left out; the others keep their order.
+    ASSERT_EQ(variables.chain.size(), 2U);
+    EXPECT_EQ(variables.chain[0], testing::pem(ca.der));
+    const Map only(variables.lookup_only.begin(), variables.lookup_only.end());
+    EXPECT_EQ(only.at("SSL_CLIENT_SAN_OTHER_dnsSRV_0"), "_ldap._tcp.example");
+    EXPECT_EQ(only.count("SSL_CLIENT_S_DN_CN_RAW"), 0U);  // same as the UTF-8 form: not kept twice
+
+    Verdict verdict;
+    verdict.kind = Verdict::Kind::judged;
+    verdict.variables = variables;
+    const Decision decision{Decision::Outcome::success};
+    EXPECT_EQ(find_variable(verdict, decision, 0, "SSL_CLIENT_S_DN_SP"), "ZH");
+    EXPECT_EQ(find_variable(verdict, decision, 0, "SSL_CLIENT_S_DN_CN_RAW"), "srv");
+    EXPECT_EQ(find_variable(verdict, decision, 0, "ssl_client_san_other_dnsSRV_0"), "_ldap._tcp.example");
+    EXPECT_EQ(find_variable(verdict, decision, 0, "SSL_CLIENT_CERT_CHAIN_1"), testing::pem(ca.der));
+    EXPECT_EQ(find_variable(verdict, decision, 0, "SSL_CLIENT_CERT_CHAIN_2"), std::nullopt);
 }
 
 TEST(VariablesTest, CertificateVariableNamesInAnyCase)

@@ -36,6 +36,8 @@ void expect_same(const Verdict& a, const Verdict& b)
     EXPECT_EQ(a.issuer_name.size(), b.issuer_name.size());
     EXPECT_EQ(a.variables.standard, b.variables.standard);
     EXPECT_EQ(a.variables.pem, b.variables.pem);
+    EXPECT_EQ(a.variables.chain, b.variables.chain);
+    EXPECT_EQ(a.variables.lookup_only, b.variables.lookup_only);
 }
 
 TEST(VerdictCodecTest, RoundTripsEveryField)
@@ -44,12 +46,18 @@ TEST(VerdictCodecTest, RoundTripsEveryField)
     ASSERT_EQ(verdict.kind, Verdict::Kind::judged);
     ASSERT_EQ(verdict.failed_rule, Rule::thumbprint);
     ASSERT_FALSE(verdict.variables.standard.empty());
+    Verdict with_chain = verdict;
+    with_chain.variables.chain = {"-----BEGIN CERTIFICATE-----\nA\n", "B"};
+    with_chain.variables.lookup_only = {{"SSL_CLIENT_S_DN_CN_RAW", "raw"}};
     const CacheKey key = cache_key("value", "rules");
     const CacheSeal secret(random_cache_secret());
     const auto opened = open_verdict(seal_verdict(verdict, 1234, key, secret), key, secret);
     ASSERT_TRUE(opened.has_value());
     EXPECT_EQ(opened->expires, 1234);
     expect_same(verdict, *opened->verdict);
+    const auto chained = open_verdict(seal_verdict(with_chain, 1, key, secret), key, secret);
+    ASSERT_TRUE(chained.has_value());
+    expect_same(with_chain, *chained->verdict);
 
     Verdict malformed;
     malformed.kind = Verdict::Kind::malformed;

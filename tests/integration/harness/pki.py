@@ -65,7 +65,9 @@ class Issued:
 
 
 def name(*rdns):
-    """name(("CN", "alice"), [("CN", "bob"), ("UID", "7")]): tuples are single RDNs, lists multi-valued."""
+    """name(("CN", "alice"), [("CN", "bob"), ("UID", "7")]): tuples are single RDNs, lists multi-valued.
+
+    A key is a short name below or a dotted OID; a third item is the ASN.1 string type."""
     oids = {
         "C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME, "L": NameOID.LOCALITY_NAME,
         "O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME, "CN": NameOID.COMMON_NAME,
@@ -76,7 +78,8 @@ def name(*rdns):
     result = []
     for rdn in rdns:
         pairs = rdn if isinstance(rdn, list) else [rdn]
-        result.append(x509.RelativeDistinguishedName([x509.NameAttribute(oids[k], v) for k, v in pairs]))
+        result.append(x509.RelativeDistinguishedName(
+            [x509.NameAttribute(oids[k] if k in oids else ObjectIdentifier(k), v, *rest) for k, v, *rest in pairs]))
     return x509.Name(result)
 
 
@@ -108,7 +111,7 @@ class Pki:
 
     def issue(self, label, subject, issuer: Optional[Issued] = None, key="ec", days=(-1, 30),
               not_before=None, not_after=None, serial=None, dns=(), emails=(), upns=(), uris=(), ips=(),
-              ca=False, ip_server=False, eku="clientAuth") -> Issued:
+              other_names=(), ca=False, ip_server=False, eku="clientAuth") -> Issued:
         private_key = _key(key)
         start = not_before or now() + datetime.timedelta(days=days[0])
         # Half a day past whole days: SSL_CLIENT_V_REMAIN does not change with the second a test
@@ -135,6 +138,7 @@ class Pki:
                 builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         names = ([x509.DNSName(d) for d in dns] + [x509.RFC822Name(e) for e in emails]
                  + [x509.OtherName(MS_UPN, _utf8_der(u)) for u in upns]
+                 + [x509.OtherName(ObjectIdentifier(oid), der) for oid, der in other_names]
                  + [x509.UniformResourceIdentifier(u) for u in uris])
         if ip_server:
             ips = list(ips) + ["127.0.0.1"]
