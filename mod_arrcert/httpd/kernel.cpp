@@ -54,29 +54,6 @@ void set_user(request_rec* r, const Scope& scope)
     }
 }
 
-// 403 when the scope's ArrCertVerifyClient does not let this request's certificate through,
-// DECLINED otherwise (other modules decide the rest).
-int enforce(request_rec* r)
-{
-    const Scope& scope = scope_of(r);
-    if (scope.mode == VerifyMode::none) {
-        return DECLINED;
-    }
-    keep_out_of_shared_caches(r);
-    const auto [verdict, decision] = request_certificate(r);
-    if (!permits(scope.mode, decision.outcome)) {
-        log_refusal(r, scope, verdict, decision);  // once per request, whichever hook refuses
-        return HTTP_FORBIDDEN;
-    }
-    if (APLOGrdebug(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "let through: %s", verify_value(decision).c_str());
-    }
-    if (scope.user_name != nullptr && decision.outcome == Decision::Outcome::success) {
-        set_user(r, scope);
-    }
-    return DECLINED;
-}
-
 // SSL_CLIENT_* and ARRCERT_*, also as an internal redirect renames them (REDIRECT_..., repeated).
 bool is_certificate_name(const char* name) noexcept
 {
@@ -107,6 +84,100 @@ apr_table_t* environment_without_certificate(request_rec* r)
     return kept;
 }
 
+// What the access check put into a request's environment, so that the fixups can tell whether
+// anything (mod_env's SetEnv, RewriteRule [E=...], an authn or authz module) changed it since.
+struct ExportRecord {
+    const apr_table_t* table = nullptr;
+    int size = 0;   // entries in the table
+    int first = 0;  // of the exported ones, which are contiguous
+    int count = 0;
+    apr_table_entry_t* entries = nullptr;
+};
+constexpr const char* export_record_key = "arrcert-exported";
+
+// The scope's variables, replacing every certificate name of the environment.
+void export_environment(request_rec* r, const Scope& scope, const Verdict& verdict, const Decision& decision)
+{
+    r->subprocess_env = environment_without_certificate(r);
+    const ExportOptions options = scope.exports;
+    apr_table_t* env = r->subprocess_env;
+    const int first = apr_table_elts(env)->nelts;
+    if (options.standard || options.certificate) {
+        const std::vector<std::string>* only = scope.export_names;
+        // Each name is exported once and none is there any more: adding is linear.
+        export_variables(verdict, decision, request_seconds(r), options,
+                         [&](std::string_view name, std::string_view value) {
+                             if (only != nullptr && std::find(only->begin(), only->end(), name) == only->end()) {
+                                 return;
+                             }
+                             apr_table_addn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
+                                            apr_pstrmemdup(r->pool, value.data(), value.size()));
+                         });
+    }
+    const apr_array_header_t* entries = apr_table_elts(env);
+    auto* record = static_cast<ExportRecord*>(apr_pcalloc(r->pool, sizeof(ExportRecord)));
+    record->table = env;
+    record->size = entries->nelts;
+    record->first = first;
+    record->count = entries->nelts - first;
+    const auto bytes = sizeof(apr_table_entry_t) * static_cast<std::size_t>(record->count);
+    record->entries = static_cast<apr_table_entry_t*>(apr_pmemdup(
+        r->pool, reinterpret_cast<const apr_table_entry_t*>(entries->elts) + first, bytes > 0 ? bytes : 1));
+    apr_pool_userdata_setn(record, export_record_key, nullptr, r->pool);
+}
+
+// Whether the environment holds exactly what export_environment left there: the same entries
+// (pointers) in the same places, and no other certificate name.
+bool exported_unchanged(request_rec* r)
+{
+    void* data = nullptr;
+    apr_pool_userdata_get(&data, export_record_key, r->pool);
+    const auto* record = static_cast<const ExportRecord*>(data);
+    const apr_array_header_t* entries = apr_table_elts(r->subprocess_env);
+    if (record == nullptr || record->table != r->subprocess_env || record->size != entries->nelts) {
+        return false;
+    }
+    const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
+    for (int i = 0; i < entries->nelts; ++i) {
+        const bool ours = i >= record->first && i < record->first + record->count;
+        if (ours ? entry[i].key != record->entries[i - record->first].key ||
+                       entry[i].val != record->entries[i - record->first].val
+                 : entry[i].key != nullptr && is_certificate_name(entry[i].key)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// 403 when the scope's ArrCertVerifyClient does not let this request's certificate through,
+// DECLINED otherwise (other modules decide the rest).
+int enforce(request_rec* r)
+{
+    const Scope& scope = scope_of(r);
+    if (scope.mode == VerifyMode::none) {
+        if (r->main != nullptr || r->prev != nullptr) {
+            r->subprocess_env = environment_without_certificate(r);  // as the fixups would, earlier
+        }
+        return DECLINED;
+    }
+    keep_out_of_shared_caches(r);
+    const auto [verdict, decision] = request_certificate(r);
+    if (!permits(scope.mode, decision.outcome)) {
+        log_refusal(r, scope, verdict, decision);  // once per request, whichever hook refuses
+        return HTTP_FORBIDDEN;
+    }
+    if (APLOGrdebug(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "let through: %s", verify_value(decision).c_str());
+    }
+    if (scope.user_name != nullptr && decision.outcome == Decision::Outcome::success) {
+        set_user(r, scope);
+    }
+    // By the end of the access phase, for authn, authz and mod_security2's phase 2 (fixups,
+    // REALLY_FIRST); the fixups export again only if something changed the environment since.
+    export_environment(r, scope, verdict, decision);
+    return DECLINED;
+}
+
 }  // namespace
 
 void keep_out_of_shared_caches(request_rec* r) noexcept
@@ -123,14 +194,21 @@ void keep_out_of_shared_caches(request_rec* r) noexcept
     }
 }
 
-// A subrequest or an internal redirect starts without the certificate variables of the request
-// it came from (copied, or renamed REDIRECT_*): its own scope decides them, and mod_ssl's fixup,
-// which runs after this one, sets its own where it terminated the connection.
-extern "C" int forget_inherited_certificate(request_rec* r)
+// The first fixup: a subrequest or an internal redirect starts without the certificate
+// variables of the request it came from (copied, or renamed REDIRECT_*) where the module is off
+// (mod_ssl's fixup, which runs later, sets its own where it terminated the connection); where it
+// is on, the access check's export stands again over what mod_env's SetEnv added since.
+extern "C" int settle_environment(request_rec* r)
 {
-    return guard_request(r, "clearing inherited certificate variables", HTTP_INTERNAL_SERVER_ERROR, [&] {
-        if (r->main != nullptr || r->prev != nullptr) {
-            r->subprocess_env = environment_without_certificate(r);
+    return guard_request(r, "settling the certificate variables", HTTP_INTERNAL_SERVER_ERROR, [&] {
+        const Scope& scope = scope_of(r);
+        if (scope.mode == VerifyMode::none) {
+            if (r->main != nullptr || r->prev != nullptr) {
+                r->subprocess_env = environment_without_certificate(r);
+            }
+        } else if (!exported_unchanged(r)) {
+            const auto [verdict, decision] = request_certificate(r);
+            export_environment(r, scope, verdict, decision);
         }
         return DECLINED;
     });
@@ -160,26 +238,11 @@ extern "C" int export_fixups(request_rec* r)
 {
     return guard_request(r, "exporting the certificate's variables", HTTP_INTERNAL_SERVER_ERROR, [&] {
         const Scope& scope = scope_of(r);
-        if (scope.mode == VerifyMode::none) {
-            return DECLINED;
-        }
-        r->subprocess_env = environment_without_certificate(r);
-        const ExportOptions options = scope.exports;
-        if (!options.standard && !options.certificate) {
+        if (scope.mode == VerifyMode::none || exported_unchanged(r)) {
             return DECLINED;
         }
         const auto [verdict, decision] = request_certificate(r);
-        apr_table_t* env = r->subprocess_env;
-        const std::vector<std::string>* only = scope.export_names;
-        // Each name is exported once and none is there any more: adding is linear.
-        export_variables(verdict, decision, request_seconds(r), options,
-                         [&](std::string_view name, std::string_view value) {
-                             if (only != nullptr && std::find(only->begin(), only->end(), name) == only->end()) {
-                                 return;
-                             }
-                             apr_table_addn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
-                                            apr_pstrmemdup(r->pool, value.data(), value.size()));
-                         });
+        export_environment(r, scope, verdict, decision);
         return DECLINED;
     });
 }

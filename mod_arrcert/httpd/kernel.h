@@ -9,7 +9,7 @@ extern "C" {
 int check_access(request_rec* r);
 int check_access_ex(request_rec* r);
 int export_fixups(request_rec* r);
-int forget_inherited_certificate(request_rec* r);
+int settle_environment(request_rec* r);
 }
 
 // A response that depends on the forwarded certificate: httpd's cache stores none of it, and

@@ -68,7 +68,11 @@ void register_hooks(apr_pool_t* pool)
     // otherwise follow the load order): where the module is on, the certificate variables are its.
     static const char* const after_env_and_ssl[] = {"mod_env.c", "mod_ssl.c", nullptr};
     ap_hook_fixups(export_fixups, after_env_and_ssl, nullptr, APR_HOOK_MIDDLE);
-    ap_hook_fixups(forget_inherited_certificate, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
+    // First of the fixups but after mod_env (which httpd's hook sort puts before REALLY_FIRST
+    // ones anyway), and before mod_security2's phase 2: what the access check exported, again.
+    static const char* const after_env[] = {"mod_env.c", nullptr};
+    static const char* const before_mod_security[] = {"mod_security2.c", nullptr};
+    ap_hook_fixups(settle_environment, after_env, before_mod_security, APR_HOOK_REALLY_FIRST);
     // Before mod_ssl's expression lookup (which claims every SSL_* name) and before its SSL
     // variables (httpd asks these hooks before mod_ssl's own function).
     ap_hook_expr_lookup(expr_lookup, nullptr, mod_ssl, APR_HOOK_FIRST);

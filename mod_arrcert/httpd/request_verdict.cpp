@@ -221,14 +221,23 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
 
 RequestCertificate request_certificate(request_rec* r)
 {
-    const Scope& scope = scope_of(r);
+    return request_certificate(r, scope_of(r));
+}
+
+RequestCertificate request_certificate(request_rec* r, const Scope& scope)
+{
     const Verdict& verdict = request_verdict(r, scope);
     return {verdict, decide(verdict, request_seconds(r), scope.clock_skew)};
 }
 
 std::optional<std::string> request_variable(request_rec* r, std::string_view name)
 {
-    const RequestCertificate certificate = request_certificate(r);
+    return request_variable(r, scope_of(r), name);
+}
+
+std::optional<std::string> request_variable(request_rec* r, const Scope& scope, std::string_view name)
+{
+    const RequestCertificate certificate = request_certificate(r, scope);
     return find_variable(certificate.verdict, certificate.decision, request_seconds(r), name);
 }
 

@@ -26,9 +26,11 @@ struct RequestCertificate {
     Decision decision;
 };
 RequestCertificate request_certificate(request_rec* r);
+RequestCertificate request_certificate(request_rec* r, const Scope& scope);
 
 // A variable of this request's certificate (SSL_CLIENT_..., ARRCERT_...), as the fixups would
 // export it; nullopt when it would not be set.
 std::optional<std::string> request_variable(request_rec* r, std::string_view name);
+std::optional<std::string> request_variable(request_rec* r, const Scope& scope, std::string_view name);
 
 }  // namespace arrcert::httpd

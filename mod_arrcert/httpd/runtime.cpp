@@ -28,6 +28,9 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
         if (server_checks_certificates(server, temp)) {
             runtime->checking_servers.insert(server);
         }
+        if (server_judges_alike(server, temp)) {
+            runtime->alike_servers.insert(server);
+        }
         server_config_of(server).runtime = runtime;
     }
     // Last: the provider's destroy is registered on `pool` and must run before the runtime goes.

@@ -29,6 +29,8 @@ struct Runtime {
     std::unordered_set<const server_rec*> checking_servers;  // a scope there checks certificates
 
     [[nodiscard]] bool checks_certificates(const server_rec* server) const { return checking_servers.contains(server); }
+    std::unordered_set<const server_rec*> alike_servers;  // see server_judges_alike
+    [[nodiscard]] bool judges_alike(const server_rec* server) const { return alike_servers.contains(server); }
 };
 
 // post_config: builds the runtime and links every server to it. Returns an httpd status.

@@ -127,6 +127,21 @@ void for_each_scope(server_rec* server, apr_pool_t* pool, Visit visit)
     visit_sections(pool, defaults, proxy_sections(server), true, visit);
 }
 
+// Whether a <Directory> of the server lets .htaccess files use the module's per-request
+// directives (AllowOverride AuthConfig, or an AllowOverrideList): scopes no audit sees.
+bool htaccess_may_configure(server_rec* server)
+{
+    const auto& core = *static_cast<const core_server_config*>(ap_get_core_module_config(server->module_config));
+    for (int i = 0; core.sec_dir != nullptr && i < core.sec_dir->nelts; ++i) {
+        const core_dir_config* section = core_of(APR_ARRAY_IDX(core.sec_dir, i, ap_conf_vector_t*));
+        if (section != nullptr && (((section->override & OR_UNSET) == 0 && (section->override & OR_AUTHCFG) != 0) ||
+                                   section->override_list != nullptr)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* ptemp, server_rec* base)
@@ -154,6 +169,19 @@ extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_poo
                      unproven->what != nullptr ? unproven->what : "?");
         return HTTP_INTERNAL_SERVER_ERROR;
     });
+}
+
+bool server_judges_alike(server_rec* server, apr_pool_t* pool)
+{
+    const DirConfig* defaults = ours(server->lookup_defaults);
+    if (defaults == nullptr || defaults->scope.mode == VerifyMode::none || htaccess_may_configure(server)) {
+        return false;
+    }
+    bool alike = true;
+    for_each_scope(server, pool, [&](const DirConfig& config) {
+        alike = alike && (&config == defaults || !config.scope.checks_certificates());
+    });
+    return alike;
 }
 
 bool server_checks_certificates(server_rec* server, apr_pool_t* pool)

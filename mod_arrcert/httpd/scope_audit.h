@@ -17,4 +17,10 @@ int audit_scopes(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_
 // known. `pool` holds the merges made on the way.
 bool server_checks_certificates(server_rec* server, apr_pool_t* pool);
 
+// Whether the server's own directives (outside any section) turn the module on and every section
+// where the module is on judges with them alone (no section, and no .htaccess, changes them):
+// then, before a request's section is known (post_read_request, translate_name), the server's
+// verdict is the one every section would give.
+bool server_judges_alike(server_rec* server, apr_pool_t* pool);
+
 }  // namespace arrcert::httpd

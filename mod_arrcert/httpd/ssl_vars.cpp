@@ -38,9 +38,17 @@ Answer certificate_value(request_rec* r, const char* name, apr_pool_t* pool)
     }
     if (apr_table_get(r->notes, scope_known_note) == nullptr) {
         // post_read_request, translate_name (server-level SetEnvIf, virtual-host RewriteRule): the
-        // scope, hence the rules, are not known yet. Where some scope of the server checks
-        // certificates, nothing is visible, not even mod_ssl's values of the hop before httpd.
-        return is_arrcert_name(name) || runtime_of(r->server).checks_certificates(r->server) ? Answer{} : not_ours;
+        // section that will judge the request is not known yet. Where every section judges as the
+        // virtual host's own directives do, that verdict answers; elsewhere, where some scope
+        // checks certificates, nothing is visible, not even mod_ssl's values of the hop before.
+        const Runtime& runtime = runtime_of(r->server);
+        if (runtime.judges_alike(r->server)) {
+            const auto* server = static_cast<const DirConfig*>(
+                ap_get_module_config(r->server->lookup_defaults, &arrcert_module));
+            const std::optional<std::string> value = request_variable(r, server->scope, name);
+            return {true, value ? apr_pstrmemdup(pool, value->data(), value->size()) : ""};
+        }
+        return is_arrcert_name(name) || runtime.checks_certificates(r->server) ? Answer{} : not_ours;
     }
     if (scope_of(r).mode == VerifyMode::none) {
         return is_arrcert_name(name) ? Answer{} : not_ours;

@@ -132,8 +132,9 @@ class Httpd:
     """httpd from the system, the module from the build tree, a config made for each test module."""
 
     def __init__(self, body, mpm="event", modules=(), log_level="info arrcert:debug", with_module=True,
-                 module_first=False):
+                 module_first=False, allow_override="AuthConfig"):
         self.dir = make_workdir("arrcert-httpd-")
+        self.allow_override = allow_override  # the document root's
         self.docroot = os.path.join(self.dir, "htdocs")
         os.makedirs(self.docroot)
         os.chmod(self.docroot, 0o755)
@@ -186,7 +187,7 @@ class Httpd:
             f'<Directory "{self.docroot}">',
             "    Options +ExecCGI +Indexes +FollowSymLinks",
             "    AddHandler cgi-script .cgi",
-            "    AllowOverride AuthConfig",
+            f"    AllowOverride {self.allow_override}",
             "    Require all granted",
             "</Directory>",
             # One child process for the threaded MPMs: per-process state (CRLs) is then predictable.
