@@ -17,10 +17,10 @@ namespace arrcert {
 // SSL_CLIENT_V_REMAIN, which depend on the rules' outcome and on the request time.
 struct CertificateVariables {
     using Variables = std::vector<std::pair<std::string, std::string>>;
-    Variables standard;               // StdEnvVars
-    std::string pem;                  // SSL_CLIENT_CERT (ExportCertData)
-    std::vector<std::string> chain;   // SSL_CLIENT_CERT_CHAIN_n (ExportCertData): intermediates as sent
-    Variables lookup_only;            // what mod_ssl answers to a lookup but never exports (_RAW, dnsSRV)
+    Variables standard;              // StdEnvVars
+    std::string pem;                 // SSL_CLIENT_CERT (ExportCertData)
+    std::vector<std::string> chain;  // SSL_CLIENT_CERT_CHAIN_n (ExportCertData): intermediates as sent
+    Variables lookup_only;           // what mod_ssl answers to a lookup but never exports (_RAW, dnsSRV)
 };
 
 // At most this many of each numbered name (SSL_CLIENT_SAN_DNS_n, SSL_CLIENT_S_DN_OU_n, ...): a

@@ -281,7 +281,8 @@ std::optional<LookupName> lookup_name(std::string_view name)
 {
     if (is_arrcert_name(name)) {
         std::string upper(name);
-        std::ranges::transform(upper, upper.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        std::ranges::transform(upper, upper.begin(),
+                               [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
         return LookupName{std::move(upper)};
     }
     if (!is_ssl_client_name(name)) {
@@ -292,9 +293,9 @@ std::optional<LookupName> lookup_name(std::string_view name)
     const auto starts_ignoring_case = [](std::string_view text, std::string_view start) {
         return text.size() >= start.size() && equal_ignoring_case(text.substr(0, start.size()), start);
     };
-    static constexpr std::array<std::string_view, 12> fixed{
-        "VERIFY", "M_VERSION", "M_SERIAL", "V_START", "V_END", "V_REMAIN",
-        "S_DN",   "I_DN",      "A_SIG",    "A_KEY",   "CERT",  "CERT_RFC4523_CEA"};
+    static constexpr std::array<std::string_view, 12> fixed{"VERIFY", "M_VERSION", "M_SERIAL", "V_START",
+                                                            "V_END",  "V_REMAIN",  "S_DN",     "I_DN",
+                                                            "A_SIG",  "A_KEY",     "CERT",     "CERT_RFC4523_CEA"};
     for (const std::string_view each : fixed) {
         if (equal_ignoring_case(var, each)) {
             return LookupName{prefix + std::string(each)};
@@ -322,13 +323,14 @@ std::optional<LookupName> lookup_name(std::string_view name)
     if (var.size() > 5 && (var[0] == 'S' || var[0] == 'I') && equal_ignoring_case(var.substr(1, 4), "_DN_")) {
         std::string_view attribute = var.substr(5);
         LookupName found;
-        if (const auto last = attribute.rfind('_'); last != std::string_view::npos && last > 0 &&
-                                                    attribute.substr(last + 1) == "RAW") {
+        if (const auto last = attribute.rfind('_');
+            last != std::string_view::npos && last > 0 && attribute.substr(last + 1) == "RAW") {
             attribute = attribute.substr(0, last);
             found.raw = true;
         }
         std::size_t n = 0;
-        if (const auto first = attribute.find('_'); first != std::string_view::npos && all_digits(attribute.substr(first + 1))) {
+        if (const auto first = attribute.find('_');
+            first != std::string_view::npos && all_digits(attribute.substr(first + 1))) {
             const auto parsed = index(attribute.substr(first + 1));
             if (!parsed) {
                 return std::nullopt;

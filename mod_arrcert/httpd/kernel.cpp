@@ -121,8 +121,8 @@ void export_environment(request_rec* r, const Scope& scope, const Verdict& verdi
     record->first = first;
     record->count = entries->nelts - first;
     const auto bytes = sizeof(apr_table_entry_t) * static_cast<std::size_t>(record->count);
-    record->entries = static_cast<apr_table_entry_t*>(apr_pmemdup(
-        r->pool, reinterpret_cast<const apr_table_entry_t*>(entries->elts) + first, bytes > 0 ? bytes : 1));
+    record->entries = static_cast<apr_table_entry_t*>(
+        apr_pmemdup(r->pool, reinterpret_cast<const apr_table_entry_t*>(entries->elts) + first, bytes > 0 ? bytes : 1));
     apr_pool_userdata_setn(record, export_record_key, nullptr, r->pool);
 }
 

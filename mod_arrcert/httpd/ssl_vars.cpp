@@ -43,8 +43,8 @@ Answer certificate_value(request_rec* r, const char* name, apr_pool_t* pool)
         // checks certificates, nothing is visible, not even mod_ssl's values of the hop before.
         const Runtime& runtime = runtime_of(r->server);
         if (runtime.judges_alike(r->server)) {
-            const auto* server = static_cast<const DirConfig*>(
-                ap_get_module_config(r->server->lookup_defaults, &arrcert_module));
+            const auto* server =
+                static_cast<const DirConfig*>(ap_get_module_config(r->server->lookup_defaults, &arrcert_module));
             const std::optional<std::string> value = request_variable(r, server->scope, name);
             return {true, value ? apr_pstrmemdup(pool, value->data(), value->size()) : ""};
         }
