@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "arrcert/alt_names.h"
 #include "arrcert/dn_pattern.h"
 #include "arrcert/thumbprint.h"
 #include "arrcert/trust_store.h"
@@ -20,7 +21,7 @@ enum class VerifyMode { none, optional, require, optional_no_ca };
 // Which check decided a refusal; named in the log line.
 // `trust`: neither a CA nor a pin is configured, and ArrCertAcceptUnverified does not say that
 // is wanted.
-enum class Rule { none, header, certificate, validity, chain, thumbprint, issuer, subject, trust };
+enum class Rule { none, header, certificate, validity, chain, thumbprint, issuer, subject, san, trust };
 inline constexpr Rule last_rule = Rule::trust;
 std::string_view rule_name(Rule rule) noexcept;
 
@@ -29,7 +30,8 @@ struct RuleSet {
     std::span<const Thumbprint> thumbprints;  // any one may match; empty: no pin
     std::span<const DnPattern> issuers;       // any one may match; empty: no rule
     std::span<const DnPattern> subjects;
-    ChainCheck chain;  // chain.trust null: no chain verification
+    std::span<const AltNamePattern> alt_names;  // any one may match; empty: no rule
+    ChainCheck chain;                           // chain.trust null: no chain verification
     // Without a CA or pins nothing proves a certificate genuine: refused unless this says the
     // front end verifies (ArrCertAcceptUnverified).
     bool accept_unverified = false;
@@ -60,6 +62,7 @@ struct Verdict {
     std::string subject_dn;          // RFC 2253, as SSL_CLIENT_S_DN
     DistinguishedName subject_name;  // for the name rules
     DistinguishedName issuer_name;
+    AltNames alt_names;              // for the SAN rules
     CertificateVariables variables;  // empty unless judged, and for refusals unless reported
 
     static constexpr std::int64_t no_end = std::numeric_limits<std::int64_t>::max();

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "arrcert/alt_names.h"
 #include "arrcert/certificate.h"
 
 namespace arrcert {

@@ -32,7 +32,8 @@ constexpr std::string_view usage_text =
     "  thumbprint FILE   SHA-1 and SHA-256 thumbprints, as ArrCertThumbprint takes them\n"
     "  header FILE       the X-ARR-ClientCert value for a certificate (for curl -H)\n"
     "  inspect FILE|-    the variables mod_arrcert would export, and the format read\n"
-    "  verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--ca FILE] [--crl FILE] FILE|-\n"
+    "  verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--san TYPE:VALUE] [--ca FILE]\n"
+    "         [--crl FILE] FILE|-\n"
     "                    the module's decision: SUCCESS (exit 0) or FAILED:<reason> (exit 1)\n"
     "\n"
     "FILE is a PEM or DER certificate, or a header value in any format mod_arrcert reads;\n"
@@ -178,6 +179,7 @@ struct VerifyRequest {
     std::vector<Thumbprint> thumbprints;
     std::vector<DnPattern> issuers;
     std::vector<DnPattern> subjects;
+    std::vector<AltNamePattern> alt_names;
     std::optional<TrustStore> trust;
     std::optional<CrlSource> crls;
     std::optional<std::string> file;
@@ -207,6 +209,8 @@ void VerifyRequest::take(const std::string& option, const std::string& value)
         thumbprints.push_back(parsed_or_usage(Thumbprint::parse(value)));
     } else if (option == "--issuer" || option == "--subject") {
         (option == "--issuer" ? issuers : subjects).push_back(parsed_or_usage(DnPattern::parse(value)));
+    } else if (option == "--san") {
+        alt_names.push_back(parsed_or_usage(AltNamePattern::parse(value)));
     } else if (option == "--ca") {
         if (!trust) {
             trust.emplace();
@@ -250,8 +254,8 @@ void read_verify_request(const std::vector<std::string>& args, VerifyRequest& re
 int verify(const std::vector<std::string>& args)
 {
     if (wants_help(args)) {
-        std::cout << "usage: arrcert verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--ca FILE]\n"
-                     "                      [--crl FILE] [--chain FILE] [--accept-unverified] FILE|-\n"
+        std::cout << "usage: arrcert verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--san TYPE:VALUE]\n"
+                     "                      [--ca FILE] [--crl FILE] [--chain FILE] [--accept-unverified] FILE|-\n"
                      "Takes the decision mod_arrcert takes under 'ArrCertVerifyClient require' with the\n"
                      "same rules (each option may be repeated, as the directives), at the current time.\n"
                      "Prints SUCCESS and exits 0, or FAILED:<reason> and the rule, and exits 1.\n"
@@ -266,7 +270,7 @@ int verify(const std::vector<std::string>& args)
     const Input input = read_input(*request.file);
     const std::int64_t at = now();
     const auto snapshot = request.crls ? request.crls->current(at, default_crl_refresh_seconds).snapshot : nullptr;
-    RuleSet rules{request.thumbprints, request.issuers, request.subjects, {}};
+    RuleSet rules{request.thumbprints, request.issuers, request.subjects, request.alt_names, {}};
     rules.chain.trust = request.trust ? &*request.trust : nullptr;
     rules.chain.crls = snapshot.get();
     rules.chain.revocation = {request.crls ? RevocationCheck::chain : RevocationCheck::none, false};

@@ -64,6 +64,7 @@ std::string_view rule_name(Rule rule) noexcept
         case Rule::thumbprint: return "thumbprint";
         case Rule::issuer: return "issuer";
         case Rule::subject: return "subject";
+        case Rule::san: return "san";
         case Rule::trust: return "trust";
     }
     return "unknown";
@@ -105,6 +106,7 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     verdict.subject_dn = subject_dn(certificate.value());
     verdict.subject_name = distinguished_name(X509_get_subject_name(certificate->x509()));
     verdict.issuer_name = distinguished_name(X509_get_issuer_name(certificate->x509()));
+    verdict.alt_names = alt_names(certificate->x509());
     const std::span<const Der> intermediates = std::span(decoded.chain).subspan(1);
     const auto refuse_judged = [&](Rule rule, std::string reason) {
         if (rules.report_refusals) {
@@ -150,6 +152,9 @@ IdentityCheck check_identity(const Verdict& verdict, const RuleSet& rules)
     }
     if (!any_or_empty(rules.subjects, [&](const DnPattern& p) { return p.matches(verdict.subject_name); })) {
         return {Rule::subject, "subject does not match"};
+    }
+    if (!any_or_empty(rules.alt_names, [&](const AltNamePattern& p) { return p.matches(verdict.alt_names); })) {
+        return {Rule::san, "subject alternative name does not match"};
     }
     return {};
 }

@@ -142,6 +142,8 @@ void add_subject_alt_names(Variables& variables, Variables& lookup_only, X509* x
     std::size_t dns_names = 0;
     std::size_t upns = 0;
     std::size_t srv_names = 0;
+    AltNames uris;  // for the SPIFFE ID, as exported
+    std::size_t ips = 0;
     for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
         const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
         if (name->type == GEN_EMAIL && emails < max_indexed_variables) {
@@ -154,12 +156,29 @@ void add_subject_alt_names(Variables& variables, Variables& lookup_only, X509* x
                    name->d.otherName->value->type == V_ASN1_UTF8STRING) {
             variables.emplace_back("SSL_CLIENT_SAN_OTHER_msUPN_" + std::to_string(upns++),
                                    string_value(name->d.otherName->value->value.utf8string));
+        } else if (name->type == GEN_URI) {
+            // What mod_ssl leaves out (ARRCERT_*): URI and IP names, and the SPIFFE ID below, which
+            // counts every URI.
+            uris.uris.push_back(string_value(name->d.uniformResourceIdentifier));
+            if (uris.uris.size() <= max_indexed_variables) {
+                variables.emplace_back("ARRCERT_SAN_URI_" + std::to_string(uris.uris.size() - 1), uris.uris.back());
+            }
+        } else if (name->type == GEN_IPADD && ips < max_indexed_variables) {
+            const ASN1_OCTET_STRING* address = name->d.iPAddress;
+            std::string text = ip_text({reinterpret_cast<const char*>(ASN1_STRING_get0_data(address)),
+                                        static_cast<std::size_t>(ASN1_STRING_length(address))});
+            if (!text.empty()) {
+                variables.emplace_back("ARRCERT_SAN_IP_" + std::to_string(ips++), std::move(text));
+            }
         } else if (name->type == GEN_OTHERNAME && srv_names < max_indexed_variables &&
                    OBJ_obj2nid(name->d.otherName->type_id) == NID_SRVName && name->d.otherName->value != nullptr &&
                    name->d.otherName->value->type == V_ASN1_IA5STRING) {
             lookup_only.emplace_back("SSL_CLIENT_SAN_OTHER_dnsSRV_" + std::to_string(srv_names++),
                                      string_value(name->d.otherName->value->value.ia5string));
         }
+    }
+    if (std::string spiffe = spiffe_id(uris); !spiffe.empty()) {
+        variables.emplace_back("ARRCERT_SPIFFE_ID", std::move(spiffe));
     }
 }
 
@@ -249,11 +268,11 @@ bool is_arrcert_name(std::string_view name) noexcept
 
 bool is_exported_name(std::string_view name)
 {
-    static constexpr std::array<std::string_view, 14> fixed{
-        "SSL_CLIENT_VERIFY",  "SSL_CLIENT_M_VERSION",     "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
-        "SSL_CLIENT_V_END",   "SSL_CLIENT_V_REMAIN",      "SSL_CLIENT_S_DN",     "SSL_CLIENT_I_DN",
-        "SSL_CLIENT_A_KEY",   "SSL_CLIENT_A_SIG",         "SSL_CLIENT_CERT",     "SSL_CLIENT_CERT_RFC4523_CEA",
-        "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256"};
+    static constexpr std::array<std::string_view, 15> fixed{
+        "SSL_CLIENT_VERIFY",  "SSL_CLIENT_M_VERSION",      "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
+        "SSL_CLIENT_V_END",   "SSL_CLIENT_V_REMAIN",       "SSL_CLIENT_S_DN",     "SSL_CLIENT_I_DN",
+        "SSL_CLIENT_A_KEY",   "SSL_CLIENT_A_SIG",          "SSL_CLIENT_CERT",     "SSL_CLIENT_CERT_RFC4523_CEA",
+        "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256", "ARRCERT_SPIFFE_ID"};
     if (std::find(fixed.begin(), fixed.end(), name) != fixed.end()) {
         return true;
     }
@@ -268,8 +287,8 @@ bool is_exported_name(std::string_view name)
             });
         }
     }
-    for (const std::string_view prefix :
-         {"SSL_CLIENT_SAN_Email_", "SSL_CLIENT_SAN_DNS_", "SSL_CLIENT_SAN_OTHER_msUPN_", "SSL_CLIENT_CERT_CHAIN_"}) {
+    for (const std::string_view prefix : {"SSL_CLIENT_SAN_Email_", "SSL_CLIENT_SAN_DNS_", "SSL_CLIENT_SAN_OTHER_msUPN_",
+                                          "SSL_CLIENT_CERT_CHAIN_", "ARRCERT_SAN_URI_", "ARRCERT_SAN_IP_"}) {
         if (name.starts_with(prefix)) {
             return is_index(name.substr(prefix.size()));
         }

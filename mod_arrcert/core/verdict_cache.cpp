@@ -57,6 +57,10 @@ std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decodin
     for (const DnPattern& pattern : rules.subjects) {
         append_field(out, pattern.text());
     }
+    append_number(out, rules.alt_names.size());
+    for (const AltNamePattern& pattern : rules.alt_names) {
+        append_field(out, pattern.text());
+    }
     // By content, not by address: another process or server with the same files agrees.
     append_field(out, rules.chain.trust != nullptr ? rules.chain.trust->identity() : std::string_view());
     append_field(out, rules.chain.crls != nullptr ? rules.chain.crls->identity() : std::string_view());

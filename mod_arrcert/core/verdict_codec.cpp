@@ -16,7 +16,7 @@
 namespace arrcert {
 namespace {
 
-constexpr std::string_view magic = "arrcert-verdict-3";
+constexpr std::string_view magic = "arrcert-verdict-4";
 constexpr std::size_t mac_size = 32;
 
 class Writer {
@@ -215,6 +215,13 @@ std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const Cac
     out.text(verdict.subject_dn);
     write_name(out, verdict.subject_name);
     write_name(out, verdict.issuer_name);
+    for (const auto* list : {&verdict.alt_names.dns, &verdict.alt_names.emails, &verdict.alt_names.uris,
+                             &verdict.alt_names.ips, &verdict.alt_names.upns}) {
+        out.number(list->size());
+        for (const std::string& name : *list) {
+            out.text(name);
+        }
+    }
     write_variables(out, verdict.variables.standard);
     out.text(verdict.variables.pem);
     out.number(verdict.variables.chain.size());
@@ -266,6 +273,13 @@ std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKe
     verdict->subject_dn = in.text();
     verdict->subject_name = read_name(in);
     verdict->issuer_name = read_name(in);
+    for (auto* list : {&verdict->alt_names.dns, &verdict->alt_names.emails, &verdict->alt_names.uris,
+                       &verdict->alt_names.ips, &verdict->alt_names.upns}) {
+        const std::uint64_t count = in.number();
+        for (std::uint64_t i = 0; i < count && in.good(); ++i) {
+            list->push_back(in.text());
+        }
+    }
     verdict->variables.standard = read_variables(in);
     verdict->variables.pem = in.text();
     const std::uint64_t chain = in.number();

@@ -27,11 +27,12 @@ struct InlineRules {
     std::vector<Thumbprint> thumbprints;
     std::vector<DnPattern> issuers;
     std::vector<DnPattern> subjects;
+    std::vector<AltNamePattern> alt_names;
 
-    [[nodiscard]] RuleSet rules() const { return {thumbprints, issuers, subjects, {}, false, false}; }
+    [[nodiscard]] RuleSet rules() const { return {thumbprints, issuers, subjects, alt_names, {}, false, false}; }
 };
 
-enum class InlineKind { none, thumbprint, issuer, subject };
+enum class InlineKind { none, thumbprint, issuer, subject, san };
 
 constexpr const char* provider_name(InlineKind kind) noexcept
 {
@@ -40,6 +41,7 @@ constexpr const char* provider_name(InlineKind kind) noexcept
         case InlineKind::thumbprint: return "arrcert-thumbprint";
         case InlineKind::issuer: return "arrcert-issuer";
         case InlineKind::subject: return "arrcert-subject";
+        case InlineKind::san: return "arrcert-san";
     }
     return "arrcert";
 }
@@ -88,6 +90,12 @@ Result<void> add_inline_rules(const std::vector<std::string>& args, InlineRules&
                 return thumbprint.why();
             }
             rules.thumbprints.push_back(std::move(thumbprint.value()));
+        } else if constexpr (Kind == InlineKind::san) {
+            auto pattern = AltNamePattern::parse(arg);
+            if (!pattern) {
+                return pattern.why();
+            }
+            rules.alt_names.push_back(std::move(pattern.value()));
         } else {
             auto pattern = DnPattern::parse(arg);
             if (!pattern) {
@@ -162,6 +170,7 @@ const authz_provider certificate_provider = {check_c, parse_c<InlineKind::none>}
 const authz_provider thumbprint_provider = {check_c, parse_c<InlineKind::thumbprint>};
 const authz_provider issuer_provider = {check_c, parse_c<InlineKind::issuer>};
 const authz_provider subject_provider = {check_c, parse_c<InlineKind::subject>};
+const authz_provider san_provider = {check_c, parse_c<InlineKind::san>};
 
 }  // namespace
 
@@ -175,6 +184,8 @@ void register_authz_providers(apr_pool_t* pool)
     ap_register_auth_provider(pool, AUTHZ_PROVIDER_GROUP, "arrcert-issuer", AUTHZ_PROVIDER_VERSION, &issuer_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(pool, AUTHZ_PROVIDER_GROUP, "arrcert-subject", AUTHZ_PROVIDER_VERSION, &subject_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(pool, AUTHZ_PROVIDER_GROUP, "arrcert-san", AUTHZ_PROVIDER_VERSION, &san_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
 }
 

@@ -54,6 +54,9 @@ const command_rec directives[] = {
                   "a DN whose attributes must all be in the certificate's issuer; repeatable, any may match"),
     AP_INIT_TAKE1("ArrCertSubject", as_cmd_func(add_subject), nullptr, htaccess_too,
                   "a DN whose attributes must all be in the certificate's subject; repeatable, any may match"),
+    AP_INIT_ITERATE("ArrCertSubjectAltName", as_cmd_func(add_alt_name), nullptr, htaccess_too,
+                    "TYPE:VALUE ... (TYPE dns|email|uri|ip|upn): a subject alternative name the certificate "
+                    "must hold; repeatable, any may match"),
     AP_INIT_TAKE1("ArrCertClockSkew", as_cmd_func(set_clock_skew), nullptr, admin_only,
                   "seconds by which both ends of the validity window are widened (default 0)"),
     AP_INIT_TAKE12("ArrCertHeader", as_cmd_func(set_header), nullptr, admin_only, header_help.c_str()),

@@ -85,6 +85,7 @@ DirSettings merge(const DirSettings& outer, const DirSettings& inner)
     merged.thumbprints = either(outer.thumbprints, inner.thumbprints);
     merged.issuers = either(outer.issuers, inner.issuers);
     merged.subjects = either(outer.subjects, inner.subjects);
+    merged.alt_names = either(outer.alt_names, inner.alt_names);
     merged.clock_skew = either(outer.clock_skew, inner.clock_skew);
     merged.headers = either(outer.headers, inner.headers);
     merged.xfcc_element = either(outer.xfcc_element, inner.xfcc_element);
@@ -119,6 +120,7 @@ Scope resolve(const DirSettings& settings)
     scope.thumbprints = all_of(settings.thumbprints);
     scope.issuers = all_of(settings.issuers);
     scope.subjects = all_of(settings.subjects);
+    scope.alt_names = all_of(settings.alt_names);
     scope.trust = settings.trust;
     scope.crls = settings.crls;
     // Once CRLs are configured, the whole chain is checked unless told otherwise.
@@ -135,6 +137,7 @@ RuleSet Scope::rules(const CrlSnapshot* crl_snapshot) const noexcept
     rules.thumbprints = thumbprints;
     rules.issuers = issuers;
     rules.subjects = subjects;
+    rules.alt_names = alt_names;
     rules.chain.trust = trust;
     rules.chain.crls = crl_snapshot;
     rules.chain.revocation = revocation;

@@ -70,6 +70,7 @@ struct DirSettings {
     std::vector<Thumbprint>* thumbprints = nullptr;
     std::vector<DnPattern>* issuers = nullptr;
     std::vector<DnPattern>* subjects = nullptr;
+    std::vector<AltNamePattern>* alt_names = nullptr;
     std::optional<std::int64_t> clock_skew;
     std::optional<HeaderChoice> headers;
     std::optional<XfccPick> xfcc_element;
@@ -103,6 +104,7 @@ struct Scope {
     std::span<const Thumbprint> thumbprints;
     std::span<const DnPattern> issuers;
     std::span<const DnPattern> subjects;
+    std::span<const AltNamePattern> alt_names;
     const TrustStore* trust = nullptr;
     CrlSource* crls = nullptr;    // reloads its files when a request finds them changed
     RevocationPolicy revocation;  // chain once CRLs are configured, else none

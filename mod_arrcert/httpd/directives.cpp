@@ -120,6 +120,18 @@ extern "C" const char* add_subject(cmd_parms* cmd, void* config, const char* arg
     return add_dn(cmd, config, arg, &DirSettings::subjects);
 }
 
+extern "C" const char* add_alt_name(cmd_parms* cmd, void* config, const char* arg)
+{
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
+        auto pattern = AltNamePattern::parse(arg);
+        if (!pattern) {
+            return directive_error(cmd, pattern.error());
+        }
+        own_list(cmd, settings.alt_names).push_back(std::move(pattern.value()));
+        return nullptr;
+    });
+}
+
 namespace {
 
 // NAME [FORMAT] of ArrCertHeader and ArrCertChainHeader, into the scope's header choice.

@@ -21,6 +21,7 @@ const char* set_accept_unverified(cmd_parms* cmd, void* config, int on);
 const char* add_thumbprint(cmd_parms* cmd, void* config, const char* arg);
 const char* add_issuer(cmd_parms* cmd, void* config, const char* arg);
 const char* add_subject(cmd_parms* cmd, void* config, const char* arg);
+const char* add_alt_name(cmd_parms* cmd, void* config, const char* arg);
 const char* set_header(cmd_parms* cmd, void* config, const char* name, const char* format);
 const char* set_chain_header(cmd_parms* cmd, void* config, const char* name, const char* format);
 const char* set_front_end(cmd_parms* cmd, void* config, const char* arg);

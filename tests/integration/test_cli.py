@@ -99,6 +99,14 @@ def test_verify_with_intermediates_apart(pki, files):
     assert run.stdout.startswith("FAILED:unable to get local issuer certificate"), run.stdout
 
 
+def test_verify_with_a_san_rule(pki):
+    device = pki.issue("cli_device", name(("CN", "device")), issuer=pki.ca, ips=["192.0.2.7"])
+    run = arrcert("verify", "--ca", pki.ca.cert_path, "--san", "ip:192.0.2.0/24", device.cert_path)
+    assert (run.returncode, run.stdout) == (0, "SUCCESS\n"), run.stdout + run.stderr
+    run = arrcert("verify", "--ca", pki.ca.cert_path, "--san", "dns:device.example", device.cert_path)
+    assert (run.returncode, run.stdout) == (1, "FAILED:subject alternative name does not match\nrule: san\n")
+
+
 def test_verify_with_a_crl(pki, files):
     crl = pki.write_crl(os.path.join(files["dir"], "ca.crl"), pki.ca, revoked=[files["alice"]])
     run = arrcert("verify", "--ca", pki.ca.cert_path, "--crl", crl, files["alice"].cert_path)
@@ -117,6 +125,7 @@ def test_verify_expired(files):
     (["verify", "--thumbprint", "12", "x.pem"], "arrcert: thumbprint '12' has 2 hex digits"),
     (["verify", "--ca", "/nonexistent/ca.pem", "x.pem"], "cannot load CA certificates from /nonexistent/ca.pem"),
     (["verify", "--subject"], "arrcert: --subject needs a value"),
+    (["verify", "--san", "ip:10.0.0.1/8", "x.pem"], "arrcert: 'ip:10.0.0.1/8': the address has bits set beyond"),
     (["frobnicate", "x"], "arrcert: unknown command 'frobnicate'"),
     (["header"], "arrcert: arrcert header takes one FILE (or -)"),
 ])

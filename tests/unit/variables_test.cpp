@@ -69,11 +69,16 @@ TEST(VariablesTest, NamesValuesAndRepeats)
               "{ serialNumber 730368726734123118469632302676385618847016607180, issuer rdnSequence:\"CN=Issuer CA\" }");
     EXPECT_EQ(v.at("ARRCERT_THUMBPRINT").size(), 40U);
     EXPECT_EQ(v.at("ARRCERT_THUMBPRINT_SHA256").size(), 64U);
-    // mod_ssl exports no URI or IP SANs.
+    // mod_ssl exports no URI or IP SANs: only the module's own names carry them.
     for (const auto& [name, value] : v) {
-        EXPECT_EQ(name.find("URI"), std::string::npos);
-        EXPECT_EQ(value.find("192.0.2.1"), std::string::npos);
+        if (name.starts_with("SSL_CLIENT_")) {
+            EXPECT_EQ(name.find("URI"), std::string::npos);
+            EXPECT_EQ(value.find("192.0.2.1"), std::string::npos);
+        }
     }
+    EXPECT_EQ(v.at("ARRCERT_SAN_URI_0"), "https://x.example");
+    EXPECT_EQ(v.at("ARRCERT_SAN_IP_0"), "192.0.2.1");
+    EXPECT_EQ(v.count("ARRCERT_SPIFFE_ID"), 0U);
 }
 
 TEST(VariablesTest, KeyAlgorithms)
