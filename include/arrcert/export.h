@@ -26,6 +26,9 @@ void export_variables(const Verdict& verdict, const Decision& decision, std::int
                 sink(std::string_view(name), std::string_view(value));
             }
             sink(std::string_view("SSL_CLIENT_V_REMAIN"), std::string_view(days_remaining(verdict.not_after, now)));
+            if (!verdict.warning.empty()) {
+                sink(std::string_view("ARRCERT_OCSP_SOFT_FAIL"), std::string_view(verdict.warning));
+            }
         }
     }
     if (options.certificate) {

@@ -25,6 +25,11 @@ template <class T, auto Free>
 using OpenSslPtr = std::unique_ptr<T, OpenSslDeleter<Free>>;
 
 using X509Ptr = OpenSslPtr<X509, X509_free>;
+// A stack that holds certificates it does not own: freed without them.
+struct CertificateStackDeleter {
+    void operator()(STACK_OF(X509) * stack) const noexcept { sk_X509_free(stack); }
+};
+using CertificateStackPtr = std::unique_ptr<STACK_OF(X509), CertificateStackDeleter>;
 using CrlPtr = OpenSslPtr<X509_CRL, X509_CRL_free>;
 using BioPtr = OpenSslPtr<BIO, BIO_free_all>;
 using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;

@@ -50,6 +50,7 @@ struct Verdict {
     Rule failed_rule = Rule::none;  // the first failed rule; none when all passed
     std::string reason;             // OpenSSL-style reason for FAILED:<reason> and the log: fixed text
     std::string detail;             // the client's text behind a malformed header: the log only
+    std::string warning;            // let through all the same (OCSP soft_fail): logged, and ARRCERT_OCSP_SOFT_FAIL
     std::string_view format;        // how the header was read
     std::int64_t not_before = 0;    // UTC seconds
     std::int64_t not_after = 0;

@@ -11,6 +11,8 @@
 
 #include <openssl/x509_vfy.h>
 
+#include "arrcert/crl_fetch.h"
+#include "arrcert/ocsp.h"
 #include "arrcert/openssl_ptr.h"
 #include "arrcert/result.h"
 #include "arrcert/revocation.h"
@@ -61,6 +63,13 @@ struct ChainCheck {
     const CrlSnapshot* crls = nullptr;  // null or empty: no CRLs
     RevocationPolicy revocation;
     int depth = default_verify_depth;
+    bool partial_chain = false;  // an intermediate of the store may be the anchor (X509_V_FLAG_PARTIAL_CHAIN)
+    // Online revocation, owned by the process (null: off): CRLs from distribution points, used as
+    // the files' CRLs are, and OCSP after the path verified.
+    CrlFetcher* fetcher = nullptr;
+    std::int64_t fetch_refresh = default_crl_refresh_seconds;
+    const OcspPolicy* ocsp = nullptr;
+    OcspClient* ocsp_client = nullptr;
 };
 
 struct ChainVerdict {
@@ -68,10 +77,12 @@ struct ChainVerdict {
     // For a good chain: the earliest notAfter of the path and nextUpdate of the CRLs that cover
     // it (a CRL without nextUpdate does not end it). Past that, the same chain may verify no more.
     std::int64_t valid_until = std::numeric_limits<std::int64_t>::max();
+    std::string warning;  // OCSP soft_fail: what could not be checked
 };
 
-// Verifies `leaf` with `intermediates` (untrusted, e.g. from the header) at `time` (UTC seconds).
+// Verifies `leaf` with `intermediates` (untrusted, e.g. from the header) at `time` (UTC seconds);
+// online revocation asks about `now`.
 ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
-                          std::int64_t time);
+                          std::int64_t time, std::int64_t now);
 
 }  // namespace arrcert

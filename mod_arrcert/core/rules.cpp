@@ -28,27 +28,29 @@ struct ChainCheckResult {
     Rule failed = Rule::none;  // certificate (an intermediate does not parse) or chain
     std::string reason;
     std::int64_t valid_until = Verdict::no_end;
+    std::string warning;
 };
 
 // The leaf with the intermediates sent after it, verified by OpenSSL at `at`.
 ChainCheckResult check_chain(const ChainCheck& check, const Certificate& leaf, const std::vector<Der>& sent,
-                             std::int64_t at)
+                             std::int64_t at, std::int64_t now)
 {
     std::vector<Certificate> intermediates;
     std::vector<X509*> untrusted;
     for (std::size_t i = 1; i < sent.size(); ++i) {
         auto parsed = Certificate::parse(sent[i]);
         if (!parsed) {
-            return {Rule::certificate, "malformed chain certificate " + std::to_string(i) + ": " + parsed.error()};
+            return {Rule::certificate, "malformed chain certificate " + std::to_string(i) + ": " + parsed.error(),
+                    Verdict::no_end, {}};
         }
         untrusted.push_back(parsed->x509());
         intermediates.push_back(std::move(parsed.value()));
     }
-    ChainVerdict chain = verify_chain(check, leaf.x509(), untrusted, at);
+    ChainVerdict chain = verify_chain(check, leaf.x509(), untrusted, at, now);
     if (!chain.error.empty()) {
-        return {Rule::chain, std::move(chain.error)};
+        return {Rule::chain, std::move(chain.error), Verdict::no_end, {}};
     }
-    return {Rule::none, {}, chain.valid_until};
+    return {Rule::none, {}, chain.valid_until, std::move(chain.warning)};
 }
 
 }  // namespace
@@ -118,17 +120,21 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     if (rules.chain.trust == nullptr && rules.thumbprints.empty() && !rules.accept_unverified) {
         return refuse_judged(Rule::trust, "no CA or pinned thumbprint is configured to verify the certificate with");
     }
+    if (rules.chain.trust == nullptr && rules.chain.ocsp != nullptr && rules.chain.ocsp->mode != OcspMode::off) {
+        return refuse_judged(Rule::chain, "OCSP checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
+    }
     if (rules.chain.trust == nullptr && rules.chain.revocation.check != RevocationCheck::none) {
         return refuse_judged(Rule::chain,
                              "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
     }
     if (rules.chain.trust != nullptr) {
         const std::int64_t at = std::clamp(now, verdict.not_before, verdict.not_after);
-        ChainCheckResult chain = check_chain(rules.chain, certificate.value(), decoded.chain, at);
+        ChainCheckResult chain = check_chain(rules.chain, certificate.value(), decoded.chain, at, now);
         if (chain.failed != Rule::none) {
             return refuse_judged(chain.failed, std::move(chain.reason));
         }
         verdict.valid_until = chain.valid_until;
+        verdict.warning = std::move(chain.warning);
     }
     const IdentityCheck identity = check_identity(verdict, rules);
     if (identity.failed != Rule::none) {

@@ -17,10 +17,6 @@ namespace arrcert {
 namespace {
 
 using StoreContextPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
-struct CertificateStackDeleter {
-    void operator()(STACK_OF(X509) * stack) const noexcept { sk_X509_free(stack); }  // not the certificates
-};
-using CertificateStackPtr = std::unique_ptr<STACK_OF(X509), CertificateStackDeleter>;
 
 std::string openssl_reason()
 {
@@ -38,6 +34,83 @@ int tolerate_missing_crl(int ok, X509_STORE_CTX* context)
         return 1;
     }
     return ok;
+}
+
+ChainVerdict refused(std::string reason)
+{
+    ChainVerdict verdict;
+    verdict.error = std::move(reason);
+    return verdict;
+}
+
+// What the CRL lookup of one verification needs: set as the context's app data.
+struct FetchContext {
+    const ChainCheck* check;
+    std::int64_t now;
+    std::int64_t next_update = std::numeric_limits<std::int64_t>::max();
+};
+
+// The store's own CRLs and, when the verification fetches, those of the certificate's
+// distribution points (OpenSSL asks when the files' CRLs did not cover the certificate).
+STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* context, const X509_NAME* name)
+{
+    STACK_OF(X509_CRL)* crls = X509_STORE_CTX_get1_crls(context, name);
+    auto* fetching = static_cast<FetchContext*>(X509_STORE_CTX_get_ex_data(context, 0));
+    X509* current = X509_STORE_CTX_get_current_cert(context);
+    if (fetching == nullptr || fetching->check->fetcher == nullptr || current == nullptr) {
+        return crls;
+    }
+    try {
+        STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(context);
+        const int depth = X509_STORE_CTX_get_error_depth(context);
+        X509* issuer = depth + 1 < sk_X509_num(path) ? sk_X509_value(path, depth + 1)
+                       : X509_check_issued(current, current) == X509_V_OK ? current
+                                                                          : nullptr;
+        CrlFetcher::Found found =
+            fetching->check->fetcher->crls_for(current, issuer, fetching->now, fetching->check->fetch_refresh);
+        if (!found.crls.empty() && crls == nullptr && (crls = sk_X509_CRL_new_null()) == nullptr) {
+            return nullptr;
+        }
+        for (CrlPtr& crl : found.crls) {
+            if (sk_X509_CRL_push(crls, crl.get()) != 0) {
+                crl.release();
+            }
+        }
+        fetching->next_update = std::min(fetching->next_update, found.next_update);
+    } catch (...) {
+        ERR_clear_error();  // no fetched CRL: the check fails closed, or passes under no_crl_for_cert_ok
+    }
+    return crls;
+}
+
+// OCSP for the verified path: the leaf (leaf) or every certificate but the anchor (on).
+ChainVerdict check_ocsp(const ChainCheck& check, STACK_OF(X509) * path, std::int64_t now, ChainVerdict verdict)
+{
+    const OcspPolicy& policy = *check.ocsp;
+    const int length = sk_X509_num(path);
+    const int checked = policy.mode == OcspMode::leaf ? std::min(1, length - 1) : length - 1;
+    for (int i = 0; i < checked; ++i) {
+        const OcspStatus status =
+            check.ocsp_client->check(sk_X509_value(path, i), sk_X509_value(path, i + 1), check.trust->store(), policy, now);
+        switch (status.kind) {
+            case OcspStatus::Kind::good: verdict.valid_until = std::min(verdict.valid_until, status.valid_until); break;
+            case OcspStatus::Kind::no_responder:
+                if (!policy.no_ocsp_for_cert_ok) {
+                    return refused(status.reason);
+                }
+                break;
+            case OcspStatus::Kind::unreachable:
+                if (!policy.soft_fail) {
+                    return refused(status.reason);
+                }
+                verdict.warning = status.reason;
+                verdict.valid_until = std::min(verdict.valid_until, now + ocsp_backoff_seconds);
+                break;
+            case OcspStatus::Kind::revoked:
+            case OcspStatus::Kind::invalid: return refused(status.reason);
+        }
+    }
+    return verdict;
 }
 
 // The names `openssl rehash` gives: eight hex digits, a dot, a number.
@@ -122,6 +195,7 @@ TrustStore::TrustStore() : store_(X509_STORE_new())
     if (!store_) {
         throw std::bad_alloc();
     }
+    X509_STORE_set_lookup_crls(store_.get(), lookup_crls);
 }
 
 Result<void> TrustStore::add_file(const std::string& path)
@@ -209,10 +283,10 @@ void TrustStore::update_identity()
 }
 
 ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector<X509*>& intermediates,
-                          std::int64_t time)
+                          std::int64_t time, std::int64_t now)
 {
     if (const std::optional<int> missing = missing_issuer(*check.trust, leaf, intermediates); missing.has_value()) {
-        return {X509_verify_cert_error_string(*missing)};
+        return refused(X509_verify_cert_error_string(*missing));
     }
     CertificateStackPtr untrusted(sk_X509_new_null());
     StoreContextPtr context(X509_STORE_CTX_new());
@@ -234,6 +308,10 @@ ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector
     X509_VERIFY_PARAM_set_depth(param, check.depth - 1);
     X509_STORE_CTX_set_purpose(context.get(), X509_PURPOSE_SSL_CLIENT);
 
+    if (check.partial_chain) {
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_PARTIAL_CHAIN);
+    }
+    FetchContext fetching{&check, now};
     const bool with_crls = check.revocation.check != RevocationCheck::none;
     if (with_crls) {
         unsigned long flags = X509_V_FLAG_CRL_CHECK;
@@ -241,6 +319,9 @@ ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector
             flags |= X509_V_FLAG_CRL_CHECK_ALL;
         }
         X509_VERIFY_PARAM_set_flags(param, flags);
+        if (check.fetcher != nullptr) {
+            X509_STORE_CTX_set_ex_data(context.get(), 0, &fetching);
+        }
         if (check.crls != nullptr) {
             X509_STORE_CTX_set0_crls(context.get(), check.crls->stack());
         }
@@ -253,9 +334,15 @@ ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector
     const int error = X509_STORE_CTX_get_error(context.get());
     ERR_clear_error();
     if (verified != 1) {
-        return {X509_verify_cert_error_string(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error)};
+        return refused(X509_verify_cert_error_string(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error));
     }
-    return {{}, path_valid_until(check, X509_STORE_CTX_get0_chain(context.get()))};
+    STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(context.get());
+    ChainVerdict verdict;
+    verdict.valid_until = std::min(path_valid_until(check, path), fetching.next_update);
+    if (check.ocsp != nullptr && check.ocsp->mode != OcspMode::off && check.ocsp_client != nullptr) {
+        verdict = check_ocsp(check, path, now, std::move(verdict));
+    }
+    return verdict;
 }
 
 }  // namespace arrcert

@@ -16,7 +16,7 @@
 namespace arrcert {
 namespace {
 
-constexpr std::string_view magic = "arrcert-verdict-4";
+constexpr std::string_view magic = "arrcert-verdict-5";
 constexpr std::size_t mac_size = 32;
 
 class Writer {
@@ -207,6 +207,7 @@ std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const Cac
     out.number(static_cast<std::uint64_t>(verdict.failed_rule));
     out.text(verdict.reason);
     out.text(verdict.detail);
+    out.text(verdict.warning);
     out.text(verdict.format);
     out.number(static_cast<std::uint64_t>(verdict.not_before));
     out.number(static_cast<std::uint64_t>(verdict.not_after));
@@ -260,6 +261,7 @@ std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKe
     verdict->failed_rule = static_cast<Rule>(rule);
     verdict->reason = in.text();
     verdict->detail = in.text();
+    verdict->warning = in.text();
     const std::optional<std::string_view> format = known_format(in.text());
     if (!format) {
         return std::nullopt;

@@ -98,6 +98,9 @@ DirSettings merge(const DirSettings& outer, const DirSettings& inner)
     merged.revocation = either(outer.revocation, inner.revocation);
     merged.verify_depth = either(outer.verify_depth, inner.verify_depth);
     merged.crl_refresh = either(outer.crl_refresh, inner.crl_refresh);
+    merged.fetch_crls = either(outer.fetch_crls, inner.fetch_crls);
+    merged.partial_chain = either(outer.partial_chain, inner.partial_chain);
+    merged.ocsp = either(outer.ocsp, inner.ocsp);
     return merged;
 }
 
@@ -123,9 +126,12 @@ Scope resolve(const DirSettings& settings)
     scope.alt_names = all_of(settings.alt_names);
     scope.trust = settings.trust;
     scope.crls = settings.crls;
-    // Once CRLs are configured, the whole chain is checked unless told otherwise.
-    scope.revocation = settings.revocation.value_or(
-        RevocationPolicy{settings.crls != nullptr ? RevocationCheck::chain : RevocationCheck::none, false});
+    scope.fetch_crls = settings.fetch_crls.value_or(false);
+    scope.partial_chain = settings.partial_chain.value_or(false);
+    scope.ocsp = settings.ocsp != nullptr && settings.ocsp->mode != OcspMode::off ? settings.ocsp : nullptr;
+    // Once CRLs are configured or fetched, the whole chain is checked unless told otherwise.
+    scope.revocation = settings.revocation.value_or(RevocationPolicy{
+        settings.crls != nullptr || scope.fetch_crls ? RevocationCheck::chain : RevocationCheck::none, false});
     scope.verify_depth = settings.verify_depth.value_or(default_verify_depth);
     scope.crl_refresh = settings.crl_refresh.value_or(default_crl_refresh_seconds);
     return scope;
@@ -142,6 +148,9 @@ RuleSet Scope::rules(const CrlSnapshot* crl_snapshot) const noexcept
     rules.chain.crls = crl_snapshot;
     rules.chain.revocation = revocation;
     rules.chain.depth = verify_depth;
+    rules.chain.partial_chain = partial_chain;
+    rules.chain.fetch_refresh = crl_refresh;
+    rules.chain.ocsp = ocsp;
     rules.accept_unverified = accept_unverified;
     rules.report_refusals = mode == VerifyMode::optional_no_ca;
     return rules;

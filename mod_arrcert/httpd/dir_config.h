@@ -13,6 +13,7 @@
 
 #include "arrcert/decode.h"
 #include "arrcert/dn_pattern.h"
+#include "arrcert/ocsp.h"
 #include "arrcert/revocation.h"
 #include "arrcert/rules.h"
 #include "arrcert/thumbprint.h"
@@ -83,6 +84,11 @@ struct DirSettings {
     std::optional<RevocationPolicy> revocation;
     std::optional<int> verify_depth;
     std::optional<std::int64_t> crl_refresh;
+    std::optional<bool> fetch_crls;     // ArrCertCARevocationFetch
+    std::optional<bool> partial_chain;  // ArrCertVerifyPartialChain
+    // The ArrCertOCSP* directives of one scope, as one unit (a scope that sets any sets them all;
+    // the others keep their defaults). Pool-owned.
+    OcspPolicy* ocsp = nullptr;
 };
 
 DirSettings merge(const DirSettings& outer, const DirSettings& inner);
@@ -110,6 +116,9 @@ struct Scope {
     RevocationPolicy revocation;  // chain once CRLs are configured, else none
     int verify_depth = default_verify_depth;
     std::int64_t crl_refresh = default_crl_refresh_seconds;
+    bool fetch_crls = false;
+    bool partial_chain = false;
+    const OcspPolicy* ocsp = nullptr;  // null: off
 
     // The rules of this scope, with the CRLs in force for the request.
     [[nodiscard]] RuleSet rules(const CrlSnapshot* crl_snapshot) const noexcept;

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "arrcert/ocsp.h"
 #include "arrcert/keywords.h"
 #include "arrcert/result.h"
 #include "arrcert/revocation.h"
@@ -30,6 +31,11 @@ inline constexpr std::array<Keyword<RevocationCheck>, 3> revocation_checks{{
     {"chain", RevocationCheck::chain},
     {"leaf", RevocationCheck::leaf},
     {"none", RevocationCheck::none},
+}};
+inline constexpr std::array<Keyword<OcspMode>, 3> ocsp_modes{{
+    {"on", OcspMode::on},
+    {"leaf", OcspMode::leaf},
+    {"off", OcspMode::off},
 }};
 inline constexpr std::array<Keyword<unsigned>, 2> option_names{{
     {"StdEnvVars", option_std_env_vars},

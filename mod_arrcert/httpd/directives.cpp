@@ -11,6 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "arrcert/certificate.h"
+#include "arrcert/digest.h"
+#include "arrcert/http_fetch.h"
 #include "c_boundary.h"
 #include "directive_values.h"
 #include "pool_owned.h"
@@ -331,6 +337,151 @@ extern "C" const char* set_revocation_check(cmd_parms* cmd, void* config, const 
             return directive_error(cmd, "'" + std::string(flag) + "' is not no_crl_for_cert_ok");
         }
         settings.revocation = RevocationPolicy{*check, flag != nullptr};
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_fetch_crls(cmd_parms* cmd, void* config, int on)
+{
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
+        settings.fetch_crls = on != 0;
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_partial_chain(cmd_parms* cmd, void* config, int on)
+{
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
+        settings.partial_chain = on != 0;
+        return nullptr;
+    });
+}
+
+namespace {
+
+// The scope's OCSP settings, made by its first ArrCertOCSP* directive.
+OcspPolicy& ocsp_of(cmd_parms* cmd, DirSettings& settings)
+{
+    if (settings.ocsp == nullptr) {
+        settings.ocsp = make_pool_owned<OcspPolicy>(cmd->pool);
+    }
+    return *settings.ocsp;
+}
+
+template <class Set>
+const char* on_ocsp(cmd_parms* cmd, void* config, Set set)
+{
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* { return set(ocsp_of(cmd, settings)); });
+}
+
+apr_status_t free_certificates(void* stack) noexcept
+{
+    sk_X509_pop_free(static_cast<STACK_OF(X509)*>(stack), X509_free);
+    return APR_SUCCESS;
+}
+
+}  // namespace
+
+extern "C" const char* set_ocsp_enable(cmd_parms* cmd, void* config, int argc, char* const argv[])
+{
+    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
+        if (argc < 1) {
+            return directive_error(cmd, "needs on, leaf or off");
+        }
+        const std::optional<OcspMode> mode = keyword_value(ocsp_modes, argv[0]);
+        if (!mode) {
+            return directive_error(cmd, not_one_of(argv[0], ocsp_modes));
+        }
+        policy.mode = *mode;
+        for (int i = 1; i < argc; ++i) {
+            if (equal_ignoring_case(argv[i], "no_ocsp_for_cert_ok")) {
+                policy.no_ocsp_for_cert_ok = true;
+            } else if (equal_ignoring_case(argv[i], "soft_fail")) {
+                policy.soft_fail = true;
+            } else {
+                return directive_error(cmd, "'" + std::string(argv[i]) + "' is neither no_ocsp_for_cert_ok nor soft_fail");
+            }
+        }
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_ocsp_default_responder(cmd_parms* cmd, void* config, const char* arg)
+{
+    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
+        if (!is_http_url(arg)) {
+            return directive_error(cmd, "'" + std::string(arg) + "' is not an http:// URL (responders are asked over HTTP, as mod_ssl asks them)");
+        }
+        policy.default_responder = arg;
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_ocsp_override_responder(cmd_parms* cmd, void* config, int on)
+{
+    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
+        policy.override_responder = on != 0;
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_ocsp_timeout(cmd_parms* cmd, void* config, const char* arg)
+{
+    return on_ocsp(cmd, config,
+                   [&](OcspPolicy& policy) { return set_number(cmd, arg, 1, 300, "seconds", policy.timeout_seconds); });
+}
+
+extern "C" const char* set_ocsp_max_age(cmd_parms* cmd, void* config, const char* arg)
+{
+    return on_ocsp(cmd, config,
+                   [&](OcspPolicy& policy) { return set_number(cmd, arg, -1, 31536000, "seconds", policy.max_age); });
+}
+
+extern "C" const char* set_ocsp_time_skew(cmd_parms* cmd, void* config, const char* arg)
+{
+    return on_ocsp(cmd, config,
+                   [&](OcspPolicy& policy) { return set_number(cmd, arg, 0, 86400, "seconds", policy.time_skew); });
+}
+
+extern "C" const char* set_ocsp_nonce(cmd_parms* cmd, void* config, int on)
+{
+    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
+        policy.use_nonce = on != 0;
+        return nullptr;
+    });
+}
+
+extern "C" const char* set_ocsp_responder_certificates(cmd_parms* cmd, void* config, const char* arg)
+{
+    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
+        const Result<std::string> path = server_path(cmd, arg);
+        if (!path) {
+            return directive_error(cmd, path.error());
+        }
+        BioPtr file(BIO_new_file(path.value().c_str(), "r"));
+        STACK_OF(X509)* certificates = sk_X509_new_null();
+        if (certificates == nullptr) {
+            throw std::bad_alloc();
+        }
+        apr_pool_cleanup_register(cmd->pool, certificates, free_certificates, apr_pool_cleanup_null);
+        Sha256Digest identity;
+        while (file) {
+            X509* certificate = PEM_read_bio_X509(file.get(), nullptr, nullptr, nullptr);
+            if (certificate == nullptr || sk_X509_push(certificates, certificate) == 0) {
+                X509_free(certificate);
+                break;
+            }
+            unsigned char* der = nullptr;
+            const int length = i2d_X509(certificate, &der);
+            identity.add(std::string_view(reinterpret_cast<const char*>(der), length > 0 ? length : 0));
+            OPENSSL_free(der);
+        }
+        ERR_clear_error();
+        if (sk_X509_num(certificates) == 0) {
+            return directive_error(cmd, "no PEM certificate could be read from " + path.value());
+        }
+        policy.responder_certs = certificates;
+        policy.responder_certs_identity = to_hex(identity.finish());
         return nullptr;
     });
 }

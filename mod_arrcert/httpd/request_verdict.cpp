@@ -182,7 +182,14 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     const std::string_view certificate = value != nullptr ? value : "";
     const std::string_view chain = chain_value != nullptr ? chain_value : "";
     const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, scope);
-    const RuleSet rules = scope.rules(crls.get());
+    const Runtime& runtime = runtime_of(r->server);
+    RuleSet rules = scope.rules(crls.get());
+    if (scope.fetch_crls) {
+        rules.chain.fetcher = runtime.crl_fetcher.get();
+    }
+    if (scope.ocsp != nullptr) {
+        rules.chain.ocsp_client = runtime.ocsp_client.get();
+    }
     // A header line cannot hold a newline: it separates the two values unambiguously. Without a
     // chain header the value is used in place (it is about 1.3 KB; no copy per request).
     std::string joined;
@@ -192,7 +199,6 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     }
     const std::string fingerprint =
         rules_fingerprint(rules, {scope.headers.format, scope.max_header_length, scope.xfcc_element});
-    const Runtime& runtime = runtime_of(r->server);
     const VerdictKey key({joined.empty() ? certificate : std::string_view(joined), fingerprint}, &runtime.sha256);
     memo.key_points_into_headers(joined.empty());
 
@@ -209,6 +215,10 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
                   now));
         return FoundVerdict{judged, cache_expiry(*judged, now, runtime.cache_timeout)};
     });
+    if (found.tier == nullptr && !found.verdict.verdict->warning.empty()) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "let through under soft_fail: %s (thumbprint %s)",
+                      found.verdict.verdict->warning.c_str(), found.verdict.verdict->sha1_hex.c_str());
+    }
     if (APLOGrdebug(r) && found.tier != &memo) {  // not again for what this request already judged
         log_judgement(r, scope, key.from().values.size(), *found.verdict.verdict,
                       found.tier != nullptr ? found.tier->name() : "");

@@ -11,7 +11,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "arrcert/crl_fetch.h"
 #include "arrcert/digest.h"
+#include "arrcert/ocsp.h"
 #include "arrcert/verdict_cache.h"
 #include "shared_cache.h"
 #include "verdict_tiers.h"
@@ -30,6 +32,10 @@ struct Runtime {
 
     [[nodiscard]] bool checks_certificates(const server_rec* server) const { return checking_servers.contains(server); }
     std::unordered_set<const server_rec*> alike_servers;  // see server_judges_alike
+    // Online revocation, per process (answers and CRLs are kept in each; a fetcher's thread
+    // starts in the process that first needs one).
+    std::unique_ptr<OcspClient> ocsp_client = std::make_unique<OcspClient>();
+    std::unique_ptr<CrlFetcher> crl_fetcher;
     [[nodiscard]] bool judges_alike(const server_rec* server) const { return alike_servers.contains(server); }
 };
 

@@ -1,0 +1,73 @@
+// CRLs fetched from the http:// URLs of certificates' CRL Distribution Points (ArrCertCARevocationFetch):
+// verified when fetched, kept, fetched again in the background, never waited for by a request
+// other than the one that first needed them.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <openssl/x509.h>
+
+#include "arrcert/http_fetch.h"
+#include "arrcert/openssl_ptr.h"
+
+namespace arrcert {
+
+inline constexpr std::size_t crl_max_bytes = 16 * 1024 * 1024;
+inline constexpr int default_crl_fetch_timeout_seconds = 10;
+
+// One per process, shared by its threads.
+class CrlFetcher {
+public:
+    // report(is_error, text): fetches and their failures, from any thread.
+    CrlFetcher(int timeout_seconds, std::function<void(bool, const std::string&)> report);
+    CrlFetcher(const CrlFetcher&) = delete;
+    CrlFetcher& operator=(const CrlFetcher&) = delete;
+    CrlFetcher(CrlFetcher&&) = delete;
+    CrlFetcher& operator=(CrlFetcher&&) = delete;
+    ~CrlFetcher();  // stops the background fetches
+
+    struct Found {
+        std::vector<CrlPtr> crls;  // up-referenced: the caller owns them
+        std::int64_t next_update = std::numeric_limits<std::int64_t>::max();
+    };
+    // The current CRLs of `certificate`'s distribution points (`issuer` signs them). A URL never
+    // fetched is fetched now, unless another request is fetching it; a CRL due for a refresh
+    // (`refresh_seconds` after it was fetched) is fetched again in the background; one past its
+    // nextUpdate is not returned.
+    Found crls_for(X509* certificate, X509* issuer, std::int64_t now, std::int64_t refresh_seconds);
+
+    static std::vector<std::string> distribution_points(X509* certificate);
+
+private:
+    struct Entry {
+        CrlPtr crl;
+        X509Ptr issuer;
+        std::int64_t next_update = 0;
+        std::int64_t fetched_at = 0;
+        bool fetching = false;
+    };
+    // Fetches and verifies one URL; stores a good CRL, keeps the old one otherwise.
+    void fetch(const std::string& url, X509* issuer, std::int64_t now);
+    void schedule(const std::string& url);
+    void run_background();
+
+    int timeout_seconds_;
+    std::function<void(bool, const std::string&)> report_;
+    std::mutex mutex_;
+    std::condition_variable work_;
+    std::unordered_map<std::string, Entry> entries_;
+    std::deque<std::string> queue_;
+    bool stopping_ = false;
+    std::thread worker_;  // started by the first refresh, in the process that serves requests
+};
+
+}  // namespace arrcert

@@ -1,0 +1,193 @@
+#include "arrcert/crl_fetch.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "arrcert/certificate.h"
+
+namespace arrcert {
+namespace {
+
+using DistPointsPtr = OpenSslPtr<CRL_DIST_POINTS, CRL_DIST_POINTS_free>;
+
+// DER or PEM, one CRL.
+CrlPtr parse_crl(const std::string& body)
+{
+    const auto* data = reinterpret_cast<const unsigned char*>(body.data());
+    CrlPtr crl(d2i_X509_CRL(nullptr, &data, static_cast<long>(body.size())));
+    if (!crl) {
+        BioPtr bio(BIO_new_mem_buf(body.data(), static_cast<int>(body.size())));
+        crl.reset(bio ? PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    }
+    ERR_clear_error();
+    return crl;
+}
+
+std::int64_t seconds_or(const ASN1_TIME* time, std::int64_t otherwise)
+{
+    if (time == nullptr) {
+        return otherwise;
+    }
+    const Result<std::int64_t> seconds = epoch_seconds(time);
+    return seconds ? seconds.value() : otherwise;
+}
+
+}  // namespace
+
+CrlFetcher::CrlFetcher(int timeout_seconds, std::function<void(bool, const std::string&)> report)
+    : timeout_seconds_(timeout_seconds), report_(std::move(report))
+{
+}
+
+CrlFetcher::~CrlFetcher()
+{
+    {
+        const std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    work_.notify_all();
+    if (worker_.joinable()) {
+        worker_.join();
+    }
+}
+
+std::vector<std::string> CrlFetcher::distribution_points(X509* certificate)
+{
+    std::vector<std::string> urls;
+    DistPointsPtr points(
+        static_cast<CRL_DIST_POINTS*>(X509_get_ext_d2i(certificate, NID_crl_distribution_points, nullptr, nullptr)));
+    ERR_clear_error();
+    for (int i = 0; points && i < sk_DIST_POINT_num(points.get()); ++i) {
+        const DIST_POINT* point = sk_DIST_POINT_value(points.get(), i);
+        if (point->distpoint == nullptr || point->distpoint->type != 0) {
+            continue;  // only full names
+        }
+        const GENERAL_NAMES* names = point->distpoint->name.fullname;
+        for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
+            const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, j);
+            if (name->type != GEN_URI) {
+                continue;
+            }
+            const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
+            std::string url(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
+                            static_cast<std::size_t>(ASN1_STRING_length(uri)));
+            if (is_http_url(url) && url.find('\0') == std::string::npos) {
+                urls.push_back(std::move(url));
+            }
+        }
+    }
+    return urls;
+}
+
+void CrlFetcher::fetch(const std::string& url, X509* issuer, std::int64_t now)
+{
+    const Result<std::string> body = http_get(url, {timeout_seconds_, crl_max_bytes});
+    std::string problem;
+    CrlPtr crl;
+    std::int64_t next_update = 0;
+    if (!body) {
+        problem = body.error();
+    } else if (crl = parse_crl(body.value()); !crl) {
+        problem = "not a CRL";
+    } else if (issuer == nullptr || X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer)) != 0 ||
+               X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer)) != 1) {
+        problem = "not signed by the certificate's issuer";
+    } else if (next_update = seconds_or(X509_CRL_get0_nextUpdate(crl.get()), now + 86400);
+               next_update <= now || seconds_or(X509_CRL_get0_lastUpdate(crl.get()), now) > now + 300) {
+        problem = "outside its validity period (lastUpdate to nextUpdate)";
+    }
+    ERR_clear_error();
+    {
+        const std::lock_guard lock(mutex_);
+        Entry& entry = entries_[url];
+        entry.fetching = false;
+        if (problem.empty()) {
+            entry.crl = std::move(crl);
+            entry.next_update = next_update;
+            entry.fetched_at = now;
+        } else {
+            entry.fetched_at = now;  // the next attempt waits for the refresh interval
+        }
+    }
+    if (!problem.empty()) {
+        report_(true, "CRL from " + url + " not taken: " + problem + "; the last good one stays until its nextUpdate");
+    } else {
+        report_(false, "CRL fetched from " + url);
+    }
+}
+
+void CrlFetcher::schedule(const std::string& url)
+{
+    // Under mutex_.
+    queue_.push_back(url);
+    if (!worker_.joinable()) {
+        worker_ = std::thread([this] { run_background(); });
+    }
+    work_.notify_one();
+}
+
+void CrlFetcher::run_background()
+{
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+        if (queue_.empty()) {
+            work_.wait(lock);
+            continue;
+        }
+        const std::string url = std::move(queue_.front());
+        queue_.pop_front();
+        const Entry& entry = entries_[url];
+        X509* issuer = entry.issuer.get();
+        if (issuer != nullptr) {
+            X509_up_ref(issuer);
+        }
+        const X509Ptr held(issuer);
+        lock.unlock();
+        try {
+            fetch(url, issuer, static_cast<std::int64_t>(std::time(nullptr)));
+        } catch (...) {
+            const std::lock_guard relock(mutex_);
+            entries_[url].fetching = false;
+        }
+        lock.lock();
+    }
+}
+
+CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int64_t now, std::int64_t refresh_seconds)
+{
+    Found found;
+    for (const std::string& url : distribution_points(certificate)) {
+        std::unique_lock lock(mutex_);
+        Entry& entry = entries_[url];
+        if (!entry.issuer && issuer != nullptr) {
+            X509_up_ref(issuer);
+            entry.issuer.reset(issuer);
+        }
+        if (!entry.crl && !entry.fetching && (entry.fetched_at == 0 || now >= entry.fetched_at + refresh_seconds)) {
+            // Never fetched (or the last attempt failed long enough ago): this request fetches it.
+            entry.fetching = true;
+            lock.unlock();
+            try {
+                fetch(url, issuer, now);
+            } catch (...) {
+                const std::lock_guard relock(mutex_);
+                entries_[url].fetching = false;
+                throw;
+            }
+            lock.lock();
+        } else if (entry.crl && !entry.fetching && now >= entry.fetched_at + refresh_seconds && !stopping_) {
+            entries_[url].fetching = true;
+            schedule(url);
+        }
+        const Entry& current = entries_[url];
+        if (current.crl && current.next_update > now) {
+            X509_CRL_up_ref(current.crl.get());
+            found.crls.emplace_back(current.crl.get());
+            found.next_update = std::min(found.next_update, current.next_update);
+        }
+    }
+    return found;
+}
+
+}  // namespace arrcert

@@ -1,0 +1,98 @@
+#include "arrcert/http_fetch.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/http.h>
+
+#include "arrcert/keywords.h"
+#include "arrcert/openssl_ptr.h"
+
+namespace arrcert {
+namespace {
+
+struct UrlParts {
+    OpenSslString host;
+    OpenSslString port;
+    OpenSslString path;
+};
+
+Result<UrlParts> parse_http_url(const std::string& url)
+{
+    if (!is_http_url(url)) {
+        return Failure("not an http:// URL: " + url);
+    }
+    int ssl = 0;
+    char* host = nullptr;
+    char* port = nullptr;
+    char* path = nullptr;
+    if (OSSL_HTTP_parse_url(url.c_str(), &ssl, nullptr, &host, &port, nullptr, &path, nullptr, nullptr) != 1) {
+        ERR_clear_error();
+        return Failure("cannot parse URL " + url);
+    }
+    return UrlParts{OpenSslString(host), OpenSslString(port), OpenSslString(path)};
+}
+
+std::string last_error(std::string_view what)
+{
+    const unsigned long code = ERR_peek_last_error();
+    std::string text(what);
+    if (code != 0) {
+        char buffer[256];
+        ERR_error_string_n(code, buffer, sizeof buffer);
+        text.append(": ").append(buffer);
+    }
+    ERR_clear_error();
+    return text;
+}
+
+Result<std::string> body_of(BIO* response, const std::string& url)
+{
+    BioPtr owned(response);
+    if (!owned) {
+        return Failure(last_error("HTTP transfer from " + url + " failed"));
+    }
+    char* data = nullptr;
+    const long length = BIO_get_mem_data(owned.get(), &data);
+    ERR_clear_error();
+    return std::string(data != nullptr && length > 0 ? std::string(data, static_cast<std::size_t>(length)) : "");
+}
+
+}  // namespace
+
+bool is_http_url(std::string_view url) noexcept
+{
+    return url.size() > 7 && equal_ignoring_case(url.substr(0, 7), "http://");
+}
+
+Result<std::string> http_get(const std::string& url, const HttpLimits& limits)
+{
+    if (!is_http_url(url)) {
+        return Failure("not an http:// URL: " + url);
+    }
+    // "" and not null: no proxy from http_proxy in httpd's environment.
+    // Not expecting ASN.1 only: a distribution point may serve a PEM CRL.
+    return body_of(OSSL_HTTP_get(url.c_str(), "", nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr, nullptr, 0,
+                                 limits.max_bytes, limits.timeout_seconds),
+                   url);
+}
+
+Result<std::string> http_post(const std::string& url, std::string_view content_type, std::string_view body,
+                              std::string_view expected_type, const HttpLimits& limits)
+{
+    auto parts = parse_http_url(url);
+    if (!parts) {
+        return parts.why();
+    }
+    BioPtr request(BIO_new_mem_buf(body.data(), static_cast<int>(body.size())));
+    if (!request) {
+        throw std::bad_alloc();
+    }
+    const std::string type(content_type);
+    const std::string expected(expected_type);
+    return body_of(OSSL_HTTP_transfer(nullptr, parts->host.get(), parts->port.get(), parts->path.get(), 0, "", nullptr,
+                                      nullptr, nullptr, nullptr, nullptr, 0, nullptr, type.c_str(), request.get(),
+                                      expected.c_str(), 1, limits.max_bytes, limits.timeout_seconds, 0),
+                   url);
+}
+
+}  // namespace arrcert
