@@ -180,11 +180,16 @@ CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int
             entries_[url].fetching = true;
             schedule(url);
         }
-        const Entry& current = entries_[url];
-        if (current.crl && current.next_update > now) {
-            X509_CRL_up_ref(current.crl.get());
-            found.crls.emplace_back(current.crl.get());
-            found.next_update = std::min(found.next_update, current.next_update);
+    }
+    // Every current CRL of the certificate's issuer, whichever certificate's distribution point it
+    // came from (a CA's own, self-issued certificate names none), as if it were in a CRL file.
+    const X509_NAME* issuer_name = X509_get_issuer_name(certificate);
+    const std::lock_guard lock(mutex_);
+    for (const auto& [url, entry] : entries_) {
+        if (entry.crl && entry.next_update > now && X509_NAME_cmp(X509_CRL_get_issuer(entry.crl.get()), issuer_name) == 0) {
+            X509_CRL_up_ref(entry.crl.get());
+            found.crls.emplace_back(entry.crl.get());
+            found.next_update = std::min(found.next_update, entry.next_update);
         }
     }
     return found;

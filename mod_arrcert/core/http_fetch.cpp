@@ -70,8 +70,8 @@ Result<std::string> http_get(const std::string& url, const HttpLimits& limits)
         return Failure("not an http:// URL: " + url);
     }
     // "" and not null: no proxy from http_proxy in httpd's environment.
-    // Not expecting ASN.1 only: a distribution point may serve a PEM CRL.
-    return body_of(OSSL_HTTP_get(url.c_str(), "", nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr, nullptr, 0,
+    // ASN.1 (DER), as RFC 5280 has distribution points serve CRLs: read whole into memory, bounded.
+    return body_of(OSSL_HTTP_get(url.c_str(), "", nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr, nullptr, 1,
                                  limits.max_bytes, limits.timeout_seconds),
                    url);
 }

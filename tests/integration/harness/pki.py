@@ -111,7 +111,7 @@ class Pki:
 
     def issue(self, label, subject, issuer: Optional[Issued] = None, key="ec", days=(-1, 30),
               not_before=None, not_after=None, serial=None, dns=(), emails=(), upns=(), uris=(), ips=(),
-              other_names=(), ca=False, ip_server=False, eku="clientAuth") -> Issued:
+              other_names=(), ca=False, ocsp_url=None, crl_url=None, ip_server=False, eku="clientAuth") -> Issued:
         private_key = _key(key)
         start = not_before or now() + datetime.timedelta(days=days[0])
         # Half a day past whole days: SSL_CLIENT_V_REMAIN does not change with the second a test
@@ -134,8 +134,18 @@ class Pki:
             builder = builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             if ip_server or eku == "serverAuth":
                 builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            elif eku == "ocspSigning":
+                builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
             elif eku == "clientAuth":
                 builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        if ocsp_url:
+            builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+                x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]),
+                critical=False)
+        if crl_url:
+            builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None,
+                crl_issuer=None)]), critical=False)
         names = ([x509.DNSName(d) for d in dns] + [x509.RFC822Name(e) for e in emails]
                  + [x509.OtherName(MS_UPN, _utf8_der(u)) for u in upns]
                  + [x509.OtherName(ObjectIdentifier(oid), der) for oid, der in other_names]
@@ -159,7 +169,7 @@ class Pki:
         os.chmod(key_path, 0o644)  # test keys only: the server user reads them
         return Issued(label, cert, private_key, cert_path, key_path)
 
-    def write_crl(self, path, issuer: Issued, revoked=(), last_update=None, next_update=None):
+    def write_crl(self, path, issuer: Issued, revoked=(), last_update=None, next_update=None, der=False):
         """A CRL signed by `issuer` revoking the given certificates, written as PEM to `path`."""
         builder = (x509.CertificateRevocationListBuilder()
                    .issuer_name(issuer.cert.subject)
@@ -169,7 +179,8 @@ class Pki:
             builder = builder.add_revoked_certificate(
                 x509.RevokedCertificateBuilder().serial_number(certificate.cert.serial_number)
                 .revocation_date(now() - datetime.timedelta(minutes=1)).build())
-        data = builder.sign(issuer.key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+        data = builder.sign(issuer.key, hashes.SHA256()).public_bytes(
+            serialization.Encoding.DER if der else serialization.Encoding.PEM)
         staging = path + ".next"
         with open(staging, "wb") as f:
             f.write(data)

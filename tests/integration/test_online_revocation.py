@@ -1,0 +1,355 @@
+"""Revocation as enterprise PKIs publish it: OCSP (a real `openssl ocsp` responder, and scripted
+broken ones), CRLs fetched from the distribution point in the certificate (a real HTTP server), and
+intermediates as trust anchors."""
+import os
+import threading
+import time
+
+import pytest
+
+from harness.ocsp import OpenSslResponder, ScriptedResponder, StaticHttp, wait_until
+from harness.pki import name
+from harness.servers import Httpd, curl, curl_json, free_port
+
+HEADER = "X-ARR-ClientCert"
+
+
+def send(cert):
+    return [(HEADER, cert.azure_header)]
+
+
+# --- OCSP ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ocsp(pki):
+    genuine = OpenSslResponder(pki.ca, pki.ca)
+    delegate = pki.issue("oc_delegate", name(("O", "Contoso"), ("CN", "OCSP Responder")), issuer=pki.ca,
+                         eku="ocspSigning")
+    delegated = OpenSslResponder(pki.ca, delegate)
+    stranger_ca = pki.issue("oc_stranger", name(("O", "Contoso"), ("CN", "Contoso Test CA")), ca=True)
+    wrong_key = OpenSslResponder(pki.ca, stranger_ca)
+    stalled = OpenSslResponder(pki.ca, pki.ca)
+    scripted = {mode: ScriptedResponder(pki.ca, mode) for mode in
+                ("stale", "replay", "wrong_nonce", "unknown", "trylater", "internalerror")}
+    counted = ScriptedResponder(pki.ca, "good", delay=0.5)
+
+    def leaf(label, **kwargs):
+        return pki.issue(f"oc_{label}", name(("O", "Contoso"), ("CN", label)), issuer=pki.ca,
+                         ocsp_url=genuine.url("/"), **kwargs)
+
+    certs = {label: leaf(label) for label in ("alice", "bob", "carol", "dave", "erin", "frank")}
+    certs["no_aia"] = pki.issue("oc_no_aia", name(("O", "Contoso"), ("CN", "no-aia")), issuer=pki.ca)
+    # A chain: root (the test CA) > issuing > leaf, each naming the counting responder.
+    issuing = pki.issue("oc_issuing", name(("O", "Contoso"), ("CN", "OCSP Issuing")), issuer=pki.ca, ca=True,
+                        ocsp_url=counted.url("/"))
+    certs["issuing"] = issuing
+    certs["chained"] = pki.issue("oc_chained", name(("O", "Contoso"), ("CN", "chained")), issuer=issuing,
+                                 ocsp_url=counted.url("/"))
+    good = [certs[k] for k in ("alice", "dave", "erin", "frank", "no_aia")]
+    genuine.start(good=good, revoked=[certs["bob"]])  # carol: not in the index, so "unknown"
+    delegated.start(good=good)
+    wrong_key.start(good=good)
+    stalled.start(good=good)
+    for responder in scripted.values():
+        responder.start()
+    counted.start()
+    yield dict(genuine=genuine, delegated=delegated, wrong_key=wrong_key, stalled=stalled, scripted=scripted,
+               counted=counted, certs=certs)
+    for responder in [genuine, delegated, wrong_key, stalled, counted, *scripted.values()]:
+        responder.resume() if responder is stalled else None
+        responder.stop()
+
+
+def location(path, *lines):
+    body = "\n".join(lines)
+    return f"<Location {path}>\nArrCertVerifyClient require\n{body}\n</Location>\n"
+
+
+def override(responder):
+    return f"ArrCertOCSPDefaultResponder {responder.url('/')}\nArrCertOCSPOverrideResponder on"
+
+
+@pytest.fixture(scope="module")
+def server(pki, ocsp):
+    closed = f"http://127.0.0.1:{free_port()}/"
+    body = f"ArrCertCACertificateFile {pki.ca.cert_path}\nArrCertCache none\n"
+    body += location("/ocsp", "ArrCertOCSPEnable leaf")
+    body += location("/delegated", "ArrCertOCSPEnable leaf", override(ocsp["delegated"]))
+    body += location("/wrong-key", "ArrCertOCSPEnable leaf", override(ocsp["wrong_key"]))
+    for mode, responder in ocsp["scripted"].items():
+        body += location(f"/{mode}", "ArrCertOCSPEnable leaf", override(responder))
+        body += location(f"/{mode}-soft", "ArrCertOCSPEnable leaf soft_fail", override(responder))
+    body += location("/no-nonce-replay", "ArrCertOCSPEnable leaf", "ArrCertOCSPUseRequestNonce off",
+                     override(ocsp["scripted"]["replay"]))
+    body += location("/down", "ArrCertOCSPEnable leaf", f"ArrCertOCSPDefaultResponder {closed}",
+                     "ArrCertOCSPOverrideResponder on")
+    body += location("/down-soft", "ArrCertOCSPEnable leaf soft_fail", f"ArrCertOCSPDefaultResponder {closed}",
+                     "ArrCertOCSPOverrideResponder on")
+    body += location("/stalled", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
+                     override(ocsp["stalled"]))
+    body += location("/stalled-hard", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2",
+                     override(ocsp["stalled"]))
+    body += location("/no-responder-ok", "ArrCertOCSPEnable leaf no_ocsp_for_cert_ok")
+    body += location("/chain-on", "ArrCertOCSPEnable on")
+    body += location("/chain-leaf", "ArrCertOCSPEnable leaf")
+    body += location("/max-age", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponseMaxAge 30",
+                     override(ocsp["scripted"]["stale"]))
+    httpd = Httpd(body)
+    paths = ["ocsp", "delegated", "wrong-key", "no-nonce-replay", "down", "down-soft", "stalled", "stalled-hard",
+             "no-responder-ok", "chain-on", "chain-leaf", "max-age"]
+    paths += [m for m in ocsp["scripted"]] + [f"{m}-soft" for m in ocsp["scripted"]]
+    for path in paths:
+        httpd.add_cgi(f"{path}/env.cgi")
+    httpd.start()
+    yield httpd
+    httpd.stop()
+
+
+def verify(server, path, cert):
+    status, body = curl(server.url(f"{path}/env.cgi"), headers=send(cert))
+    return status
+
+
+def test_good_revoked_and_unknown_from_openssl_ocsp(server, ocsp):
+    certs = ocsp["certs"]
+    env = curl_json(server.url("/ocsp/env.cgi"), headers=send(certs["alice"]))
+    assert env["SSL_CLIENT_VERIFY"] == "SUCCESS" and "ARRCERT_OCSP_SOFT_FAIL" not in env
+    assert verify(server, "/ocsp", certs["bob"]) == 403
+    assert verify(server, "/ocsp", certs["carol"]) == 403
+    log = server.error_log()
+    assert "refused (rule chain): certificate revoked" in log
+    assert "refused (rule chain): OCSP responder does not know the certificate" in log
+
+
+def test_delegated_responder_and_a_responder_signed_by_the_wrong_key(server, ocsp):
+    assert verify(server, "/delegated", ocsp["certs"]["alice"]) == 200
+    assert verify(server, "/wrong-key", ocsp["certs"]["alice"]) == 403
+    assert "OCSP response signature not verified" in server.error_log()
+
+
+@pytest.mark.parametrize("mode,reason", [
+    ("stale", "OCSP response is not current"),
+    ("replay", "OCSP response nonce does not match the request"),
+    ("wrong_nonce", "OCSP response nonce does not match the request"),
+    ("unknown", "OCSP responder does not know the certificate"),
+])
+def test_responses_that_fail_verification_are_refused_even_under_soft_fail(server, ocsp, mode, reason):
+    cert = ocsp["certs"]["dave"]
+    assert verify(server, f"/{mode}", cert) == 403
+    assert verify(server, f"/{mode}-soft", cert) == 403
+    assert f"refused (rule chain): {reason}" in server.error_log()
+
+
+def test_without_a_nonce_a_response_without_one_is_taken(server, ocsp):
+    assert verify(server, "/no-nonce-replay", ocsp["certs"]["dave"]) == 200
+
+
+def test_max_age_refuses_an_old_response(server, ocsp):
+    assert verify(server, "/max-age", ocsp["certs"]["dave"]) == 403
+
+
+@pytest.mark.parametrize("mode", ["trylater", "internalerror"])
+def test_try_later_and_internal_error_pass_only_under_soft_fail(server, ocsp, mode):
+    cert = ocsp["certs"]["erin"]
+    assert verify(server, f"/{mode}", cert) == 403
+    env = curl_json(server.url(f"/{mode}-soft/env.cgi"), headers=send(cert))
+    assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
+    assert env["ARRCERT_OCSP_SOFT_FAIL"].startswith("OCSP responder")
+
+
+def test_responder_down(server, ocsp):
+    cert = ocsp["certs"]["frank"]
+    assert verify(server, "/down", cert) == 403
+    env = curl_json(server.url("/down-soft/env.cgi"), headers=send(cert))
+    assert env["ARRCERT_OCSP_SOFT_FAIL"].startswith("OCSP responder unreachable")
+    assert "let through under soft_fail: OCSP responder unreachable" in server.error_log()
+
+
+def test_a_certificate_without_a_responder(server, ocsp):
+    assert verify(server, "/ocsp", ocsp["certs"]["no_aia"]) == 403
+    assert "the certificate names no OCSP responder" in server.error_log()
+    assert verify(server, "/no-responder-ok", ocsp["certs"]["no_aia"]) == 200
+
+
+def test_stalled_responder_waits_at_most_the_timeout_then_backs_off(server, ocsp):
+    stalled = ocsp["stalled"]
+    stalled.pause()
+    try:
+        started = time.monotonic()
+        env = curl_json(server.url("/stalled/env.cgi"), headers=send(ocsp["certs"]["alice"]))
+        waited = time.monotonic() - started
+        assert 1.5 < waited < 4.5, waited
+        assert env["ARRCERT_OCSP_SOFT_FAIL"]
+        # The responder is left alone for a while: the next request does not wait again.
+        started = time.monotonic()
+        assert verify(server, "/stalled-hard", ocsp["certs"]["dave"]) == 403
+        assert time.monotonic() - started < 1.0
+    finally:
+        stalled.resume()
+
+
+def test_chain_on_checks_intermediates_leaf_only_the_leaf_and_queries_are_shared(pki, ocsp):
+    counted = ocsp["counted"]
+    chained, issuing = ocsp["certs"]["chained"], ocsp["certs"]["issuing"]
+    chain = [(HEADER, chained.azure_header), ("X-Chain", issuing.pem.replace("\n", " "))]
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        ArrCertChainHeader X-Chain
+        ArrCertVerifyClient require
+        <Location /on>
+            ArrCertOCSPEnable on
+        </Location>
+        <Location /leaf>
+            ArrCertOCSPEnable leaf
+        </Location>
+        """)
+    httpd.add_cgi("on/env.cgi")
+    httpd.add_cgi("leaf/env.cgi")
+    httpd.start()
+    try:
+        before = counted.queries()
+        assert curl(httpd.url("/leaf/env.cgi"), headers=chain)[0] == 200
+        assert counted.queries() - before == 1
+        before = counted.queries()
+        # Ten at once, for a certificate judged nowhere yet: one query for each certificate.
+        statuses = []
+        threads = [threading.Thread(target=lambda: statuses.append(curl(httpd.url("/on/env.cgi"), headers=chain)[0]))
+                   for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert statuses == [200] * 10
+        # The leaf's answer was already kept from /leaf: only the intermediate is asked, once.
+        assert counted.queries() - before == 1
+        # Kept: no further query.
+        assert curl(httpd.url("/on/env.cgi"), headers=chain)[0] == 200
+        assert counted.queries() - before == 1
+    finally:
+        httpd.stop()
+
+
+@pytest.mark.parametrize("line,message", [
+    ("ArrCertOCSPEnable maybe", "'maybe'"),
+    ("ArrCertOCSPEnable on hard_fail", "'hard_fail' is neither no_ocsp_for_cert_ok nor soft_fail"),
+    ("ArrCertOCSPDefaultResponder https://ocsp.example/", "is not an http:// URL"),
+    ("ArrCertOCSPResponderTimeout 0", "ArrCertOCSPResponderTimeout"),
+    ("ArrCertOCSPResponseTimeSkew -5", "ArrCertOCSPResponseTimeSkew"),
+    ("ArrCertOCSPResponderCertificateFile /nonexistent.pem", "no PEM certificate could be read"),
+])
+def test_bad_ocsp_directives_stop_start_up(line, message):
+    status, output = Httpd("").configtest(line)
+    assert status != 0 and message in output, output
+
+
+# --- CRLs from distribution points ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cdp(pki):
+    server = StaticHttp()
+    ca = pki.issue("cd_ca", name(("O", "Contoso"), ("CN", "CDP CA")), ca=True)
+    url = server.url("/cdp.crl")
+    certs = {label: pki.issue(f"cd_{label}", name(("O", "Contoso"), ("CN", label)), issuer=ca, crl_url=url)
+             for label in ("alice", "bob", "carol")}
+    crl = os.path.join(server.dir, "cdp.crl")
+    pki.write_crl(crl, ca, der=True)
+    server.start()
+    yield dict(server=server, ca=ca, certs=certs, crl=crl)
+    server.stop()
+
+
+def test_crl_fetched_from_the_distribution_point(pki, cdp):
+    httpd = Httpd(f"""
+        ArrCertCache none
+        <Location /fetch>
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {cdp['ca'].cert_path}
+            ArrCertCARevocationFetch on
+            ArrCertCARevocationRefresh 1
+        </Location>
+        <Location /fetch-ok>
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {cdp['ca'].cert_path}
+            ArrCertCARevocationFetch on
+            ArrCertCARevocationCheck chain no_crl_for_cert_ok
+            ArrCertCARevocationRefresh 1
+        </Location>
+        """)
+    httpd.add_cgi("fetch/env.cgi")
+    httpd.add_cgi("fetch-ok/env.cgi")
+    httpd.start()
+    certs = cdp["certs"]
+    try:
+        assert verify(httpd, "/fetch", certs["alice"]) == 200
+        assert "CRL fetched from " + cdp["server"].url("/cdp.crl") in httpd.error_log()
+        # Republished with bob revoked: fetched again in the background after the refresh interval.
+        pki.write_crl(cdp["crl"], cdp["ca"], revoked=[certs["bob"]], der=True)
+        assert verify(httpd, "/fetch", certs["bob"]) in (200, 403)
+        assert wait_until(lambda: verify(httpd, "/fetch", certs["bob"]) == 403, timeout=10)
+        assert verify(httpd, "/fetch", certs["alice"]) == 200
+        # The server goes away: the CRL kept is used until its nextUpdate ...
+        cdp["server"].stop()
+        time.sleep(1.5)
+        assert verify(httpd, "/fetch", certs["alice"]) == 200
+        assert verify(httpd, "/fetch", certs["bob"]) == 403
+        # The background fetch failed, and said so.
+        assert wait_until(lambda: "not taken" in httpd.error_log())
+        assert verify(httpd, "/fetch", certs["alice"]) == 200
+    finally:
+        httpd.stop()
+
+
+def test_crl_past_next_update_fails_closed(pki, cdp):
+    server = StaticHttp()
+    ca = pki.issue("cd2_ca", name(("O", "Contoso"), ("CN", "CDP CA 2")), ca=True)
+    alice = pki.issue("cd2_alice", name(("O", "Contoso"), ("CN", "alice")), issuer=ca,
+                      crl_url=server.url("/short.crl"))
+    import datetime
+    from harness.pki import now
+    pki.write_crl(os.path.join(server.dir, "short.crl"), ca, next_update=now() + datetime.timedelta(seconds=4),
+                  der=True)
+    server.start()
+    httpd = Httpd(f"""
+        ArrCertCache none
+        ArrCertCACertificateFile {ca.cert_path}
+        ArrCertCARevocationFetch on
+        ArrCertCARevocationRefresh 60
+        <Location /fetch>
+            ArrCertVerifyClient require
+        </Location>
+        <Location /fetch-ok>
+            ArrCertVerifyClient require
+            ArrCertCARevocationCheck chain no_crl_for_cert_ok
+        </Location>
+        """)
+    httpd.add_cgi("fetch/env.cgi")
+    httpd.add_cgi("fetch-ok/env.cgi")
+    httpd.start()
+    try:
+        assert verify(httpd, "/fetch", alice) == 200
+        server.stop()
+        time.sleep(5)
+        assert verify(httpd, "/fetch", alice) == 403
+        assert "unable to get certificate CRL" in httpd.error_log()
+        assert verify(httpd, "/fetch-ok", alice) == 200
+    finally:
+        httpd.stop()
+        server.stop()
+
+
+# --- Partial chains -------------------------------------------------------------------------------
+def test_an_intermediate_as_the_trust_anchor(pki, tmp_path):
+    issuing = pki.issue("pc_issuing", name(("O", "Contoso"), ("CN", "Partial Issuing")), issuer=pki.ca, ca=True)
+    alice = pki.issue("pc_alice", name(("O", "Contoso"), ("CN", "alice")), issuer=issuing)
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {issuing.cert_path}
+        ArrCertVerifyClient require
+        <Location /partial>
+            ArrCertVerifyPartialChain on
+        </Location>
+        """)
+    httpd.add_cgi("partial/env.cgi")
+    httpd.start()
+    try:
+        assert verify(httpd, "", alice) == 403  # the root is not there: no complete path
+        assert verify(httpd, "/partial", alice) == 200
+    finally:
+        httpd.stop()
