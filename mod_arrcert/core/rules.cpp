@@ -127,6 +127,16 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
         return refuse_judged(Rule::chain,
                              "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
     }
+    if (rules.chain.trust == nullptr) {
+        // Unverified, the intermediates still become SSL_CLIENT_CERT_CHAIN_n: each must be a
+        // certificate, or the numbering would not be what was sent.
+        for (std::size_t i = 1; i < decoded.chain.size(); ++i) {
+            if (auto parsed = Certificate::parse(decoded.chain[i]); !parsed) {
+                return refuse_judged(Rule::certificate,
+                                     "malformed chain certificate " + std::to_string(i) + ": " + parsed.error());
+            }
+        }
+    }
     if (rules.chain.trust != nullptr) {
         const std::int64_t at = std::clamp(now, verdict.not_before, verdict.not_after);
         ChainCheckResult chain = check_chain(rules.chain, certificate.value(), decoded.chain, at, now);

@@ -87,11 +87,9 @@ apr_table_t* environment_without_certificate(request_rec* r)
 // What the access check put into a request's environment, so that the fixups can tell whether
 // anything (mod_env's SetEnv, RewriteRule [E=...], an authn or authz module) changed it since.
 struct ExportRecord {
-    const apr_table_t* table = nullptr;
-    int size = 0;   // entries in the table
-    int first = 0;  // of the exported ones, which are contiguous
+    const request_rec* request = nullptr;  // an internal redirect shares the pool, not the record
     int count = 0;
-    apr_table_entry_t* entries = nullptr;
+    apr_table_entry_t* entries = nullptr;  // what was exported, in order
 };
 constexpr const char* export_record_key = "arrcert-exported";
 
@@ -116,9 +114,7 @@ void export_environment(request_rec* r, const Scope& scope, const Verdict& verdi
     }
     const apr_array_header_t* entries = apr_table_elts(env);
     auto* record = static_cast<ExportRecord*>(apr_pcalloc(r->pool, sizeof(ExportRecord)));
-    record->table = env;
-    record->size = entries->nelts;
-    record->first = first;
+    record->request = r;
     record->count = entries->nelts - first;
     const auto bytes = sizeof(apr_table_entry_t) * static_cast<std::size_t>(record->count);
     record->entries = static_cast<apr_table_entry_t*>(
@@ -126,27 +122,58 @@ void export_environment(request_rec* r, const Scope& scope, const Verdict& verdi
     apr_pool_userdata_setn(record, export_record_key, nullptr, r->pool);
 }
 
-// Whether the environment holds exactly what export_environment left there: the same entries
-// (pointers) in the same places, and no other certificate name.
-bool exported_unchanged(request_rec* r)
+const ExportRecord* export_record(request_rec* r)
 {
     void* data = nullptr;
     apr_pool_userdata_get(&data, export_record_key, r->pool);
     const auto* record = static_cast<const ExportRecord*>(data);
-    const apr_array_header_t* entries = apr_table_elts(r->subprocess_env);
-    if (record == nullptr || record->table != r->subprocess_env || record->size != entries->nelts) {
+    return record != nullptr && record->request == r ? record : nullptr;
+}
+
+// Whether the certificate names of the environment are exactly what export_environment left
+// there: the same entries (pointers), in the same order, and no other. Other names may come and go.
+bool exported_unchanged(request_rec* r)
+{
+    const ExportRecord* record = export_record(r);
+    if (record == nullptr) {
         return false;
     }
+    const apr_array_header_t* entries = apr_table_elts(r->subprocess_env);
     const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
+    int next = 0;
     for (int i = 0; i < entries->nelts; ++i) {
-        const bool ours = i >= record->first && i < record->first + record->count;
-        if (ours ? entry[i].key != record->entries[i - record->first].key ||
-                       entry[i].val != record->entries[i - record->first].val
-                 : entry[i].key != nullptr && is_certificate_name(entry[i].key)) {
+        if (entry[i].key == nullptr || !is_certificate_name(entry[i].key)) {
+            continue;
+        }
+        if (next == record->count || entry[i].key != record->entries[next].key ||
+            entry[i].val != record->entries[next].val) {
             return false;
         }
+        ++next;
     }
-    return true;
+    return next == record->count;
+}
+
+// Where the module is off in the scope a request ended in (mod_dir's DirectoryIndex moves a request
+// into its index file's scope), what it exported for an earlier scope of the request goes.
+void forget_own_exports(request_rec* r)
+{
+    const ExportRecord* record = export_record(r);
+    if (record == nullptr || record->count == 0) {
+        return;
+    }
+    const apr_array_header_t* entries = apr_table_elts(r->subprocess_env);
+    const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
+    apr_table_t* kept = apr_table_make(r->pool, entries->nelts);
+    for (int i = 0; i < entries->nelts; ++i) {
+        const bool ours = std::any_of(record->entries, record->entries + record->count, [&](const apr_table_entry_t& e) {
+            return e.key == entry[i].key && e.val == entry[i].val;
+        });
+        if (!ours) {
+            apr_table_addn(kept, entry[i].key, entry[i].val);
+        }
+    }
+    r->subprocess_env = kept;
 }
 
 // 403 when the scope's ArrCertVerifyClient does not let this request's certificate through,
@@ -234,15 +261,29 @@ extern "C" int check_access_ex(request_rec* r)
 
 // Where the module is on, every SSL_CLIENT_* and ARRCERT_* name of the environment is the
 // forwarded certificate's: whatever mod_ssl, SetEnv or a parent request put there goes first.
+// Registered twice: after mod_ssl's fixup, and last of all, after mod_dir's DirectoryIndex, which
+// merges its subrequest's environment and moves the request into the index file's scope.
 extern "C" int export_fixups(request_rec* r)
 {
     return guard_request(r, "exporting the certificate's variables", HTTP_INTERNAL_SERVER_ERROR, [&] {
         const Scope& scope = scope_of(r);
-        if (scope.mode == VerifyMode::none || exported_unchanged(r)) {
+        if (scope.mode == VerifyMode::none) {
+            forget_own_exports(r);
+            return DECLINED;
+        }
+        if (exported_unchanged(r)) {
             return DECLINED;
         }
         const auto [verdict, decision] = request_certificate(r);
+        if (!permits(scope.mode, decision.outcome)) {
+            // Only after a fast redirect into a scope whose access check did not run for this request.
+            log_refusal(r, scope, verdict, decision);
+            return HTTP_FORBIDDEN;
+        }
         export_environment(r, scope, verdict, decision);
+        if (scope.user_name != nullptr && decision.outcome == Decision::Outcome::success) {
+            set_user(r, scope);
+        }
         return DECLINED;
     });
 }

@@ -73,6 +73,8 @@ void register_hooks(apr_pool_t* pool)
     static const char* const after_env[] = {"mod_env.c", nullptr};
     static const char* const before_mod_security[] = {"mod_security2.c", nullptr};
     ap_hook_fixups(settle_environment, after_env, before_mod_security, APR_HOOK_REALLY_FIRST);
+    static const char* const after_dir[] = {"mod_dir.c", nullptr};
+    ap_hook_fixups(export_fixups, after_dir, nullptr, APR_HOOK_REALLY_LAST);
     // Before mod_ssl's expression lookup (which claims every SSL_* name) and before its SSL
     // variables (httpd asks these hooks before mod_ssl's own function).
     ap_hook_expr_lookup(expr_lookup, nullptr, mod_ssl, APR_HOOK_FIRST);

@@ -80,9 +80,10 @@ def server(pki, ocsp):
         body += location(f"/{mode}-soft", "ArrCertOCSPEnable leaf soft_fail", override(responder))
     body += location("/no-nonce-replay", "ArrCertOCSPEnable leaf", "ArrCertOCSPUseRequestNonce off",
                      override(ocsp["scripted"]["replay"]))
-    body += location("/down", "ArrCertOCSPEnable leaf", f"ArrCertOCSPDefaultResponder {closed}",
+    body += location("/down", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2", f"ArrCertOCSPDefaultResponder {closed}",
                      "ArrCertOCSPOverrideResponder on")
-    body += location("/down-soft", "ArrCertOCSPEnable leaf soft_fail", f"ArrCertOCSPDefaultResponder {closed}",
+    body += location("/down-soft", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
+                     f"ArrCertOCSPDefaultResponder {closed}",
                      "ArrCertOCSPOverrideResponder on")
     body += location("/stalled", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
                      override(ocsp["stalled"]))
@@ -291,7 +292,7 @@ def test_crl_fetched_from_the_distribution_point(pki, cdp):
         assert verify(httpd, "/fetch", certs["alice"]) == 200
         assert verify(httpd, "/fetch", certs["bob"]) == 403
         # The background fetch failed, and said so.
-        assert wait_until(lambda: "not taken" in httpd.error_log())
+        assert wait_until(lambda: "not taken" in httpd.error_log(), timeout=20)  # OpenSSL retries a refused connect
         assert verify(httpd, "/fetch", certs["alice"]) == 200
     finally:
         httpd.stop()
