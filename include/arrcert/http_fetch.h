@@ -11,7 +11,7 @@
 namespace arrcert {
 
 struct HttpLimits {
-    int timeout_seconds = 10;            // the whole transfer, connect included
+    int timeout_seconds = 10;             // the whole transfer, connect included
     std::size_t max_bytes = 1024 * 1024;  // of the response body
 };
 

@@ -29,8 +29,8 @@ struct OcspPolicy {
     std::int64_t max_age = -1;  // seconds since thisUpdate; -1: no limit
     std::int64_t time_skew = 300;
     bool use_nonce = true;
-    STACK_OF(X509)* responder_certs = nullptr;  // trusted as signers (OCSP_TRUSTOTHER); owned by the configuration
-    std::string responder_certs_identity;      // SHA-256 of them, for the rules' fingerprint
+    STACK_OF(X509) * responder_certs = nullptr;  // trusted as signers (OCSP_TRUSTOTHER); owned by the configuration
+    std::string responder_certs_identity;        // SHA-256 of them, for the rules' fingerprint
 };
 
 inline constexpr std::int64_t ocsp_backoff_seconds = 10;
@@ -39,7 +39,7 @@ inline constexpr std::size_t ocsp_max_response_bytes = 64 * 1024;
 struct OcspStatus {
     enum class Kind { good, revoked, invalid, unreachable, no_responder };
     Kind kind = Kind::invalid;
-    std::string reason;  // fixed text for refusals and warnings
+    std::string reason;                                                   // fixed text for refusals and warnings
     std::int64_t valid_until = std::numeric_limits<std::int64_t>::max();  // how long a good answer holds
 };
 
@@ -58,8 +58,8 @@ private:
         std::int64_t this_update = 0;
         std::int64_t next_update = -1;  // -1: none
     };
-    Answer query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
-                 const std::string& url, std::int64_t now) const;
+    Answer query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy, const std::string& url,
+                 std::int64_t now) const;
     [[nodiscard]] static bool still_valid(const Answer& answer, const OcspPolicy& policy, std::int64_t now);
 
     std::mutex mutex_;

@@ -186,7 +186,8 @@ CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int
     const X509_NAME* issuer_name = X509_get_issuer_name(certificate);
     const std::lock_guard lock(mutex_);
     for (const auto& [url, entry] : entries_) {
-        if (entry.crl && entry.next_update > now && X509_NAME_cmp(X509_CRL_get_issuer(entry.crl.get()), issuer_name) == 0) {
+        if (entry.crl && entry.next_update > now &&
+            X509_NAME_cmp(X509_CRL_get_issuer(entry.crl.get()), issuer_name) == 0) {
             X509_CRL_up_ref(entry.crl.get());
             found.crls.emplace_back(entry.crl.get());
             found.next_update = std::min(found.next_update, entry.next_update);

@@ -126,7 +126,7 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
     }
     // The issuer, already verified, may sign its own responses: it need not be in the store.
     CertificateStackPtr signers(policy.responder_certs != nullptr ? sk_X509_dup(policy.responder_certs)
-                                                                   : sk_X509_new_null());
+                                                                  : sk_X509_new_null());
     if (!signers || sk_X509_push(signers.get(), issuer) == 0) {
         throw std::bad_alloc();
     }
@@ -140,8 +140,8 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
     ASN1_GENERALIZEDTIME* revoked_at = nullptr;
     ASN1_GENERALIZEDTIME* this_update = nullptr;
     ASN1_GENERALIZEDTIME* next_update = nullptr;
-    if (OCSP_resp_find_status(basic.get(), id.get(), &cert_status, &reason, &revoked_at, &this_update,
-                              &next_update) != 1) {
+    if (OCSP_resp_find_status(basic.get(), id.get(), &cert_status, &reason, &revoked_at, &this_update, &next_update) !=
+        1) {
         ERR_clear_error();
         return {status(Kind::invalid, "OCSP response does not cover the certificate")};
     }

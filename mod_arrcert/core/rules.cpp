@@ -40,8 +40,10 @@ ChainCheckResult check_chain(const ChainCheck& check, const Certificate& leaf, c
     for (std::size_t i = 1; i < sent.size(); ++i) {
         auto parsed = Certificate::parse(sent[i]);
         if (!parsed) {
-            return {Rule::certificate, "malformed chain certificate " + std::to_string(i) + ": " + parsed.error(),
-                    Verdict::no_end, {}};
+            return {Rule::certificate,
+                    "malformed chain certificate " + std::to_string(i) + ": " + parsed.error(),
+                    Verdict::no_end,
+                    {}};
         }
         untrusted.push_back(parsed->x509());
         intermediates.push_back(std::move(parsed.value()));

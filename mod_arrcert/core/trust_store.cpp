@@ -63,7 +63,7 @@ STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* context, const X509_NAME*
     try {
         STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(context);
         const int depth = X509_STORE_CTX_get_error_depth(context);
-        X509* issuer = depth + 1 < sk_X509_num(path) ? sk_X509_value(path, depth + 1)
+        X509* issuer = depth + 1 < sk_X509_num(path)                      ? sk_X509_value(path, depth + 1)
                        : X509_check_issued(current, current) == X509_V_OK ? current
                                                                           : nullptr;
         CrlFetcher::Found found =
@@ -90,8 +90,8 @@ ChainVerdict check_ocsp(const ChainCheck& check, STACK_OF(X509) * path, std::int
     const int length = sk_X509_num(path);
     const int checked = policy.mode == OcspMode::leaf ? std::min(1, length - 1) : length - 1;
     for (int i = 0; i < checked; ++i) {
-        const OcspStatus status =
-            check.ocsp_client->check(sk_X509_value(path, i), sk_X509_value(path, i + 1), check.trust->store(), policy, now);
+        const OcspStatus status = check.ocsp_client->check(sk_X509_value(path, i), sk_X509_value(path, i + 1),
+                                                           check.trust->store(), policy, now);
         switch (status.kind) {
             case OcspStatus::Kind::good: verdict.valid_until = std::min(verdict.valid_until, status.valid_until); break;
             case OcspStatus::Kind::no_responder:

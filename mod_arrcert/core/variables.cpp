@@ -272,7 +272,7 @@ bool is_exported_name(std::string_view name)
         "SSL_CLIENT_VERIFY",  "SSL_CLIENT_M_VERSION",      "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
         "SSL_CLIENT_V_END",   "SSL_CLIENT_V_REMAIN",       "SSL_CLIENT_S_DN",     "SSL_CLIENT_I_DN",
         "SSL_CLIENT_A_KEY",   "SSL_CLIENT_A_SIG",          "SSL_CLIENT_CERT",     "SSL_CLIENT_CERT_RFC4523_CEA",
-        "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256", "ARRCERT_SPIFFE_ID", "ARRCERT_OCSP_SOFT_FAIL"};
+        "ARRCERT_THUMBPRINT", "ARRCERT_THUMBPRINT_SHA256", "ARRCERT_SPIFFE_ID",   "ARRCERT_OCSP_SOFT_FAIL"};
     if (std::find(fixed.begin(), fixed.end(), name) != fixed.end()) {
         return true;
     }

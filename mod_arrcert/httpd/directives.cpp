@@ -399,7 +399,8 @@ extern "C" const char* set_ocsp_enable(cmd_parms* cmd, void* config, int argc, c
             } else if (equal_ignoring_case(argv[i], "soft_fail")) {
                 policy.soft_fail = true;
             } else {
-                return directive_error(cmd, "'" + std::string(argv[i]) + "' is neither no_ocsp_for_cert_ok nor soft_fail");
+                return directive_error(cmd,
+                                       "'" + std::string(argv[i]) + "' is neither no_ocsp_for_cert_ok nor soft_fail");
             }
         }
         return nullptr;
@@ -410,7 +411,9 @@ extern "C" const char* set_ocsp_default_responder(cmd_parms* cmd, void* config, 
 {
     return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
         if (!is_http_url(arg)) {
-            return directive_error(cmd, "'" + std::string(arg) + "' is not an http:// URL (responders are asked over HTTP, as mod_ssl asks them)");
+            return directive_error(
+                cmd, "'" + std::string(arg) +
+                         "' is not an http:// URL (responders are asked over HTTP, as mod_ssl asks them)");
         }
         policy.default_responder = arg;
         return nullptr;

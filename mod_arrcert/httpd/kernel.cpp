@@ -1,6 +1,7 @@
 #include "kernel.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <apr_cstr.h>
 #include <apr_strings.h>
@@ -57,6 +58,11 @@ void set_user(request_rec* r, const Scope& scope)
 // SSL_CLIENT_* and ARRCERT_*, also as an internal redirect renames them (REDIRECT_..., repeated).
 bool is_certificate_name(const char* name) noexcept
 {
+    // Most names of an environment start otherwise: SERVER_, HTTP_, SCRIPT_, ...
+    const char first = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+    if (first != 'A' && first != 'R' && (first != 'S' || (name[1] != 'S' && name[1] != 's'))) {
+        return false;
+    }
     while (apr_cstr_casecmpn(name, "REDIRECT_", 9) == 0) {
         name += 9;
     }
@@ -88,6 +94,9 @@ apr_table_t* environment_without_certificate(request_rec* r)
 // anything (mod_env's SetEnv, RewriteRule [E=...], an authn or authz module) changed it since.
 struct ExportRecord {
     const request_rec* request = nullptr;  // an internal redirect shares the pool, not the record
+    const apr_table_t* table = nullptr;
+    int size = 0;   // the table's entries then
+    int first = 0;  // where the exported ones start
     int count = 0;
     apr_table_entry_t* entries = nullptr;  // what was exported, in order
 };
@@ -115,6 +124,9 @@ void export_environment(request_rec* r, const Scope& scope, const Verdict& verdi
     const apr_array_header_t* entries = apr_table_elts(env);
     auto* record = static_cast<ExportRecord*>(apr_pcalloc(r->pool, sizeof(ExportRecord)));
     record->request = r;
+    record->table = env;
+    record->size = entries->nelts;
+    record->first = first;
     record->count = entries->nelts - first;
     const auto bytes = sizeof(apr_table_entry_t) * static_cast<std::size_t>(record->count);
     record->entries = static_cast<apr_table_entry_t*>(
@@ -140,13 +152,32 @@ bool exported_unchanged(request_rec* r)
     }
     const apr_array_header_t* entries = apr_table_elts(r->subprocess_env);
     const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
+    const auto same = [&](int at, int exported) {
+        return entry[at].key == record->entries[exported].key && entry[at].val == record->entries[exported].val;
+    };
+    // Usually nothing changed: the same table and size, the exported entries in place. Then only
+    // names added after them could be certificate names (a removal before them would move them,
+    // an addition lands at the end, a replaced value keeps its name).
+    if (record->table == r->subprocess_env && record->size == entries->nelts) {
+        bool in_place = true;
+        for (int i = 0; in_place && i < record->count; ++i) {
+            in_place = same(record->first + i, i);
+        }
+        if (in_place) {
+            for (int i = record->first + record->count; i < entries->nelts; ++i) {
+                if (entry[i].key != nullptr && is_certificate_name(entry[i].key)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
     int next = 0;
     for (int i = 0; i < entries->nelts; ++i) {
         if (entry[i].key == nullptr || !is_certificate_name(entry[i].key)) {
             continue;
         }
-        if (next == record->count || entry[i].key != record->entries[next].key ||
-            entry[i].val != record->entries[next].val) {
+        if (next == record->count || !same(i, next)) {
             return false;
         }
         ++next;
@@ -166,9 +197,9 @@ void forget_own_exports(request_rec* r)
     const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
     apr_table_t* kept = apr_table_make(r->pool, entries->nelts);
     for (int i = 0; i < entries->nelts; ++i) {
-        const bool ours = std::any_of(record->entries, record->entries + record->count, [&](const apr_table_entry_t& e) {
-            return e.key == entry[i].key && e.val == entry[i].val;
-        });
+        const bool ours =
+            std::any_of(record->entries, record->entries + record->count,
+                        [&](const apr_table_entry_t& e) { return e.key == entry[i].key && e.val == entry[i].val; });
         if (!ours) {
             apr_table_addn(kept, entry[i].key, entry[i].val);
         }

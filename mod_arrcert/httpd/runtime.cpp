@@ -28,8 +28,8 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
         runtime->tiers.push_back(std::make_unique<SharedTier>(*runtime->shared_cache));
     }
     runtime->certificate_headers = certificate_headers(base);
-    runtime->crl_fetcher = std::make_unique<CrlFetcher>(
-        default_crl_fetch_timeout_seconds, [base](bool is_error, const std::string& text) {
+    runtime->crl_fetcher =
+        std::make_unique<CrlFetcher>(default_crl_fetch_timeout_seconds, [base](bool is_error, const std::string& text) {
             ap_log_error(APLOG_MARK, is_error ? APLOG_ERR : APLOG_INFO, 0, base, "%s", text.c_str());
         });
     for (server_rec* server = base; server != nullptr; server = server->next) {

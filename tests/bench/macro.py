@@ -19,6 +19,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 
+from harness.ocsp import OpenSslResponder  # noqa: E402
 from harness.pki import Pki, name  # noqa: E402
 from harness.servers import Httpd, make_workdir, remove_workdirs  # noqa: E402
 
@@ -133,6 +134,18 @@ def main():
         "e_twin": (Httpd(php, mpm="prefork", modules=["php_module libphp8.2.so"], with_module=False),
                    alice.azure_header),
     }
+    # (g): OCSP on, the answer kept; and the same while its responder is stalled (SIGSTOP).
+    responders = {label: OpenSslResponder(pki.ca, pki.ca) for label in ("g", "g_stalled")}
+    for label, responder in responders.items():
+        servers[label] = (Httpd(f"""
+            <Location />
+                ArrCertVerifyClient require
+                ArrCertCACertificateFile {pki.ca.cert_path}
+                ArrCertOCSPEnable leaf
+                ArrCertOCSPDefaultResponder {responder.url("/")}
+                ArrCertOCSPOverrideResponder on
+            </Location>
+            """), alice.azure_header)
     # (f): prefork children sharing verdicts through shmcb (no per-process cache in front).
     servers["a_prefork"] = (Httpd("", mpm="prefork", with_module=False), alice.azure_header)
     shared = Httpd("", mpm="prefork", modules=["socache_shmcb_module mod_socache_shmcb.so"])
@@ -169,19 +182,26 @@ def main():
          "/index.html"),
         ("(f) prefork, (b) with shmcb behind the memory cache (the default form)", "f_memory", "a_prefork",
          "/index.html"),
+        ("(g) CA + OCSP (leaf), the answer kept, vs no module", "g", "a", "/index.html"),
+        ("(g) the same with its OCSP responder stalled (SIGSTOP) vs answering", "g_stalled", "g", "/index.html"),
     ]
-    only = os.environ.get("ARRCERT_BENCH_ONLY")  # e.g. "(f)": the comparisons whose title starts so
+    only = os.environ.get("ARRCERT_BENCH_ONLY")  # e.g. "(f)" or "(b),(g)": comparisons whose title starts so
     if only:
-        comparisons = [c for c in comparisons if c[0].startswith(only)]
+        comparisons = [c for c in comparisons if c[0].startswith(tuple(only.split(",")))]
         wanted = {side for c in comparisons for side in c[1:3]}
         servers = {label: server for label, server in servers.items() if label in wanted}
     results = {}
+    responders = {label: responder for label, responder in responders.items() if label in servers}
     try:
+        for responder in responders.values():
+            responder.start(good=[alice])
         for httpd, _ in servers.values():
             httpd.start()
         for label, (httpd, header) in servers.items():  # warm up: caches, opcache, children
             path = "/index.php" if label.startswith("e_") else "/index.html"
             subprocess.run(wrk_args(httpd.url(path), header, 2, CONNECTIONS, "2s"), capture_output=True, timeout=60)
+        if "g_stalled" in responders:
+            responders["g_stalled"].pause()  # every certificate is judged: requests must not notice
         for round_number in range(ROUNDS):
             for title, left, right, path in comparisons:
                 order = [left, right] if round_number % 2 == 0 else [right, left]
@@ -193,6 +213,9 @@ def main():
     finally:
         for httpd, _ in servers.values():
             httpd.stop()
+        for responder in responders.values():
+            responder.resume()
+            responder.stop()
     remove_workdirs()
 
     print(f"\nMachine: {platform.platform()}, {os.cpu_count()} cores; wrk -t2 -c{CONNECTIONS} -d{DURATION} per side, "

@@ -159,7 +159,7 @@ def chain_servers(pki, chain):
     lookups = "\n".join(f'RequestHeader set X-Lookup-{i} "%{{{n}}}s"' for i, n in enumerate(LOOKUPS))
     body = ""
     for preset in ("envoy", "traefik", "aws-alb", "rfc9440", "pem-chain"):
-        front = (f"ArrCertHeader X-Leaf der-base64\n ArrCertChainHeader X-Chain" if preset == "pem-chain"
+        front = ("ArrCertHeader X-Leaf der-base64\n ArrCertChainHeader X-Chain" if preset == "pem-chain"
                  else f"ArrCertFrontEnd {preset}")
         body += f"""
         <Location /{preset}>

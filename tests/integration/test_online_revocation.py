@@ -50,8 +50,8 @@ def ocsp(pki):
     wrong_key.start(good=good)
     stalled.start(good=good)
     for responder in scripted.values():
-        responder.start()
-    counted.start()
+        responder.start(known=[pki.ca, *certs.values()])
+    counted.start(known=[pki.ca, issuing, certs["chained"]])
     yield dict(genuine=genuine, delegated=delegated, wrong_key=wrong_key, stalled=stalled, scripted=scripted,
                counted=counted, certs=certs)
     for responder in [genuine, delegated, wrong_key, stalled, counted, *scripted.values()]:

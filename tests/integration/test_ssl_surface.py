@@ -7,7 +7,7 @@ import os
 import pytest
 
 from harness.pki import name
-from harness.servers import MOD_SSL, Httpd, curl, curl_json, free_port, tls_vhost, write_file
+from harness.servers import MOD_SSL, Httpd, curl, curl_json, free_port, tls_vhost
 
 HEADER = "X-ARR-ClientCert"
 

@@ -2,6 +2,7 @@
 that answers as a broken or hostile responder would (stale, replayed, tryLater, slow), counting queries."""
 import datetime
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -59,15 +60,20 @@ class ScriptedResponder(BackgroundServer):
 
     scheme = "http"
 
-    def __init__(self, ca, mode, delay=0.0, cert_dir=None):
+    def __init__(self, ca, mode, delay=0.0):
         self.dir = make_workdir("arrcert-ocsp-scripted-")
         self.port = free_port()
         self.count_file = os.path.join(self.dir, "count")
         self.args = [sys.executable, os.path.join(os.path.dirname(__file__), "ocsp_scripted.py"), str(self.port),
                      ca.cert_path, ca.key_path, mode, str(delay), self.count_file,
-                     cert_dir or os.path.dirname(ca.cert_path)]
+                     os.path.join(self.dir, "known")]
 
-    def start(self):
+    def start(self, known=()):
+        """`known`: the certificates it answers for, and their issuers (with their keys)."""
+        os.makedirs(os.path.join(self.dir, "known"), exist_ok=True)
+        for cert in known:
+            for path in (cert.cert_path, cert.key_path):
+                shutil.copy(path, os.path.join(self.dir, "known", os.path.basename(path)))
         return self.spawn(self.args, "scripted OCSP responder")
 
     def queries(self):
