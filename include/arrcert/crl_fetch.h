@@ -21,7 +21,7 @@
 
 namespace arrcert {
 
-inline constexpr std::size_t crl_max_bytes = 16 * 1024 * 1024;
+inline constexpr std::size_t crl_max_bytes = std::size_t{16} * 1024 * 1024;
 inline constexpr int default_crl_fetch_timeout_seconds = 10;
 
 // One per process, shared by its threads.

@@ -11,8 +11,8 @@
 namespace arrcert {
 
 struct HttpLimits {
-    int timeout_seconds = 10;             // the whole transfer, connect included
-    std::size_t max_bytes = 1024 * 1024;  // of the response body
+    int timeout_seconds = 10;                          // the whole transfer, connect included
+    std::size_t max_bytes = std::size_t{1024} * 1024;  // of the response body
 };
 
 // Only http:// URLs (as mod_ssl's OCSP client): a failure says why, without the body.

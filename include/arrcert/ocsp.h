@@ -34,7 +34,7 @@ struct OcspPolicy {
 };
 
 inline constexpr std::int64_t ocsp_backoff_seconds = 10;
-inline constexpr std::size_t ocsp_max_response_bytes = 64 * 1024;
+inline constexpr std::size_t ocsp_max_response_bytes = std::size_t{64} * 1024;
 
 struct OcspStatus {
     enum class Kind { good, revoked, invalid, unreachable, no_responder };
@@ -58,8 +58,8 @@ private:
         std::int64_t this_update = 0;
         std::int64_t next_update = -1;  // -1: none
     };
-    Answer query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy, const std::string& url,
-                 std::int64_t now) const;
+    static Answer query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
+                        const std::string& url, std::int64_t now);
     [[nodiscard]] static bool still_valid(const Answer& answer, const OcspPolicy& policy, std::int64_t now);
 
     std::mutex mutex_;

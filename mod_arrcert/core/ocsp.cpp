@@ -79,7 +79,7 @@ bool OcspClient::still_valid(const Answer& answer, const OcspPolicy& policy, std
 }
 
 OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
-                                     const std::string& url, std::int64_t now) const
+                                     const std::string& url, std::int64_t now)
 {
     using Kind = OcspStatus::Kind;
     OcspRequestPtr request(OCSP_REQUEST_new());

@@ -45,8 +45,8 @@ ChainVerdict refused(std::string reason)
 
 // What the CRL lookup of one verification needs: set as the context's app data.
 struct FetchContext {
-    const ChainCheck* check;
-    std::int64_t now;
+    const ChainCheck* check = nullptr;
+    std::int64_t now = 0;
     std::int64_t next_update = std::numeric_limits<std::int64_t>::max();
 };
 
@@ -73,7 +73,7 @@ STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* context, const X509_NAME*
         }
         for (CrlPtr& crl : found.crls) {
             if (sk_X509_CRL_push(crls, crl.get()) != 0) {
-                crl.release();
+                static_cast<void>(crl.release());  // the stack owns it now
             }
         }
         fetching->next_update = std::min(fetching->next_update, found.next_update);

@@ -354,3 +354,40 @@ def test_an_intermediate_as_the_trust_anchor(pki, tmp_path):
         assert verify(httpd, "/partial", alice) == 200
     finally:
         httpd.stop()
+
+
+@pytest.mark.parametrize("mpm", ["prefork", "worker"])
+def test_every_mpm(pki, ocsp, mpm):
+    """Answers and CRLs are kept per process; the background fetch runs in a forked child too."""
+    server = StaticHttp()
+    ca = pki.issue(f"mp_{mpm}_ca", name(("O", "Contoso"), ("CN", f"MPM CA {mpm}")), ca=True)
+    carol = pki.issue(f"mp_{mpm}_carol", name(("O", "Contoso"), ("CN", "carol")), issuer=ca,
+                      crl_url=server.url("/ca.crl"))
+    pki.write_crl(os.path.join(server.dir, "ca.crl"), ca, der=True)
+    server.start()
+    httpd = Httpd(f"""
+        ArrCertCache none
+        <Location /ocsp>
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {pki.ca.cert_path}
+            ArrCertOCSPEnable leaf
+        </Location>
+        <Location /fetch>
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {ca.cert_path}
+            ArrCertCARevocationFetch on
+            ArrCertCARevocationRefresh 1
+        </Location>
+        """, mpm=mpm)
+    httpd.add_cgi("ocsp/env.cgi")
+    httpd.add_cgi("fetch/env.cgi")
+    httpd.start()
+    try:
+        for _ in range(3):
+            assert verify(httpd, "/ocsp", ocsp["certs"]["alice"]) == 200
+            assert verify(httpd, "/ocsp", ocsp["certs"]["bob"]) == 403
+            assert verify(httpd, "/fetch", carol) == 200
+            time.sleep(1)
+    finally:
+        httpd.stop()
+        server.stop()

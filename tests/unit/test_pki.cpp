@@ -92,6 +92,12 @@ Issued issue(const CertificateSpec& spec)
     if (!spec.subject_alt_name.empty()) {
         add_extension(NID_subject_alt_name, spec.subject_alt_name);
     }
+    if (!spec.authority_info_access.empty()) {
+        add_extension(NID_info_access, spec.authority_info_access);
+    }
+    if (!spec.crl_distribution_points.empty()) {
+        add_extension(NID_crl_distribution_points, spec.crl_distribution_points);
+    }
 
     auto* signer = const_cast<EVP_PKEY*>(spec.issuer_key != nullptr ? spec.issuer_key : issued.key.get());
     const EVP_MD* digest = EVP_PKEY_get_id(signer) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();

@@ -31,6 +31,8 @@ struct CertificateSpec {
     const EVP_PKEY* issuer_key = nullptr;  // null: signed with its own key
     bool ca = false;                       // basicConstraints CA:TRUE and keyCertSign
     std::string extended_key_usage;        // e.g. "clientAuth" or "serverAuth"; empty: none
+    std::string authority_info_access;     // OpenSSL config syntax, e.g. "OCSP;URI:http://ocsp.example/"
+    std::string crl_distribution_points;   // e.g. "URI:http://crl.example/ca.crl"
 };
 
 struct Issued {
