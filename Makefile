@@ -19,7 +19,10 @@ SOURCES := $(shell find include mod_arrcert tests/unit tests/bench -name '*.h' -
 # The fuzz targets build only with clang (make fuzz): formatted, not in the main build's tidy run.
 FORMATTED := $(SOURCES) $(wildcard tests/fuzz/*.cpp)
 
-.PHONY: all deps configure test unit asan tsan integration integration-asan demo bench fuzz install lint format clean
+VERSION    := $(shell grep -m1 '^project' CMakeLists.txt | grep -o 'VERSION [0-9.]*' | cut -d' ' -f2)
+DEB_STAGE  ?= $(BUILD)/deb
+
+.PHONY: all deps configure test deb unit asan tsan integration integration-asan demo bench fuzz install lint format clean
 
 all: $(BUILD)/mod_arrcert.so
 
@@ -110,6 +113,22 @@ install: $(BUILD)/mod_arrcert.so
 	$(APXS) -S LIBEXECDIR=$(DESTDIR)$(LIBEXECDIR) -i -n arrcert $(BUILD)/mod_arrcert.so
 	install -m 644 conf/arrcert.load conf/arrcert.conf $(DESTDIR)$(APACHE_MODS_AVAILABLE)/
 	install -D -m 755 $(BUILD)/arrcert $(DESTDIR)$(BINDIR)/arrcert
+
+# The Debian package (and its -dbgsym) into $(BUILD), from packaging/debian and the files git knows.
+deb:
+	rm -rf $(DEB_STAGE) && mkdir -p $(DEB_STAGE)/src
+	git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && printf "%s\0" "{}"' \
+		| tar -c --null -T - | tar -x -C $(DEB_STAGE)/src
+	cp -r packaging/debian $(DEB_STAGE)/src/debian
+	cp conf/arrcert.load conf/arrcert.conf $(DEB_STAGE)/src/debian/
+	sed 's/@VERSION@/$(VERSION)/' packaging/man/arrcert.1 > $(DEB_STAGE)/src/debian/arrcert.1
+	$(PYTHON) packaging/directives_man.py README.md $(VERSION) > $(DEB_STAGE)/src/debian/mod_arrcert.8
+	printf 'libapache2-mod-arrcert (%s) unstable; urgency=medium\n\n  * Release %s (version from CMakeLists.txt).\n\n -- %s  %s\n' \
+		'$(VERSION)' '$(VERSION)' "$$(sed -n 's/^Maintainer: //p' packaging/debian/control)" \
+		"$$(git log -1 --format=%aD 2>/dev/null || date -R)" > $(DEB_STAGE)/src/debian/changelog
+	cd $(DEB_STAGE)/src && dpkg-buildpackage -us -uc -b -j$(JOBS)
+	mv $(DEB_STAGE)/*.deb $(BUILD)/
+	ls -l $(BUILD)/*.deb
 
 lint: $(BUILD)/Makefile
 	clang-format --dry-run --Werror $(FORMATTED)

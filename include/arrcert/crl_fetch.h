@@ -23,6 +23,7 @@ namespace arrcert {
 
 inline constexpr std::size_t crl_max_bytes = std::size_t{16} * 1024 * 1024;
 inline constexpr int default_crl_fetch_timeout_seconds = 10;
+inline constexpr std::size_t max_fetched_urls = 1000;  // per process
 
 // One per process, shared by its threads.
 class CrlFetcher {
@@ -43,7 +44,10 @@ public:
     // fetched is fetched now, unless another request is fetching it; a CRL due for a refresh
     // (`refresh_seconds` after it was fetched) is fetched again in the background; one past its
     // nextUpdate is not returned.
-    Found crls_for(X509* certificate, X509* issuer, std::int64_t now, std::int64_t refresh_seconds);
+    // `genuine` is asked (at most once) before a URL is fetched: whether the certificate's signature
+    // chain is verified, so that no URL a client made up is ever fetched.
+    Found crls_for(X509* certificate, X509* issuer, std::int64_t now, std::int64_t refresh_seconds,
+                   const std::function<bool()>& genuine);
 
     static std::vector<std::string> distribution_points(X509* certificate);
 

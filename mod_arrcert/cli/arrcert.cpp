@@ -32,6 +32,7 @@ constexpr std::string_view usage_text =
     "  thumbprint FILE   SHA-1 and SHA-256 thumbprints, as ArrCertThumbprint takes them\n"
     "  header FILE       the X-ARR-ClientCert value for a certificate (for curl -H)\n"
     "  inspect FILE|-    the variables mod_arrcert would export, and the format read\n"
+    "  --version         the version of the command and of the module it comes with\n"
     "  verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--san TYPE:VALUE] [--ca FILE]\n"
     "         [--crl FILE] FILE|-\n"
     "                    the module's decision: SUCCESS (exit 0) or FAILED:<reason> (exit 1)\n"
@@ -293,6 +294,10 @@ int verify(const std::vector<std::string>& args)
 int run(int argc, char** argv)
 {
     const std::vector<std::string> all(argv + 1, argv + argc);
+    if (!all.empty() && (all[0] == "--version" || all[0] == "version")) {
+        std::cout << "arrcert " ARRCERT_VERSION "\n";
+        return exit_ok;
+    }
     if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
         std::cout << usage_text;
         return all.empty() ? exit_usage : exit_ok;

@@ -4,6 +4,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <optional>
+
 #include "arrcert/certificate.h"
 
 namespace arrcert {
@@ -154,11 +156,29 @@ void CrlFetcher::run_background()
     }
 }
 
-CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int64_t now, std::int64_t refresh_seconds)
+CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int64_t now, std::int64_t refresh_seconds,
+                                       const std::function<bool()>& genuine)
 {
     Found found;
+    std::optional<bool> is_genuine;
+    const auto may_fetch = [&] {
+        if (!is_genuine) {
+            is_genuine = genuine();
+        }
+        return *is_genuine;
+    };
     for (const std::string& url : distribution_points(certificate)) {
         std::unique_lock lock(mutex_);
+        if (!entries_.contains(url)) {
+            // A URL not seen before: only one that a certificate with verified signatures names
+            // (OpenSSL checks revocation before signatures), and a bounded number of them.
+            const bool full = entries_.size() >= max_fetched_urls;
+            lock.unlock();
+            if (full || !may_fetch()) {
+                continue;
+            }
+            lock.lock();
+        }
         Entry& entry = entries_[url];
         if (!entry.issuer && issuer != nullptr) {
             X509_up_ref(issuer);

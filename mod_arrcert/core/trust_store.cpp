@@ -66,8 +66,20 @@ STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* context, const X509_NAME*
         X509* issuer = depth + 1 < sk_X509_num(path)                      ? sk_X509_value(path, depth + 1)
                        : X509_check_issued(current, current) == X509_V_OK ? current
                                                                           : nullptr;
+        // Whether every certificate from this one up is signed by the next: the trust anchor ends the
+        // path OpenSSL built, but it checks revocation before it checks signatures.
+        const auto genuine = [&] {
+            for (int i = depth; i + 1 < sk_X509_num(path); ++i) {
+                EVP_PKEY* key = X509_get0_pubkey(sk_X509_value(path, i + 1));
+                if (key == nullptr || X509_verify(sk_X509_value(path, i), key) != 1) {
+                    ERR_clear_error();
+                    return false;
+                }
+            }
+            return true;
+        };
         CrlFetcher::Found found =
-            fetching->check->fetcher->crls_for(current, issuer, fetching->now, fetching->check->fetch_refresh);
+            fetching->check->fetcher->crls_for(current, issuer, fetching->now, fetching->check->fetch_refresh, genuine);
         if (!found.crls.empty() && crls == nullptr && (crls = sk_X509_CRL_new_null()) == nullptr) {
             return nullptr;
         }

@@ -35,6 +35,8 @@ extern "C" int pre_config(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* /*t
 
 extern "C" int start_runtime(apr_pool_t* pool, apr_pool_t* /*log*/, apr_pool_t* temp, server_rec* base)
 {
+    // Shown with ServerTokens Full, as mod_ssl shows its OpenSSL.
+    ap_add_version_component(pool, "mod_arrcert/" ARRCERT_VERSION);
     return arrcert::httpd::guard_server(base, "starting (caches, certificate headers)", HTTP_INTERNAL_SERVER_ERROR,
                                         [&] { return arrcert::httpd::start_runtime(pool, temp, base); });
 }

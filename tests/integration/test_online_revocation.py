@@ -2,6 +2,7 @@
 broken ones), CRLs fetched from the distribution point in the certificate (a real HTTP server), and
 intermediates as trust anchors."""
 import os
+import socket
 import threading
 import time
 
@@ -296,6 +297,50 @@ def test_crl_fetched_from_the_distribution_point(pki, cdp):
         assert verify(httpd, "/fetch", certs["alice"]) == 200
     finally:
         httpd.stop()
+
+
+class ConnectionCounter:
+    """A listener that counts the connections made to it and closes them."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            self.count += 1
+            connection.close()
+
+
+def test_a_forged_certificate_makes_no_fetch(pki, cdp):
+    """OpenSSL checks revocation before signatures: the URL of a certificate that does not verify
+    is never fetched (it would let any client make the server request any http:// URL)."""
+    counter = ConnectionCounter()
+    look_alike = pki.issue("cd_look_alike", name(("O", "Contoso"), ("CN", "CDP CA")), ca=True)
+    forged = pki.issue("cd_forged", name(("O", "Contoso"), ("CN", "alice")), issuer=look_alike,
+                       crl_url=f"http://127.0.0.1:{counter.port}/internal/admin")
+    httpd = Httpd(f"""
+        <Location /fetch>
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {cdp['ca'].cert_path}
+            ArrCertCARevocationFetch on
+        </Location>
+        """)
+    httpd.add_cgi("fetch/env.cgi")
+    httpd.start()
+    try:
+        assert verify(httpd, "/fetch", forged) == 403
+        time.sleep(0.5)
+        assert counter.count == 0
+    finally:
+        httpd.stop()
+        counter.sock.close()
 
 
 def test_crl_past_next_update_fails_closed(pki, cdp):
