@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Writes mod_arrcert(8), the directive reference, from the directive table of README.md.
+"""Writes mod_arrcert(5), the directive reference, from the directive table of README.md.
 
-usage: directives_man.py README.md VERSION > mod_arrcert.8
+usage: directives_man.py README.md VERSION > mod_arrcert.5
 """
 import re
 import sys
@@ -26,7 +26,7 @@ def main():
             rows.append(cells)
     if not rows:
         sys.exit("no directive rows found in " + readme)
-    out = [f'.TH MOD_ARRCERT 8 "" "mod_arrcert {version}" "Apache httpd modules"',
+    out = [f'.TH MOD_ARRCERT 5 "" "mod_arrcert {version}" "Apache httpd configuration"',
            ".SH NAME", "mod_arrcert \\- check client certificates forwarded by a TLS front end",
            ".SH SYNOPSIS", "a2enmod arrcert", ".SH DESCRIPTION",
            "mod_arrcert reads the client certificate that a TLS-terminating front end forwards in a request "

@@ -70,7 +70,7 @@ def test_contents_and_dependencies(package):
     files = run("dpkg", "-L", PACKAGE).stdout.split()
     for expected in (MODULE_PATH, "/usr/bin/arrcert", "/etc/apache2/mods-available/arrcert.load",
                      "/etc/apache2/mods-available/arrcert.conf", "/usr/share/man/man1/arrcert.1.gz",
-                     "/usr/share/man/man8/mod_arrcert.8.gz", f"/usr/share/doc/{PACKAGE}/copyright",
+                     "/usr/share/man/man5/mod_arrcert.5.gz", f"/usr/share/doc/{PACKAGE}/copyright",
                      f"/usr/share/doc/{PACKAGE}/changelog.gz"):
         assert expected in files, expected
     assert any(f.startswith(f"/usr/share/doc/{PACKAGE}/README") for f in files)
