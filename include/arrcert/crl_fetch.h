@@ -39,6 +39,9 @@ public:
     struct Found {
         std::vector<CrlPtr> crls;  // up-referenced: the caller owns them
         std::int64_t next_update = std::numeric_limits<std::int64_t>::max();
+        // Some distribution point of the certificate has no current CRL yet (being fetched, failed,
+        // expired, not taken): what is judged now is not kept, so the CRL counts once it is there.
+        bool incomplete = false;
     };
     // The current CRLs of `certificate`'s distribution points (`issuer` signs them). A URL never
     // fetched is fetched now, unless another request is fetching it; a CRL due for a refresh

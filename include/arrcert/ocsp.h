@@ -3,10 +3,12 @@
 // query per certificate at a time, and a responder that is down left alone for a while.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <limits>
 #include <mutex>
+#include <type_traits>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,19 +21,21 @@ namespace arrcert {
 
 enum class OcspMode { off, leaf, on };
 
+// Plain values and pointers into the configuration: a scope holds it by value.
 struct OcspPolicy {
     OcspMode mode = OcspMode::off;
-    bool no_ocsp_for_cert_ok = false;  // a certificate that names no responder passes
-    bool soft_fail = false;            // an unreachable responder lets the request through, with a warning
-    std::string default_responder;     // empty: none
-    bool override_responder = false;   // the default even where the certificate names one
+    bool no_ocsp_for_cert_ok = false;         // a certificate that names no responder passes
+    bool soft_fail = false;                   // an unreachable responder lets the request through, with a warning
+    const char* default_responder = nullptr;  // null: none
+    bool override_responder = false;          // the default even where the certificate names one
     int timeout_seconds = 10;
     std::int64_t max_age = -1;  // seconds since thisUpdate; -1: no limit
     std::int64_t time_skew = 300;
     bool use_nonce = true;
-    STACK_OF(X509) * responder_certs = nullptr;  // trusted as signers (OCSP_TRUSTOTHER); owned by the configuration
-    std::string responder_certs_identity;        // SHA-256 of them, for the rules' fingerprint
+    STACK_OF(X509) * responder_certs = nullptr;  // trusted as signers, besides the issuer
+    const char* responder_certs_identity = "";   // SHA-256 of them, for the rules' fingerprint
 };
+static_assert(std::is_trivially_destructible_v<OcspPolicy>);
 
 inline constexpr std::int64_t ocsp_backoff_seconds = 10;
 inline constexpr std::size_t ocsp_max_response_bytes = std::size_t{64} * 1024;
@@ -61,12 +65,22 @@ private:
     static Answer query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
                         const std::string& url, std::int64_t now);
     [[nodiscard]] static bool still_valid(const Answer& answer, const OcspPolicy& policy, std::int64_t now);
+    static std::chrono::steady_clock::duration busy_threshold(const OcspPolicy& policy);
+    void release(const std::string& url);
+
+    // The queries in flight to one responder: since when some are, and when one last ended.
+    struct Busy {
+        int queries = 0;
+        std::chrono::steady_clock::time_point since;
+        std::chrono::steady_clock::time_point answered;
+    };
 
     std::mutex mutex_;
     std::condition_variable answered_;
     std::unordered_map<std::string, Answer> answers_;  // by certificate ID, responder and policy
     std::unordered_set<std::string> in_flight_;
     std::unordered_map<std::string, std::int64_t> down_until_;  // responder URL: back-off end
+    std::unordered_map<std::string, Busy> busy_;                // responder URL
 };
 
 }  // namespace arrcert

@@ -175,6 +175,7 @@ CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int
             const bool full = entries_.size() >= max_fetched_urls;
             lock.unlock();
             if (full || !may_fetch()) {
+                found.incomplete = true;
                 continue;
             }
             lock.lock();
@@ -199,6 +200,9 @@ CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int
         } else if (entry.crl && !entry.fetching && now >= entry.fetched_at + refresh_seconds && !stopping_) {
             entries_[url].fetching = true;
             schedule(url);
+        }
+        if (const Entry& current = entries_[url]; !current.crl || current.next_update <= now) {
+            found.incomplete = true;
         }
     }
     // Every current CRL of the certificate's issuer, whichever certificate's distribution point it

@@ -13,7 +13,7 @@ namespace {
 struct UrlParts {
     OpenSslString host;
     OpenSslString port;
-    OpenSslString path;
+    std::string path;  // with its query
 };
 
 Result<UrlParts> parse_http_url(const std::string& url)
@@ -25,11 +25,18 @@ Result<UrlParts> parse_http_url(const std::string& url)
     char* host = nullptr;
     char* port = nullptr;
     char* path = nullptr;
-    if (OSSL_HTTP_parse_url(url.c_str(), &ssl, nullptr, &host, &port, nullptr, &path, nullptr, nullptr) != 1) {
+    char* query = nullptr;
+    if (OSSL_HTTP_parse_url(url.c_str(), &ssl, nullptr, &host, &port, nullptr, &path, &query, nullptr) != 1) {
         ERR_clear_error();
         return Failure("cannot parse URL " + url);
     }
-    return UrlParts{OpenSslString(host), OpenSslString(port), OpenSslString(path)};
+    const OpenSslString owned_path(path);
+    const OpenSslString owned_query(query);
+    std::string full = path != nullptr ? path : "/";
+    if (query != nullptr) {
+        full.append("?").append(query);
+    }
+    return UrlParts{OpenSslString(host), OpenSslString(port), std::move(full)};
 }
 
 std::string last_error(std::string_view what)
@@ -66,13 +73,16 @@ bool is_http_url(std::string_view url) noexcept
 
 Result<std::string> http_get(const std::string& url, const HttpLimits& limits)
 {
-    if (!is_http_url(url)) {
-        return Failure("not an http:// URL: " + url);
+    auto parts = parse_http_url(url);
+    if (!parts) {
+        return parts.why();
     }
-    // "" and not null: no proxy from http_proxy in httpd's environment.
-    // ASN.1 (DER), as RFC 5280 has distribution points serve CRLs: read whole into memory, bounded.
-    return body_of(OSSL_HTTP_get(url.c_str(), "", nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr, nullptr, 1,
-                                 limits.max_bytes, limits.timeout_seconds),
+    // ASN.1 (DER), as RFC 5280 has distribution points serve CRLs, read whole into memory, bounded.
+    // OSSL_HTTP_transfer follows no redirect (OSSL_HTTP_get would, to any host): only the URL that
+    // a verified certificate names is ever asked. "" and not null: no proxy from http_proxy.
+    return body_of(OSSL_HTTP_transfer(nullptr, parts->host.get(), parts->port.get(), parts->path.c_str(), 0, "",
+                                      nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr, nullptr, nullptr,
+                                      nullptr, 1, limits.max_bytes, limits.timeout_seconds, 0),
                    url);
 }
 
@@ -89,9 +99,9 @@ Result<std::string> http_post(const std::string& url, std::string_view content_t
     }
     const std::string type(content_type);
     const std::string expected(expected_type);
-    return body_of(OSSL_HTTP_transfer(nullptr, parts->host.get(), parts->port.get(), parts->path.get(), 0, "", nullptr,
-                                      nullptr, nullptr, nullptr, nullptr, 0, nullptr, type.c_str(), request.get(),
-                                      expected.c_str(), 1, limits.max_bytes, limits.timeout_seconds, 0),
+    return body_of(OSSL_HTTP_transfer(nullptr, parts->host.get(), parts->port.get(), parts->path.c_str(), 0, "",
+                                      nullptr, nullptr, nullptr, nullptr, nullptr, 0, nullptr, type.c_str(),
+                                      request.get(), expected.c_str(), 1, limits.max_bytes, limits.timeout_seconds, 0),
                    url);
 }
 

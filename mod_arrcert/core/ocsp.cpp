@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 #include "arrcert/certificate.h"
 #include "arrcert/openssl_ptr.h"
@@ -54,28 +55,46 @@ std::int64_t seconds_of(const ASN1_GENERALIZEDTIME* time, std::int64_t otherwise
 
 std::string OcspClient::responder_url(X509* certificate, const OcspPolicy& policy)
 {
+    const std::string fallback = policy.default_responder != nullptr ? policy.default_responder : "";
+    if (policy.override_responder && !fallback.empty()) {
+        return is_http_url(fallback) ? fallback : std::string();
+    }
+    // The first http:// OCSP location of Authority Information Access, else the default: a
+    // location the module cannot ask (https://, ldap://) does not leave the certificate unchecked.
     std::string url;
-    if (policy.override_responder && !policy.default_responder.empty()) {
-        url = policy.default_responder;
-    } else {
-        // The first OCSP location of Authority Information Access, as mod_ssl takes it.
-        STACK_OF(OPENSSL_STRING)* locations = X509_get1_ocsp(certificate);
-        if (locations != nullptr && sk_OPENSSL_STRING_num(locations) > 0) {
-            url = sk_OPENSSL_STRING_value(locations, 0);
+    STACK_OF(OPENSSL_STRING)* locations = X509_get1_ocsp(certificate);
+    for (int i = 0; locations != nullptr && i < sk_OPENSSL_STRING_num(locations) && url.empty(); ++i) {
+        if (const char* location = sk_OPENSSL_STRING_value(locations, i); is_http_url(location)) {
+            url = location;
         }
-        X509_email_free(locations);
-        ERR_clear_error();
-        if (url.empty()) {
-            url = policy.default_responder;
-        }
+    }
+    X509_email_free(locations);
+    ERR_clear_error();
+    if (url.empty()) {
+        url = fallback;
     }
     return is_http_url(url) ? url : std::string();
 }
 
+std::chrono::steady_clock::duration OcspClient::busy_threshold(const OcspPolicy& policy)
+{
+    // Longer than a responder that works takes; shorter than the timeout.
+    return std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(2),
+                                                         std::chrono::seconds(policy.timeout_seconds) / 2);
+}
+
+void OcspClient::release(const std::string& url)
+{
+    // Under mutex_.
+    Busy& busy = busy_[url];
+    --busy.queries;
+    busy.answered = std::chrono::steady_clock::now();
+}
+
 bool OcspClient::still_valid(const Answer& answer, const OcspPolicy& policy, std::int64_t now)
 {
-    return now < answer.status.valid_until &&
-           (policy.max_age < 0 || now <= answer.this_update + policy.max_age + policy.time_skew);
+    // As OCSP_check_validity: the maximum age counts without the skew.
+    return now < answer.status.valid_until && (policy.max_age < 0 || now <= answer.this_update + policy.max_age);
 }
 
 OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
@@ -124,14 +143,15 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
         ERR_clear_error();
         return {status(Kind::invalid, "OCSP response nonce does not match the request")};
     }
-    // The issuer, already verified, may sign its own responses: it need not be in the store.
+    // The issuer, whose path this verification already checked (a partial one included), and the
+    // configured responder certificates sign as they are (OCSP_TRUSTOTHER); a delegated responder
+    // carried in the response is verified up to the store, with id-kp-OCSPSigning.
     CertificateStackPtr signers(policy.responder_certs != nullptr ? sk_X509_dup(policy.responder_certs)
                                                                   : sk_X509_new_null());
     if (!signers || sk_X509_push(signers.get(), issuer) == 0) {
         throw std::bad_alloc();
     }
-    const unsigned long flags = policy.responder_certs != nullptr ? OCSP_TRUSTOTHER : 0;
-    if (OCSP_basic_verify(basic.get(), signers.get(), store, flags) != 1) {
+    if (OCSP_basic_verify(basic.get(), signers.get(), store, OCSP_TRUSTOTHER) != 1) {
         ERR_clear_error();
         return {status(Kind::invalid, "OCSP response signature not verified")};
     }
@@ -154,7 +174,7 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
     result.next_update = seconds_of(next_update, -1);
     std::int64_t until = result.next_update >= 0 ? result.next_update + policy.time_skew : now + default_answer_seconds;
     if (policy.max_age >= 0) {
-        until = std::min(until, result.this_update + policy.max_age + policy.time_skew);
+        until = std::min(until, result.this_update + policy.max_age);
     }
     switch (cert_status) {
         case V_OCSP_CERTSTATUS_GOOD: result.status = {Kind::good, {}, until}; break;
@@ -179,7 +199,8 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
         return status(OcspStatus::Kind::invalid, "cannot make an OCSP request for the certificate");
     }
     const std::string key = der_of(id.get(), i2d_OCSP_CERTID) + '\n' + url + '\n' + (policy.use_nonce ? "n" : "-") +
-                            std::to_string(policy.time_skew) + policy.responder_certs_identity;
+                            std::to_string(policy.time_skew) + std::to_string(policy.max_age) +
+                            policy.responder_certs_identity;
 
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -187,17 +208,29 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
             return found->second.status;
         }
         if (const auto down = down_until_.find(url); down != down_until_.end() && down->second > now) {
-            return status(OcspStatus::Kind::unreachable, "OCSP responder unreachable (retried after a pause)");
+            return {OcspStatus::Kind::unreachable, "OCSP responder unreachable (retried after a pause)", down->second};
         }
         if (!in_flight_.contains(key)) {
+            // A responder that has not answered another query for a while is not asked again meanwhile:
+            // during an outage each request would otherwise hold a worker for the whole timeout.
+            if (const auto busy = busy_.find(url);
+                busy != busy_.end() && busy->second.queries > 0 &&
+                std::chrono::steady_clock::now() - std::max(busy->second.since, busy->second.answered) >
+                    busy_threshold(policy)) {
+                return {OcspStatus::Kind::unreachable, "OCSP responder not answering", now + ocsp_backoff_seconds};
+            }
             break;
         }
         // Another request asks for the same certificate: share its answer, waiting no longer than it may.
         if (answered_.wait_for(lock, std::chrono::seconds(policy.timeout_seconds)) == std::cv_status::timeout) {
-            return status(OcspStatus::Kind::unreachable, "OCSP responder did not answer in time");
+            return {OcspStatus::Kind::unreachable, "OCSP responder did not answer in time", now + ocsp_backoff_seconds};
         }
     }
     in_flight_.insert(key);
+    Busy& busy = busy_[url];
+    if (busy.queries++ == 0) {
+        busy.since = std::chrono::steady_clock::now();
+    }
     lock.unlock();
     Answer answer;
     try {
@@ -205,17 +238,22 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
     } catch (...) {
         lock.lock();
         in_flight_.erase(key);
+        release(url);
         answered_.notify_all();
         throw;
     }
     lock.lock();
     in_flight_.erase(key);
+    release(url);
+    // From when the query ended, not when the request began: a query may take the whole timeout.
+    const std::int64_t ended = std::max(now, static_cast<std::int64_t>(std::time(nullptr)));
     if (answer.status.kind == OcspStatus::Kind::unreachable) {
-        down_until_[url] = now + ocsp_backoff_seconds;
+        down_until_[url] = ended + ocsp_backoff_seconds;
+        answer.status.valid_until = ended + ocsp_backoff_seconds;
     } else {
         down_until_.erase(url);
         if (answer.status.kind == OcspStatus::Kind::invalid) {
-            answer.status.valid_until = now + ocsp_backoff_seconds;  // not asked again at once
+            answer.status.valid_until = ended + ocsp_backoff_seconds;  // not asked again at once
         }
         if (answers_.size() >= max_answers) {
             std::erase_if(answers_, [&](const auto& entry) { return !still_valid(entry.second, policy, now); });

@@ -50,7 +50,7 @@ ChainCheckResult check_chain(const ChainCheck& check, const Certificate& leaf, c
     }
     ChainVerdict chain = verify_chain(check, leaf.x509(), untrusted, at, now);
     if (!chain.error.empty()) {
-        return {Rule::chain, std::move(chain.error), Verdict::no_end, {}};
+        return {Rule::chain, std::move(chain.error), chain.valid_until, {}};
     }
     return {Rule::none, {}, chain.valid_until, std::move(chain.warning)};
 }
@@ -143,6 +143,7 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
         const std::int64_t at = std::clamp(now, verdict.not_before, verdict.not_after);
         ChainCheckResult chain = check_chain(rules.chain, certificate.value(), decoded.chain, at, now);
         if (chain.failed != Rule::none) {
+            verdict.valid_until = chain.valid_until;
             return refuse_judged(chain.failed, std::move(chain.reason));
         }
         verdict.valid_until = chain.valid_until;

@@ -89,6 +89,9 @@ STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* context, const X509_NAME*
             }
         }
         fetching->next_update = std::min(fetching->next_update, found.next_update);
+        if (found.incomplete) {
+            fetching->next_update = std::min(fetching->next_update, fetching->now - 1);  // not kept
+        }
     } catch (...) {
         ERR_clear_error();  // no fetched CRL: the check fails closed, or passes under no_crl_for_cert_ok
     }
@@ -116,7 +119,7 @@ ChainVerdict check_ocsp(const ChainCheck& check, STACK_OF(X509) * path, std::int
                     return refused(status.reason);
                 }
                 verdict.warning = status.reason;
-                verdict.valid_until = std::min(verdict.valid_until, now + ocsp_backoff_seconds);
+                verdict.valid_until = std::min(verdict.valid_until, status.valid_until);
                 break;
             case OcspStatus::Kind::revoked:
             case OcspStatus::Kind::invalid: return refused(status.reason);
@@ -346,7 +349,11 @@ ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector
     const int error = X509_STORE_CTX_get_error(context.get());
     ERR_clear_error();
     if (verified != 1) {
-        return refused(X509_verify_cert_error_string(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error));
+        // A refusal for want of a fetched CRL holds no longer than the verdict it stands for.
+        ChainVerdict failed =
+            refused(X509_verify_cert_error_string(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error));
+        failed.valid_until = fetching.next_update;
+        return failed;
     }
     STACK_OF(X509)* path = X509_STORE_CTX_get0_chain(context.get());
     ChainVerdict verdict;

@@ -73,7 +73,7 @@ std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decodin
         append_number(out, static_cast<std::uint64_t>(ocsp->mode));
         append_number(out, (ocsp->no_ocsp_for_cert_ok ? 1U : 0U) | (ocsp->soft_fail ? 2U : 0U) |
                                (ocsp->override_responder ? 4U : 0U) | (ocsp->use_nonce ? 8U : 0U));
-        append_field(out, ocsp->default_responder);
+        append_field(out, ocsp->default_responder != nullptr ? ocsp->default_responder : "");
         append_number(out, static_cast<std::uint64_t>(ocsp->max_age + 1));
         append_number(out, static_cast<std::uint64_t>(ocsp->time_skew));
         append_field(out, ocsp->responder_certs_identity);

@@ -100,7 +100,20 @@ DirSettings merge(const DirSettings& outer, const DirSettings& inner)
     merged.crl_refresh = either(outer.crl_refresh, inner.crl_refresh);
     merged.fetch_crls = either(outer.fetch_crls, inner.fetch_crls);
     merged.partial_chain = either(outer.partial_chain, inner.partial_chain);
-    merged.ocsp = either(outer.ocsp, inner.ocsp);
+    merged.ocsp_enable = either(outer.ocsp_enable, inner.ocsp_enable);
+    merged.ocsp_default_responder = either(outer.ocsp_default_responder, inner.ocsp_default_responder);
+    merged.ocsp_override_responder = either(outer.ocsp_override_responder, inner.ocsp_override_responder);
+    merged.ocsp_timeout = either(outer.ocsp_timeout, inner.ocsp_timeout);
+    merged.ocsp_max_age = either(outer.ocsp_max_age, inner.ocsp_max_age);
+    merged.ocsp_time_skew = either(outer.ocsp_time_skew, inner.ocsp_time_skew);
+    merged.ocsp_use_nonce = either(outer.ocsp_use_nonce, inner.ocsp_use_nonce);
+    if (inner.ocsp_responder_certs != nullptr) {
+        merged.ocsp_responder_certs = inner.ocsp_responder_certs;
+        merged.ocsp_responder_certs_identity = inner.ocsp_responder_certs_identity;
+    } else {
+        merged.ocsp_responder_certs = outer.ocsp_responder_certs;
+        merged.ocsp_responder_certs_identity = outer.ocsp_responder_certs_identity;
+    }
     return merged;
 }
 
@@ -128,7 +141,19 @@ Scope resolve(const DirSettings& settings)
     scope.crls = settings.crls;
     scope.fetch_crls = settings.fetch_crls.value_or(false);
     scope.partial_chain = settings.partial_chain.value_or(false);
-    scope.ocsp = settings.ocsp != nullptr && settings.ocsp->mode != OcspMode::off ? settings.ocsp : nullptr;
+    const OcspEnable enable = settings.ocsp_enable.value_or(OcspEnable{});
+    scope.ocsp.mode = enable.mode;
+    scope.ocsp.no_ocsp_for_cert_ok = enable.no_ocsp_for_cert_ok;
+    scope.ocsp.soft_fail = enable.soft_fail;
+    scope.ocsp.default_responder = settings.ocsp_default_responder;
+    scope.ocsp.override_responder = settings.ocsp_override_responder.value_or(false);
+    scope.ocsp.timeout_seconds = settings.ocsp_timeout.value_or(OcspPolicy{}.timeout_seconds);
+    scope.ocsp.max_age = settings.ocsp_max_age.value_or(OcspPolicy{}.max_age);
+    scope.ocsp.time_skew = settings.ocsp_time_skew.value_or(OcspPolicy{}.time_skew);
+    scope.ocsp.use_nonce = settings.ocsp_use_nonce.value_or(true);
+    scope.ocsp.responder_certs = settings.ocsp_responder_certs;
+    scope.ocsp.responder_certs_identity =
+        settings.ocsp_responder_certs_identity != nullptr ? settings.ocsp_responder_certs_identity : "";
     // Once CRLs are configured or fetched, the whole chain is checked unless told otherwise.
     scope.revocation = settings.revocation.value_or(RevocationPolicy{
         settings.crls != nullptr || scope.fetch_crls ? RevocationCheck::chain : RevocationCheck::none, false});
@@ -150,7 +175,7 @@ RuleSet Scope::rules(const CrlSnapshot* crl_snapshot) const noexcept
     rules.chain.depth = verify_depth;
     rules.chain.partial_chain = partial_chain;
     rules.chain.fetch_refresh = crl_refresh;
-    rules.chain.ocsp = ocsp;
+    rules.chain.ocsp = ocsp.mode != OcspMode::off ? &ocsp : nullptr;
     rules.accept_unverified = accept_unverified;
     rules.report_refusals = mode == VerifyMode::optional_no_ca;
     return rules;

@@ -29,6 +29,12 @@ struct Origin {
     const char* what = nullptr;  // e.g. "ArrCertVerifyClient require"
 };
 
+struct OcspEnable {
+    OcspMode mode = OcspMode::off;
+    bool no_ocsp_for_cert_ok = false;
+    bool soft_fail = false;
+};
+
 struct VerifyClient {
     VerifyMode mode = VerifyMode::none;
     Origin at;
@@ -86,9 +92,17 @@ struct DirSettings {
     std::optional<std::int64_t> crl_refresh;
     std::optional<bool> fetch_crls;     // ArrCertCARevocationFetch
     std::optional<bool> partial_chain;  // ArrCertVerifyPartialChain
-    // The ArrCertOCSP* directives of one scope, as one unit (a scope that sets any sets them all;
-    // the others keep their defaults). Pool-owned.
-    OcspPolicy* ocsp = nullptr;
+    // The ArrCertOCSP* directives, each inherited on its own (a section that tunes one keeps the
+    // others, ArrCertOCSPEnable included).
+    std::optional<OcspEnable> ocsp_enable;
+    const char* ocsp_default_responder = nullptr;
+    std::optional<bool> ocsp_override_responder;
+    std::optional<int> ocsp_timeout;
+    std::optional<std::int64_t> ocsp_max_age;
+    std::optional<std::int64_t> ocsp_time_skew;
+    std::optional<bool> ocsp_use_nonce;
+    STACK_OF(X509) * ocsp_responder_certs = nullptr;  // with its identity
+    const char* ocsp_responder_certs_identity = nullptr;
 };
 
 DirSettings merge(const DirSettings& outer, const DirSettings& inner);
@@ -118,7 +132,7 @@ struct Scope {
     std::int64_t crl_refresh = default_crl_refresh_seconds;
     bool fetch_crls = false;
     bool partial_chain = false;
-    const OcspPolicy* ocsp = nullptr;  // null: off
+    OcspPolicy ocsp;  // mode off: no OCSP
 
     // The rules of this scope, with the CRLs in force for the request.
     [[nodiscard]] RuleSet rules(const CrlSnapshot* crl_snapshot) const noexcept;

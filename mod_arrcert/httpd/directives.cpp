@@ -359,21 +359,6 @@ extern "C" const char* set_partial_chain(cmd_parms* cmd, void* config, int on)
 
 namespace {
 
-// The scope's OCSP settings, made by its first ArrCertOCSP* directive.
-OcspPolicy& ocsp_of(cmd_parms* cmd, DirSettings& settings)
-{
-    if (settings.ocsp == nullptr) {
-        settings.ocsp = make_pool_owned<OcspPolicy>(cmd->pool);
-    }
-    return *settings.ocsp;
-}
-
-template <class Set>
-const char* on_ocsp(cmd_parms* cmd, void* config, Set set)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* { return set(ocsp_of(cmd, settings)); });
-}
-
 apr_status_t free_certificates(void* stack) noexcept
 {
     sk_X509_pop_free(static_cast<STACK_OF(X509)*>(stack), X509_free);
@@ -384,7 +369,7 @@ apr_status_t free_certificates(void* stack) noexcept
 
 extern "C" const char* set_ocsp_enable(cmd_parms* cmd, void* config, int argc, char* const argv[])
 {
-    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
         if (argc < 1) {
             return directive_error(cmd, "needs on, leaf or off");
         }
@@ -392,71 +377,75 @@ extern "C" const char* set_ocsp_enable(cmd_parms* cmd, void* config, int argc, c
         if (!mode) {
             return directive_error(cmd, not_one_of(argv[0], ocsp_modes));
         }
-        policy.mode = *mode;
+        OcspEnable enable{*mode};
         for (int i = 1; i < argc; ++i) {
             if (equal_ignoring_case(argv[i], "no_ocsp_for_cert_ok")) {
-                policy.no_ocsp_for_cert_ok = true;
+                enable.no_ocsp_for_cert_ok = true;
             } else if (equal_ignoring_case(argv[i], "soft_fail")) {
-                policy.soft_fail = true;
+                enable.soft_fail = true;
             } else {
                 return directive_error(cmd,
                                        "'" + std::string(argv[i]) + "' is neither no_ocsp_for_cert_ok nor soft_fail");
             }
         }
+        settings.ocsp_enable = enable;
         return nullptr;
     });
 }
 
 extern "C" const char* set_ocsp_default_responder(cmd_parms* cmd, void* config, const char* arg)
 {
-    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
         if (!is_http_url(arg)) {
             return directive_error(
                 cmd, "'" + std::string(arg) +
                          "' is not an http:// URL (responders are asked over HTTP, as mod_ssl asks them)");
         }
-        policy.default_responder = arg;
+        settings.ocsp_default_responder = apr_pstrdup(cmd->pool, arg);
         return nullptr;
     });
 }
 
 extern "C" const char* set_ocsp_override_responder(cmd_parms* cmd, void* config, int on)
 {
-    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
-        policy.override_responder = on != 0;
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
+        settings.ocsp_override_responder = on != 0;
         return nullptr;
     });
 }
 
 extern "C" const char* set_ocsp_timeout(cmd_parms* cmd, void* config, const char* arg)
 {
-    return on_ocsp(cmd, config,
-                   [&](OcspPolicy& policy) { return set_number(cmd, arg, 1, 300, "seconds", policy.timeout_seconds); });
+    return on_settings(cmd, config, [&](DirSettings& settings) {
+        return set_number(cmd, arg, 1, 300, "seconds", settings.ocsp_timeout);
+    });
 }
 
 extern "C" const char* set_ocsp_max_age(cmd_parms* cmd, void* config, const char* arg)
 {
-    return on_ocsp(cmd, config,
-                   [&](OcspPolicy& policy) { return set_number(cmd, arg, -1, 31536000, "seconds", policy.max_age); });
+    return on_settings(cmd, config, [&](DirSettings& settings) {
+        return set_number(cmd, arg, -1, 31536000, "seconds", settings.ocsp_max_age);
+    });
 }
 
 extern "C" const char* set_ocsp_time_skew(cmd_parms* cmd, void* config, const char* arg)
 {
-    return on_ocsp(cmd, config,
-                   [&](OcspPolicy& policy) { return set_number(cmd, arg, 0, 86400, "seconds", policy.time_skew); });
+    return on_settings(cmd, config, [&](DirSettings& settings) {
+        return set_number(cmd, arg, 0, 86400, "seconds", settings.ocsp_time_skew);
+    });
 }
 
 extern "C" const char* set_ocsp_nonce(cmd_parms* cmd, void* config, int on)
 {
-    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
-        policy.use_nonce = on != 0;
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
+        settings.ocsp_use_nonce = on != 0;
         return nullptr;
     });
 }
 
 extern "C" const char* set_ocsp_responder_certificates(cmd_parms* cmd, void* config, const char* arg)
 {
-    return on_ocsp(cmd, config, [&](OcspPolicy& policy) -> const char* {
+    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
         const Result<std::string> path = server_path(cmd, arg);
         if (!path) {
             return directive_error(cmd, path.error());
@@ -483,8 +472,8 @@ extern "C" const char* set_ocsp_responder_certificates(cmd_parms* cmd, void* con
         if (sk_X509_num(certificates) == 0) {
             return directive_error(cmd, "no PEM certificate could be read from " + path.value());
         }
-        policy.responder_certs = certificates;
-        policy.responder_certs_identity = to_hex(identity.finish());
+        settings.ocsp_responder_certs = certificates;
+        settings.ocsp_responder_certs_identity = apr_pstrdup(cmd->pool, to_hex(identity.finish()).c_str());
         return nullptr;
     });
 }

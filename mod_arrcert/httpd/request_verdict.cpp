@@ -187,7 +187,7 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     if (scope.fetch_crls) {
         rules.chain.fetcher = runtime.crl_fetcher.get();
     }
-    if (scope.ocsp != nullptr) {
+    if (scope.ocsp.mode != OcspMode::off) {
         rules.chain.ocsp_client = runtime.ocsp_client.get();
     }
     // A header line cannot hold a newline: it separates the two values unambiguously. Without a

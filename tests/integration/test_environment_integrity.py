@@ -175,7 +175,7 @@ def test_php_behind_directory_index_sees_the_index_scripts_verdict(php_fast_redi
 # --- no forging configuration at all: mod_ssl's own values of the hop (StdEnvVars) ----------
 
 
-def test_directory_index_behind_a_mod_ssl_hop_sees_the_forwarded_identity(pki, certs):
+def test_directory_index_behind_a_mod_ssl_hop_sees_the_forwarded_identity_mod_php(pki, certs):
     ssl_port = free_port()
     httpd = Httpd("", mpm="prefork", modules=MOD_SSL + ["php_module libphp8.2.so", "negotiation_module mod_negotiation.so"],
                   allow_override="None")

@@ -135,6 +135,30 @@ TEST(DirConfigTest, RevocationDefaultsToTheChainOnceCrlsAreConfigured)
     EXPECT_TRUE(resolve(settings).revocation.no_crl_for_cert_ok);
 }
 
+// A section that tunes one OCSP directive keeps the others, ArrCertOCSPEnable first of all: OCSP
+// never goes off by tuning (found by an attacker's review).
+TEST(DirConfigTest, OcspDirectivesInheritOneByOne)
+{
+    DirSettings outer;
+    outer.ocsp_enable = OcspEnable{OcspMode::leaf, false, true};
+    outer.ocsp_default_responder = "http://ocsp.example/";
+    DirSettings inner;
+    inner.ocsp_timeout = 5;
+    const Scope scope = resolve(merge(outer, inner));
+    EXPECT_EQ(scope.ocsp.mode, OcspMode::leaf);
+    EXPECT_TRUE(scope.ocsp.soft_fail);
+    EXPECT_STREQ(scope.ocsp.default_responder, "http://ocsp.example/");
+    EXPECT_EQ(scope.ocsp.timeout_seconds, 5);
+    const RuleSet rules = scope.rules(nullptr);
+    ASSERT_NE(rules.chain.ocsp, nullptr);
+    EXPECT_EQ(rules.chain.ocsp->timeout_seconds, 5);
+
+    DirSettings off;
+    off.ocsp_enable = OcspEnable{OcspMode::off};
+    EXPECT_EQ(resolve(merge(merge(outer, inner), off)).rules(nullptr).chain.ocsp, nullptr);
+    EXPECT_EQ(resolve({}).rules(nullptr).chain.ocsp, nullptr);
+}
+
 TEST(DirConfigTest, ARequireLineMakesTheScopeCheckCertificates)
 {
     DirSettings settings;

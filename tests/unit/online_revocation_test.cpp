@@ -25,7 +25,11 @@ TEST(OnlineRevocationTest, ResponderUrlAsModSslChoosesIt)
     policy.override_responder = true;
     EXPECT_EQ(OcspClient::responder_url(named.certificate.get(), policy), "http://default.example/");
     policy.override_responder = false;
-    EXPECT_EQ(OcspClient::responder_url(https.certificate.get(), policy), "");  // http:// only, as mod_ssl
+    // http:// only, as mod_ssl; a location that cannot be asked falls back to the default.
+    EXPECT_EQ(OcspClient::responder_url(https.certificate.get(), policy), "http://default.example/");
+    EXPECT_EQ(OcspClient::responder_url(https.certificate.get(), OcspPolicy{}), "");
+    const auto both = testing::issue({.authority_info_access = "OCSP;URI:ldap://dc/x,OCSP;URI:http://second/"});
+    EXPECT_EQ(OcspClient::responder_url(both.certificate.get(), OcspPolicy{}), "http://second/");
 }
 
 TEST(OnlineRevocationTest, NoResponderIsSaidBeforeAnythingIsSent)

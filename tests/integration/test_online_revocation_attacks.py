@@ -1,0 +1,384 @@
+"""Online revocation under attack (found by an attacker's review): a responder that stalls or
+trickles, answers kept past their maximum age, a section that tunes one OCSP directive, a CRL
+distribution point that redirects elsewhere, a partial chain with OCSP, a verdict judged while its
+CRL was still on its way, a delegated responder without id-kp-OCSPSigning, redirect chains."""
+import socket
+import threading
+import time
+import http.server
+
+import pytest
+
+from harness.ocsp import OpenSslResponder, ScriptedResponder, wait_until
+from harness.pki import name
+from harness.servers import Httpd, curl
+
+HEADER = "X-ARR-ClientCert"
+
+
+def verify(server, path, cert):
+    return curl(server.url(f"{path}/env.cgi"), headers=[(HEADER, cert.azure_header)])[0]
+
+
+def timed(server, path, cert):
+    started = time.monotonic()
+    status = verify(server, path, cert)
+    return status, time.monotonic() - started
+
+
+class Blackhole:
+    """Accepts TCP connections (kernel backlog) and never answers: a stalled responder."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port = self.sock.getsockname()[1]
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+
+class Counter:
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.count = 0
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.count += 1
+            c.close()
+
+
+class Redirector:
+    """A CDP host that answers every GET with 302 to `target`."""
+
+    def __init__(self, target):
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(302)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+class Trickle:
+    """An HTTP server that sends its headers, then one byte every 0.5 s."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.drip, args=(c,), daemon=True).start()
+
+    def drip(self, c):
+        try:
+            c.recv(65536)
+            c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\n"
+                      b"Content-Length: 60000\r\n\r\n\x30\x82\xea\x5c")
+            for _ in range(120):
+                time.sleep(0.5)
+                c.sendall(b"\x00")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+
+def test_a_responder_that_never_answers_is_left_alone_with_the_default_timeout(pki):
+    """A responder that could not be reached is left alone for 10 seconds from when the query ended
+    (not from when the request began, which a 10 s timeout would leave already past), and the
+    soft_fail verdict is kept as long."""
+    hole = Blackhole()
+    a = pki.issue("r16_bo_a", name(("O", "R16"), ("CN", "a")), issuer=pki.ca, ocsp_url=hole.url())
+    b = pki.issue("r16_bo_b", name(("O", "R16"), ("CN", "b")), issuer=pki.ca, ocsp_url=hole.url())
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        <Location /hard>
+            ArrCertVerifyClient require
+            ArrCertOCSPEnable leaf
+        </Location>
+        <Location /soft>
+            ArrCertVerifyClient require
+            ArrCertOCSPEnable leaf soft_fail
+        </Location>
+        """)
+    httpd.add_cgi("hard/env.cgi")
+    httpd.add_cgi("soft/env.cgi")
+    httpd.start()
+    try:
+        status, first = timed(httpd, "/hard", a)
+        assert status == 403 and first > 9
+        status, second = timed(httpd, "/hard", b)
+        assert status == 403
+        assert timed(httpd, "/soft", a)[0] == 200
+        time.sleep(1.5)
+        soft2 = timed(httpd, "/soft", a)   # "verdict kept 10 s" under soft_fail
+        assert second < 1.0, f"second certificate waited {second:.1f}s: no back-off"
+        assert soft2[1] < 1.0, f"soft_fail verdict not kept: waited {soft2[1]:.1f}s again"
+    finally:
+        httpd.stop()
+        hole.sock.close()
+
+
+@pytest.mark.parametrize("skew", [300, 0])
+def test_a_kept_answer_ends_at_its_maximum_age(pki, skew):
+    """ArrCertOCSPResponseMaxAge 5: 'the oldest response taken'. The kept answer (and the verdict)
+    stay valid until thisUpdate + max_age + time_skew (300 s): a revocation is missed for 5 min."""
+    responder = OpenSslResponder(pki.ca, pki.ca)
+    cert = pki.issue(f"r16_ma{skew}", name(("O", "R16"), ("CN", "maxage")), issuer=pki.ca, ocsp_url=responder.url("/"))
+    responder.start(good=[cert])
+    httpd = Httpd(f"""
+        ArrCertCache none
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        <Location /ocsp>
+            ArrCertVerifyClient require
+            ArrCertOCSPEnable leaf
+            ArrCertOCSPResponseMaxAge 5
+            ArrCertOCSPResponseTimeSkew {skew}
+        </Location>
+        """)
+    httpd.add_cgi("ocsp/env.cgi")
+    httpd.start()
+    try:
+        assert verify(httpd, "/ocsp", cert) == 200
+        responder.stop()
+        responder.start(revoked=[cert])      # same port: the certificate is now revoked
+        time.sleep(8)                        # the kept answer is older than max_age
+        assert verify(httpd, "/ocsp", cert) == 403, "answer older than ArrCertOCSPResponseMaxAge still used"
+    finally:
+        httpd.stop()
+        responder.stop()
+
+
+def test_one_ocsp_directive_in_a_section_keeps_ocsp_on(pki):
+    responder = OpenSslResponder(pki.ca, pki.ca)
+    bob = pki.issue("r16_sec_bob", name(("O", "R16"), ("CN", "bob")), issuer=pki.ca, ocsp_url=responder.url("/"))
+    responder.start(revoked=[bob])
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        ArrCertVerifyClient require
+        ArrCertOCSPEnable leaf
+        <Location /tuned>
+            ArrCertOCSPResponderTimeout 5
+        </Location>
+        """)
+    httpd.add_cgi("env.cgi")
+    httpd.add_cgi("tuned/env.cgi")
+    httpd.start()
+    try:
+        assert verify(httpd, "", bob) == 403
+        assert verify(httpd, "/tuned", bob) == 403, "revoked certificate accepted where only the timeout was tuned"
+    finally:
+        httpd.stop()
+        responder.stop()
+
+
+def test_a_distribution_point_redirect_is_not_followed(pki):
+    counter = Counter()
+    redirect = Redirector(f"http://127.0.0.1:{counter.port}/internal/admin?x=1")
+    ca = pki.issue("r16_rd_ca", name(("O", "R16"), ("CN", "Redirect CA")), ca=True)
+    alice = pki.issue("r16_rd_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca,
+                      crl_url=redirect.url("/ca.crl"))
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {ca.cert_path}
+        ArrCertVerifyClient require
+        ArrCertCARevocationFetch on
+        """)
+    httpd.add_cgi("env.cgi")
+    httpd.start()
+    try:
+        verify(httpd, "", alice)
+        time.sleep(0.5)
+        assert counter.count == 0, "the CRL fetch followed a redirect to another host:port"
+    finally:
+        httpd.stop()
+        redirect.httpd.shutdown()
+
+
+def test_trickled_ocsp_response_is_bounded_by_the_timeout(pki):
+    trickle = Trickle()
+    cert = pki.issue("r16_tr", name(("O", "R16"), ("CN", "trickle")), issuer=pki.ca, ocsp_url=trickle.url())
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        <Location /ocsp>
+            ArrCertVerifyClient require
+            ArrCertOCSPEnable leaf
+            ArrCertOCSPResponderTimeout 3
+        </Location>
+        """)
+    httpd.add_cgi("ocsp/env.cgi")
+    httpd.start()
+    try:
+        status, waited = timed(httpd, "/ocsp", cert)
+        assert status == 403 and waited < 5
+    finally:
+        httpd.stop()
+
+
+def test_partial_chain_with_ocsp_signed_by_the_anchor(pki):
+    issuing = pki.issue("r16_pc_issuing", name(("O", "R16"), ("CN", "PC Issuing")), issuer=pki.ca, ca=True)
+    responder = ScriptedResponder(pki.ca, "good")
+    alice = pki.issue("r16_pc_alice", name(("O", "R16"), ("CN", "alice")), issuer=issuing,
+                      ocsp_url=responder.url("/"))
+    responder.start(known=[pki.ca, issuing, alice])
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {issuing.cert_path}
+        ArrCertVerifyClient require
+        ArrCertVerifyPartialChain on
+        ArrCertOCSPEnable leaf
+        """)
+    httpd.add_cgi("env.cgi")
+    httpd.start()
+    try:
+        assert verify(httpd, "", alice) == 200, httpd.error_log()[-600:]
+    finally:
+        httpd.stop()
+        responder.stop()
+
+
+class SlowCrl:
+    """Serves one file after `delay` seconds."""
+
+    def __init__(self, path, delay):
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                time.sleep(delay)
+                body = open(path, "rb").read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def test_a_verdict_judged_without_its_crl_ends_when_the_crl_arrives(pki, tmp_path):
+    """no_crl_for_cert_ok: while the first fetch runs, a revoked certificate passes (documented),
+    but that verdict is cached for ArrCertCacheTimeout (300 s), long after the CRL that revokes it
+    arrived: it should be kept only as long as the fetch is pending."""
+    crl = str(tmp_path / "ca.crl")
+    server = SlowCrl(crl, 3)
+    ca = pki.issue("r16_sc_ca", name(("O", "R16"), ("CN", "Slow CRL CA")), ca=True)
+    alice = pki.issue("r16_sc_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca, crl_url=server.url("/ca.crl"))
+    bob = pki.issue("r16_sc_bob", name(("O", "R16"), ("CN", "bob")), issuer=ca, crl_url=server.url("/ca.crl"))
+    pki.write_crl(crl, ca, revoked=[bob], der=True)
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {ca.cert_path}
+        ArrCertVerifyClient require
+        ArrCertCARevocationFetch on
+        ArrCertCARevocationCheck chain no_crl_for_cert_ok
+        """)
+    httpd.add_cgi("env.cgi")
+    httpd.start()
+    try:
+        first = threading.Thread(target=verify, args=(httpd, "", alice))
+        first.start()
+        time.sleep(1)
+        assert verify(httpd, "", bob) == 200          # during the fetch: documented
+        first.join()
+        assert wait_until(lambda: "CRL fetched from" in httpd.error_log())
+        assert verify(httpd, "", bob) == 403, "revoked certificate still passes from the cached verdict"
+    finally:
+        httpd.stop()
+        server.httpd.shutdown()
+
+
+def test_delegated_responder_without_ocsp_signing_eku_is_refused(pki):
+    no_eku = pki.issue("r16_noeku", name(("O", "R16"), ("CN", "Not a responder")), issuer=pki.ca, eku="clientAuth")
+    responder = OpenSslResponder(pki.ca, no_eku)
+    cert = pki.issue("r16_noeku_leaf", name(("O", "R16"), ("CN", "leaf")), issuer=pki.ca, ocsp_url=responder.url("/"))
+    responder.start(good=[cert])
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        ArrCertVerifyClient require
+        ArrCertOCSPEnable leaf
+        """)
+    httpd.add_cgi("env.cgi")
+    httpd.start()
+    try:
+        assert verify(httpd, "", cert) == 403
+        assert "OCSP response signature not verified" in httpd.error_log()
+    finally:
+        httpd.stop()
+        responder.stop()
+
+
+class SlowRedirectChain:
+    """Each GET waits `delay` s, then redirects (absolute URL, same host) to the next hop, `hops` times."""
+
+    def __init__(self, delay, hops):
+        outer = self
+        self.hits = 0
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits += 1
+                time.sleep(delay)
+                if outer.hits <= hops:
+                    self.send_response(302)
+                    self.send_header("Location", f"http://127.0.0.1:{outer.port}/hop{outer.hits}")
+                else:
+                    self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def test_redirects_do_not_restart_the_crl_fetch_timeout(pki):
+    """README: '10 seconds per CRL'. OSSL_HTTP_get gives every redirect hop the whole timeout again
+    (up to 50 hops): the request that first needs the CRL is held far longer."""
+    chain = SlowRedirectChain(delay=3, hops=6)
+    ca = pki.issue("r16_sr_ca", name(("O", "R16"), ("CN", "Slow Redirect CA")), ca=True)
+    alice = pki.issue("r16_sr_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca, crl_url=chain.url("/ca.crl"))
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {ca.cert_path}
+        ArrCertVerifyClient require
+        ArrCertCARevocationFetch on
+        """)
+    httpd.add_cgi("env.cgi")
+    httpd.start()
+    try:
+        status, waited = timed(httpd, "", alice)
+        assert waited < 12, f"one CRL fetch held the request {waited:.0f}s ({chain.hits} hops)"
+    finally:
+        httpd.stop()
+        chain.httpd.shutdown()
