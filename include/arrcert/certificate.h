@@ -38,6 +38,8 @@ private:
 
 // Seconds since the epoch (UTC) of an ASN.1 time.
 Result<std::int64_t> epoch_seconds(const ASN1_TIME* time);
+// The same for an optional time (a CRL's nextUpdate, an OCSP answer's): `otherwise` when absent or unreadable.
+std::int64_t epoch_seconds_or(const ASN1_TIME* time, std::int64_t otherwise);
 
 // Uppercase hex, two digits a byte, no separators (the Azure portal's form).
 std::string to_hex(const unsigned char* bytes, std::size_t size);

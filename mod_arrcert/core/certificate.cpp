@@ -39,6 +39,15 @@ Result<std::int64_t> epoch_seconds(const ASN1_TIME* time)
     return static_cast<std::int64_t>(timegm(&parts));
 }
 
+std::int64_t epoch_seconds_or(const ASN1_TIME* time, std::int64_t otherwise)
+{
+    if (time == nullptr) {
+        return otherwise;
+    }
+    const Result<std::int64_t> seconds = epoch_seconds(time);
+    return seconds ? seconds.value() : otherwise;
+}
+
 Result<Certificate> Certificate::parse(const Der& der)
 {
     const unsigned char* cursor = der.data();

@@ -26,15 +26,6 @@ CrlPtr parse_crl(const std::string& body)
     return crl;
 }
 
-std::int64_t seconds_or(const ASN1_TIME* time, std::int64_t otherwise)
-{
-    if (time == nullptr) {
-        return otherwise;
-    }
-    const Result<std::int64_t> seconds = epoch_seconds(time);
-    return seconds ? seconds.value() : otherwise;
-}
-
 }  // namespace
 
 CrlFetcher::CrlFetcher(int timeout_seconds, std::function<void(bool, const std::string&)> report)
@@ -95,8 +86,8 @@ void CrlFetcher::fetch(const std::string& url, X509* issuer, std::int64_t now)
     } else if (issuer == nullptr || X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer)) != 0 ||
                X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer)) != 1) {
         problem = "not signed by the certificate's issuer";
-    } else if (next_update = seconds_or(X509_CRL_get0_nextUpdate(crl.get()), now + 86400);
-               next_update <= now || seconds_or(X509_CRL_get0_lastUpdate(crl.get()), now) > now + 300) {
+    } else if (next_update = epoch_seconds_or(X509_CRL_get0_nextUpdate(crl.get()), now + 86400);
+               next_update <= now || epoch_seconds_or(X509_CRL_get0_lastUpdate(crl.get()), now) > now + 300) {
         problem = "outside its validity period (lastUpdate to nextUpdate)";
     }
     ERR_clear_error();

@@ -42,15 +42,6 @@ std::string der_of(const T* object, Write write)
     return der;
 }
 
-std::int64_t seconds_of(const ASN1_GENERALIZEDTIME* time, std::int64_t otherwise)
-{
-    if (time == nullptr) {
-        return otherwise;
-    }
-    const Result<std::int64_t> seconds = epoch_seconds(time);
-    return seconds ? seconds.value() : otherwise;
-}
-
 }  // namespace
 
 std::string OcspClient::responder_url(X509* certificate, const OcspPolicy& policy)
@@ -170,8 +161,8 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
         return {status(Kind::invalid, "OCSP response is not current")};
     }
     Answer result;
-    result.this_update = seconds_of(this_update, now);
-    result.next_update = seconds_of(next_update, -1);
+    result.this_update = epoch_seconds_or(this_update, now);
+    result.next_update = epoch_seconds_or(next_update, -1);
     std::int64_t until = result.next_update >= 0 ? result.next_update + policy.time_skew : now + default_answer_seconds;
     if (policy.max_age >= 0) {
         until = std::min(until, result.this_update + policy.max_age);

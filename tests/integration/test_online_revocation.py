@@ -2,13 +2,12 @@
 broken ones), CRLs fetched from the distribution point in the certificate (a real HTTP server), and
 intermediates as trust anchors."""
 import os
-import socket
 import threading
 import time
 
 import pytest
 
-from harness.ocsp import OpenSslResponder, ScriptedResponder, StaticHttp, wait_until
+from harness.ocsp import ConnectionCounter, OpenSslResponder, ScriptedResponder, StaticHttp, wait_until
 from harness.pki import name
 from harness.servers import Httpd, curl, curl_json, free_port
 
@@ -297,25 +296,6 @@ def test_crl_fetched_from_the_distribution_point(pki, cdp):
         assert verify(httpd, "/fetch", certs["alice"]) == 200
     finally:
         httpd.stop()
-
-
-class ConnectionCounter:
-    """A listener that counts the connections made to it and closes them."""
-
-    def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.count = 0
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            self.count += 1
-            connection.close()
 
 
 def test_a_forged_certificate_makes_no_fetch(pki, cdp):

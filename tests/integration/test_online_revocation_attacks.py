@@ -9,7 +9,7 @@ import http.server
 
 import pytest
 
-from harness.ocsp import OpenSslResponder, ScriptedResponder, wait_until
+from harness.ocsp import ConnectionCounter, OpenSslResponder, ScriptedResponder, wait_until
 from harness.pki import name
 from harness.servers import Httpd, curl
 
@@ -35,23 +35,6 @@ class Blackhole:
 
     def url(self):
         return f"http://127.0.0.1:{self.port}/"
-
-
-class Counter:
-    def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.count = 0
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.count += 1
-            c.close()
 
 
 class Redirector:
@@ -198,7 +181,7 @@ def test_one_ocsp_directive_in_a_section_keeps_ocsp_on(pki):
 
 
 def test_a_distribution_point_redirect_is_not_followed(pki):
-    counter = Counter()
+    counter = ConnectionCounter()
     redirect = Redirector(f"http://127.0.0.1:{counter.port}/internal/admin?x=1")
     ca = pki.issue("r16_rd_ca", name(("O", "R16"), ("CN", "Redirect CA")), ca=True)
     alice = pki.issue("r16_rd_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca,
