@@ -85,7 +85,10 @@ void OcspClient::release(const std::string& url)
 bool OcspClient::still_valid(const Answer& answer, const OcspPolicy& policy, std::int64_t now)
 {
     // As OCSP_check_validity: the maximum age counts without the skew.
-    return now < answer.status.valid_until && (policy.max_age < 0 || now <= answer.this_update + policy.max_age);
+    const bool from_responder =
+        answer.status.kind == OcspStatus::Kind::good || answer.status.kind == OcspStatus::Kind::revoked;
+    return now < answer.status.valid_until &&
+           (policy.max_age < 0 || !from_responder || now <= answer.this_update + policy.max_age);
 }
 
 OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,

@@ -36,10 +36,12 @@ int tolerate_missing_crl(int ok, X509_STORE_CTX* context)
     return ok;
 }
 
-ChainVerdict refused(std::string reason)
+// A refusal holds as long as what it was judged on (an OCSP answer kept 10 s, a missing CRL not at all).
+ChainVerdict refused(std::string reason, std::int64_t valid_until = std::numeric_limits<std::int64_t>::max())
 {
     ChainVerdict verdict;
     verdict.error = std::move(reason);
+    verdict.valid_until = valid_until;
     return verdict;
 }
 
@@ -111,18 +113,18 @@ ChainVerdict check_ocsp(const ChainCheck& check, STACK_OF(X509) * path, std::int
             case OcspStatus::Kind::good: verdict.valid_until = std::min(verdict.valid_until, status.valid_until); break;
             case OcspStatus::Kind::no_responder:
                 if (!policy.no_ocsp_for_cert_ok) {
-                    return refused(status.reason);
+                    return refused(status.reason, status.valid_until);
                 }
                 break;
             case OcspStatus::Kind::unreachable:
                 if (!policy.soft_fail) {
-                    return refused(status.reason);
+                    return refused(status.reason, status.valid_until);
                 }
                 verdict.warning = status.reason;
                 verdict.valid_until = std::min(verdict.valid_until, status.valid_until);
                 break;
             case OcspStatus::Kind::revoked:
-            case OcspStatus::Kind::invalid: return refused(status.reason);
+            case OcspStatus::Kind::invalid: return refused(status.reason, status.valid_until);
         }
     }
     return verdict;

@@ -416,3 +416,26 @@ def test_every_mpm(pki, ocsp, mpm):
     finally:
         httpd.stop()
         server.stop()
+
+
+def test_a_refusal_for_an_unusable_answer_is_not_kept_long(pki):
+    """An answer the module cannot use (here `unknown`) refuses for the back-off, not for
+    ArrCertCacheTimeout: once the responder knows the certificate, it passes."""
+    responder = OpenSslResponder(pki.ca, pki.ca)
+    cert = pki.issue("oc_late", name(("O", "Contoso"), ("CN", "late")), issuer=pki.ca, ocsp_url=responder.url("/"))
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        ArrCertVerifyClient require
+        ArrCertOCSPEnable leaf
+        """)
+    httpd.start()
+    try:
+        responder.start(good=[])
+        assert verify(httpd, "", cert) == 403
+        responder.stop()
+        responder.start(good=[cert])
+        time.sleep(11)
+        assert verify(httpd, "", cert) == 200
+    finally:
+        httpd.stop()
+        responder.stop()
