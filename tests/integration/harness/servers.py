@@ -60,10 +60,19 @@ def tls_vhost(pki, port, verify_client, *lines):
         """) + body + "\n</VirtualHost>\n"
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now and never handed out before in this run: servers made before any of them
+    binds (a fixture's responders) must not share one, which the kernel may otherwise repeat."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def wait_for_port(port, process, timeout=15.0, what="server"):
