@@ -25,28 +25,20 @@ bool any_or_empty(const Range& range, Predicate predicate)
 }
 
 struct ChainCheckResult {
-    Rule failed = Rule::none;  // certificate (an intermediate does not parse) or chain
+    Rule failed = Rule::none;  // chain
     std::string reason;
     std::int64_t valid_until = Verdict::no_end;
     std::string warning;
 };
 
 // The leaf with the intermediates sent after it, verified by OpenSSL at `at`.
-ChainCheckResult check_chain(const ChainCheck& check, const Certificate& leaf, const std::vector<Der>& sent,
-                             std::int64_t at, std::int64_t now)
+ChainCheckResult check_chain(const ChainCheck& check, const Certificate& leaf,
+                             const std::vector<Certificate>& intermediates, std::int64_t at, std::int64_t now)
 {
-    std::vector<Certificate> intermediates;
     std::vector<X509*> untrusted;
-    for (std::size_t i = 1; i < sent.size(); ++i) {
-        auto parsed = Certificate::parse(sent[i]);
-        if (!parsed) {
-            return {Rule::certificate,
-                    "malformed chain certificate " + std::to_string(i) + ": " + parsed.error(),
-                    Verdict::no_end,
-                    {}};
-        }
-        untrusted.push_back(parsed->x509());
-        intermediates.push_back(std::move(parsed.value()));
+    untrusted.reserve(intermediates.size());
+    for (const Certificate& intermediate : intermediates) {
+        untrusted.push_back(intermediate.x509());
     }
     ChainVerdict chain = verify_chain(check, leaf.x509(), untrusted, at, now);
     if (!chain.error.empty()) {
@@ -129,19 +121,21 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
         return refuse_judged(Rule::chain,
                              "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
     }
-    if (rules.chain.trust == nullptr) {
-        // Unverified, the intermediates still become SSL_CLIENT_CERT_CHAIN_n: each must be a
-        // certificate, or the numbering would not be what was sent.
-        for (std::size_t i = 1; i < decoded.chain.size(); ++i) {
-            if (auto parsed = Certificate::parse(decoded.chain[i]); !parsed) {
-                return refuse_judged(Rule::certificate,
-                                     "malformed chain certificate " + std::to_string(i) + ": " + parsed.error());
-            }
+    // Parsed once, verified or not: unverified, the intermediates still become
+    // SSL_CLIENT_CERT_CHAIN_n, so each must be a certificate or the numbering would not be what was sent.
+    std::vector<Certificate> parsed_intermediates;
+    parsed_intermediates.reserve(intermediates.size());
+    for (std::size_t i = 0; i < intermediates.size(); ++i) {
+        auto parsed = Certificate::parse(intermediates[i]);
+        if (!parsed) {
+            return refuse_judged(Rule::certificate,
+                                 "malformed chain certificate " + std::to_string(i + 1) + ": " + parsed.error());
         }
+        parsed_intermediates.push_back(std::move(parsed.value()));
     }
     if (rules.chain.trust != nullptr) {
         const std::int64_t at = std::clamp(now, verdict.not_before, verdict.not_after);
-        ChainCheckResult chain = check_chain(rules.chain, certificate.value(), decoded.chain, at, now);
+        ChainCheckResult chain = check_chain(rules.chain, certificate.value(), parsed_intermediates, at, now);
         if (chain.failed != Rule::none) {
             verdict.valid_until = chain.valid_until;
             return refuse_judged(chain.failed, std::move(chain.reason));
