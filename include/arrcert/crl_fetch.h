@@ -18,6 +18,7 @@
 
 #include "arrcert/http_fetch.h"
 #include "arrcert/openssl_ptr.h"
+#include "arrcert/source_event.h"
 
 namespace arrcert {
 
@@ -28,8 +29,9 @@ inline constexpr std::size_t max_fetched_urls = 1000;  // per process
 // One per process, shared by its threads.
 class CrlFetcher {
 public:
-    // report(is_error, text): fetches and their failures, from any thread.
-    CrlFetcher(int timeout_seconds, std::function<void(bool, const std::string&)> report);
+    // Each fetch as it ended, with a line for the log, from any thread.
+    using Report = std::function<void(const SourceEvent& event, const std::string& text)>;
+    CrlFetcher(int timeout_seconds, Report report);
     CrlFetcher(const CrlFetcher&) = delete;
     CrlFetcher& operator=(const CrlFetcher&) = delete;
     CrlFetcher(CrlFetcher&&) = delete;
@@ -68,7 +70,7 @@ private:
     void run_background();
 
     int timeout_seconds_;
-    std::function<void(bool, const std::string&)> report_;
+    Report report_;
     std::mutex mutex_;
     std::condition_variable work_;
     std::unordered_map<std::string, Entry> entries_;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <limits>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "arrcert/http_fetch.h"
+#include "arrcert/source_event.h"
 
 namespace arrcert {
 
@@ -56,6 +58,9 @@ public:
     // The responder for a certificate as the policy chooses it; empty when none (or not http://).
     static std::string responder_url(X509* certificate, const OcspPolicy& policy);
 
+    // Before any check: where each query's end is reported (answered, or not usable), from any thread.
+    void report_to(std::function<void(const SourceEvent&)> report);
+
 private:
     struct Answer {
         OcspStatus status;
@@ -81,6 +86,7 @@ private:
     std::unordered_set<std::string> in_flight_;
     std::unordered_map<std::string, std::int64_t> down_until_;  // responder URL: back-off end
     std::unordered_map<std::string, Busy> busy_;                // responder URL
+    std::function<void(const SourceEvent&)> report_;
 };
 
 }  // namespace arrcert

@@ -68,6 +68,9 @@ public:
     // A file that fails to parse keeps the previous CRLs in force.
     Current current(std::int64_t now, std::int64_t refresh_seconds);
 
+    // The files and directories, for the status page ("a.pem, dir/").
+    [[nodiscard]] std::string description() const;
+
 private:
     struct Source {
         std::string path;

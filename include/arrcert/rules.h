@@ -61,6 +61,7 @@ struct Verdict {
     Sha256 sha256{};
     std::string sha1_hex;
     std::string subject_dn;          // RFC 2253, as SSL_CLIENT_S_DN
+    std::string issuer_dn;           // as SSL_CLIENT_I_DN (for the status page's inventory)
     DistinguishedName subject_name;  // for the name rules
     DistinguishedName issuer_name;
     AltNames alt_names;              // for the SAN rules

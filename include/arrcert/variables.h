@@ -33,6 +33,7 @@ CertificateVariables certificate_variables(const Certificate& certificate, std::
 
 // SSL_CLIENT_S_DN: RFC 2253, UTF-8 kept, as mod_ssl prints it.
 std::string subject_dn(const Certificate& certificate);
+std::string issuer_dn(const Certificate& certificate);
 
 // The names of a client certificate's variables, in any case (as mod_ssl reads its names): mod_ssl's
 // SSL_CLIENT_* and the module's own ARRCERT_*.

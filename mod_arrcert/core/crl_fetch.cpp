@@ -28,7 +28,7 @@ CrlPtr parse_crl(const std::string& body)
 
 }  // namespace
 
-CrlFetcher::CrlFetcher(int timeout_seconds, std::function<void(bool, const std::string&)> report)
+CrlFetcher::CrlFetcher(int timeout_seconds, Report report)
     : timeout_seconds_(timeout_seconds), report_(std::move(report))
 {
 }
@@ -104,9 +104,10 @@ void CrlFetcher::fetch(const std::string& url, X509* issuer, std::int64_t now)
         }
     }
     if (!problem.empty()) {
-        report_(true, "CRL from " + url + " not taken: " + problem + "; the last good one stays until its nextUpdate");
+        report_({SourceKind::crl_fetch, url, false, now, -1, problem},
+                "CRL from " + url + " not taken: " + problem + "; the last good one stays until its nextUpdate");
     } else {
-        report_(false, "CRL fetched from " + url);
+        report_({SourceKind::crl_fetch, url, true, now, next_update, {}}, "CRL fetched from " + url);
     }
 }
 

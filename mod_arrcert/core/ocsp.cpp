@@ -258,7 +258,19 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
         answers_[key] = answer;
     }
     answered_.notify_all();
+    lock.unlock();
+    if (report_) {
+        using Kind = OcspStatus::Kind;
+        const bool answered = answer.status.kind == Kind::good || answer.status.kind == Kind::revoked;
+        report_({SourceKind::ocsp_responder, url, answered, ended, answered ? answer.next_update : -1,
+                 answered ? std::string_view() : std::string_view(answer.status.reason)});
+    }
     return answer.status;
+}
+
+void OcspClient::report_to(std::function<void(const SourceEvent&)> report)
+{
+    report_ = std::move(report);
 }
 
 }  // namespace arrcert

@@ -184,6 +184,15 @@ Result<void> CrlSource::add_directory(const std::string& path)
     return add({path, true});
 }
 
+std::string CrlSource::description() const
+{
+    std::string text;
+    for (const Source& source : sources_) {
+        text.append(text.empty() ? "" : ", ").append(source.path).append(source.directory ? "/" : "");
+    }
+    return text;
+}
+
 CrlSource::Current CrlSource::current(std::int64_t now, std::int64_t refresh_seconds)
 {
     Current result;

@@ -100,6 +100,7 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     verdict.sha256 = certificate->sha256();
     verdict.sha1_hex = to_hex(verdict.sha1);
     verdict.subject_dn = subject_dn(certificate.value());
+    verdict.issuer_dn = issuer_dn(certificate.value());
     verdict.subject_name = distinguished_name(X509_get_subject_name(certificate->x509()));
     verdict.issuer_name = distinguished_name(X509_get_issuer_name(certificate->x509()));
     verdict.alt_names = alt_names(certificate->x509());

@@ -219,7 +219,7 @@ CertificateVariables certificate_variables(const Certificate& certificate, std::
     add(variables, "SSL_CLIENT_V_START", time_string(X509_get0_notBefore(x509)));
     add(variables, "SSL_CLIENT_V_END", time_string(X509_get0_notAfter(x509)));
     add(variables, "SSL_CLIENT_S_DN", subject_dn(certificate));
-    add(variables, "SSL_CLIENT_I_DN", name_string(X509_get_issuer_name(x509), dn_flags));
+    add(variables, "SSL_CLIENT_I_DN", issuer_dn(certificate));
 
     const ASN1_OBJECT* key_algorithm = nullptr;
     X509_PUBKEY_get0_param(const_cast<ASN1_OBJECT**>(&key_algorithm), nullptr, nullptr, nullptr,
@@ -254,6 +254,11 @@ CertificateVariables certificate_variables(const Certificate& certificate, std::
 std::string subject_dn(const Certificate& certificate)
 {
     return name_string(X509_get_subject_name(certificate.x509()), dn_flags);
+}
+
+std::string issuer_dn(const Certificate& certificate)
+{
+    return name_string(X509_get_issuer_name(certificate.x509()), dn_flags);
 }
 
 bool is_ssl_client_name(std::string_view name) noexcept

@@ -16,7 +16,7 @@
 namespace arrcert {
 namespace {
 
-constexpr std::string_view magic = "arrcert-verdict-5";
+constexpr std::string_view magic = "arrcert-verdict-6";
 constexpr std::size_t mac_size = 32;
 
 class Writer {
@@ -214,6 +214,7 @@ std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const Cac
     out.digest(verdict.sha1);
     out.digest(verdict.sha256);
     out.text(verdict.subject_dn);
+    out.text(verdict.issuer_dn);
     write_name(out, verdict.subject_name);
     write_name(out, verdict.issuer_name);
     for (const auto* list : {&verdict.alt_names.dns, &verdict.alt_names.emails, &verdict.alt_names.uris,
@@ -273,6 +274,7 @@ std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKe
     in.digest(verdict->sha256);
     verdict->sha1_hex = verdict->kind == Verdict::Kind::judged ? to_hex(verdict->sha1) : std::string();
     verdict->subject_dn = in.text();
+    verdict->issuer_dn = in.text();
     verdict->subject_name = read_name(in);
     verdict->issuer_name = read_name(in);
     for (auto* list : {&verdict->alt_names.dns, &verdict->alt_names.emails, &verdict->alt_names.uris,

@@ -9,6 +9,7 @@
 #include "directive_values.h"
 #include "directives.h"
 #include "server_config.h"
+#include "status.h"
 #include "trusted_proxy.h"
 
 namespace arrcert::httpd {
@@ -114,6 +115,11 @@ const command_rec directives[] = {
                   "file of at least 32 secret bytes shared by the servers that share an ArrCertCache"),
     AP_INIT_TAKE1("ArrCertCacheTimeout", as_cmd_func(set_cache_timeout), nullptr, RSRC_CONF,
                   "seconds a verdict is kept at most (default 300)"),
+    AP_INIT_TAKE1("ArrCertStatusInventory", as_cmd_func(set_status_inventory), nullptr, RSRC_CONF,
+                  "how many client certificates the status page lists at most, the least recently seen dropped "
+                  "(default 1000; 0: none)"),
+    AP_INIT_TAKE1("ArrCertStatusExpiryWarning", as_cmd_func(set_status_expiry_warning), nullptr, RSRC_CONF,
+                  "days before notAfter from which the status page marks a certificate as expiring (default 30)"),
     AP_INIT_ITERATE("ArrCertTrustedProxy", as_cmd_func(add_trusted_proxy), nullptr, RSRC_CONF,
                     "addresses or CIDR ranges of the front ends allowed to send the certificate header"),
     {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},

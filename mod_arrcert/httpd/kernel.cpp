@@ -16,6 +16,7 @@
 #include "c_boundary.h"
 #include "directives.h"
 #include "request_verdict.h"
+#include "runtime.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -207,9 +208,26 @@ void forget_own_exports(request_rec* r)
     r->subprocess_env = kept;
 }
 
+// The status counters and the inventory: once per request, by its first access check (not for
+// its subrequests and internal redirects, which carry the same certificate).
+void count_request(request_rec* r, const Verdict& verdict, const Decision& decision) noexcept
+{
+    if (r->main != nullptr || r->prev != nullptr) {
+        return;
+    }
+    StatusArea& status = *runtime_of(r->server).status;
+    status.count_decision(decision.outcome, decision.rule);
+    if (belongs_in_inventory(verdict)) {
+        status.record_certificate({verdict.sha1, verdict.subject_dn, verdict.issuer_dn, verdict.not_before,
+                                   verdict.not_after, request_seconds(r), decision.outcome, decision.rule});
+    }
+}
+
+enum class Counting { yes, no };
+
 // 403 when the scope's ArrCertVerifyClient does not let this request's certificate through,
 // DECLINED otherwise (other modules decide the rest).
-int enforce(request_rec* r)
+int enforce(request_rec* r, Counting counting)
 {
     const Scope& scope = scope_of(r);
     if (scope.mode == VerifyMode::none) {
@@ -220,6 +238,9 @@ int enforce(request_rec* r)
     }
     keep_out_of_shared_caches(r);
     const auto [verdict, decision] = request_certificate(r);
+    if (counting == Counting::yes) {
+        count_request(r, verdict, decision);
+    }
     if (!permits(scope.mode, decision.outcome)) {
         log_refusal(r, scope, verdict, decision);  // once per request, whichever hook refuses
         return HTTP_FORBIDDEN;
@@ -275,7 +296,9 @@ extern "C" int settle_environment(request_rec* r)
 // Runs for every request whatever Require says (access_checker, not auth_checker).
 extern "C" int check_access(request_rec* r)
 {
-    return guard_request(r, "checking the certificate", HTTP_INTERNAL_SERVER_ERROR, [&] { return enforce(r); });
+    // Counted here: httpd runs the access checkers before access_checker_ex, under any Satisfy.
+    return guard_request(r, "checking the certificate", HTTP_INTERNAL_SERVER_ERROR,
+                         [&] { return enforce(r, Counting::yes); });
 }
 
 // Under 'Satisfy Any' a failed access_checker does not end the request: authz may still grant
@@ -286,7 +309,7 @@ extern "C" int check_access_ex(request_rec* r)
         if (ap_satisfies(r) != SATISFY_ANY) {
             return DECLINED;
         }
-        return enforce(r);
+        return enforce(r, Counting::no);
     });
 }
 

@@ -17,6 +17,7 @@
 #include "scope_audit.h"
 #include "server_config.h"
 #include "ssl_vars.h"
+#include "status.h"
 #include "trusted_proxy.h"
 
 namespace {
@@ -82,6 +83,7 @@ void register_hooks(apr_pool_t* pool)
     ap_hook_expr_lookup(expr_lookup, nullptr, mod_ssl, APR_HOOK_FIRST);
     ap_hook_ssl_var_lookup(ssl_var_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
     register_authz_providers(pool);
+    register_status_hooks();
 }
 
 }  // namespace

@@ -109,6 +109,11 @@ std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const Scope& sco
     CrlSource::Current current = scope.crls->current(request_seconds(r), scope.crl_refresh);
     if (!current.event.empty()) {
         ap_log_rerror(APLOG_MARK, current.event_is_error ? APLOG_ERR : APLOG_NOTICE, 0, r, "%s", current.event.c_str());
+        StatusArea& status = *runtime_of(r->server).status;
+        status.count(current.event_is_error ? Counter::crl_reload_failures : Counter::crl_reloads);
+        const std::string name = scope.crls->description();
+        status.record_source({SourceKind::crl_file, name, !current.event_is_error, request_seconds(r), -1,
+                              current.event_is_error ? std::string_view(current.event) : std::string_view()});
     }
     return std::move(current.snapshot);
 }

@@ -5,6 +5,7 @@
 #include "pool_owned.h"
 #include "scope_audit.h"
 #include "server_config.h"
+#include "status.h"
 #include "trusted_proxy.h"
 
 APLOG_USE_MODULE(arrcert);
@@ -15,23 +16,35 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
 {
     const ServerConfig& main = server_config(base);
     auto* runtime = make_pool_owned<Runtime>(pool);
+    runtime->status = status_area(base, main.status_inventory);
+    if (runtime->status == nullptr) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    StatusArea& status = *runtime->status;
     runtime->cache_timeout = main.cache_timeout;
     if (main.cache_entries != 0) {
         runtime->cache = std::make_unique<VerdictCache>(main.cache_entries, main.cache_timeout);
-        runtime->tiers.push_back(std::make_unique<MemoryTier>(*runtime->cache));
+        runtime->tiers.push_back(std::make_unique<MemoryTier>(*runtime->cache, status));
     }
     if (main.shared.provider != nullptr) {
         // Without ArrCertCacheSecret, entries are this server's alone (its children share them).
         runtime->shared_cache =
             std::make_unique<SharedCache>(main.shared, main.cache_secret.value_or(random_cache_secret()),
                                           std::chrono::milliseconds(main.backend_timeout_ms));
-        runtime->tiers.push_back(std::make_unique<SharedTier>(*runtime->shared_cache));
+        runtime->shared_cache->report_to(status);
+        runtime->tiers.push_back(std::make_unique<SharedTier>(*runtime->shared_cache, status));
     }
     runtime->certificate_headers = certificate_headers(base);
-    runtime->crl_fetcher =
-        std::make_unique<CrlFetcher>(default_crl_fetch_timeout_seconds, [base](bool is_error, const std::string& text) {
-            ap_log_error(APLOG_MARK, is_error ? APLOG_ERR : APLOG_INFO, 0, base, "%s", text.c_str());
+    runtime->crl_fetcher = std::make_unique<CrlFetcher>(
+        default_crl_fetch_timeout_seconds, [base, &status](const SourceEvent& event, const std::string& text) {
+            ap_log_error(APLOG_MARK, event.ok ? APLOG_INFO : APLOG_ERR, 0, base, "%s", text.c_str());
+            status.count(event.ok ? Counter::crl_fetches : Counter::crl_fetch_failures);
+            status.record_source(event);
         });
+    runtime->ocsp_client->report_to([&status](const SourceEvent& event) {
+        status.count(event.ok ? Counter::ocsp_queries : Counter::ocsp_query_failures);
+        status.record_source(event);
+    });
     for (server_rec* server = base; server != nullptr; server = server->next) {
         if (server_checks_certificates(server, temp)) {
             runtime->checking_servers.insert(server);

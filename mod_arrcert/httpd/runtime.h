@@ -14,6 +14,7 @@
 #include "arrcert/crl_fetch.h"
 #include "arrcert/digest.h"
 #include "arrcert/ocsp.h"
+#include "arrcert/status_area.h"
 #include "arrcert/verdict_cache.h"
 #include "shared_cache.h"
 #include "verdict_tiers.h"
@@ -28,6 +29,8 @@ struct Runtime {
     std::int64_t cache_timeout = default_cache_timeout_seconds;
     FetchedSha256 sha256;  // for the shared key
     std::vector<std::string> certificate_headers;
+    // Counters and the inventory, shared by every process and kept across restarts (status.cpp).
+    StatusArea* status = nullptr;
     std::unordered_set<const server_rec*> checking_servers;  // a scope there checks certificates
 
     [[nodiscard]] bool checks_certificates(const server_rec* server) const { return checking_servers.contains(server); }

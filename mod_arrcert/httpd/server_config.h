@@ -26,6 +26,8 @@ struct ServerConfig {
     SharedCacheSpec shared;  // ArrCertCache PROVIDER:ARGUMENT
     std::int64_t backend_timeout_ms = default_backend_timeout_ms;
     std::optional<CacheSecret> cache_secret;
+    std::size_t status_inventory = 1000;  // ArrCertStatusInventory (global)
+    int status_expiry_warning_days = 30;  // ArrCertStatusExpiryWarning (global)
     // The objects of the configuration generation, linked at post_config (as mod_ssl's
     // SSLSrvConfigRec links its module config): not configuration, never written by a request.
     const Runtime* runtime = nullptr;

@@ -18,6 +18,14 @@ struct SharedCache::Backend {
     apr_global_mutex_t* mutex = nullptr;  // only for providers that are not MT- and MP-safe
     std::atomic<bool> down{false};
     std::atomic<std::int64_t> retry_at{0};
+    StatusArea* status_area = nullptr;  // outages and recoveries, for the status page
+
+    void report(bool ok, std::int64_t now, std::string_view error) const noexcept
+    {
+        if (status_area != nullptr) {
+            status_area->record_source({SourceKind::shared_cache, spec.description, ok, now, -1, error});
+        }
+    }
 
     [[nodiscard]] bool available(std::int64_t now) const noexcept
     {
@@ -33,6 +41,7 @@ struct SharedCache::Backend {
                          "tried again every %d seconds",
                          spec.description, operation, status == APR_TIMEUP ? " in time" : "",
                          static_cast<int>(retry_seconds));
+            report(false, now, status == APR_TIMEUP ? "did not answer in time" : "failed");
         }
     }
 
@@ -40,6 +49,7 @@ struct SharedCache::Backend {
     {
         if (down.load(std::memory_order_relaxed) && down.exchange(false)) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, base, "ArrCertCache %s works again", spec.description);
+            report(true, apr_time_sec(apr_time_now()), {});
         }
     }
 
@@ -99,7 +109,13 @@ int SharedCache::start(server_rec* base, apr_pool_t* pool)
     backend.quiet = static_cast<server_rec*>(apr_pmemdup(pool, base, sizeof(server_rec)));
     backend.quiet->log.module_levels = nullptr;
     backend.quiet->log.level = APLOG_ALERT;
+    backend.report(true, apr_time_sec(apr_time_now()), {});
     return OK;
+}
+
+void SharedCache::report_to(StatusArea& status) noexcept
+{
+    backend_->status_area = &status;
 }
 
 void SharedCache::child_init(apr_pool_t* pool, server_rec* server)

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "arrcert/status_area.h"
 #include "arrcert/verdict_cache.h"
 #include "arrcert/verdict_codec.h"
 #include "bounded_calls.h"
@@ -51,6 +52,8 @@ public:
     // httpd status.
     int start(server_rec* base, apr_pool_t* pool);
     void child_init(apr_pool_t* pool, server_rec* server);
+    // Before start: where outages and recoveries are recorded.
+    void report_to(StatusArea& status) noexcept;
 
     // A verdict that has not expired at `now`, with its expiry, or nothing.
     std::optional<OpenedVerdict> find(const CacheKey& key, std::int64_t now, request_rec* r);

@@ -81,6 +81,7 @@ extern "C" int remove_untrusted_headers(request_rec* r)
         for (const std::string& name : runtime_of(r->server).certificate_headers) {
             if (apr_table_get(r->headers_in, name.c_str()) != nullptr) {
                 apr_table_unset(r->headers_in, name.c_str());
+                runtime_of(r->server).status->count(Counter::headers_stripped);
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                               "removed %s sent by %s, which is not an ArrCertTrustedProxy: no certificate",
                               name.c_str(), r->connection->client_ip);

@@ -15,6 +15,7 @@ const CacheKey& VerdictKey::shared() const
 std::optional<FoundVerdict> MemoryTier::find(const VerdictKey& key, std::int64_t now, request_rec* /*r*/)
 {
     std::shared_ptr<const Verdict> verdict = cache_.find(key.from(), now);
+    status_.count(verdict != nullptr ? Counter::memory_cache_hits : Counter::memory_cache_misses);
     if (verdict == nullptr) {
         return std::nullopt;
     }
@@ -29,6 +30,7 @@ void MemoryTier::store(const VerdictKey& key, const FoundVerdict& found, std::in
 std::optional<FoundVerdict> SharedTier::find(const VerdictKey& key, std::int64_t now, request_rec* r)
 {
     std::optional<OpenedVerdict> opened = cache_.find(key.shared(), now, r);
+    status_.count(opened ? Counter::shared_cache_hits : Counter::shared_cache_misses);
     if (!opened) {
         return std::nullopt;
     }

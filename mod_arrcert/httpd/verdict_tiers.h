@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "arrcert/digest.h"
+#include "arrcert/status_area.h"
 #include "arrcert/verdict_cache.h"
 
 namespace arrcert::httpd {
@@ -53,25 +54,27 @@ public:
 // The process's memory cache (ArrCertCache memory[:ENTRIES]).
 class MemoryTier final : public VerdictTier {
 public:
-    explicit MemoryTier(VerdictCache& cache) : cache_(cache) {}
+    MemoryTier(VerdictCache& cache, StatusArea& status) : cache_(cache), status_(status) {}
     [[nodiscard]] const char* name() const noexcept override { return "cache"; }
     std::optional<FoundVerdict> find(const VerdictKey& key, std::int64_t now, request_rec* r) override;
     void store(const VerdictKey& key, const FoundVerdict& found, std::int64_t now, request_rec* r) override;
 
 private:
     VerdictCache& cache_;
+    StatusArea& status_;  // counts hits and misses
 };
 
 // A cache shared by processes or servers (ArrCertCache PROVIDER:ARGUMENT).
 class SharedTier final : public VerdictTier {
 public:
-    explicit SharedTier(SharedCache& cache) : cache_(cache) {}
+    SharedTier(SharedCache& cache, StatusArea& status) : cache_(cache), status_(status) {}
     [[nodiscard]] const char* name() const noexcept override { return "shared cache"; }
     std::optional<FoundVerdict> find(const VerdictKey& key, std::int64_t now, request_rec* r) override;
     void store(const VerdictKey& key, const FoundVerdict& found, std::int64_t now, request_rec* r) override;
 
 private:
     SharedCache& cache_;
+    StatusArea& status_;
 };
 
 }  // namespace arrcert::httpd

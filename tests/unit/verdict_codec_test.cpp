@@ -27,6 +27,7 @@ void expect_same(const Verdict& a, const Verdict& b)
     EXPECT_EQ(a.sha256, b.sha256);
     EXPECT_EQ(a.sha1_hex, b.sha1_hex);
     EXPECT_EQ(a.subject_dn, b.subject_dn);
+    EXPECT_EQ(a.issuer_dn, b.issuer_dn);
     ASSERT_EQ(a.subject_name.size(), b.subject_name.size());
     for (std::size_t i = 0; i < a.subject_name.size(); ++i) {
         EXPECT_EQ(a.subject_name[i].oid, b.subject_name[i].oid);

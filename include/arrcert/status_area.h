@@ -1,0 +1,162 @@
+// What the module counts and remembers for every process of a server, in one block of shared
+// memory that the glue maps before the children are forked: counters, the state of the revocation
+// sources and caches, and an inventory of the client certificates seen. The request path touches
+// only atomics; a process-shared mutex guards the rare writes (a certificate seen for the first
+// time, a CRL loaded) and the reading of a snapshot.
+#pragma once
+
+#include <pthread.h>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "arrcert/certificate.h"
+#include "arrcert/rules.h"
+#include "arrcert/source_event.h"
+
+namespace arrcert {
+
+enum class Counter : std::uint8_t {
+    accepted,          // a certificate passed every rule
+    refused,           // a certificate failed a rule (by rule: refused_by_rule)
+    no_certificate,    // no certificate where the module is on
+    headers_stripped,  // certificate headers removed from peers that are not trusted front ends
+    memory_cache_hits,
+    memory_cache_misses,
+    shared_cache_hits,
+    shared_cache_misses,
+    crl_reloads,  // ArrCertCARevocationFile/Path read again
+    crl_reload_failures,
+    crl_fetches,  // CRLs fetched from distribution points
+    crl_fetch_failures,
+    ocsp_queries,  // answers taken from OCSP responders
+    ocsp_query_failures,
+};
+inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::ocsp_query_failures) + 1;
+inline constexpr std::size_t rule_count = static_cast<std::size_t>(last_rule) + 1;
+
+// The name in mod_status's lines (after "ArrCert") and in JSON, e.g. "Accepted", "MemoryCacheHits".
+std::string_view counter_name(Counter counter) noexcept;
+
+// A client certificate as a request saw it.
+struct SeenCertificate {
+    const Sha1& sha1;
+    std::string_view subject;
+    std::string_view issuer;
+    std::int64_t not_before = 0;
+    std::int64_t not_after = 0;
+    std::int64_t now = 0;
+    Decision::Outcome outcome = Decision::Outcome::success;
+    Rule rule = Rule::none;  // the refusing rule
+};
+
+// Whether a verdict's certificate goes into the inventory: one that a CA or a pin authenticated
+// (or any, where the front end is trusted to verify), refused or not. A certificate anybody could
+// make (a failed chain or pin) is counted but never listed: it could push genuine ones out.
+bool belongs_in_inventory(const Verdict& verdict) noexcept;
+
+// A copy of everything, for the renderers (status_report.h).
+struct StatusSnapshot {
+    std::int64_t now = 0;
+    std::array<std::uint64_t, counter_count> counters{};
+    std::array<std::uint64_t, rule_count> refused_by_rule{};  // by Rule; [none] stays 0
+    struct Source {
+        SourceKind kind = SourceKind::crl_file;
+        std::string name;
+        std::int64_t last_success = 0;  // 0: never
+        std::int64_t last_failure = 0;
+        std::int64_t next_update = -1;
+        std::string last_error;
+        std::uint64_t successes = 0;
+        std::uint64_t failures = 0;
+    };
+    std::vector<Source> sources;  // by kind, then name
+    struct Certificate {
+        std::string sha1_hex;
+        std::string subject;
+        std::string issuer;
+        std::int64_t not_before = 0;
+        std::int64_t not_after = 0;
+        std::int64_t first_seen = 0;
+        std::int64_t last_seen = 0;
+        std::uint64_t requests = 0;
+        Decision::Outcome outcome = Decision::Outcome::success;
+        Rule rule = Rule::none;
+    };
+    std::vector<Certificate> inventory;  // soonest notAfter first
+    std::size_t inventory_capacity = 0;
+
+    [[nodiscard]] std::uint64_t counter(Counter c) const noexcept { return counters.at(static_cast<std::size_t>(c)); }
+};
+
+// Lives in the block it is created in, which holds its parts at offsets (no pointers); never
+// copied, never destroyed (the block is shared memory mapped by every child: it goes with the
+// last process that maps it).
+class StatusArea {
+public:
+    static constexpr std::size_t max_sources = 64;
+    static constexpr std::size_t max_text = 256;  // names, DNs and errors are cut to fit (UTF-8 kept whole)
+    static constexpr std::size_t max_inventory = 100000;
+
+    static std::size_t bytes_for(std::size_t inventory_capacity) noexcept;
+    // Makes a new area in `block` (at least bytes_for(capacity) bytes, aligned for any type).
+    static StatusArea* create(void* block, std::size_t inventory_capacity);
+
+    StatusArea(const StatusArea&) = delete;
+    StatusArea& operator=(const StatusArea&) = delete;
+    StatusArea(StatusArea&&) = delete;
+    StatusArea& operator=(StatusArea&&) = delete;
+    ~StatusArea() = delete;
+
+    void count(Counter counter) noexcept
+    {
+        counters_.at(static_cast<std::size_t>(counter)).fetch_add(1, std::memory_order_relaxed);
+    }
+    // One decided request: accepted, refused (by its rule) or without a certificate.
+    void count_decision(Decision::Outcome outcome, Rule rule) noexcept;
+    void record_source(const SourceEvent& event) noexcept;
+    // Lock-free for a certificate already listed; the lock for a new one (which may push out the
+    // least recently seen).
+    void record_certificate(const SeenCertificate& seen) noexcept;
+
+    [[nodiscard]] StatusSnapshot snapshot(std::int64_t now) const;
+    [[nodiscard]] std::size_t inventory_capacity() const noexcept { return capacity_; }
+
+private:
+    explicit StatusArea(std::size_t inventory_capacity) noexcept;
+
+    struct Entry;
+    struct SourceSlot;
+    class Guard;
+
+    using Key = std::array<std::uint64_t, 3>;  // SHA-1, zero-padded
+    static Key key_of(const Sha1& sha1) noexcept;
+    [[nodiscard]] std::size_t home(const Key& key) const noexcept;
+    [[nodiscard]] Entry& entry(std::size_t slot) const noexcept;
+    [[nodiscard]] std::atomic<std::int32_t>& bucket(std::size_t at) const noexcept;
+    [[nodiscard]] SourceSlot& source(std::size_t at) const noexcept;
+    [[nodiscard]] std::int32_t find_lock_free(const Key& key) const noexcept;
+    [[nodiscard]] std::int32_t find_locked(const Key& key) const noexcept;
+    std::int32_t insert_locked(const Key& key, const SeenCertificate& seen) noexcept;
+    void unlink_locked(std::int32_t slot) noexcept;
+    void link_locked(std::int32_t slot) noexcept;
+    void repair_locked() noexcept;  // after a process died holding the lock
+    static void touch(Entry& entry, const SeenCertificate& seen) noexcept;
+
+    pthread_mutex_t mutex_{};
+    std::array<std::atomic<std::uint64_t>, counter_count> counters_{};
+    std::array<std::atomic<std::uint64_t>, rule_count> refused_by_rule_{};
+    std::size_t capacity_ = 0;
+    std::size_t buckets_ = 0;  // a power of two, at least twice the capacity
+    std::size_t entries_offset_ = 0;
+    std::size_t buckets_offset_ = 0;
+    std::size_t used_ = 0;         // entries in use (under the lock)
+    std::size_t sources_offset_ = 0;  // max_sources of them
+};
+
+}  // namespace arrcert

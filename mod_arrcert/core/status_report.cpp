@@ -1,0 +1,407 @@
+#include "arrcert/status_report.h"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+#include <string_view>
+
+namespace arrcert {
+namespace {
+
+constexpr std::array<Counter, counter_count> all_counters{
+    Counter::accepted,          Counter::refused,           Counter::no_certificate,      Counter::headers_stripped,
+    Counter::memory_cache_hits, Counter::memory_cache_misses, Counter::shared_cache_hits, Counter::shared_cache_misses,
+    Counter::crl_reloads,       Counter::crl_reload_failures, Counter::crl_fetches,       Counter::crl_fetch_failures,
+    Counter::ocsp_queries,      Counter::ocsp_query_failures,
+};
+
+// The rules a request can be refused by, in the order judge() applies them.
+constexpr std::array<Rule, rule_count - 1> refusing_rules{Rule::header, Rule::certificate, Rule::validity,
+                                                          Rule::chain,  Rule::thumbprint,  Rule::issuer,
+                                                          Rule::subject, Rule::san,        Rule::trust};
+
+// Bytes that are not well-formed UTF-8 become U+FFFD: JSON and Prometheus need valid UTF-8.
+std::string valid_utf8(std::string_view text)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        std::size_t length = byte < 0x80U ? 1 : (byte >> 5U) == 0x6U ? 2 : (byte >> 4U) == 0xEU ? 3 : (byte >> 3U) == 0x1EU ? 4 : 0;
+        bool whole = length != 0 && i + length <= text.size() && !(length == 2 && byte < 0xC2U);
+        for (std::size_t k = 1; whole && k < length; ++k) {
+            whole = (static_cast<unsigned char>(text[i + k]) & 0xC0U) == 0x80U;
+        }
+        if (whole) {
+            out.append(text.substr(i, length));
+            i += length;
+        } else {
+            out.append("\xEF\xBF\xBD");
+            ++i;
+        }
+    }
+    return out;
+}
+
+std::string html(std::string_view text)
+{
+    std::string out;
+    for (const char c : valid_utf8(text)) {
+        switch (c) {
+            case '&': out.append("&amp;"); break;
+            case '<': out.append("&lt;"); break;
+            case '>': out.append("&gt;"); break;
+            case '"': out.append("&quot;"); break;
+            case '\'': out.append("&#39;"); break;
+            default: out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::string json(std::string_view text)
+{
+    std::string out = "\"";
+    for (const char c : valid_utf8(text)) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out.push_back('\\');
+            out.push_back(c);
+        } else if (byte < 0x20U || c == '<' || c == '>' || c == '&') {
+            std::array<char, 8> escaped{};
+            std::snprintf(escaped.data(), escaped.size(), "\\u%04x", static_cast<unsigned>(byte));
+            out.append(escaped.data());
+        } else {
+            out.push_back(c);
+        }
+    }
+    out.push_back('"');
+    return out;
+}
+
+std::string label(std::string_view text)
+{
+    std::string out;
+    for (const char c : valid_utf8(text)) {
+        switch (c) {
+            case '\\': out.append("\\\\"); break;
+            case '"': out.append("\\\""); break;
+            case '\n': out.append("\\n"); break;
+            default: out.push_back(c);
+        }
+    }
+    return out;
+}
+
+// UTC, as 2026-11-29T22:53:00Z; "-" for 0 (never).
+std::string utc(std::int64_t seconds)
+{
+    if (seconds == 0) {
+        return "-";
+    }
+    const auto time = static_cast<std::time_t>(seconds);
+    std::tm parts{};
+    if (gmtime_r(&time, &parts) == nullptr) {
+        return "-";
+    }
+    std::array<char, 32> text{};
+    std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &parts);
+    return text.data();
+}
+
+std::string number(std::uint64_t value)
+{
+    return std::to_string(value);
+}
+
+std::string_view outcome_name(Decision::Outcome outcome) noexcept
+{
+    switch (outcome) {
+        case Decision::Outcome::success: return "accepted";
+        case Decision::Outcome::failed: return "refused";
+        case Decision::Outcome::none: return "none";
+    }
+    return "unknown";
+}
+
+std::string verdict_text(const StatusSnapshot::Certificate& certificate)
+{
+    std::string text(outcome_name(certificate.outcome));
+    if (certificate.outcome == Decision::Outcome::failed) {
+        text.append(" (").append(rule_name(certificate.rule)).append(")");
+    }
+    return text;
+}
+
+enum class Expiry { fine, soon, expired };
+
+Expiry expiry(const StatusSnapshot::Certificate& certificate, std::int64_t now, int warning_days)
+{
+    if (certificate.not_after < now) {
+        return Expiry::expired;
+    }
+    return certificate.not_after - now < static_cast<std::int64_t>(warning_days) * 86400 ? Expiry::soon : Expiry::fine;
+}
+
+std::string_view expiry_name(Expiry state) noexcept
+{
+    switch (state) {
+        case Expiry::fine: return "ok";
+        case Expiry::soon: return "expiring";
+        case Expiry::expired: return "expired";
+    }
+    return "ok";
+}
+
+std::string capitalized(std::string_view rule)
+{
+    std::string text(rule);
+    if (!text.empty() && text[0] >= 'a' && text[0] <= 'z') {
+        text[0] = static_cast<char>(text[0] - 'a' + 'A');
+    }
+    return text == "San" ? "SubjectAltName" : text;
+}
+
+constexpr std::string_view page_style =
+    "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}"
+    "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.9em}th{background:#eee}"
+    "td.n{text-align:right;font-variant-numeric:tabular-nums}tr.expiring td{background:#fff3cd}"
+    "tr.expired td{background:#f8d7da}.mark{font-weight:bold}code{font-size:.85em}";
+
+}  // namespace
+
+long long days_left(std::int64_t not_after, std::int64_t now) noexcept
+{
+    const std::int64_t seconds = not_after - now;
+    return static_cast<long long>(seconds >= 0 ? seconds / 86400 : -((-seconds + 86399) / 86400));
+}
+
+std::string status_lines(const StatusSnapshot& snapshot)
+{
+    std::string out;
+    for (const Counter counter : all_counters) {
+        out.append("ArrCert").append(counter_name(counter)).append(": ").append(number(snapshot.counter(counter)));
+        out.push_back('\n');
+    }
+    for (const Rule rule : refusing_rules) {
+        out.append("ArrCertRefused").append(capitalized(rule_name(rule))).append(": ");
+        out.append(number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule)))).push_back('\n');
+    }
+    out.append("ArrCertInventoryCertificates: ").append(number(snapshot.inventory.size())).push_back('\n');
+    return out;
+}
+
+std::string status_summary_html(const StatusSnapshot& snapshot)
+{
+    std::string out = "<h2>mod_arrcert</h2>\n<table>\n";
+    for (const Counter counter : all_counters) {
+        out.append("<tr><th>").append(counter_name(counter)).append("</th><td>");
+        out.append(number(snapshot.counter(counter))).append("</td></tr>\n");
+    }
+    for (const Rule rule : refusing_rules) {
+        out.append("<tr><th>Refused").append(capitalized(rule_name(rule))).append("</th><td>");
+        out.append(number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule)))).append("</td></tr>\n");
+    }
+    out.append("</table>\n");
+    return out;
+}
+
+std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_days)
+{
+    std::string out =
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mod_arrcert status</title>"
+        "<style>";
+    out.append(page_style).append("</style></head><body>\n<h1>mod_arrcert status</h1>\n<p>At ");
+    out.append(utc(snapshot.now)).append(". Counts are for every process of this server since it started.</p>\n");
+
+    out.append("<h2>Requests</h2>\n<table>\n<tr><th>Counter</th><th>Value</th></tr>\n");
+    for (const Counter counter : all_counters) {
+        out.append("<tr><td>").append(counter_name(counter)).append("</td><td class=\"n\">");
+        out.append(number(snapshot.counter(counter))).append("</td></tr>\n");
+    }
+    for (const Rule rule : refusing_rules) {
+        out.append("<tr><td>Refused by rule ").append(rule_name(rule)).append("</td><td class=\"n\">");
+        out.append(number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule)))).append("</td></tr>\n");
+    }
+    out.append("</table>\n");
+
+    out.append("<h2>Revocation sources and caches</h2>\n");
+    if (snapshot.sources.empty()) {
+        out.append("<p>None used yet.</p>\n");
+    } else {
+        out.append("<table>\n<tr><th>Kind</th><th>Name</th><th>Last success</th><th>nextUpdate</th>"
+                   "<th>Successes</th><th>Failures</th><th>Last failure</th><th>Last error</th></tr>\n");
+        for (const auto& source : snapshot.sources) {
+            out.append("<tr><td>").append(source_kind_name(source.kind)).append("</td><td><code>");
+            out.append(html(source.name)).append("</code></td><td>").append(utc(source.last_success));
+            out.append("</td><td>").append(source.next_update >= 0 ? utc(source.next_update) : "-");
+            out.append("</td><td class=\"n\">").append(number(source.successes));
+            out.append("</td><td class=\"n\">").append(number(source.failures));
+            out.append("</td><td>").append(utc(source.last_failure)).append("</td><td>");
+            out.append(html(source.last_error)).append("</td></tr>\n");
+        }
+        out.append("</table>\n");
+    }
+
+    out.append("<h2>Client certificates seen</h2>\n<p>");
+    out.append(number(snapshot.inventory.size())).append(" of at most ").append(number(snapshot.inventory_capacity));
+    out.append(" (the least recently seen are dropped), soonest expiry first; marked: expiring within ");
+    out.append(std::to_string(expiry_warning_days)).append(" days, or expired.</p>\n");
+    out.append("<table>\n<tr><th></th><th>Subject</th><th>Issuer</th><th>SHA-1 thumbprint</th><th>notAfter</th>"
+               "<th>Days left</th><th>First seen</th><th>Last seen</th><th>Requests</th><th>Last verdict</th></tr>\n");
+    for (const auto& certificate : snapshot.inventory) {
+        const Expiry state = expiry(certificate, snapshot.now, expiry_warning_days);
+        out.append("<tr class=\"").append(expiry_name(state)).append("\"><td class=\"mark\">");
+        out.append(state == Expiry::fine ? "" : state == Expiry::soon ? "&#9888; expiring" : "&#10007; expired");
+        out.append("</td><td>").append(html(certificate.subject)).append("</td><td>").append(html(certificate.issuer));
+        out.append("</td><td><code>").append(certificate.sha1_hex).append("</code></td><td>");
+        out.append(utc(certificate.not_after)).append("</td><td class=\"n\">");
+        out.append(std::to_string(days_left(certificate.not_after, snapshot.now))).append("</td><td>");
+        out.append(utc(certificate.first_seen)).append("</td><td>").append(utc(certificate.last_seen));
+        out.append("</td><td class=\"n\">").append(number(certificate.requests)).append("</td><td>");
+        out.append(verdict_text(certificate)).append("</td></tr>\n");
+    }
+    out.append("</table>\n</body></html>\n");
+    return out;
+}
+
+std::string status_json(const StatusSnapshot& snapshot, int expiry_warning_days)
+{
+    std::string out = "{\"time\":" + json(utc(snapshot.now)) + ",\"counters\":{";
+    const char* comma = "";
+    for (const Counter counter : all_counters) {
+        out.append(comma).append(json(counter_name(counter))).append(":").append(number(snapshot.counter(counter)));
+        comma = ",";
+    }
+    out.append("},\"refused_by_rule\":{");
+    comma = "";
+    for (const Rule rule : refusing_rules) {
+        out.append(comma).append(json(rule_name(rule))).append(":");
+        out.append(number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule))));
+        comma = ",";
+    }
+    out.append("},\"sources\":[");
+    comma = "";
+    for (const auto& source : snapshot.sources) {
+        out.append(comma).append("{\"kind\":").append(json(source_kind_name(source.kind)));
+        out.append(",\"name\":").append(json(source.name));
+        out.append(",\"last_success\":").append(source.last_success != 0 ? json(utc(source.last_success)) : "null");
+        out.append(",\"next_update\":").append(source.next_update >= 0 ? json(utc(source.next_update)) : "null");
+        out.append(",\"successes\":").append(number(source.successes));
+        out.append(",\"failures\":").append(number(source.failures));
+        out.append(",\"last_failure\":").append(source.last_failure != 0 ? json(utc(source.last_failure)) : "null");
+        out.append(",\"last_error\":").append(source.last_error.empty() ? "null" : json(source.last_error)).append("}");
+        comma = ",";
+    }
+    out.append("],\"inventory\":{\"capacity\":").append(number(snapshot.inventory_capacity));
+    out.append(",\"expiry_warning_days\":").append(std::to_string(expiry_warning_days)).append(",\"certificates\":[");
+    comma = "";
+    for (const auto& certificate : snapshot.inventory) {
+        out.append(comma).append("{\"subject\":").append(json(certificate.subject));
+        out.append(",\"issuer\":").append(json(certificate.issuer));
+        out.append(",\"sha1\":").append(json(certificate.sha1_hex));
+        out.append(",\"not_before\":").append(json(utc(certificate.not_before)));
+        out.append(",\"not_after\":").append(json(utc(certificate.not_after)));
+        out.append(",\"days_left\":").append(std::to_string(days_left(certificate.not_after, snapshot.now)));
+        out.append(",\"expiry\":").append(json(expiry_name(expiry(certificate, snapshot.now, expiry_warning_days))));
+        out.append(",\"first_seen\":").append(json(utc(certificate.first_seen)));
+        out.append(",\"last_seen\":").append(json(utc(certificate.last_seen)));
+        out.append(",\"requests\":").append(number(certificate.requests));
+        out.append(",\"last_verdict\":").append(json(outcome_name(certificate.outcome)));
+        out.append(",\"last_rule\":");
+        out.append(certificate.outcome == Decision::Outcome::failed ? json(rule_name(certificate.rule)) : "null");
+        out.append("}");
+        comma = ",";
+    }
+    out.append("]}}\n");
+    return out;
+}
+
+std::string status_prometheus(const StatusSnapshot& snapshot)
+{
+    std::string out;
+    const auto family = [&](std::string_view name, std::string_view type, std::string_view help) {
+        out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ");
+        out.append(type).push_back('\n');
+    };
+    const auto sample = [&](std::string_view name, const std::string& labels, const std::string& value) {
+        out.append(name);
+        if (!labels.empty()) {
+            out.append("{").append(labels).append("}");
+        }
+        out.append(" ").append(value).push_back('\n');
+    };
+    const auto count = [&](Counter counter) { return number(snapshot.counter(counter)); };
+
+    family("arrcert_requests_total", "counter",
+           "Requests decided where mod_arrcert is on, by outcome and, for refusals, the refusing rule.");
+    sample("arrcert_requests_total", "outcome=\"accepted\",rule=\"none\"", count(Counter::accepted));
+    sample("arrcert_requests_total", "outcome=\"none\",rule=\"none\"", count(Counter::no_certificate));
+    for (const Rule rule : refusing_rules) {
+        sample("arrcert_requests_total", "outcome=\"refused\",rule=\"" + std::string(rule_name(rule)) + "\"",
+               number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule))));
+    }
+    family("arrcert_headers_stripped_total", "counter",
+           "Certificate headers removed from peers that are not trusted front ends.");
+    sample("arrcert_headers_stripped_total", "", count(Counter::headers_stripped));
+    family("arrcert_cache_lookups_total", "counter", "Verdict cache lookups by tier and result.");
+    sample("arrcert_cache_lookups_total", "tier=\"memory\",result=\"hit\"", count(Counter::memory_cache_hits));
+    sample("arrcert_cache_lookups_total", "tier=\"memory\",result=\"miss\"", count(Counter::memory_cache_misses));
+    sample("arrcert_cache_lookups_total", "tier=\"shared\",result=\"hit\"", count(Counter::shared_cache_hits));
+    sample("arrcert_cache_lookups_total", "tier=\"shared\",result=\"miss\"", count(Counter::shared_cache_misses));
+    family("arrcert_crl_reloads_total", "counter", "Reads of ArrCertCARevocationFile/Path after a change, by result.");
+    sample("arrcert_crl_reloads_total", "result=\"ok\"", count(Counter::crl_reloads));
+    sample("arrcert_crl_reloads_total", "result=\"failed\"", count(Counter::crl_reload_failures));
+    family("arrcert_crl_fetches_total", "counter", "CRLs fetched from distribution points, by result.");
+    sample("arrcert_crl_fetches_total", "result=\"ok\"", count(Counter::crl_fetches));
+    sample("arrcert_crl_fetches_total", "result=\"failed\"", count(Counter::crl_fetch_failures));
+    family("arrcert_ocsp_queries_total", "counter", "Queries to OCSP responders, by result.");
+    sample("arrcert_ocsp_queries_total", "result=\"ok\"", count(Counter::ocsp_queries));
+    sample("arrcert_ocsp_queries_total", "result=\"failed\"", count(Counter::ocsp_query_failures));
+
+    const auto source_labels = [](const StatusSnapshot::Source& source) {
+        return "kind=\"" + std::string(source_kind_name(source.kind)) + "\",name=\"" + label(source.name) + "\"";
+    };
+    family("arrcert_source_last_success_timestamp_seconds", "gauge",
+           "When a revocation source or cache last loaded or answered (Unix time).");
+    for (const auto& source : snapshot.sources) {
+        if (source.last_success != 0) {
+            sample("arrcert_source_last_success_timestamp_seconds", source_labels(source),
+                   std::to_string(source.last_success));
+        }
+    }
+    family("arrcert_source_next_update_timestamp_seconds", "gauge",
+           "The nextUpdate of what a revocation source last gave (Unix time).");
+    for (const auto& source : snapshot.sources) {
+        if (source.next_update >= 0) {
+            sample("arrcert_source_next_update_timestamp_seconds", source_labels(source),
+                   std::to_string(source.next_update));
+        }
+    }
+    family("arrcert_source_failures_total", "counter", "Failed loads, fetches or queries of a source or cache.");
+    for (const auto& source : snapshot.sources) {
+        sample("arrcert_source_failures_total", source_labels(source), number(source.failures));
+    }
+
+    family("arrcert_inventory_certificates", "gauge", "Client certificates in the inventory.");
+    sample("arrcert_inventory_certificates", "", number(snapshot.inventory.size()));
+    family("arrcert_inventory_capacity", "gauge", "The most client certificates the inventory keeps.");
+    sample("arrcert_inventory_capacity", "", number(snapshot.inventory_capacity));
+    family("arrcert_client_certificate_not_after_seconds", "gauge",
+           "notAfter of each client certificate in the inventory (Unix time).");
+    for (const auto& certificate : snapshot.inventory) {
+        sample("arrcert_client_certificate_not_after_seconds",
+               "thumbprint=\"" + certificate.sha1_hex + "\",subject=\"" + label(certificate.subject) + "\"",
+               std::to_string(certificate.not_after));
+    }
+    family("arrcert_client_certificate_last_seen_seconds", "gauge",
+           "When each client certificate in the inventory was last seen (Unix time).");
+    for (const auto& certificate : snapshot.inventory) {
+        sample("arrcert_client_certificate_last_seen_seconds",
+               "thumbprint=\"" + certificate.sha1_hex + "\",subject=\"" + label(certificate.subject) + "\"",
+               std::to_string(certificate.last_seen));
+    }
+    return out;
+}
+
+}  // namespace arrcert

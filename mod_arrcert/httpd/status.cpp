@@ -1,0 +1,157 @@
+#include "status.h"
+
+#include <apr_optional_hooks.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_status.h>
+
+#include <cstring>
+#include <string>
+
+#include "arrcert/status_report.h"
+#include "c_boundary.h"
+#include "directive_values.h"
+#include "runtime.h"
+#include "server_config.h"
+
+APLOG_USE_MODULE(arrcert);
+
+namespace arrcert::httpd {
+namespace {
+
+constexpr const char* area_key = "arrcert-status-area";
+constexpr const char* handler_name = "arrcert-status";
+
+struct KeptArea {
+    apr_shm_t* shm = nullptr;
+    StatusArea* area = nullptr;
+};
+
+StatusSnapshot snapshot_of(const request_rec* r)
+{
+    const StatusArea* area = runtime_of(r->server).status;
+    return area != nullptr ? area->snapshot(apr_time_sec(apr_time_now())) : StatusSnapshot{};
+}
+
+// mod_status's page: a section, or (?auto) one line per counter.
+extern "C" int status_section(request_rec* r, int flags)
+{
+    return guard_request(r, "adding to the server status", OK, [&] {
+        const StatusSnapshot snapshot = snapshot_of(r);
+        const std::string text = (flags & AP_STATUS_SHORT) != 0 ? status_lines(snapshot) : status_summary_html(snapshot);
+        ap_rwrite(text.data(), static_cast<int>(text.size()), r);
+        return OK;
+    });
+}
+
+// The format asked for in the query string (format=html|json|prometheus); null when unknown.
+const char* format_of(request_rec* r)
+{
+    if (r->args == nullptr || *r->args == '\0') {
+        return "html";
+    }
+    for (const char* format : {"html", "json", "prometheus"}) {
+        if (std::strcmp(r->args, apr_pstrcat(r->pool, "format=", format, nullptr)) == 0) {
+            return format;
+        }
+    }
+    return nullptr;
+}
+
+extern "C" int status_handler(request_rec* r)
+{
+    if (r->handler == nullptr || std::strcmp(r->handler, handler_name) != 0) {
+        return DECLINED;
+    }
+    return guard_request(r, "showing the status", HTTP_INTERNAL_SERVER_ERROR, [&] {
+        r->allowed |= (AP_METHOD_BIT << M_GET);
+        if (r->method_number != M_GET) {
+            return HTTP_METHOD_NOT_ALLOWED;
+        }
+        const char* format = format_of(r);
+        if (format == nullptr) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "arrcert-status: unknown query (format=html|json|prometheus)");
+            return HTTP_BAD_REQUEST;
+        }
+        const StatusSnapshot snapshot = snapshot_of(r);
+        const int warning_days = server_config(r->server).status_expiry_warning_days;
+        std::string body;
+        if (std::strcmp(format, "json") == 0) {
+            ap_set_content_type(r, "application/json");
+            body = status_json(snapshot, warning_days);
+        } else if (std::strcmp(format, "prometheus") == 0) {
+            ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+            body = status_prometheus(snapshot);
+        } else {
+            ap_set_content_type(r, "text/html; charset=utf-8");
+            body = status_page_html(snapshot, warning_days);
+        }
+        // Live figures and client identities: for no cache, and shown only as what they are.
+        apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+        apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+        apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+        if (r->header_only == 0) {
+            ap_rwrite(body.data(), static_cast<int>(body.size()), r);
+        }
+        return OK;
+    });
+}
+
+}  // namespace
+
+StatusArea* status_area(server_rec* base, std::size_t capacity)
+{
+    apr_pool_t* process_pool = base->process->pool;
+    void* data = nullptr;
+    apr_pool_userdata_get(&data, area_key, process_pool);
+    auto* kept = static_cast<KeptArea*>(data);
+    if (kept != nullptr && kept->area->inventory_capacity() == std::min(capacity, StatusArea::max_inventory)) {
+        return kept->area;
+    }
+    if (kept == nullptr) {
+        kept = static_cast<KeptArea*>(apr_pcalloc(process_pool, sizeof(KeptArea)));
+        apr_pool_userdata_set(kept, area_key, apr_pool_cleanup_null, process_pool);
+    } else {
+        // Children of the previous generation keep their own mapping of the old area.
+        apr_shm_destroy(kept->shm);
+        kept->shm = nullptr;
+        kept->area = nullptr;
+    }
+    // Anonymous: inherited by every child that httpd forks.
+    const apr_size_t bytes = StatusArea::bytes_for(capacity);
+    if (const apr_status_t status = apr_shm_create(&kept->shm, bytes, nullptr, process_pool); status != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, status, base, "cannot create the status area (%" APR_SIZE_T_FMT " bytes)",
+                     bytes);
+        return nullptr;
+    }
+    kept->area = StatusArea::create(apr_shm_baseaddr_get(kept->shm), capacity);
+    return kept->area;
+}
+
+void register_status_hooks()
+{
+    APR_OPTIONAL_HOOK(ap, status_hook, status_section, nullptr, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_handler(status_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+}
+
+extern "C" const char* set_status_inventory(cmd_parms* cmd, void* /*config*/, const char* arg)
+{
+    if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
+        return context;
+    }
+    return set_number(cmd, arg, 0, static_cast<std::int64_t>(StatusArea::max_inventory), "certificates",
+                      server_config_of(cmd).status_inventory);
+}
+
+extern "C" const char* set_status_expiry_warning(cmd_parms* cmd, void* /*config*/, const char* arg)
+{
+    if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
+        return context;
+    }
+    return set_number(cmd, arg, 0, 3650, "days", server_config_of(cmd).status_expiry_warning_days);
+}
+
+}  // namespace arrcert::httpd

@@ -1,0 +1,23 @@
+// Live status: the shared status area (made at start-up, kept across graceful restarts), the
+// section and lines it adds to mod_status, and the arrcert-status handler (HTML, JSON, Prometheus).
+#pragma once
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "arrcert/status_area.h"
+
+namespace arrcert::httpd {
+
+// post_config: the area for `capacity` inventory entries. One per httpd process tree, in the
+// process pool: a restart finds it again (counters go on), unless the capacity changed.
+StatusArea* status_area(server_rec* base, std::size_t capacity);
+
+void register_status_hooks();
+
+extern "C" {
+const char* set_status_inventory(cmd_parms* cmd, void* config, const char* arg);
+const char* set_status_expiry_warning(cmd_parms* cmd, void* config, const char* arg);
+}
+
+}  // namespace arrcert::httpd
