@@ -166,7 +166,8 @@ constexpr std::string_view page_style =
     "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.9em}th{background:#eee}"
     "td.n{text-align:right;font-variant-numeric:tabular-nums}tr.expiring td{background:#fff3cd}"
-    "tr.expired td{background:#f8d7da}.mark{font-weight:bold}code{font-size:.85em}";
+    "tr.expired td{background:#f8d7da}.mark{font-weight:bold}code{font-size:.85em}"
+    ".row{display:flex;gap:1.5em;align-items:flex-start}";
 
 }  // namespace
 
@@ -214,16 +215,37 @@ std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_
     out.append(page_style).append("</style></head><body>\n<h1>mod_arrcert status</h1>\n<p>At ");
     out.append(utc(snapshot.now)).append(". Counts are for every process of this server since it started.</p>\n");
 
-    out.append("<h2>Requests</h2>\n<table>\n<tr><th>Counter</th><th>Value</th></tr>\n");
+    out.append("<h2>Client certificates seen</h2>\n<p>");
+    out.append(number(snapshot.inventory.size())).append(" of at most ").append(number(snapshot.inventory_capacity));
+    out.append(" (the least recently seen are dropped), soonest expiry first; marked: expiring within ");
+    out.append(std::to_string(expiry_warning_days)).append(" days, or expired.</p>\n");
+    out.append("<table>\n<tr><th></th><th>Subject</th><th>Issuer</th><th>SHA-1 thumbprint</th><th>notAfter</th>"
+               "<th>Days left</th><th>First seen</th><th>Last seen</th><th>Requests</th><th>Last verdict</th></tr>\n");
+    for (const auto& certificate : snapshot.inventory) {
+        const Expiry state = expiry(certificate, snapshot.now, expiry_warning_days);
+        out.append("<tr class=\"").append(expiry_name(state)).append("\"><td class=\"mark\">");
+        out.append(state == Expiry::fine ? "" : state == Expiry::soon ? "&#9888; expiring" : "&#10007; expired");
+        out.append("</td><td>").append(html(certificate.subject)).append("</td><td>").append(html(certificate.issuer));
+        out.append("</td><td><code>").append(certificate.sha1_hex).append("</code></td><td>");
+        out.append(utc(certificate.not_after)).append("</td><td class=\"n\">");
+        out.append(std::to_string(days_left(certificate.not_after, snapshot.now))).append("</td><td>");
+        out.append(utc(certificate.first_seen)).append("</td><td>").append(utc(certificate.last_seen));
+        out.append("</td><td class=\"n\">").append(number(certificate.requests)).append("</td><td>");
+        out.append(verdict_text(certificate)).append("</td></tr>\n");
+    }
+    out.append("</table>\n");
+
+    out.append("<h2>Requests</h2>\n<div class=\"row\"><table>\n<tr><th>Counter</th><th>Value</th></tr>\n");
     for (const Counter counter : all_counters) {
         out.append("<tr><td>").append(counter_name(counter)).append("</td><td class=\"n\">");
         out.append(number(snapshot.counter(counter))).append("</td></tr>\n");
     }
+    out.append("</table>\n<table>\n<tr><th>Refused by rule</th><th>Requests</th></tr>\n");
     for (const Rule rule : refusing_rules) {
-        out.append("<tr><td>Refused by rule ").append(rule_name(rule)).append("</td><td class=\"n\">");
+        out.append("<tr><td>").append(rule_name(rule)).append("</td><td class=\"n\">");
         out.append(number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule)))).append("</td></tr>\n");
     }
-    out.append("</table>\n");
+    out.append("</table></div>\n");
 
     out.append("<h2>Revocation sources and caches</h2>\n");
     if (snapshot.sources.empty()) {
@@ -243,25 +265,7 @@ std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_
         out.append("</table>\n");
     }
 
-    out.append("<h2>Client certificates seen</h2>\n<p>");
-    out.append(number(snapshot.inventory.size())).append(" of at most ").append(number(snapshot.inventory_capacity));
-    out.append(" (the least recently seen are dropped), soonest expiry first; marked: expiring within ");
-    out.append(std::to_string(expiry_warning_days)).append(" days, or expired.</p>\n");
-    out.append("<table>\n<tr><th></th><th>Subject</th><th>Issuer</th><th>SHA-1 thumbprint</th><th>notAfter</th>"
-               "<th>Days left</th><th>First seen</th><th>Last seen</th><th>Requests</th><th>Last verdict</th></tr>\n");
-    for (const auto& certificate : snapshot.inventory) {
-        const Expiry state = expiry(certificate, snapshot.now, expiry_warning_days);
-        out.append("<tr class=\"").append(expiry_name(state)).append("\"><td class=\"mark\">");
-        out.append(state == Expiry::fine ? "" : state == Expiry::soon ? "&#9888; expiring" : "&#10007; expired");
-        out.append("</td><td>").append(html(certificate.subject)).append("</td><td>").append(html(certificate.issuer));
-        out.append("</td><td><code>").append(certificate.sha1_hex).append("</code></td><td>");
-        out.append(utc(certificate.not_after)).append("</td><td class=\"n\">");
-        out.append(std::to_string(days_left(certificate.not_after, snapshot.now))).append("</td><td>");
-        out.append(utc(certificate.first_seen)).append("</td><td>").append(utc(certificate.last_seen));
-        out.append("</td><td class=\"n\">").append(number(certificate.requests)).append("</td><td>");
-        out.append(verdict_text(certificate)).append("</td></tr>\n");
-    }
-    out.append("</table>\n</body></html>\n");
+    out.append("</body></html>\n");
     return out;
 }
 

@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 
+from harness.ocsp import OpenSslResponder, StaticHttp
 from harness.pki import name
 from harness.servers import Httpd, curl, free_port, make_workdir, wait_for_port
 
@@ -330,7 +331,7 @@ def test_apache_exporter_still_reads_server_status(pki, certs):
 def screenshot(url, path):
     """Headless Chromium: the page as a PNG, and its DOM as Chromium built it."""
     common = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-              "--window-size=1400,700", "--user-data-dir=" + make_workdir("arrcert-chromium-")]
+              "--window-size=1500,1000", "--user-data-dir=" + make_workdir("arrcert-chromium-")]
     shot = subprocess.run([*common, f"--screenshot={path}", url], capture_output=True, text=True, timeout=120)
     assert shot.returncode == 0 and os.path.getsize(path) > 10000, shot.stderr[-2000:]
     dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=120)
@@ -352,3 +353,62 @@ def test_page_renders_in_chromium_with_the_expiring_marker(pki, certs):
         assert "<script" not in dom.split("<body", 1)[1]
     finally:
         httpd.stop()
+
+
+def test_revocation_sources_show_their_state(pki):
+    """An OCSP responder that answers, a distribution point that serves a CRL, one that is down,
+    and a CRL file read again after a change: each listed with its last success or error."""
+    responder = OpenSslResponder(pki.ca, pki.ca)
+    cdp = StaticHttp()
+    crl_path = os.path.join(cdp.dir, "ca.crl")
+    pki.write_crl(crl_path, pki.ca, der=True)
+    down_url = f"http://127.0.0.1:{free_port()}/gone.crl"
+    checked = pki.issue("status_ocsp", name(("O", "Contoso"), ("CN", "alice")), issuer=pki.ca,
+                        ocsp_url=responder.url("/"))
+    fetched = pki.issue("status_cdp", name(("O", "Contoso"), ("CN", "alice")), issuer=pki.ca, crl_url=cdp.url("/ca.crl"))
+    unfetched = pki.issue("status_cdp_down", name(("O", "Contoso"), ("CN", "alice")), issuer=pki.ca, crl_url=down_url)
+    file_crl = os.path.join(cdp.dir, "file.pem")
+    pki.write_crl(file_crl, pki.ca)
+    httpd = start(pki, extra=f"""
+        <Location /app/ocsp>
+            ArrCertOCSPEnable leaf
+        </Location>
+        <Location /app/cdp>
+            ArrCertCARevocationFetch on
+            ArrCertCARevocationCheck leaf no_crl_for_cert_ok
+        </Location>
+        <Location /app/file>
+            ArrCertCARevocationFile {file_crl}
+            ArrCertCARevocationRefresh 1
+        </Location>""")
+    for path in ("ocsp", "cdp", "file"):
+        httpd.add_file(f"app/{path}/index.html", path)
+    responder.start(good=[checked])
+    cdp.start()
+    try:
+        assert send(httpd, checked, path="/app/ocsp/") == 200
+        assert send(httpd, fetched, path="/app/cdp/") == 200
+        send(httpd, unfetched, path="/app/cdp/")
+        time.sleep(1.2)
+        pki.write_crl(file_crl, pki.ca, revoked=[fetched])
+        time.sleep(1.2)
+        assert send(httpd, fetched, path="/app/file/") == 403
+        data = status_json(httpd)
+        sources = {(s["kind"], s["name"]): s for s in data["sources"]}
+        ocsp = sources[("ocsp-responder", responder.url("/"))]
+        assert ocsp["successes"] == 1 and ocsp["last_success"] is not None and ocsp["failures"] == 0
+        fetched_crl = sources[("crl-distribution-point", cdp.url("/ca.crl"))]
+        assert fetched_crl["successes"] == 1 and fetched_crl["next_update"] is not None
+        down = sources[("crl-distribution-point", down_url)]
+        assert down["failures"] == 1 and down["last_success"] is None and down["last_error"]
+        reloaded = sources[("crl-file", file_crl)]
+        assert reloaded["successes"] == 1 and reloaded["last_error"] is None
+        counters = data["counters"]
+        assert counters["OcspQueries"] == 1 and counters["CrlFetches"] == 1 and counters["CrlFetchFailures"] == 1
+        assert counters["CrlReloads"] == 1
+        status, metrics = curl(httpd.url("/arrcert-status?format=prometheus"))
+        assert f'arrcert_source_failures_total{{kind="crl-distribution-point",name="{down_url}"}} 1' in metrics
+    finally:
+        httpd.stop()
+        responder.stop()
+        cdp.stop()
