@@ -155,7 +155,7 @@ private:
     std::size_t buckets_ = 0;  // a power of two, at least twice the capacity
     std::size_t entries_offset_ = 0;
     std::size_t buckets_offset_ = 0;
-    std::size_t used_ = 0;         // entries in use (under the lock)
+    std::size_t used_ = 0;            // entries in use (under the lock)
     std::size_t sources_offset_ = 0;  // max_sources of them
 };
 

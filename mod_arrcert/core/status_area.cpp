@@ -500,18 +500,16 @@ StatusSnapshot StatusArea::snapshot(std::int64_t now) const
                     }
                 }
                 const std::uint32_t verdict = each.last_verdict.load(std::memory_order_relaxed);
-                snapshot.inventory.push_back({to_hex(sha1), each.subject.data(), each.issuer.data(), each.not_before,
-                                              each.not_after, each.first_seen,
-                                              each.last_seen.load(std::memory_order_relaxed),
-                                              each.requests.load(std::memory_order_relaxed),
-                                              static_cast<Decision::Outcome>(verdict >> 8U),
-                                              static_cast<Rule>(verdict & 0xFFU)});
+                snapshot.inventory.push_back(
+                    {to_hex(sha1), each.subject.data(), each.issuer.data(), each.not_before, each.not_after,
+                     each.first_seen, each.last_seen.load(std::memory_order_relaxed),
+                     each.requests.load(std::memory_order_relaxed), static_cast<Decision::Outcome>(verdict >> 8U),
+                     static_cast<Rule>(verdict & 0xFFU)});
             }
         }
     }
-    std::sort(snapshot.sources.begin(), snapshot.sources.end(), [](const auto& a, const auto& b) {
-        return a.kind != b.kind ? a.kind < b.kind : a.name < b.name;
-    });
+    std::sort(snapshot.sources.begin(), snapshot.sources.end(),
+              [](const auto& a, const auto& b) { return a.kind != b.kind ? a.kind < b.kind : a.name < b.name; });
     std::sort(snapshot.inventory.begin(), snapshot.inventory.end(), [](const auto& a, const auto& b) {
         return a.not_after != b.not_after ? a.not_after < b.not_after : a.sha1_hex < b.sha1_hex;
     });

@@ -9,16 +9,19 @@ namespace arrcert {
 namespace {
 
 constexpr std::array<Counter, counter_count> all_counters{
-    Counter::accepted,          Counter::refused,           Counter::no_certificate,      Counter::headers_stripped,
-    Counter::memory_cache_hits, Counter::memory_cache_misses, Counter::shared_cache_hits, Counter::shared_cache_misses,
-    Counter::crl_reloads,       Counter::crl_reload_failures, Counter::crl_fetches,       Counter::crl_fetch_failures,
+    Counter::accepted,          Counter::refused,
+    Counter::no_certificate,    Counter::headers_stripped,
+    Counter::memory_cache_hits, Counter::memory_cache_misses,
+    Counter::shared_cache_hits, Counter::shared_cache_misses,
+    Counter::crl_reloads,       Counter::crl_reload_failures,
+    Counter::crl_fetches,       Counter::crl_fetch_failures,
     Counter::ocsp_queries,      Counter::ocsp_query_failures,
 };
 
 // The rules a request can be refused by, in the order judge() applies them.
-constexpr std::array<Rule, rule_count - 1> refusing_rules{Rule::header, Rule::certificate, Rule::validity,
-                                                          Rule::chain,  Rule::thumbprint,  Rule::issuer,
-                                                          Rule::subject, Rule::san,        Rule::trust};
+constexpr std::array<Rule, rule_count - 1> refusing_rules{Rule::header,  Rule::certificate, Rule::validity,
+                                                          Rule::chain,   Rule::thumbprint,  Rule::issuer,
+                                                          Rule::subject, Rule::san,         Rule::trust};
 
 // Bytes that are not well-formed UTF-8 become U+FFFD: JSON and Prometheus need valid UTF-8.
 std::string valid_utf8(std::string_view text)
@@ -27,7 +30,11 @@ std::string valid_utf8(std::string_view text)
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size();) {
         const auto byte = static_cast<unsigned char>(text[i]);
-        std::size_t length = byte < 0x80U ? 1 : (byte >> 5U) == 0x6U ? 2 : (byte >> 4U) == 0xEU ? 3 : (byte >> 3U) == 0x1EU ? 4 : 0;
+        std::size_t length = byte < 0x80U            ? 1
+                             : (byte >> 5U) == 0x6U  ? 2
+                             : (byte >> 4U) == 0xEU  ? 3
+                             : (byte >> 3U) == 0x1EU ? 4
+                                                     : 0;
         bool whole = length != 0 && i + length <= text.size() && !(length == 2 && byte < 0xC2U);
         for (std::size_t k = 1; whole && k < length; ++k) {
             whole = (static_cast<unsigned char>(text[i + k]) & 0xC0U) == 0x80U;
@@ -219,11 +226,12 @@ std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_
     out.append(number(snapshot.inventory.size())).append(" of at most ").append(number(snapshot.inventory_capacity));
     out.append(" (the least recently seen are dropped), soonest expiry first; marked: expiring within ");
     out.append(std::to_string(expiry_warning_days)).append(" days, or expired.</p>\n");
-    out.append("<table>\n<tr><th></th><th>Subject</th><th>Issuer</th><th>SHA-1 thumbprint</th><th>notAfter</th>"
-               "<th>Days left</th><th>First seen</th><th>Last seen</th><th>Requests</th><th>Last verdict</th></tr>\n");
+    out.append(
+        "<table>\n<tr><th></th><th>Subject</th><th>Issuer</th><th>SHA-1 thumbprint</th><th>notAfter</th>"
+        "<th>Days left</th><th>First seen</th><th>Last seen</th><th>Requests</th><th>Last verdict</th></tr>\n");
     for (const auto& certificate : snapshot.inventory) {
         const Expiry state = expiry(certificate, snapshot.now, expiry_warning_days);
-        out.append("<tr class=\"").append(expiry_name(state)).append("\"><td class=\"mark\">");
+        out.append("<tr class=\"").append(expiry_name(state)).append(R"("><td class="mark">)");
         out.append(state == Expiry::fine ? "" : state == Expiry::soon ? "&#9888; expiring" : "&#10007; expired");
         out.append("</td><td>").append(html(certificate.subject)).append("</td><td>").append(html(certificate.issuer));
         out.append("</td><td><code>").append(certificate.sha1_hex).append("</code></td><td>");
@@ -251,8 +259,9 @@ std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_
     if (snapshot.sources.empty()) {
         out.append("<p>None used yet.</p>\n");
     } else {
-        out.append("<table>\n<tr><th>Kind</th><th>Name</th><th>Last success</th><th>nextUpdate</th>"
-                   "<th>Successes</th><th>Failures</th><th>Last failure</th><th>Last error</th></tr>\n");
+        out.append(
+            "<table>\n<tr><th>Kind</th><th>Name</th><th>Last success</th><th>nextUpdate</th>"
+            "<th>Successes</th><th>Failures</th><th>Last failure</th><th>Last error</th></tr>\n");
         for (const auto& source : snapshot.sources) {
             out.append("<tr><td>").append(source_kind_name(source.kind)).append("</td><td><code>");
             out.append(html(source.name)).append("</code></td><td>").append(utc(source.last_success));
@@ -297,7 +306,7 @@ std::string status_json(const StatusSnapshot& snapshot, int expiry_warning_days)
         out.append(",\"last_error\":").append(source.last_error.empty() ? "null" : json(source.last_error)).append("}");
         comma = ",";
     }
-    out.append("],\"inventory\":{\"capacity\":").append(number(snapshot.inventory_capacity));
+    out.append(R"(],"inventory":{"capacity":)").append(number(snapshot.inventory_capacity));
     out.append(",\"expiry_warning_days\":").append(std::to_string(expiry_warning_days)).append(",\"certificates\":[");
     comma = "";
     for (const auto& certificate : snapshot.inventory) {
@@ -339,20 +348,20 @@ std::string status_prometheus(const StatusSnapshot& snapshot)
 
     family("arrcert_requests_total", "counter",
            "Requests decided where mod_arrcert is on, by outcome and, for refusals, the refusing rule.");
-    sample("arrcert_requests_total", "outcome=\"accepted\",rule=\"none\"", count(Counter::accepted));
-    sample("arrcert_requests_total", "outcome=\"none\",rule=\"none\"", count(Counter::no_certificate));
+    sample("arrcert_requests_total", R"(outcome="accepted",rule="none")", count(Counter::accepted));
+    sample("arrcert_requests_total", R"(outcome="none",rule="none")", count(Counter::no_certificate));
     for (const Rule rule : refusing_rules) {
-        sample("arrcert_requests_total", "outcome=\"refused\",rule=\"" + std::string(rule_name(rule)) + "\"",
+        sample("arrcert_requests_total", R"(outcome="refused",rule=")" + std::string(rule_name(rule)) + "\"",
                number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule))));
     }
     family("arrcert_headers_stripped_total", "counter",
            "Certificate headers removed from peers that are not trusted front ends.");
     sample("arrcert_headers_stripped_total", "", count(Counter::headers_stripped));
     family("arrcert_cache_lookups_total", "counter", "Verdict cache lookups by tier and result.");
-    sample("arrcert_cache_lookups_total", "tier=\"memory\",result=\"hit\"", count(Counter::memory_cache_hits));
-    sample("arrcert_cache_lookups_total", "tier=\"memory\",result=\"miss\"", count(Counter::memory_cache_misses));
-    sample("arrcert_cache_lookups_total", "tier=\"shared\",result=\"hit\"", count(Counter::shared_cache_hits));
-    sample("arrcert_cache_lookups_total", "tier=\"shared\",result=\"miss\"", count(Counter::shared_cache_misses));
+    sample("arrcert_cache_lookups_total", R"(tier="memory",result="hit")", count(Counter::memory_cache_hits));
+    sample("arrcert_cache_lookups_total", R"(tier="memory",result="miss")", count(Counter::memory_cache_misses));
+    sample("arrcert_cache_lookups_total", R"(tier="shared",result="hit")", count(Counter::shared_cache_hits));
+    sample("arrcert_cache_lookups_total", R"(tier="shared",result="miss")", count(Counter::shared_cache_misses));
     family("arrcert_crl_reloads_total", "counter", "Reads of ArrCertCARevocationFile/Path after a change, by result.");
     sample("arrcert_crl_reloads_total", "result=\"ok\"", count(Counter::crl_reloads));
     sample("arrcert_crl_reloads_total", "result=\"failed\"", count(Counter::crl_reload_failures));

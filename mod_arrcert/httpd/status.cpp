@@ -41,7 +41,8 @@ extern "C" int status_section(request_rec* r, int flags)
 {
     return guard_request(r, "adding to the server status", OK, [&] {
         const StatusSnapshot snapshot = snapshot_of(r);
-        const std::string text = (flags & AP_STATUS_SHORT) != 0 ? status_lines(snapshot) : status_summary_html(snapshot);
+        const std::string text =
+            (flags & AP_STATUS_SHORT) != 0 ? status_lines(snapshot) : status_summary_html(snapshot);
         ap_rwrite(text.data(), static_cast<int>(text.size()), r);
         return OK;
     });

@@ -166,8 +166,8 @@ TEST(StatusAreaTest, TextIsCutWithoutSplittingUtf8)
 {
     SharedBlock shared(2);
     const Sha1 sha1 = sha1_of(9);
-    const std::string subject = "CN=" + std::string(StatusArea::max_text - 6, 'a') +
-                                "\xC3\xA9\xC3\xA9";  // é é across the limit
+    const std::string subject =
+        "CN=" + std::string(StatusArea::max_text - 6, 'a') + "\xC3\xA9\xC3\xA9";  // é é across the limit
     shared.area().record_certificate({sha1, subject, "CN=x", 0, 10, 5, Decision::Outcome::success, Rule::none});
     const std::string kept = shared.area().snapshot(5).inventory.at(0).subject;
     EXPECT_LT(kept.size(), StatusArea::max_text);
@@ -195,6 +195,7 @@ TEST(StatusAreaTest, ThreadsAndProcessesCountExactly)
         children.push_back(child);
     }
     std::vector<std::thread> threads;
+    threads.reserve(3);
     for (int i = 0; i < 3; ++i) {
         threads.emplace_back(work);
     }
@@ -265,7 +266,7 @@ StatusSnapshot hostile_snapshot()
     hostile.sha1_hex = "AB";
     hostile.subject = "CN=<script>alert(1)</script>\",O=a\\b\nX=\xFF";
     hostile.issuer = "CN=CA & Co";
-    hostile.not_after = snapshot.now + 3 * 86400 + 5;
+    hostile.not_after = snapshot.now + std::int64_t{3} * 86400 + 5;
     snapshot.inventory.push_back(hostile);
     snapshot.sources.push_back({SourceKind::ocsp_responder, "http://o/\"x", 5, 0, -1, "", 1, 0});
     return snapshot;
