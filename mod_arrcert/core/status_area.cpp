@@ -27,6 +27,12 @@ void copy_text(char* to, std::size_t size, std::string_view text) noexcept
     to[length] = '\0';
 }
 
+// A text field as written by copy_text; bounded all the same (the block is shared with every child).
+std::string bounded(const std::array<char, StatusArea::max_text>& text)
+{
+    return {text.data(), strnlen(text.data(), text.size())};
+}
+
 constexpr std::uint32_t pack(Decision::Outcome outcome, Rule rule) noexcept
 {
     return (static_cast<std::uint32_t>(outcome) << 8U) | static_cast<std::uint32_t>(rule);
@@ -238,7 +244,7 @@ std::int32_t StatusArea::find_lock_free(const Key& key) const noexcept
     const std::size_t mask = buckets_ - 1;
     for (std::size_t probe = 0, at = home(key); probe < buckets_; ++probe, at = (at + 1) & mask) {
         const std::int32_t slot = bucket(at).load(std::memory_order_acquire);
-        if (slot < 0) {
+        if (slot < 0 || static_cast<std::size_t>(slot) >= capacity_) {
             return -1;
         }
         const Entry& candidate = entry(static_cast<std::size_t>(slot));
@@ -266,7 +272,7 @@ std::int32_t StatusArea::find_locked(const Key& key) const noexcept
     const std::size_t mask = buckets_ - 1;
     for (std::size_t probe = 0, at = home(key); probe < buckets_; ++probe, at = (at + 1) & mask) {
         const std::int32_t slot = bucket(at).load(std::memory_order_relaxed);
-        if (slot < 0) {
+        if (slot < 0 || static_cast<std::size_t>(slot) >= capacity_) {
             return -1;
         }
         const Entry& candidate = entry(static_cast<std::size_t>(slot));
@@ -480,8 +486,8 @@ StatusSnapshot StatusArea::snapshot(std::int64_t now) const
             for (std::size_t i = 0; i < max_sources; ++i) {
                 const SourceSlot& each = source(i);
                 if (each.used) {
-                    snapshot.sources.push_back({each.kind, each.name.data(), each.last_success, each.last_failure,
-                                                each.next_update, each.last_error.data(), each.successes,
+                    snapshot.sources.push_back({each.kind, bounded(each.name), each.last_success, each.last_failure,
+                                                each.next_update, bounded(each.last_error), each.successes,
                                                 each.failures});
                 }
             }
@@ -501,7 +507,7 @@ StatusSnapshot StatusArea::snapshot(std::int64_t now) const
                 }
                 const std::uint32_t verdict = each.last_verdict.load(std::memory_order_relaxed);
                 snapshot.inventory.push_back(
-                    {to_hex(sha1), each.subject.data(), each.issuer.data(), each.not_before, each.not_after,
+                    {to_hex(sha1), bounded(each.subject), bounded(each.issuer), each.not_before, each.not_after,
                      each.first_seen, each.last_seen.load(std::memory_order_relaxed),
                      each.requests.load(std::memory_order_relaxed), static_cast<Decision::Outcome>(verdict >> 8U),
                      static_cast<Rule>(verdict & 0xFFU)});
