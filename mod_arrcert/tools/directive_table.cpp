@@ -83,9 +83,9 @@ std::vector<std::string_view> contexts(int allowed)
 std::vector<std::string_view> overrides(int allowed)
 {
     std::vector<std::string_view> out;
-    for (const auto& [bit, name] : {std::pair{OR_AUTHCFG, "AuthConfig"}, std::pair{OR_FILEINFO, "FileInfo"},
-                                    std::pair{OR_INDEXES, "Indexes"}, std::pair{OR_LIMIT, "Limit"},
-                                    std::pair{OR_OPTIONS, "Options"}}) {
+    for (const auto& [bit, name] :
+         {std::pair{OR_AUTHCFG, "AuthConfig"}, std::pair{OR_FILEINFO, "FileInfo"}, std::pair{OR_INDEXES, "Indexes"},
+          std::pair{OR_LIMIT, "Limit"}, std::pair{OR_OPTIONS, "Options"}}) {
         if ((allowed & bit) != 0) {
             out.emplace_back(name);
         }
@@ -115,12 +115,12 @@ int main(int argc, char** argv)
         return 1;
     }
     for (const command_rec* command = loaded->cmds; command->name != nullptr; ++command) {
-        std::printf("{\"name\": %s, \"module\": %s, \"args\": \"%s\", \"context\": %s, \"override\": %s, "
-                    "\"help\": %s}\n",
-                    json_string(command->name).c_str(), json_string(loaded->name).c_str(),
-                    args_name(command->args_how), json_list(contexts(command->req_override)).c_str(),
-                    json_list(overrides(command->req_override)).c_str(),
-                    json_string(command->errmsg != nullptr ? command->errmsg : "").c_str());
+        std::printf(
+            "{\"name\": %s, \"module\": %s, \"args\": \"%s\", \"context\": %s, \"override\": %s, "
+            "\"help\": %s}\n",
+            json_string(command->name).c_str(), json_string(loaded->name).c_str(), args_name(command->args_how),
+            json_list(contexts(command->req_override)).c_str(), json_list(overrides(command->req_override)).c_str(),
+            json_string(command->errmsg != nullptr ? command->errmsg : "").c_str());
     }
     apr_terminate();
     return 0;
