@@ -8,7 +8,7 @@ form "SYNTAX[ (default VALUE[; server config only])]: purpose". The longer text 
 (what it does, bad values, examples) is in docs/src/directives.md, one "## ArrCertName" section
 per directive. A directive without a section, or a section without a directive, is an error.
 
-usage: directives.py [--check] [--tool PATH] [--module PATH]
+usage: directives.py [--check] [--tool PATH] [--module PATH] [--notes PATH] [--reference PATH] [--man PATH]
   writes docs/directives.md and packaging/man/mod_arrcert.5 (@VERSION@ is set by make deb);
   --check writes nothing and exits 1, with a diff, when either differs from what it would write.
 """
@@ -126,7 +126,8 @@ def refusals(entry):
     if entry["server_only"]:
         out.append(("in a <VirtualHost>", f"{name} cannot occur within <VirtualHost> section"))
     if "directory" not in entry["context"]:
-        out.append(("in a <Directory>, <Location>, <Files> or <If>", f"{name} not allowed here"))
+        out.append(("in a <Location> (or <Directory>, <Files>, <If>, named so)",
+                    f"{name} not allowed in <Location> context"))
     if ".htaccess" not in entry["context"]:
         out.append(("in an .htaccess file (its requests get 500)", f"{name} not allowed here"))
     return out
@@ -145,6 +146,15 @@ def read_notes(path):
     return preamble.strip() + "\n", sections
 
 
+def example_line(body, name):
+    """The first line using the directive in a (valid) ```apache example of its section."""
+    for block in re.findall(r"^```apache\n(.*?)^```", body, flags=re.M | re.S):
+        for line in block.splitlines():
+            if line.strip().split(" ", 1)[0] == name:
+                return line.strip()
+    return None
+
+
 def show_refusals(body):
     """A deliberately wrong example (```apache fails="MESSAGE") is followed by what httpd says."""
     return re.sub(r'^```apache fails="([^"]*)"\n(.*?)^```\n',
@@ -158,15 +168,15 @@ def merge(table, notes):
     missing = sorted(names - set(notes))
     stray = sorted(set(notes) - names)
     if missing:
-        raise Problem(f"directives without a section in {NOTES}: {', '.join(missing)}")
+        raise Problem(f"directives without a section in the notes: {', '.join(missing)}")
     if stray:
-        raise Problem(f"sections in {NOTES} for directives the module does not have: {', '.join(stray)}")
+        raise Problem(f"sections in the notes for directives the module does not have: {', '.join(stray)}")
     for entry in entries:
         body = notes[entry["name"]]
         if not re.search(r"^Bad values:", body, flags=re.M):
-            raise Problem(f"{entry['name']}: its section in {NOTES} has no 'Bad values:' paragraph")
-        if not re.search(rf"^```apache\b[^\n]*\n(?:[^`]*\n)?\s*{entry['name']}\b", body, flags=re.M):
-            raise Problem(f"{entry['name']}: its section in {NOTES} has no ```apache example using it")
+            raise Problem(f"{entry['name']}: its section in the notes has no 'Bad values:' paragraph")
+        if example_line(body, entry["name"]) is None:
+            raise Problem(f"{entry['name']}: its section in the notes has no ```apache example using it")
         entry["notes"] = show_refusals(body)
     return sorted(entries, key=lambda e: e["name"].lower())
 
@@ -281,10 +291,10 @@ def man_page(preamble, entries):
 
 
 # ----------------------------------------------------------------------------------------------
-def generate(tool, module):
-    preamble, notes = read_notes(NOTES)
+def generate(tool, module, notes_path=NOTES, reference=REFERENCE, man=MAN_PAGE):
+    preamble, notes = read_notes(notes_path)
     entries = merge(command_table(tool, module), notes)
-    return {REFERENCE: markdown(preamble, entries), MAN_PAGE: man_page(preamble, entries)}
+    return {reference: markdown(preamble, entries), man: man_page(preamble, entries)}
 
 
 def main():
@@ -292,9 +302,12 @@ def main():
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--tool", default=os.path.join(ROOT, "build", "arrcert_directive_table"))
     parser.add_argument("--module", default=os.path.join(ROOT, "build", "mod_arrcert.so"))
+    parser.add_argument("--notes", default=NOTES)
+    parser.add_argument("--reference", default=REFERENCE)
+    parser.add_argument("--man", default=MAN_PAGE)
     options = parser.parse_args()
     try:
-        outputs = generate(options.tool, options.module)
+        outputs = generate(options.tool, options.module, options.notes, options.reference, options.man)
     except Problem as problem:
         sys.exit(f"directives.py: {problem}")
     stale = []
