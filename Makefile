@@ -22,7 +22,7 @@ FORMATTED := $(SOURCES) $(wildcard tests/fuzz/*.cpp)
 VERSION    := $(shell grep -m1 '^project' CMakeLists.txt | grep -o 'VERSION [0-9.]*' | cut -d' ' -f2)
 DEB_STAGE  ?= $(BUILD)/deb
 
-.PHONY: all deps configure test deb unit asan tsan integration integration-asan demo bench fuzz install lint format clean
+.PHONY: all deps configure test deb docs unit asan tsan integration integration-asan demo bench fuzz install lint format clean
 
 all: $(BUILD)/mod_arrcert.so
 
@@ -122,13 +122,19 @@ deb:
 	cp -r packaging/debian $(DEB_STAGE)/src/debian
 	cp conf/arrcert.load conf/arrcert.conf $(DEB_STAGE)/src/debian/
 	sed 's/@VERSION@/$(VERSION)/' packaging/man/arrcert.1 > $(DEB_STAGE)/src/debian/arrcert.1
-	$(PYTHON) packaging/directives_man.py README.md $(VERSION) > $(DEB_STAGE)/src/debian/mod_arrcert.5
+	sed 's/@VERSION@/$(VERSION)/' packaging/man/mod_arrcert.5 > $(DEB_STAGE)/src/debian/mod_arrcert.5
 	printf 'libapache2-mod-arrcert (%s) unstable; urgency=medium\n\n  * Release %s (version from CMakeLists.txt).\n\n -- %s  %s\n' \
 		'$(VERSION)' '$(VERSION)' "$$(sed -n 's/^Maintainer: //p' packaging/debian/control)" \
 		"$$(git log -1 --format=%aD 2>/dev/null || date -R)" > $(DEB_STAGE)/src/debian/changelog
 	cd $(DEB_STAGE)/src && dpkg-buildpackage -us -uc -b -j$(JOBS)
 	mv $(DEB_STAGE)/*.deb $(BUILD)/
 	ls -l $(BUILD)/*.deb
+
+# The directive reference and mod_arrcert(5) from the built module's command table and
+# docs/src/directives.md, and the diagrams; the tests fail when the checked-in ones differ.
+docs: $(BUILD)/mod_arrcert.so
+	$(PYTHON) docs/tools/directives.py --tool $(BUILD)/arrcert_directive_table --module $(BUILD)/mod_arrcert.so
+	$(PYTHON) docs/tools/diagrams.py
 
 lint: $(BUILD)/Makefile
 	clang-format --dry-run --Werror $(FORMATTED)

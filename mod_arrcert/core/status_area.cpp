@@ -252,11 +252,11 @@ std::int32_t StatusArea::find_lock_free(const Key& key) const noexcept
         if ((before & 1U) != 0) {
             return -1;  // being rewritten: the locked path decides
         }
+        // Acquire loads: the second look at the sequence cannot move before them.
         bool same = true;
         for (std::size_t i = 0; i < key.size(); ++i) {
-            same = same && candidate.key.at(i).load(std::memory_order_relaxed) == key.at(i);
+            same = same && candidate.key.at(i).load(std::memory_order_acquire) == key.at(i);
         }
-        std::atomic_thread_fence(std::memory_order_acquire);
         if (candidate.sequence.load(std::memory_order_relaxed) != before) {
             return -1;
         }
@@ -366,13 +366,13 @@ std::int32_t StatusArea::insert_locked(const Key& key, const SeenCertificate& se
         }
     }
     Entry& target = entry(static_cast<std::size_t>(slot));
-    target.sequence.fetch_add(1, std::memory_order_acq_rel);  // odd: being written
-    std::atomic_thread_fence(std::memory_order_release);
+    // Odd: being written. Its acquire half keeps the writes below after it.
+    target.sequence.fetch_add(1, std::memory_order_acq_rel);
     if (target.used) {
         unlink_locked(slot);
     }
     for (std::size_t i = 0; i < key.size(); ++i) {
-        target.key.at(i).store(key.at(i), std::memory_order_relaxed);
+        target.key.at(i).store(key.at(i), std::memory_order_release);  // a reader that sees it sees the odd sequence
     }
     target.used = true;
     target.not_before = seen.not_before;

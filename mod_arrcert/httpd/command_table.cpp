@@ -22,18 +22,28 @@ cmd_func as_cmd_func(Handler handler)
     return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(handler));
 }
 
-// Help texts made from the keyword tables, once, when the module is loaded.
+// Help texts, shown by httpd -L and in httpd's arity errors, and the source of the directive
+// reference (make docs): "SYNTAX[ (default VALUE[; server config only])]: what it does". The
+// keyword lists come from the tables the handlers parse with.
 const std::string verify_client_help =
-    keyword_list(verify_modes, "|", "|") + ": whether a forwarded client certificate is needed";
-const std::string header_help = "NAME [FORMAT]: the request header that carries the certificate (FORMAT " +
-                                header_format_list("|", "|") + "; default X-ARR-ClientCert auto)";
-const std::string chain_header_help = "NAME [FORMAT]: a separate request header that carries the intermediates";
+    keyword_list(verify_modes, "|", "|") + " (default none): whether a forwarded client certificate is needed";
+const std::string header_help =
+    "NAME [FORMAT] (default X-ARR-ClientCert auto): the request header that carries the "
+    "certificate, and its FORMAT (" +
+    header_format_list("|", "|") + ")";
+const std::string chain_header_help =
+    "NAME [FORMAT]: a separate request header that carries the intermediates (FORMAT as for ArrCertHeader)";
 const std::string front_end_help = front_end_list("|", "|") + ": the header names and formats that front end uses";
 const std::string xfcc_help =
-    keyword_list(xfcc_picks, "|", "|") + ": which X-Forwarded-Client-Cert element to use (default last)";
-const std::string options_help = "[+|-]" + keyword_list(option_names, " [+|-]", " [+|-]");
-const std::string revocation_help =
-    keyword_list(revocation_checks, "|", "|") + " [no_crl_for_cert_ok] (default chain once CRLs are configured)";
+    keyword_list(xfcc_picks, "|", "|") + " (default last): which X-Forwarded-Client-Cert element to use";
+const std::string options_help = "[+|-]OPTION ... (default +StdEnvVars): what is exported, as SSLOptions (OPTION " +
+                                 keyword_list(option_names, "|", "|") + ")";
+const std::string revocation_help = keyword_list(revocation_checks, "|", "|") +
+                                    " [no_crl_for_cert_ok] (default chain once CRLs are configured, else none): "
+                                    "whose CRLs are checked";
+const std::string ocsp_help = keyword_list(ocsp_modes, "|", "|") +
+                              " [no_ocsp_for_cert_ok] [soft_fail] (default off): check certificates with their OCSP "
+                              "responder";
 
 // Verification (trust, pins, revocation, depth, validity, which header and element carries the
 // certificate) is the administrator's, never .htaccess's: .htaccess may say whether a certificate
@@ -47,81 +57,85 @@ const command_rec directives[] = {
     AP_INIT_TAKE1("ArrCertVerifyClient", as_cmd_func(set_verify_client), nullptr, htaccess_too,
                   verify_client_help.c_str()),
     AP_INIT_FLAG("ArrCertAcceptUnverified", as_cmd_func(set_accept_unverified), nullptr, admin_only,
-                 "on|off: accept certificates that no CA or pin verifies, because the front end verifies them "
-                 "(default off)"),
+                 "on|off (default off): accept certificates that no CA or pin verifies, because the front end "
+                 "verifies them"),
     AP_INIT_ITERATE("ArrCertThumbprint", as_cmd_func(add_thumbprint), nullptr, admin_only,
-                    "SHA-1 or SHA-256 thumbprints (hex) of the certificates allowed; any may match"),
+                    "HEX ...: SHA-1 or SHA-256 thumbprints of the certificates allowed; any may match"),
     AP_INIT_TAKE1("ArrCertIssuer", as_cmd_func(add_issuer), nullptr, htaccess_too,
-                  "a DN whose attributes must all be in the certificate's issuer; repeatable, any may match"),
+                  "\"DN\": a DN whose attributes must all be in the certificate's issuer; repeatable, any may match"),
     AP_INIT_TAKE1("ArrCertSubject", as_cmd_func(add_subject), nullptr, htaccess_too,
-                  "a DN whose attributes must all be in the certificate's subject; repeatable, any may match"),
+                  "\"DN\": a DN whose attributes must all be in the certificate's subject; repeatable, any may match"),
     AP_INIT_FLAG("ArrCertCARevocationFetch", as_cmd_func(set_fetch_crls), nullptr, admin_only,
-                 "on|off: fetch CRLs from the http:// CRL Distribution Points of the certificates verified"),
+                 "on|off (default off): fetch CRLs from the http:// CRL Distribution Points of the certificates "
+                 "verified"),
     AP_INIT_FLAG("ArrCertVerifyPartialChain", as_cmd_func(set_partial_chain), nullptr, admin_only,
-                 "on|off: an intermediate of ArrCertCACertificateFile/Path may be the trust anchor"),
-    AP_INIT_TAKE_ARGV("ArrCertOCSPEnable", as_cmd_func(set_ocsp_enable), nullptr, admin_only,
-                      "on|leaf|off [no_ocsp_for_cert_ok] [soft_fail]: check certificates with their OCSP responder"),
+                 "on|off (default off): an intermediate of ArrCertCACertificateFile/Path may be the trust anchor"),
+    AP_INIT_TAKE_ARGV("ArrCertOCSPEnable", as_cmd_func(set_ocsp_enable), nullptr, admin_only, ocsp_help.c_str()),
     AP_INIT_TAKE1("ArrCertOCSPDefaultResponder", as_cmd_func(set_ocsp_default_responder), nullptr, admin_only,
-                  "http:// URL of the responder for certificates that name none (or all, with the override)"),
+                  "URL: the http:// responder for certificates that name none (or all, with the override)"),
     AP_INIT_FLAG("ArrCertOCSPOverrideResponder", as_cmd_func(set_ocsp_override_responder), nullptr, admin_only,
-                 "on|off: ask the default responder even where a certificate names one"),
+                 "on|off (default off): ask the default responder even where a certificate names one"),
     AP_INIT_TAKE1("ArrCertOCSPResponderTimeout", as_cmd_func(set_ocsp_timeout), nullptr, admin_only,
-                  "seconds a request waits for the responder (default 10)"),
+                  "SECONDS (default 10): how long a request waits for the responder"),
     AP_INIT_TAKE1("ArrCertOCSPResponseMaxAge", as_cmd_func(set_ocsp_max_age), nullptr, admin_only,
-                  "the oldest response (seconds since thisUpdate) taken; -1: no limit (default)"),
+                  "SECONDS|-1 (default -1): the oldest response taken, in seconds since its thisUpdate; -1: no limit"),
     AP_INIT_TAKE1("ArrCertOCSPResponseTimeSkew", as_cmd_func(set_ocsp_time_skew), nullptr, admin_only,
-                  "seconds of clock difference allowed with the responder (default 300)"),
+                  "SECONDS (default 300): the clock difference allowed with the responder"),
     AP_INIT_FLAG("ArrCertOCSPUseRequestNonce", as_cmd_func(set_ocsp_nonce), nullptr, admin_only,
-                 "on|off: send a nonce and require it back (default on)"),
+                 "on|off (default on): send a nonce and require it back"),
     AP_INIT_TAKE1("ArrCertOCSPResponderCertificateFile", as_cmd_func(set_ocsp_responder_certificates), nullptr,
-                  admin_only, "PEM file of responder certificates trusted to sign responses"),
+                  admin_only, "FILE: PEM file of responder certificates trusted to sign responses"),
     AP_INIT_ITERATE("ArrCertSubjectAltName", as_cmd_func(add_alt_name), nullptr, htaccess_too,
-                    "TYPE:VALUE ... (TYPE dns|email|uri|ip|upn): a subject alternative name the certificate "
-                    "must hold; repeatable, any may match"),
+                    "TYPE:VALUE ...: a subject alternative name the certificate must hold (TYPE "
+                    "dns|email|uri|ip|upn); repeatable, any may match"),
     AP_INIT_TAKE1("ArrCertClockSkew", as_cmd_func(set_clock_skew), nullptr, admin_only,
-                  "seconds by which both ends of the validity window are widened (default 0)"),
+                  "SECONDS (default 0): how far both ends of the validity window are widened"),
     AP_INIT_TAKE12("ArrCertHeader", as_cmd_func(set_header), nullptr, admin_only, header_help.c_str()),
     AP_INIT_TAKE12("ArrCertChainHeader", as_cmd_func(set_chain_header), nullptr, admin_only, chain_header_help.c_str()),
     AP_INIT_TAKE1("ArrCertFrontEnd", as_cmd_func(set_front_end), nullptr, admin_only, front_end_help.c_str()),
     AP_INIT_TAKE1("ArrCertXfccElement", as_cmd_func(set_xfcc_element), nullptr, admin_only, xfcc_help.c_str()),
     AP_INIT_TAKE1("ArrCertMaxHeaderLength", as_cmd_func(set_max_header_length), nullptr, admin_only,
-                  "the largest header value accepted, in bytes (default 16384)"),
+                  "BYTES (default 16384): the largest header value accepted"),
     AP_INIT_ITERATE("ArrCertOptions", as_cmd_func(add_option), nullptr, htaccess_too, options_help.c_str()),
     AP_INIT_ITERATE("ArrCertExport", as_cmd_func(add_export), nullptr, htaccess_too,
-                    "the only variables to export (default: all that ArrCertOptions exports)"),
+                    "VARIABLE ... (default all that ArrCertOptions exports): the only variables to export"),
     AP_INIT_TAKE1("ArrCertUserName", as_cmd_func(set_user_name), nullptr, htaccess_too,
-                  "the variable (e.g. SSL_CLIENT_S_DN_CN) whose value becomes the request's user"),
+                  "VARIABLE: the variable (e.g. SSL_CLIENT_S_DN_CN) whose value becomes the request's user"),
     AP_INIT_TAKE1("ArrCertCACertificateFile", as_cmd_func(add_ca_file), nullptr, admin_only,
-                  "PEM file of trusted CA certificates (and intermediates) the certificate must chain to"),
+                  "FILE: PEM file of trusted CA certificates (and intermediates) the certificate must chain to"),
     AP_INIT_TAKE1("ArrCertCACertificatePath", as_cmd_func(add_ca_path), nullptr, admin_only,
-                  "directory of CA certificates named by hash (openssl rehash)"),
+                  "DIRECTORY: directory of CA certificates named by hash (openssl rehash)"),
     AP_INIT_TAKE1("ArrCertVerifyDepth", as_cmd_func(set_verify_depth), nullptr, admin_only,
-                  "how many certificates may stand above the leaf, the root included (default 3)"),
+                  "N (default 3): how many certificates may stand above the leaf, the root included"),
     AP_INIT_TAKE1("ArrCertCARevocationFile", as_cmd_func(add_crl_file), nullptr, admin_only,
-                  "PEM file of CRLs, re-read when it changes"),
+                  "FILE: PEM file of CRLs, re-read when it changes"),
     AP_INIT_TAKE1("ArrCertCARevocationPath", as_cmd_func(add_crl_path), nullptr, admin_only,
-                  "directory of CRL files (.pem, .crl, or hashed .rN), re-read when they change"),
+                  "DIRECTORY: directory of CRL files (.pem, .crl, or hashed .rN), re-read when they change"),
     AP_INIT_TAKE12("ArrCertCARevocationCheck", as_cmd_func(set_revocation_check), nullptr, admin_only,
                    revocation_help.c_str()),
     AP_INIT_TAKE1("ArrCertCARevocationRefresh", as_cmd_func(set_crl_refresh), nullptr, admin_only,
-                  "seconds between looks at the CRL files (default 60)"),
-    AP_INIT_TAKE12("ArrCertCache", as_cmd_func(set_cache), nullptr, RSRC_CONF,
-                   "none | memory[:ENTRIES] | PROVIDER:ARGUMENT [none|memory[:ENTRIES]]: where verdicts are kept "
-                   "between requests, e.g. shmcb:PATH(BYTES), memcache:HOST:PORT, redis:HOST:PORT "
-                   "(default memory:1000)"),
+                  "SECONDS (default 60): the time between looks at the CRL files"),
+    AP_INIT_TAKE12(
+        "ArrCertCache", as_cmd_func(set_cache), nullptr, RSRC_CONF,
+        "none|memory[:ENTRIES]|PROVIDER:ARGUMENT [none|memory[:ENTRIES]] (default memory:1000; server config "
+        "only): where verdicts are kept between requests, e.g. shmcb:PATH(BYTES), memcache:HOST:PORT, "
+        "redis:HOST:PORT"),
     AP_INIT_TAKE1("ArrCertCacheBackendTimeout", as_cmd_func(set_backend_timeout), nullptr, RSRC_CONF,
-                  "milliseconds a request waits at most for a memcache or redis cache (default 250)"),
+                  "MILLISECONDS (default 250; server config only): the longest a request waits for a memcache or "
+                  "redis cache"),
     AP_INIT_TAKE1("ArrCertCacheSecret", as_cmd_func(set_cache_secret), nullptr, RSRC_CONF,
-                  "file of at least 32 secret bytes shared by the servers that share an ArrCertCache"),
+                  "FILE (default a random secret per start; server config only): file of at least 32 secret bytes "
+                  "shared by the servers that share an ArrCertCache"),
     AP_INIT_TAKE1("ArrCertCacheTimeout", as_cmd_func(set_cache_timeout), nullptr, RSRC_CONF,
-                  "seconds a verdict is kept at most (default 300)"),
+                  "SECONDS (default 300; server config only): the longest a verdict is kept"),
     AP_INIT_TAKE1("ArrCertStatusInventory", as_cmd_func(set_status_inventory), nullptr, RSRC_CONF,
-                  "how many client certificates the status page lists at most, the least recently seen dropped "
-                  "(default 1000; 0: none)"),
+                  "N (default 1000; server config only): how many client certificates the status page lists at "
+                  "most, the least recently seen dropped (0: none)"),
     AP_INIT_TAKE1("ArrCertStatusExpiryWarning", as_cmd_func(set_status_expiry_warning), nullptr, RSRC_CONF,
-                  "days before notAfter from which the status page marks a certificate as expiring (default 30)"),
+                  "DAYS (default 30; server config only): how close to notAfter a certificate is marked as "
+                  "expiring on the status page"),
     AP_INIT_ITERATE("ArrCertTrustedProxy", as_cmd_func(add_trusted_proxy), nullptr, RSRC_CONF,
-                    "addresses or CIDR ranges of the front ends allowed to send the certificate header"),
+                    "ADDRESS|CIDR ... (default any peer): the front ends allowed to send the certificate header"),
     {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},
 };
 
