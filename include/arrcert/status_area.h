@@ -88,7 +88,8 @@ struct StatusSnapshot {
         Decision::Outcome outcome = Decision::Outcome::success;
         Rule rule = Rule::none;
     };
-    std::vector<Certificate> inventory;  // soonest notAfter first
+    std::vector<Certificate> inventory;  // soonest notAfter first; empty in a counters-only snapshot
+    std::size_t inventory_size = 0;      // how many are listed
     std::size_t inventory_capacity = 0;
 
     [[nodiscard]] std::uint64_t counter(Counter c) const noexcept { return counters.at(static_cast<std::size_t>(c)); }
@@ -125,6 +126,8 @@ public:
     void record_certificate(const SeenCertificate& seen) noexcept;
 
     [[nodiscard]] StatusSnapshot snapshot(std::int64_t now) const;
+    // Without the sources and the inventory's entries, and without the lock (mod_status's lines).
+    [[nodiscard]] StatusSnapshot counters(std::int64_t now) const noexcept;
     [[nodiscard]] std::size_t inventory_capacity() const noexcept { return capacity_; }
 
 private:
@@ -140,9 +143,10 @@ private:
     [[nodiscard]] Entry& entry(std::size_t slot) const noexcept;
     [[nodiscard]] std::atomic<std::int32_t>& bucket(std::size_t at) const noexcept;
     [[nodiscard]] SourceSlot& source(std::size_t at) const noexcept;
-    [[nodiscard]] std::int32_t find_lock_free(const Key& key) const noexcept;
+    bool touch_lock_free(const Key& key, const SeenCertificate& seen) noexcept;
     [[nodiscard]] std::int32_t find_locked(const Key& key) const noexcept;
-    std::int32_t insert_locked(const Key& key, const SeenCertificate& seen) noexcept;
+    std::int32_t insert_locked(const Key& key, const SeenCertificate& seen) noexcept;  // -1: none free
+    std::int32_t evict_locked() noexcept;
     void unlink_locked(std::int32_t slot) noexcept;
     void link_locked(std::int32_t slot) noexcept;
     void repair_locked() noexcept;  // after a process died holding the lock
@@ -155,8 +159,8 @@ private:
     std::size_t buckets_ = 0;  // a power of two, at least twice the capacity
     std::size_t entries_offset_ = 0;
     std::size_t buckets_offset_ = 0;
-    std::size_t used_ = 0;            // entries in use (under the lock)
-    std::size_t sources_offset_ = 0;  // max_sources of them
+    std::atomic<std::size_t> used_{0};  // entries in use (changed under the lock)
+    std::size_t sources_offset_ = 0;    // max_sources of them
 };
 
 }  // namespace arrcert

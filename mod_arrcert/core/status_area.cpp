@@ -49,6 +49,8 @@ struct StatusArea::Entry {
     std::atomic<std::int64_t> last_seen{0};
     std::atomic<std::uint64_t> requests{0};
     std::atomic<std::uint32_t> last_verdict{0};
+    // Lock-free touches in progress: an entry pinned is not evicted under them (touch_lock_free).
+    std::atomic<std::uint32_t> pins{0};
     bool used = false;
     std::int64_t not_before = 0;
     std::int64_t not_after = 0;
@@ -239,32 +241,38 @@ void StatusArea::count_decision(Decision::Outcome outcome, Rule rule) noexcept
     }
 }
 
-std::int32_t StatusArea::find_lock_free(const Key& key) const noexcept
+// The entry is pinned before its sequence is read, and insert_locked makes an entry odd before it
+// reads the pins (both sequentially consistent): either this sees the eviction (odd, or a changed
+// sequence) and leaves it to the locked path, or the eviction sees the pin and picks another.
+bool StatusArea::touch_lock_free(const Key& key, const SeenCertificate& seen) noexcept
 {
     const std::size_t mask = buckets_ - 1;
     for (std::size_t probe = 0, at = home(key); probe < buckets_; ++probe, at = (at + 1) & mask) {
         const std::int32_t slot = bucket(at).load(std::memory_order_acquire);
         if (slot < 0 || static_cast<std::size_t>(slot) >= capacity_) {
-            return -1;
+            return false;
         }
-        const Entry& candidate = entry(static_cast<std::size_t>(slot));
-        const std::uint64_t before = candidate.sequence.load(std::memory_order_acquire);
-        if ((before & 1U) != 0) {
-            return -1;  // being rewritten: the locked path decides
-        }
+        Entry& candidate = entry(static_cast<std::size_t>(slot));
+        candidate.pins.fetch_add(1, std::memory_order_seq_cst);
+        const std::uint64_t before = candidate.sequence.load(std::memory_order_seq_cst);
+        bool same = (before & 1U) == 0;
         // Acquire loads: the second look at the sequence cannot move before them.
-        bool same = true;
-        for (std::size_t i = 0; i < key.size(); ++i) {
-            same = same && candidate.key.at(i).load(std::memory_order_acquire) == key.at(i);
+        for (std::size_t i = 0; same && i < key.size(); ++i) {
+            same = candidate.key.at(i).load(std::memory_order_acquire) == key.at(i);
         }
-        if (candidate.sequence.load(std::memory_order_relaxed) != before) {
-            return -1;
+        const bool whole = (before & 1U) == 0 && candidate.sequence.load(std::memory_order_seq_cst) == before;
+        if (whole && same) {
+            touch(candidate, seen);
+        }
+        candidate.pins.fetch_sub(1, std::memory_order_release);
+        if (!whole) {
+            return false;  // being rewritten: the locked path decides
         }
         if (same) {
-            return slot;
+            return true;
         }
     }
-    return -1;
+    return false;
 }
 
 std::int32_t StatusArea::find_locked(const Key& key) const noexcept
@@ -347,28 +355,24 @@ void StatusArea::touch(Entry& entry, const SeenCertificate& seen) noexcept
 std::int32_t StatusArea::insert_locked(const Key& key, const SeenCertificate& seen) noexcept
 {
     std::int32_t slot = -1;
-    if (used_ < capacity_) {
+    if (used_.load(std::memory_order_relaxed) < capacity_) {
         for (std::size_t i = 0; i < capacity_ && slot < 0; ++i) {
             if (!entry(i).used) {
                 slot = static_cast<std::int32_t>(i);
             }
         }
-        ++used_;
+        used_.fetch_add(1, std::memory_order_relaxed);
     } else {
-        // The least recently seen goes.
-        std::int64_t oldest = 0;
-        for (std::size_t i = 0; i < capacity_; ++i) {
-            const std::int64_t seen_at = entry(i).last_seen.load(std::memory_order_relaxed);
-            if (slot < 0 || seen_at < oldest) {
-                slot = static_cast<std::int32_t>(i);
-                oldest = seen_at;
-            }
+        slot = evict_locked();
+        if (slot < 0) {
+            return -1;
         }
     }
     Entry& target = entry(static_cast<std::size_t>(slot));
-    // Odd: being written. Its acquire half keeps the writes below after it.
-    target.sequence.fetch_add(1, std::memory_order_acq_rel);
-    if (target.used) {
+    if (!target.used) {
+        // Odd: being written. Its acquire half keeps the writes below after it.
+        target.sequence.fetch_add(1, std::memory_order_acq_rel);
+    } else {
         unlink_locked(slot);
     }
     for (std::size_t i = 0; i < key.size(); ++i) {
@@ -387,14 +391,47 @@ std::int32_t StatusArea::insert_locked(const Key& key, const SeenCertificate& se
     return slot;
 }
 
+// The least recently seen entry that no lock-free touch holds, made odd (being written); -1 when
+// a few tries all met a touch (a certificate seen this very moment is not pushed out for another).
+std::int32_t StatusArea::evict_locked() noexcept
+{
+    constexpr int tries = 4;
+    std::array<std::int32_t, tries> skipped{-1, -1, -1, -1};
+    for (int attempt = 0; attempt < tries; ++attempt) {
+        std::int32_t slot = -1;
+        std::int64_t oldest = 0;
+        for (std::size_t i = 0; i < capacity_; ++i) {
+            const auto candidate = static_cast<std::int32_t>(i);
+            if (std::find(skipped.begin(), skipped.end(), candidate) != skipped.end()) {
+                continue;
+            }
+            const std::int64_t seen_at = entry(i).last_seen.load(std::memory_order_relaxed);
+            if (slot < 0 || seen_at < oldest) {
+                slot = candidate;
+                oldest = seen_at;
+            }
+        }
+        if (slot < 0) {
+            return -1;
+        }
+        Entry& victim = entry(static_cast<std::size_t>(slot));
+        victim.sequence.fetch_add(1, std::memory_order_seq_cst);  // odd
+        if (victim.pins.load(std::memory_order_seq_cst) == 0) {
+            return slot;
+        }
+        victim.sequence.fetch_add(1, std::memory_order_seq_cst);  // even again: it is in use
+        skipped.at(static_cast<std::size_t>(attempt)) = slot;
+    }
+    return -1;
+}
+
 void StatusArea::record_certificate(const SeenCertificate& seen) noexcept
 {
     if (capacity_ == 0) {
         return;
     }
     const Key key = key_of(seen.sha1);
-    if (const std::int32_t slot = find_lock_free(key); slot >= 0) {
-        touch(entry(static_cast<std::size_t>(slot)), seen);
+    if (touch_lock_free(key, seen)) {
         return;
     }
     const Guard guard(*this);
@@ -405,24 +442,27 @@ void StatusArea::record_certificate(const SeenCertificate& seen) noexcept
     if (slot < 0) {
         slot = insert_locked(key, seen);
     }
-    touch(entry(static_cast<std::size_t>(slot)), seen);
+    if (slot >= 0) {
+        touch(entry(static_cast<std::size_t>(slot)), seen);
+    }
 }
 
 void StatusArea::repair_locked() noexcept
 {
     // An entry left half written is dropped; the buckets are made again from the entries.
-    used_ = 0;
+    used_.store(0, std::memory_order_relaxed);
     for (std::size_t at = 0; at < buckets_; ++at) {
         bucket(at).store(-1, std::memory_order_relaxed);
     }
     for (std::size_t i = 0; i < capacity_; ++i) {
         Entry& each = entry(i);
+        each.pins.store(0, std::memory_order_relaxed);  // a toucher may have died too
         if ((each.sequence.load(std::memory_order_relaxed) & 1U) != 0) {
             each.used = false;
             each.sequence.fetch_add(1, std::memory_order_release);
         }
         if (each.used) {
-            ++used_;
+            used_.fetch_add(1, std::memory_order_relaxed);
             link_locked(static_cast<std::int32_t>(i));
         }
     }
@@ -469,17 +509,24 @@ void StatusArea::record_source(const SourceEvent& event) noexcept
     }
 }
 
-StatusSnapshot StatusArea::snapshot(std::int64_t now) const
+StatusSnapshot StatusArea::counters(std::int64_t now) const noexcept
 {
     StatusSnapshot snapshot;
     snapshot.now = now;
     snapshot.inventory_capacity = capacity_;
+    snapshot.inventory_size = used_.load(std::memory_order_relaxed);
     for (std::size_t i = 0; i < counter_count; ++i) {
         snapshot.counters.at(i) = counters_.at(i).load(std::memory_order_relaxed);
     }
     for (std::size_t i = 0; i < rule_count; ++i) {
         snapshot.refused_by_rule.at(i) = refused_by_rule_.at(i).load(std::memory_order_relaxed);
     }
+    return snapshot;
+}
+
+StatusSnapshot StatusArea::snapshot(std::int64_t now) const
+{
+    StatusSnapshot snapshot = counters(now);
     {
         const Guard guard(*this);
         if (guard.locked()) {
@@ -491,7 +538,7 @@ StatusSnapshot StatusArea::snapshot(std::int64_t now) const
                                                 each.failures});
                 }
             }
-            snapshot.inventory.reserve(used_);
+            snapshot.inventory.reserve(used_.load(std::memory_order_relaxed));
             for (std::size_t i = 0; i < capacity_; ++i) {
                 const Entry& each = entry(i);
                 if (!each.used) {
@@ -514,6 +561,7 @@ StatusSnapshot StatusArea::snapshot(std::int64_t now) const
             }
         }
     }
+    snapshot.inventory_size = snapshot.inventory.size();
     std::sort(snapshot.sources.begin(), snapshot.sources.end(),
               [](const auto& a, const auto& b) { return a.kind != b.kind ? a.kind < b.kind : a.name < b.name; });
     std::sort(snapshot.inventory.begin(), snapshot.inventory.end(), [](const auto& a, const auto& b) {

@@ -195,7 +195,7 @@ std::string status_lines(const StatusSnapshot& snapshot)
         out.append("ArrCertRefused").append(capitalized(rule_name(rule))).append(": ");
         out.append(number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule)))).push_back('\n');
     }
-    out.append("ArrCertInventoryCertificates: ").append(number(snapshot.inventory.size())).push_back('\n');
+    out.append("ArrCertInventoryCertificates: ").append(number(snapshot.inventory_size)).push_back('\n');
     return out;
 }
 

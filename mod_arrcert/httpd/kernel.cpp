@@ -208,11 +208,12 @@ void forget_own_exports(request_rec* r)
     r->subprocess_env = kept;
 }
 
-// The status counters and the inventory: once per request, by its first access check (not for
-// its subrequests and internal redirects, which carry the same certificate).
-void count_request(request_rec* r, const Verdict& verdict, const Decision& decision) noexcept
+// The status counters and the inventory: once per request chain, by the first access check
+// where the module is on (the initial request's, or a subrequest's or redirect's when the module is
+// off where the chain began), not again for the rest, which carry the same certificate.
+void count_request(request_rec* r, const Verdict& verdict, const Decision& decision)
 {
-    if (r->main != nullptr || r->prev != nullptr) {
+    if (!first_count_of_chain(r)) {
         return;
     }
     StatusArea& status = *runtime_of(r->server).status;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arrcert/export.h"
@@ -64,6 +65,7 @@ public:
         }
     };
     Last last;
+    bool counted = false;  // the chain's decision is in the status counters
 
     static RequestMemo& of(request_rec* r);
     void key_points_into_headers(bool in_place) noexcept { key_in_place_ = in_place; }
@@ -165,6 +167,12 @@ Lookup find_or_judge(std::span<VerdictTier* const> tiers, const VerdictKey& key,
 }
 
 }  // namespace
+
+bool first_count_of_chain(request_rec* r)
+{
+    RequestMemo& memo = RequestMemo::of(r);
+    return !std::exchange(memo.counted, true);
+}
 
 std::int64_t request_seconds(const request_rec* r) noexcept
 {

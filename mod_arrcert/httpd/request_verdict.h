@@ -17,6 +17,10 @@ namespace arrcert::httpd {
 
 const Verdict& request_verdict(request_rec* r, const Scope& scope);
 
+// True once per request chain (a request, its subrequests and internal redirects): the first
+// decision where the module is on is the one the status counters count.
+bool first_count_of_chain(request_rec* r);
+
 // The request time in whole seconds since the epoch (UTC).
 std::int64_t request_seconds(const request_rec* r) noexcept;
 

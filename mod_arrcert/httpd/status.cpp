@@ -40,7 +40,10 @@ StatusSnapshot snapshot_of(const request_rec* r)
 extern "C" int status_section(request_rec* r, int flags)
 {
     return guard_request(r, "adding to the server status", OK, [&] {
-        const StatusSnapshot snapshot = snapshot_of(r);
+        // Counters only: no lock for a scrape of ?auto.
+        const StatusArea* area = runtime_of(r->server).status;
+        const StatusSnapshot snapshot =
+            area != nullptr ? area->counters(apr_time_sec(apr_time_now())) : StatusSnapshot{};
         const std::string text =
             (flags & AP_STATUS_SHORT) != 0 ? status_lines(snapshot) : status_summary_html(snapshot);
         ap_rwrite(text.data(), static_cast<int>(text.size()), r);
@@ -69,6 +72,7 @@ extern "C" int status_handler(request_rec* r)
     }
     return guard_request(r, "showing the status", HTTP_INTERNAL_SERVER_ERROR, [&] {
         r->allowed |= (AP_METHOD_BIT << M_GET);
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", nullptr);  // the Allow of a 405
         if (r->method_number != M_GET) {
             return HTTP_METHOD_NOT_ALLOWED;
         }

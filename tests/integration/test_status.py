@@ -412,3 +412,32 @@ def test_revocation_sources_show_their_state(pki):
         httpd.stop()
         responder.stop()
         cdp.stop()
+
+
+def test_decisions_reached_through_redirects_are_counted_once(pki, certs):
+    """Where the module is off where a request begins and on where it ends (an .htaccess rewrite,
+    an ErrorDocument), the decision is counted, once for the whole chain."""
+    httpd = Httpd("", modules=[f"status_module {STATUS}", "rewrite_module mod_rewrite.so"],
+                  allow_override="AuthConfig FileInfo")
+    httpd.body = SITE.format(ca=pki.ca.cert_path, extra="") + """
+        <Location /off>
+            ErrorDocument 404 /app/index.html
+        </Location>
+    """
+    httpd.add_file("app/index.html", "app")
+    httpd.add_file("hop/.htaccess", "RewriteEngine on\nRewriteRule ^go$ /app/index.html\n")
+    httpd.start()
+    try:
+        assert send(httpd, certs["alice"], path="/hop/go") == 200
+        assert send(httpd, certs["forged"], path="/hop/go") == 403
+        send(httpd, certs["forged"], path="/off/missing")
+        assert send(httpd, certs["forged"], path="/app/nothing-here") == 403  # the 403 page is not counted again
+        counters = status_json(httpd)["counters"]
+        assert counters["Accepted"] == 1 and counters["Refused"] == 3, counters
+        run = subprocess.run(["curl", "-sS", "-X", "POST", "-D", "-", "-o", "/dev/null", httpd.url("/arrcert-status")],
+                             capture_output=True, text=True, timeout=30)
+        allow = re.search(r"(?im)^allow: (.*)$", run.stdout)
+        assert " 405 " in run.stdout.splitlines()[0] and allow and {"GET", "HEAD"} <= set(allow.group(1).split(",")), \
+            run.stdout
+    finally:
+        httpd.stop()

@@ -6,6 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -217,6 +220,44 @@ TEST(StatusAreaTest, ThreadsAndProcessesCountExactly)
     EXPECT_EQ(requests, 5U * 2000U);
 }
 
+TEST(StatusAreaTest, ATouchNeverLandsOnAnotherCertificatesEntry)
+{
+    // One entry, two certificates pushing each other out: a request for one must never be
+    // counted on the other's entry (each always has its own verdict).
+    SharedBlock shared(1);
+    StatusArea& area = shared.area();
+    std::atomic<bool> stop{false};
+    const auto client = [&](unsigned n, Decision::Outcome outcome, Rule rule) {
+        for (std::int64_t now = 0; !stop.load(); ++now) {
+            see(area, n, 1000 + now % 3, 5000, outcome, rule);
+        }
+    };
+    std::vector<std::thread> threads;
+    threads.reserve(4);
+    threads.emplace_back(client, 1, Decision::Outcome::success, Rule::none);
+    threads.emplace_back(client, 1, Decision::Outcome::success, Rule::none);
+    threads.emplace_back(client, 2, Decision::Outcome::failed, Rule::subject);
+    threads.emplace_back(client, 2, Decision::Outcome::failed, Rule::subject);
+    int wrong = 0;
+    std::array<int, 2> listed{};
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(400);
+    while (std::chrono::steady_clock::now() < until) {
+        const StatusSnapshot snapshot = area.snapshot(2000);
+        for (const auto& certificate : snapshot.inventory) {
+            const bool is_one = certificate.sha1_hex == to_hex(sha1_of(1));
+            ++listed.at(is_one ? 0 : 1);
+            wrong += is_one != (certificate.outcome == Decision::Outcome::success) ? 1 : 0;
+        }
+    }
+    stop = true;
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    EXPECT_GT(listed[0], 0);  // they did push each other out
+    EXPECT_GT(listed[1], 0);
+    EXPECT_EQ(wrong, 0);
+}
+
 TEST(StatusAreaTest, SourcesKeepTheirLastSuccessAndError)
 {
     SharedBlock shared(1);
@@ -268,6 +309,7 @@ StatusSnapshot hostile_snapshot()
     hostile.issuer = "CN=CA & Co";
     hostile.not_after = snapshot.now + std::int64_t{3} * 86400 + 5;
     snapshot.inventory.push_back(hostile);
+    snapshot.inventory_size = 1;
     snapshot.sources.push_back({SourceKind::ocsp_responder, "http://o/\"x", 5, 0, -1, "", 1, 0});
     return snapshot;
 }
