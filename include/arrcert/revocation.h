@@ -42,11 +42,14 @@ public:
     // SHA-256 (hex) of the CRLs: part of a verdict's identity, the same on every server that
     // holds the same CRLs.
     [[nodiscard]] const std::string& identity() const noexcept { return identity_; }
+    // The earliest nextUpdate of the CRLs (UTC seconds); -1 when none has one.
+    [[nodiscard]] std::int64_t next_update() const noexcept { return next_update_; }
 
 private:
     std::vector<CrlPtr> crls_;
     STACK_OF(X509_CRL) * stack_;
     std::string identity_;
+    std::int64_t next_update_ = -1;
 };
 
 class CrlSource {
@@ -70,6 +73,8 @@ public:
 
     // The files and directories, for the status page ("a.pem, dir/").
     [[nodiscard]] std::string description() const;
+    // The CRLs in force now, without looking at the files.
+    [[nodiscard]] std::shared_ptr<const CrlSnapshot> loaded();
 
 private:
     struct Source {

@@ -1,5 +1,7 @@
 #include "arrcert/revocation.h"
 
+#include "arrcert/certificate.h"
+
 #include "arrcert/digest.h"
 
 #include <openssl/err.h>
@@ -83,6 +85,10 @@ CrlSnapshot::CrlSnapshot(std::vector<CrlPtr> crls) : crls_(std::move(crls)), sta
             sk_X509_CRL_free(stack_);
             throw std::bad_alloc();
         }
+        if (const std::int64_t next = epoch_seconds_or(X509_CRL_get0_nextUpdate(crl.get()), -1);
+            next >= 0 && (next_update_ < 0 || next < next_update_)) {
+            next_update_ = next;
+        }
         unsigned char* der = nullptr;
         const int length = i2d_X509_CRL(crl.get(), &der);
         if (length >= 0) {
@@ -162,6 +168,12 @@ Result<void> CrlSource::add(Source source)
     stamp_ = stamp();
     publish(std::make_shared<const CrlSnapshot>(std::move(crls.value())));
     return {};
+}
+
+std::shared_ptr<const CrlSnapshot> CrlSource::loaded()
+{
+    const std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    return snapshot_;
 }
 
 void CrlSource::publish(std::shared_ptr<const CrlSnapshot> snapshot)

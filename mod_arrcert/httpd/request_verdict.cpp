@@ -114,7 +114,8 @@ std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const Scope& sco
         StatusArea& status = *runtime_of(r->server).status;
         status.count(current.event_is_error ? Counter::crl_reload_failures : Counter::crl_reloads);
         const std::string name = scope.crls->description();
-        status.record_source({SourceKind::crl_file, name, !current.event_is_error, request_seconds(r), -1,
+        const std::int64_t next_update = current.snapshot != nullptr ? current.snapshot->next_update() : -1;
+        status.record_source({SourceKind::crl_file, name, !current.event_is_error, request_seconds(r), next_update,
                               current.event_is_error ? std::string_view(current.event) : std::string_view()});
     }
     return std::move(current.snapshot);

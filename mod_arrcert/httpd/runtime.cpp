@@ -2,6 +2,10 @@
 
 #include <http_log.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "pool_owned.h"
 #include "scope_audit.h"
 #include "server_config.h"
@@ -45,7 +49,13 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
         status.count(event.ok ? Counter::ocsp_queries : Counter::ocsp_query_failures);
         status.record_source(event);
     });
+    std::vector<CrlSource*> crl_files;
     for (server_rec* server = base; server != nullptr; server = server->next) {
+        for (CrlSource* source : crl_sources(server, temp)) {
+            if (std::find(crl_files.begin(), crl_files.end(), source) == crl_files.end()) {
+                crl_files.push_back(source);
+            }
+        }
         if (server_checks_certificates(server, temp)) {
             runtime->checking_servers.insert(server);
         }
@@ -53,6 +63,17 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
             runtime->alike_servers.insert(server);
         }
         server_config_of(server).runtime = runtime;
+    }
+    // The CRL files as read at start-up (a restart reads them again).
+    for (CrlSource* source : crl_files) {
+        const std::shared_ptr<const CrlSnapshot> loaded = source->loaded();
+        const std::string name = source->description();
+        status.record_source({SourceKind::crl_file,
+                              name,
+                              true,
+                              apr_time_sec(apr_time_now()),
+                              loaded != nullptr ? loaded->next_update() : -1,
+                              {}});
     }
     // Last: the provider's destroy is registered on `pool` and must run before the runtime goes.
     return runtime->shared_cache != nullptr ? runtime->shared_cache->start(base, pool) : OK;

@@ -5,6 +5,7 @@
 #include <http_log.h>
 #include <mod_proxy.h>
 
+#include <algorithm>
 #include <new>
 #include <optional>
 #include <string_view>
@@ -190,6 +191,18 @@ bool server_checks_certificates(server_rec* server, apr_pool_t* pool)
     for_each_scope(server, pool,
                    [&](const DirConfig& config) { checks = checks || config.scope.checks_certificates(); });
     return checks;
+}
+
+std::vector<CrlSource*> crl_sources(server_rec* server, apr_pool_t* pool)
+{
+    std::vector<CrlSource*> sources;
+    for_each_scope(server, pool, [&](const DirConfig& config) {
+        CrlSource* crls = config.scope.crls;
+        if (crls != nullptr && std::find(sources.begin(), sources.end(), crls) == sources.end()) {
+            sources.push_back(crls);
+        }
+    });
+    return sources;
 }
 
 }  // namespace arrcert::httpd

@@ -5,6 +5,10 @@
 
 #include <httpd.h>
 
+#include <vector>
+
+#include "arrcert/revocation.h"
+
 namespace arrcert::httpd {
 
 extern "C" {
@@ -22,5 +26,8 @@ bool server_checks_certificates(server_rec* server, apr_pool_t* pool);
 // then, before a request's section is known (post_read_request, translate_name), the server's
 // verdict is the one every section would give.
 bool server_judges_alike(server_rec* server, apr_pool_t* pool);
+
+// The CRL files and directories the server's scopes read (each once), for the status page.
+std::vector<CrlSource*> crl_sources(server_rec* server, apr_pool_t* pool);
 
 }  // namespace arrcert::httpd
