@@ -15,7 +15,13 @@
 
 namespace arrcert::httpd {
 
+// The verdict, its strings included, stays until the initial request's pool is cleared: the
+// request's memo holds it (the environment points into it).
 const Verdict& request_verdict(request_rec* r, const Scope& scope);
+
+// A pointer kept for this request_rec alone (not its subrequests or redirects), null until set:
+// what the kernel exported. It must live in the request's pool.
+const void*& export_slot(request_rec* r);
 
 // The request time in whole seconds since the epoch (UTC).
 std::int64_t request_seconds(const request_rec* r) noexcept;
