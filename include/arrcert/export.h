@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "arrcert/rules.h"
 #include "arrcert/variables.h"
@@ -14,29 +15,50 @@ namespace arrcert {
 // NONE, SUCCESS or FAILED:<reason>, as mod_ssl's SSL_CLIENT_VERIFY.
 std::string verify_value(const Decision& decision);
 
+// Which of a name and its value are null-terminated strings that last as long as the verdict
+// does (string literals, or the verdict's own strings), and need no copy for that long.
+struct Lasting {
+    bool name = false;
+    bool value = false;
+};
+
+namespace detail {
+
+// A sink takes (name, value), or (name, value, Lasting).
+template <class Sink>
+void emit(Sink& sink, std::string_view name, std::string_view value, Lasting lasting)
+{
+    if constexpr (std::is_invocable_v<Sink&, std::string_view, std::string_view, Lasting>) {
+        sink(name, value, lasting);
+    } else {
+        sink(name, value);
+    }
+}
+
+}  // namespace detail
+
 template <class Sink>
 void export_variables(const Verdict& verdict, const Decision& decision, std::int64_t now, ExportOptions options,
                       Sink&& sink)
 {
     const bool has_certificate = verdict.kind == Verdict::Kind::judged;
     if (options.standard) {
-        sink(std::string_view("SSL_CLIENT_VERIFY"), std::string_view(verify_value(decision)));
+        detail::emit(sink, "SSL_CLIENT_VERIFY", verify_value(decision), {true, false});
         if (has_certificate) {
             for (const auto& [name, value] : verdict.variables.standard) {
-                sink(std::string_view(name), std::string_view(value));
+                detail::emit(sink, name, value, {true, true});
             }
-            sink(std::string_view("SSL_CLIENT_V_REMAIN"), std::string_view(days_remaining(verdict.not_after, now)));
+            detail::emit(sink, "SSL_CLIENT_V_REMAIN", days_remaining(verdict.not_after, now), {true, false});
             if (!verdict.warning.empty()) {
-                sink(std::string_view("ARRCERT_OCSP_SOFT_FAIL"), std::string_view(verdict.warning));
+                detail::emit(sink, "ARRCERT_OCSP_SOFT_FAIL", verdict.warning, {true, true});
             }
         }
     }
     if (options.certificate) {
         // Empty without a certificate, as mod_ssl sets it.
-        sink(std::string_view("SSL_CLIENT_CERT"), std::string_view(verdict.variables.pem));
+        detail::emit(sink, "SSL_CLIENT_CERT", verdict.variables.pem, {true, true});
         for (std::size_t i = 0; i < verdict.variables.chain.size(); ++i) {
-            sink(std::string_view("SSL_CLIENT_CERT_CHAIN_" + std::to_string(i)),
-                 std::string_view(verdict.variables.chain[i]));
+            detail::emit(sink, "SSL_CLIENT_CERT_CHAIN_" + std::to_string(i), verdict.variables.chain[i], {false, true});
         }
     }
 }

@@ -72,7 +72,7 @@ void record_require_line(cmd_parms* cmd)
     if (section != nullptr && !section->settings.require_at) {
         section->settings.require_at = Origin{cmd->directive->filename, cmd->directive->line_num,
                                               apr_pstrcat(cmd->pool, "Require ", cmd->directive->args, nullptr)};
-        section->scope = resolve(section->settings);
+        section->settle();
     }
 }
 

@@ -150,6 +150,15 @@ Scope resolve(const DirSettings& settings);
 struct DirConfig {
     DirSettings settings;
     Scope scope;
+    // Whether anything wrote its settings (else they are the defaults, which merge to the other
+    // side unchanged): every writer goes through settle().
+    bool written = false;
+
+    void settle()
+    {
+        scope = resolve(settings);
+        written = true;
+    }
 };
 static_assert(std::is_trivially_destructible_v<DirConfig>);
 

@@ -43,7 +43,7 @@ const char* on_settings(cmd_parms* cmd, void* config, Body body) noexcept
     return guard_directive(cmd, [&]() -> const char* {
         auto& dir = *static_cast<DirConfig*>(config);
         const char* failure = body(dir.settings);
-        dir.scope = resolve(dir.settings);
+        dir.settle();
         return failure;
     });
 }
@@ -487,10 +487,20 @@ extern "C" void* create_dir_config(apr_pool_t* pool, char* /*directory*/)
 
 extern "C" void* merge_dir_config(apr_pool_t* pool, void* base, void* add)
 {
+    const auto* outer = static_cast<const DirConfig*>(base);
+    const auto* inner = static_cast<const DirConfig*>(add);
+    // httpd merges on every request, for each section it walks: a section without any ArrCert
+    // directive (most <Directory> sections) changes nothing, and neither does an unwritten outer
+    // one. Configurations are never changed once made, so the other one is the merge as it is.
+    if (!inner->written) {
+        return const_cast<DirConfig*>(outer);
+    }
+    if (!outer->written) {
+        return const_cast<DirConfig*>(inner);
+    }
     auto* merged = new (apr_pcalloc(pool, sizeof(DirConfig))) DirConfig();
-    merged->settings =
-        merge(static_cast<const DirConfig*>(base)->settings, static_cast<const DirConfig*>(add)->settings);
-    merged->scope = resolve(merged->settings);
+    merged->settings = merge(outer->settings, inner->settings);
+    merged->settle();
     return merged;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 #include <apr_cstr.h>
 #include <apr_strings.h>
@@ -94,14 +95,13 @@ apr_table_t* environment_without_certificate(request_rec* r)
 // What the access check put into a request's environment, so that the fixups can tell whether
 // anything (mod_env's SetEnv, RewriteRule [E=...], an authn or authz module) changed it since.
 struct ExportRecord {
-    const request_rec* request = nullptr;  // an internal redirect shares the pool, not the record
+    const request_rec* request = nullptr;  // whose it is (kept per request_rec: export_slot)
     const apr_table_t* table = nullptr;
     int size = 0;   // the table's entries then
     int first = 0;  // where the exported ones start
     int count = 0;
     apr_table_entry_t* entries = nullptr;  // what was exported, in order
 };
-constexpr const char* export_record_key = "arrcert-exported";
 
 // The scope's variables, replacing every certificate name of the environment.
 void export_environment(request_rec* r, const Scope& scope, const Verdict& verdict, const Decision& decision)
@@ -112,14 +112,17 @@ void export_environment(request_rec* r, const Scope& scope, const Verdict& verdi
     const int first = apr_table_elts(env)->nelts;
     if (options.standard || options.certificate) {
         const std::vector<std::string>* only = scope.export_names;
-        // Each name is exported once and none is there any more: adding is linear.
+        // Each name is exported once and none is there any more: adding is linear. The verdict's
+        // own strings are not copied: the request's memo (request_verdict) holds the verdict until
+        // the initial request's pool ends, and every request of the chain lives inside that pool.
         export_variables(verdict, decision, request_seconds(r), options,
-                         [&](std::string_view name, std::string_view value) {
+                         [&](std::string_view name, std::string_view value, Lasting lasting) {
                              if (only != nullptr && std::find(only->begin(), only->end(), name) == only->end()) {
                                  return;
                              }
-                             apr_table_addn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
-                                            apr_pstrmemdup(r->pool, value.data(), value.size()));
+                             apr_table_addn(
+                                 env, lasting.name ? name.data() : apr_pstrmemdup(r->pool, name.data(), name.size()),
+                                 lasting.value ? value.data() : apr_pstrmemdup(r->pool, value.data(), value.size()));
                          });
     }
     const apr_array_header_t* entries = apr_table_elts(env);
@@ -132,14 +135,12 @@ void export_environment(request_rec* r, const Scope& scope, const Verdict& verdi
     const auto bytes = sizeof(apr_table_entry_t) * static_cast<std::size_t>(record->count);
     record->entries = static_cast<apr_table_entry_t*>(
         apr_pmemdup(r->pool, reinterpret_cast<const apr_table_entry_t*>(entries->elts) + first, bytes > 0 ? bytes : 1));
-    apr_pool_userdata_setn(record, export_record_key, nullptr, r->pool);
+    export_slot(r) = record;
 }
 
 const ExportRecord* export_record(request_rec* r)
 {
-    void* data = nullptr;
-    apr_pool_userdata_get(&data, export_record_key, r->pool);
-    const auto* record = static_cast<const ExportRecord*>(data);
+    const auto* record = static_cast<const ExportRecord*>(export_slot(r));
     return record != nullptr && record->request == r ? record : nullptr;
 }
 
@@ -156,14 +157,13 @@ bool exported_unchanged(request_rec* r)
     const auto same = [&](int at, int exported) {
         return entry[at].key == record->entries[exported].key && entry[at].val == record->entries[exported].val;
     };
-    // Usually nothing changed: the same table and size, the exported entries in place. Then only
-    // names added after them could be certificate names (a removal before them would move them,
-    // an addition lands at the end, a replaced value keeps its name).
+    // Usually nothing changed: the same table and size, the exported entries in place, byte for
+    // byte as they were copied (so the same key and value pointers). Then only names added after
+    // them could be certificate names (a removal before them would move them, an addition lands
+    // at the end, a replaced value keeps its name).
     if (record->table == r->subprocess_env && record->size == entries->nelts) {
-        bool in_place = true;
-        for (int i = 0; in_place && i < record->count; ++i) {
-            in_place = same(record->first + i, i);
-        }
+        const bool in_place = std::memcmp(entry + record->first, record->entries,
+                                          sizeof(apr_table_entry_t) * static_cast<std::size_t>(record->count)) == 0;
         if (in_place) {
             for (int i = record->first + record->count; i < entries->nelts; ++i) {
                 if (entry[i].key != nullptr && is_certificate_name(entry[i].key)) {

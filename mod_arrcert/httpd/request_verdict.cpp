@@ -5,6 +5,7 @@
 
 #include <array>
 #include <memory>
+#include <new>
 #include <span>
 #include <string>
 #include <utility>
@@ -43,10 +44,13 @@ public:
         const std::string_view values = key.from().values;
         // The initial request's own header strings live as long as its pool; others are copied there.
         const bool in_place = r == initial_ && key_in_place_;
+        const std::string_view fingerprint = key.from().fingerprint;
         judged_.push_back(
             {in_place ? values
                       : std::string_view(apr_pstrmemdup(initial_->pool, values.data(), values.size()), values.size()),
-             std::string(key.from().fingerprint), found.verdict});
+             std::string_view(apr_pstrmemdup(initial_->pool, fingerprint.data(), fingerprint.size()),
+                              fingerprint.size()),
+             found.verdict});
     }
 
     // What the initial request last looked up: its access check and its fixups ask with the same
@@ -72,8 +76,8 @@ public:
 
 private:
     struct Judged {
-        std::string_view values;
-        std::string fingerprint;
+        std::string_view values;  // both in the initial request's pool
+        std::string_view fingerprint;
         std::shared_ptr<const Verdict> verdict;  // callers hold references to *verdict: it never moves
     };
     request_rec* initial_ = nullptr;
@@ -90,16 +94,32 @@ request_rec* initial_request(request_rec* r) noexcept
     return r;
 }
 
+// What the module keeps per request_rec (its request_config slot): the memo, in the initial
+// request's only, and what the kernel exported.
+struct RequestSlot {
+    RequestMemo* memo = nullptr;
+    const void* exported = nullptr;
+};
+
+RequestSlot& slot_of(request_rec* r)
+{
+    auto* slot = static_cast<RequestSlot*>(ap_get_module_config(r->request_config, &arrcert_module));
+    if (slot == nullptr) {
+        slot = new (apr_pcalloc(r->pool, sizeof(RequestSlot))) RequestSlot();
+        ap_set_module_config(r->request_config, &arrcert_module, slot);
+    }
+    return *slot;
+}
+
 RequestMemo& RequestMemo::of(request_rec* r)
 {
     request_rec* initial = initial_request(r);
-    auto* memo = static_cast<RequestMemo*>(ap_get_module_config(initial->request_config, &arrcert_module));
-    if (memo == nullptr) {
-        memo = make_pool_owned<RequestMemo>(initial->pool);
-        memo->initial_ = initial;
-        ap_set_module_config(initial->request_config, &arrcert_module, memo);
+    RequestSlot& slot = slot_of(initial);
+    if (slot.memo == nullptr) {
+        slot.memo = make_pool_owned<RequestMemo>(initial->pool);
+        slot.memo->initial_ = initial;
     }
-    return *memo;
+    return *slot.memo;
 }
 
 // The CRLs in force, logging a reload or a failed one (only the request that did it sees it).
@@ -173,6 +193,11 @@ bool first_count_of_chain(request_rec* r)
 {
     RequestMemo& memo = RequestMemo::of(r);
     return !std::exchange(memo.counted, true);
+}
+
+const void*& export_slot(request_rec* r)
+{
+    return slot_of(r).exported;
 }
 
 std::int64_t request_seconds(const request_rec* r) noexcept

@@ -33,7 +33,7 @@ const DirConfig& merged(apr_pool_t* pool, const DirConfig& outer, ap_conf_vector
     }
     auto* config = new (apr_pcalloc(pool, sizeof(DirConfig))) DirConfig();
     config->settings = merge(outer.settings, inner->settings);
-    config->scope = resolve(config->settings);
+    config->settle();
     return *config;
 }
 
