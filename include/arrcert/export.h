@@ -15,8 +15,9 @@ namespace arrcert {
 // NONE, SUCCESS or FAILED:<reason>, as mod_ssl's SSL_CLIENT_VERIFY.
 std::string verify_value(const Decision& decision);
 
-// Which of a name and its value are null-terminated strings that last as long as the verdict
-// does (string literals, or the verdict's own strings), and need no copy for that long.
+// Which of a name and its value last as long as the verdict does (string literals, or the
+// verdict's own strings), rather than only for the sink's call: a sink may keep those views to
+// copy them all at once.
 struct Lasting {
     bool name = false;
     bool value = false;

@@ -1,6 +1,7 @@
 #include "kernel.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstring>
 
@@ -103,7 +104,10 @@ struct ExportRecord {
     apr_table_entry_t* entries = nullptr;  // what was exported, in order
 };
 
-// The scope's variables, replacing every certificate name of the environment.
+// The scope's variables, replacing every certificate name of the environment. The names and
+// values are the request's own copies: the environment never points into a verdict that other
+// requests share (a module writing into a value in place would change it for them, and a pool
+// cleanup reading it would outlive it). The verdict's strings are copied in one block.
 void export_environment(request_rec* r, const Scope& scope, const Verdict& verdict, const Decision& decision)
 {
     r->subprocess_env = environment_without_certificate(r);
@@ -112,18 +116,40 @@ void export_environment(request_rec* r, const Scope& scope, const Verdict& verdi
     const int first = apr_table_elts(env)->nelts;
     if (options.standard || options.certificate) {
         const std::vector<std::string>* only = scope.export_names;
-        // Each name is exported once and none is there any more: adding is linear. The verdict's
-        // own strings are not copied: the request's memo (request_verdict) holds the verdict until
-        // the initial request's pool ends, and every request of the chain lives inside that pool.
+        struct Pending {
+            std::string_view name;
+            std::string_view value;
+        };
+        std::array<Pending, 128> pending;  // the verdict's strings, copied together below
+        std::size_t count = 0;
+        std::size_t bytes = 0;
+        // Each name is exported once and none is there any more: adding is linear.
         export_variables(verdict, decision, request_seconds(r), options,
                          [&](std::string_view name, std::string_view value, Lasting lasting) {
                              if (only != nullptr && std::find(only->begin(), only->end(), name) == only->end()) {
                                  return;
                              }
-                             apr_table_addn(
-                                 env, lasting.name ? name.data() : apr_pstrmemdup(r->pool, name.data(), name.size()),
-                                 lasting.value ? value.data() : apr_pstrmemdup(r->pool, value.data(), value.size()));
+                             if (lasting.name && lasting.value && count < pending.size()) {
+                                 pending.at(count++) = {name, value};
+                                 bytes += name.size() + value.size() + 2;
+                                 return;
+                             }
+                             apr_table_addn(env, apr_pstrmemdup(r->pool, name.data(), name.size()),
+                                            apr_pstrmemdup(r->pool, value.data(), value.size()));
                          });
+        char* block = static_cast<char*>(apr_palloc(r->pool, bytes > 0 ? bytes : 1));
+        const auto copy = [&block](std::string_view text) {
+            char* copied = block;
+            std::memcpy(copied, text.data(), text.size());
+            copied[text.size()] = '\0';
+            block += text.size() + 1;
+            return copied;
+        };
+        for (std::size_t i = 0; i < count; ++i) {
+            const Pending& each = pending.at(i);
+            const char* name = copy(each.name);
+            apr_table_addn(env, name, copy(each.value));
+        }
     }
     const apr_array_header_t* entries = apr_table_elts(env);
     auto* record = static_cast<ExportRecord*>(apr_pcalloc(r->pool, sizeof(ExportRecord)));

@@ -15,8 +15,7 @@
 
 namespace arrcert::httpd {
 
-// The verdict, its strings included, stays until the initial request's pool is cleared: the
-// request's memo holds it (the environment points into it).
+// The verdict stays until the initial request's pool is cleared: the request's memo holds it.
 const Verdict& request_verdict(request_rec* r, const Scope& scope);
 
 // True once per request chain (a request, its subrequests and internal redirects): the first
