@@ -11,6 +11,10 @@
 #include <new>
 #include <string>
 
+// Inlined: no library to load beside the module.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace arrcert {
 namespace {
 
@@ -100,51 +104,12 @@ void fingerprint_fields(const RuleSet& rules, const DecodeOptions& decoding, Out
     }
 }
 
-// wyhash's step: a 64 by 64-bit multiplication, its two halves folded together.
-std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) noexcept
-{
-    __extension__ typedef unsigned __int128 Wide;  // NOLINT(modernize-use-using): __extension__ wants a typedef
-    const Wide product = static_cast<Wide>(a) * b;
-    return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64U);
-}
-
-std::uint64_t word_at(const char* at) noexcept
-{
-    std::uint64_t word = 0;
-    std::memcpy(&word, at, sizeof word);
-    return word;
-}
-
-// Every byte of `text`, 16 at a time (32 in two lanes), as wyhash does: a lookup hashes the whole
-// header (about 1.3 KB) on every request, where std::hash (MurmurHash2) takes three times as long.
-// Not keyed, as std::hash is not: a shard bounds what headers made to collide cost.
+// Every byte of `text` (a lookup hashes the whole header, about 1.3 KB, on every request), with
+// xxHash's XXH3, about three times as fast as std::hash (MurmurHash2) here. Not keyed, as
+// std::hash is not: a shard bounds what headers made to collide cost.
 std::uint64_t text_hash(std::string_view text, std::uint64_t seed) noexcept
 {
-    constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL;
-    constexpr std::uint64_t k1 = 0xe7037ed1a0b428dbULL;
-    constexpr std::uint64_t k2 = 0x8ebc6af09c88c6e3ULL;
-    const char* at = text.data();
-    std::size_t left = text.size();
-    std::uint64_t first = seed ^ fold_multiply(seed ^ k0, k1);
-    std::uint64_t second = first;
-    for (; left > 32; at += 32, left -= 32) {
-        first = fold_multiply(word_at(at) ^ k1, word_at(at + 8) ^ first);
-        second = fold_multiply(word_at(at + 16) ^ k2, word_at(at + 24) ^ second);
-    }
-    first = fold_multiply(first ^ k2, second ^ k0);
-    for (; left > 16; at += 16, left -= 16) {
-        first = fold_multiply(word_at(at) ^ k1, word_at(at + 8) ^ first);
-    }
-    // The last 0 to 16 bytes, as two words that may overlap (the length tells them apart).
-    std::uint64_t low = 0;
-    std::uint64_t high = 0;
-    if (left >= sizeof low) {
-        low = word_at(at);
-        high = word_at(at + left - sizeof high);
-    } else if (left > 0) {
-        std::memcpy(&low, at, left);
-    }
-    return fold_multiply(k1 ^ text.size(), fold_multiply(low ^ k1, high ^ first));
+    return XXH3_64bits_withSeed(text.data(), text.size(), seed);
 }
 
 }  // namespace
