@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from harness.servers import HTTPD, MODULES, ROOT, Httpd, curl, make_workdir
+from harness.servers import HTTPD, MODULES, ROOT, Httpd, curl, httpd_env, make_workdir
 
 BUILD = os.path.join(ROOT, "build")
 TOOL = os.path.join(BUILD, "arrcert_directive_table")
@@ -126,7 +126,7 @@ def test_the_table_read_is_the_one_httpd_reads():
     same help: the tool reads the table httpd uses."""
     httpd = Httpd("")
     path = httpd.write_config("")
-    run = subprocess.run([HTTPD, "-L", "-f", path], capture_output=True, text=True, timeout=30)
+    run = subprocess.run([HTTPD, "-L", "-f", path], capture_output=True, text=True, timeout=30, env=httpd_env())
     assert run.returncode == 0, run.stderr
     listed, lines = [], run.stdout.splitlines()
     for i, line in enumerate(lines):
