@@ -19,10 +19,11 @@ namespace arrcert {
 
 using CacheKey = std::array<unsigned char, 32>;
 
-// What a verdict depends on besides the header values, all by content: how they are decoded, the
-// rules (thumbprints, name patterns, verification settings), the trust anchors and the CRLs in
-// force. Servers with the same configuration and files make the same fingerprint.
-std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding);
+// What a verdict depends on besides the header values, all by content: how they are decoded (the
+// certificate header's options and the chain header's format), the rules (thumbprints, name
+// patterns, verification settings), the trust anchors and the CRLs in force. Servers with the same
+// configuration and files make the same fingerprint.
+std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding, HeaderFormat chain_format);
 
 // What one verdict was judged from: the header values exactly as received, and the rules.
 struct JudgedFrom {

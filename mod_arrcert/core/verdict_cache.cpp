@@ -64,9 +64,10 @@ private:
 };
 
 template <class Out>
-void fingerprint_fields(const RuleSet& rules, const DecodeOptions& decoding, Out& out)
+void fingerprint_fields(const RuleSet& rules, const DecodeOptions& decoding, HeaderFormat chain_format, Out& out)
 {
     out.number(static_cast<std::uint64_t>(decoding.format));
+    out.number(static_cast<std::uint64_t>(chain_format));
     out.number(decoding.xfcc_element == XfccPick::first ? 1 : 0);
     out.number(decoding.max_length);
     out.number(rules.thumbprints.size());
@@ -115,13 +116,13 @@ std::uint64_t text_hash(std::string_view text, std::uint64_t seed) noexcept
 }  // namespace
 
 // Built on every request that carries a header: binary, one allocation, nothing formatted.
-std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding)
+std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding, HeaderFormat chain_format)
 {
     FingerprintSize size;
-    fingerprint_fields(rules, decoding, size);
+    fingerprint_fields(rules, decoding, chain_format, size);
     std::string out(size.size(), '\0');
     FingerprintWriter writer(out.data());
-    fingerprint_fields(rules, decoding, writer);
+    fingerprint_fields(rules, decoding, chain_format, writer);
     return out;
 }
 

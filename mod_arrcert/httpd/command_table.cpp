@@ -8,6 +8,7 @@
 
 #include "directive_values.h"
 #include "directives.h"
+#include "relay.h"
 #include "server_config.h"
 #include "status.h"
 #include "trusted_proxy.h"
@@ -41,6 +42,10 @@ const std::string options_help = "[+|-]OPTION ... (default +StdEnvVars): what is
 const std::string revocation_help = keyword_list(revocation_checks, "|", "|") +
                                     " [no_crl_for_cert_ok] (default chain once CRLs are configured, else none): "
                                     "whose CRLs are checked";
+const std::string relay_help =
+    keyword_list(relay_modes, "|", "|") +
+    " (default none): what the certificate headers of a request that this httpd relays (mod_proxy to an HTTP "
+    "backend) hold: nothing, or exactly what the trusted front end sent";
 const std::string ocsp_help = keyword_list(ocsp_modes, "|", "|") +
                               " [no_ocsp_for_cert_ok] [soft_fail] (default off): check certificates with their OCSP "
                               "responder";
@@ -135,7 +140,9 @@ const command_rec directives[] = {
                   "DAYS (default 30; server config only): how close to notAfter a certificate is marked as "
                   "expiring on the status page"),
     AP_INIT_ITERATE("ArrCertTrustedProxy", as_cmd_func(add_trusted_proxy), nullptr, RSRC_CONF,
-                    "ADDRESS|CIDR ... (default any peer): the front ends allowed to send the certificate header"),
+                    "none|ADDRESS|CIDR ... (default any peer where no server lists one, else none): the front "
+                    "ends allowed to send the certificate header"),
+    AP_INIT_TAKE1("ArrCertRelayHeaders", as_cmd_func(set_relay_headers), nullptr, admin_only, relay_help.c_str()),
     {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},
 };
 

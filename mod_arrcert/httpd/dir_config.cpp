@@ -1,5 +1,7 @@
 #include "dir_config.h"
 
+#include "arrcert/verdict_cache.h"
+
 namespace arrcert::httpd {
 namespace {
 
@@ -100,6 +102,7 @@ DirSettings merge(const DirSettings& outer, const DirSettings& inner)
     merged.crl_refresh = either(outer.crl_refresh, inner.crl_refresh);
     merged.fetch_crls = either(outer.fetch_crls, inner.fetch_crls);
     merged.partial_chain = either(outer.partial_chain, inner.partial_chain);
+    merged.relay_headers = either(outer.relay_headers, inner.relay_headers);
     merged.ocsp_enable = either(outer.ocsp_enable, inner.ocsp_enable);
     merged.ocsp_default_responder = either(outer.ocsp_default_responder, inner.ocsp_default_responder);
     merged.ocsp_override_responder = either(outer.ocsp_override_responder, inner.ocsp_override_responder);
@@ -141,6 +144,7 @@ Scope resolve(const DirSettings& settings)
     scope.crls = settings.crls;
     scope.fetch_crls = settings.fetch_crls.value_or(false);
     scope.partial_chain = settings.partial_chain.value_or(false);
+    scope.relay_headers = settings.relay_headers.value_or(RelayHeaders::none);
     const OcspEnable enable = settings.ocsp_enable.value_or(OcspEnable{});
     scope.ocsp.mode = enable.mode;
     scope.ocsp.no_ocsp_for_cert_ok = enable.no_ocsp_for_cert_ok;
@@ -162,7 +166,7 @@ Scope resolve(const DirSettings& settings)
     return scope;
 }
 
-RuleSet Scope::rules(const CrlSnapshot* crl_snapshot) const noexcept
+RuleSet Scope::rules(const CrlSnapshot* crl_snapshot, OnlineSources online) const noexcept
 {
     RuleSet rules;
     rules.thumbprints = thumbprints;
@@ -176,9 +180,16 @@ RuleSet Scope::rules(const CrlSnapshot* crl_snapshot) const noexcept
     rules.chain.partial_chain = partial_chain;
     rules.chain.fetch_refresh = crl_refresh;
     rules.chain.ocsp = ocsp.mode != OcspMode::off ? &ocsp : nullptr;
+    rules.chain.fetcher = fetch_crls ? online.crl_fetcher : nullptr;
+    rules.chain.ocsp_client = ocsp.mode != OcspMode::off ? online.ocsp_client : nullptr;
     rules.accept_unverified = accept_unverified;
     rules.report_refusals = mode == VerifyMode::optional_no_ca;
     return rules;
+}
+
+std::string Scope::verdict_fingerprint(const RuleSet& rules) const
+{
+    return rules_fingerprint(rules, {headers.format, max_header_length, xfcc_element}, headers.chain_format);
 }
 
 }  // namespace arrcert::httpd

@@ -11,6 +11,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "arrcert/crl_fetch.h"
 #include "arrcert/decode.h"
 #include "arrcert/dn_pattern.h"
 #include "arrcert/ocsp.h"
@@ -39,6 +40,10 @@ struct VerifyClient {
     VerifyMode mode = VerifyMode::none;
     Origin at;
 };
+
+// ArrCertRelayHeaders: what the certificate headers of a request that this httpd relays itself
+// (mod_proxy) hold: nothing, or exactly what the trusted front end sent.
+enum class RelayHeaders { none, front_end };
 
 enum OptionBits : unsigned { option_std_env_vars = 1U, option_export_cert_data = 2U };
 
@@ -92,6 +97,7 @@ struct DirSettings {
     std::optional<std::int64_t> crl_refresh;
     std::optional<bool> fetch_crls;     // ArrCertCARevocationFetch
     std::optional<bool> partial_chain;  // ArrCertVerifyPartialChain
+    std::optional<RelayHeaders> relay_headers;
     // The ArrCertOCSP* directives, each inherited on its own (a section that tunes one keeps the
     // others, ArrCertOCSPEnable included).
     std::optional<OcspEnable> ocsp_enable;
@@ -106,6 +112,12 @@ struct DirSettings {
 };
 
 DirSettings merge(const DirSettings& outer, const DirSettings& inner);
+
+// The process's online revocation sources, for the scopes that use them.
+struct OnlineSources {
+    CrlFetcher* crl_fetcher = nullptr;
+    OcspClient* ocsp_client = nullptr;
+};
 
 // What requests read: the settings with every default applied, resolved once per merged
 // configuration and never changed.
@@ -133,14 +145,20 @@ struct Scope {
     bool fetch_crls = false;
     bool partial_chain = false;
     OcspPolicy ocsp;  // mode off: no OCSP
+    RelayHeaders relay_headers = RelayHeaders::none;
 
-    // The rules of this scope, with the CRLs in force for the request.
-    [[nodiscard]] RuleSet rules(const CrlSnapshot* crl_snapshot) const noexcept;
+    // The rules of this scope, with the CRLs in force for the request and the process's online
+    // sources (used where the scope fetches CRLs or asks OCSP).
+    [[nodiscard]] RuleSet rules(const CrlSnapshot* crl_snapshot, OnlineSources online = {}) const noexcept;
+    // What a verdict under `rules` (this scope's) depends on besides the header values: its key.
+    [[nodiscard]] std::string verdict_fingerprint(const RuleSet& rules) const;
     // Whether the scope can grant access by a certificate, and whether anything proves one genuine.
     [[nodiscard]] bool checks_certificates() const noexcept { return mode != VerifyMode::none || require_at; }
     [[nodiscard]] bool has_trust() const noexcept
     {
-        return trust != nullptr || !thumbprints.empty() || accept_unverified;
+        // optional_no_ca lets through what no CA verified, whatever is configured: every name
+        // there is unverified unless the administrator says the front end verified it.
+        return accept_unverified || (mode != VerifyMode::optional_no_ca && (trust != nullptr || !thumbprints.empty()));
     }
 };
 

@@ -37,6 +37,10 @@ inline constexpr std::array<Keyword<OcspMode>, 3> ocsp_modes{{
     {"leaf", OcspMode::leaf},
     {"off", OcspMode::off},
 }};
+inline constexpr std::array<Keyword<RelayHeaders>, 2> relay_modes{{
+    {"none", RelayHeaders::none},
+    {"front-end", RelayHeaders::front_end},
+}};
 inline constexpr std::array<Keyword<unsigned>, 2> option_names{{
     {"StdEnvVars", option_std_env_vars},
     {"ExportCertData", option_export_cert_data},

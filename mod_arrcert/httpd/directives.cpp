@@ -74,6 +74,12 @@ extern "C" const char* set_verify_client(cmd_parms* cmd, void* config, const cha
         if (!mode) {
             return directive_error(cmd, not_one_of(arg, verify_modes));
         }
+        // It loosens verification (names of certificates nothing verified), which .htaccess never may.
+        if (*mode == VerifyMode::optional_no_ca && ap_check_cmd_context(cmd, NOT_IN_HTACCESS) != nullptr) {
+            return directive_error(cmd,
+                                   "optional_no_ca cannot be chosen in .htaccess: it lets through certificates "
+                                   "that nothing verified (use optional or require)");
+        }
         settings.verify_client =
             VerifyClient{*mode, origin_of(cmd, apr_pstrcat(cmd->pool, "ArrCertVerifyClient ", arg, nullptr))};
         return nullptr;

@@ -13,6 +13,7 @@
 #include "c_boundary.h"
 #include "directives.h"
 #include "kernel.h"
+#include "relay.h"
 #include "runtime.h"
 #include "scope_audit.h"
 #include "server_config.h"
@@ -57,9 +58,10 @@ void register_hooks(apr_pool_t* pool)
     static const char* const after_log_config_and_ssl[] = {"mod_log_config.c", "mod_ssl.c", nullptr};
     ap_hook_pre_config(pre_config, after_log_config_and_ssl, nullptr, APR_HOOK_MIDDLE);
     ap_hook_check_config(audit_scopes, nullptr, nullptr, APR_HOOK_MIDDLE);  // also for apachectl -t
+    ap_hook_check_config(warn_about_local_front_ends, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_post_config(start_runtime, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_child_init(start_child, nullptr, nullptr, APR_HOOK_MIDDLE);
-    ap_hook_post_read_request(remove_untrusted_headers, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
+    ap_hook_post_read_request(receive_certificate_headers, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     // From map_to_storage on (so <If> conditions of the last walk see it), and at the latest once
     // the walks are done, even if another module's map_to_storage answered first.
     ap_hook_map_to_storage(mark_scope_known, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
@@ -82,6 +84,8 @@ void register_hooks(apr_pool_t* pool)
     // variables (httpd asks these hooks before mod_ssl's own function).
     ap_hook_expr_lookup(expr_lookup, nullptr, mod_ssl, APR_HOOK_FIRST);
     ap_hook_ssl_var_lookup(ssl_var_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
+    // The last word on what a request relayed by mod_proxy carries, after every fixup.
+    ap_hook_insert_filter(relay_certificate_headers, nullptr, nullptr, APR_HOOK_REALLY_LAST);
     register_authz_providers(pool);
     register_status_hooks();
 }

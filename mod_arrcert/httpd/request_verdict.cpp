@@ -14,14 +14,13 @@
 #include "arrcert/export.h"
 #include "directives.h"
 #include "pool_owned.h"
+#include "request_state.h"
 #include "runtime.h"
-#include "trusted_proxy.h"
 #include "verdict_tiers.h"
 
 APLOG_USE_MODULE(arrcert);
 
 namespace arrcert::httpd {
-namespace {
 
 // The first tier: what this request chain already judged. The values live in the initial
 // request's pool: a subrequest's are copied there, since its header strings end with it.
@@ -85,42 +84,18 @@ private:
     std::vector<Judged> judged_;  // almost always one
 };
 
-// The first request of the chain; subrequests' and redirects' pools live inside its pool.
-request_rec* initial_request(request_rec* r) noexcept
-{
-    while (r->main != nullptr || r->prev != nullptr) {
-        r = r->main != nullptr ? r->main : r->prev;
-    }
-    return r;
-}
-
-// What the module keeps per request_rec (its request_config slot): the memo, in the initial
-// request's only, and what the kernel exported.
-struct RequestSlot {
-    RequestMemo* memo = nullptr;
-    const void* exported = nullptr;
-};
-
-RequestSlot& slot_of(request_rec* r)
-{
-    auto* slot = static_cast<RequestSlot*>(ap_get_module_config(r->request_config, &arrcert_module));
-    if (slot == nullptr) {
-        slot = new (apr_pcalloc(r->pool, sizeof(RequestSlot))) RequestSlot();
-        ap_set_module_config(r->request_config, &arrcert_module, slot);
-    }
-    return *slot;
-}
-
 RequestMemo& RequestMemo::of(request_rec* r)
 {
     request_rec* initial = initial_request(r);
-    RequestSlot& slot = slot_of(initial);
-    if (slot.memo == nullptr) {
-        slot.memo = make_pool_owned<RequestMemo>(initial->pool);
-        slot.memo->initial_ = initial;
+    RequestState& state = request_state(initial);
+    if (state.memo == nullptr) {
+        state.memo = make_pool_owned<RequestMemo>(initial->pool);
+        state.memo->initial_ = initial;
     }
-    return *slot.memo;
+    return *state.memo;
 }
+
+namespace {
 
 // The CRLs in force, logging a reload or a failed one (only the request that did it sees it).
 std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const Scope& scope)
@@ -139,12 +114,6 @@ std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const Scope& sco
                               current.event_is_error ? std::string_view(current.event) : std::string_view()});
     }
     return std::move(current.snapshot);
-}
-
-// Every line of a header, joined with ", " as httpd joins repeated lines: never only the first.
-const char* header_lines(request_rec* r, const char* name)
-{
-    return name != nullptr ? apr_table_getm(r->pool, r->headers_in, name) : nullptr;
 }
 
 void log_judgement(request_rec* r, const Scope& scope, std::size_t size, const Verdict& verdict, const char* source)
@@ -197,7 +166,7 @@ bool first_count_of_chain(request_rec* r)
 
 const void*& export_slot(request_rec* r)
 {
-    return slot_of(r).exported;
+    return request_state(r).exported;
 }
 
 std::int64_t request_seconds(const request_rec* r) noexcept
@@ -207,10 +176,10 @@ std::int64_t request_seconds(const request_rec* r) noexcept
 
 const Verdict& request_verdict(request_rec* r, const Scope& scope)
 {
-    // From a peer that is not a trusted front end there is no certificate, whatever it sent.
-    const bool trusted = peer_is_trusted(r);
-    const char* value = trusted ? header_lines(r, scope.headers.name) : nullptr;
-    const char* chain_value = trusted ? header_lines(r, scope.headers.chain_name) : nullptr;
+    // Only what a trusted front end sent, as it arrived: never a value httpd's modules (mod_headers,
+    // a tenant's .htaccess) set since.
+    const char* value = received_header(r, scope.headers.name);
+    const char* chain_value = received_header(r, scope.headers.chain_name);
     RequestMemo& memo = RequestMemo::of(r);
     const bool is_initial = initial_request(r) == r;
     const RequestMemo::Last asked{&scope, value, chain_value, memo.last.verdict};
@@ -222,13 +191,7 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     const std::string_view chain = chain_value != nullptr ? chain_value : "";
     const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, scope);
     const Runtime& runtime = runtime_of(r->server);
-    RuleSet rules = scope.rules(crls.get());
-    if (scope.fetch_crls) {
-        rules.chain.fetcher = runtime.crl_fetcher.get();
-    }
-    if (scope.ocsp.mode != OcspMode::off) {
-        rules.chain.ocsp_client = runtime.ocsp_client.get();
-    }
+    const RuleSet rules = scope.rules(crls.get(), {runtime.crl_fetcher.get(), runtime.ocsp_client.get()});
     // A header line cannot hold a newline: it separates the two values unambiguously. Without a
     // chain header the value is used in place (it is about 1.3 KB; no copy per request).
     std::string joined;
@@ -236,8 +199,7 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
         joined.reserve(certificate.size() + 1 + chain.size());
         joined.append(certificate).append("\n").append(chain);
     }
-    const std::string fingerprint =
-        rules_fingerprint(rules, {scope.headers.format, scope.max_header_length, scope.xfcc_element});
+    const std::string fingerprint = scope.verdict_fingerprint(rules);
     const VerdictKey key({joined.empty() ? certificate : std::string_view(joined), fingerprint}, &runtime.sha256);
     memo.key_points_into_headers(joined.empty());
 

@@ -160,6 +160,15 @@ extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_poo
         if (!unproven) {
             return OK;
         }
+        if (unproven->what != nullptr && std::string_view(unproven->what).ends_with(" optional_no_ca")) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
+                         "mod_arrcert: %s:%d: 'ArrCertVerifyClient optional_no_ca' lets through certificates that "
+                         "no CA or pin verified, so every name in this scope (SSL_CLIENT_S_DN, Require expr, "
+                         "ArrCertUserName) may be a self-made certificate's. Use optional or require, or write "
+                         "'ArrCertAcceptUnverified on' here if the front end verifies client certificates itself.",
+                         unproven->file != nullptr ? unproven->file : "?", unproven->line);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
                      "mod_arrcert: %s:%d: '%s' trusts neither a CA (ArrCertCACertificateFile, "
                      "ArrCertCACertificatePath) nor pinned thumbprints (ArrCertThumbprint), so any self-made "

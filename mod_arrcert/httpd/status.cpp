@@ -16,6 +16,7 @@
 #include "directive_values.h"
 #include "runtime.h"
 #include "server_config.h"
+#include "trusted_proxy.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -71,6 +72,15 @@ extern "C" int status_handler(request_rec* r)
         return DECLINED;
     }
     return guard_request(r, "showing the status", HTTP_INTERNAL_SERVER_ERROR, [&] {
+        // A front end relays for anyone, from its own address: "Require ip" cannot tell its
+        // clients from the host's own.
+        if (peer_is_listed_front_end(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          "arrcert-status: refused a request relayed by the front end %s (ArrCertTrustedProxy): "
+                          "serve the status page on a listener the front end does not reach",
+                          r->connection->client_ip);
+            return HTTP_FORBIDDEN;
+        }
         r->allowed |= (AP_METHOD_BIT << M_GET);
         ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", nullptr);  // the Allow of a 405
         if (r->method_number != M_GET) {

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "c_boundary.h"
+#include "request_state.h"
 #include "runtime.h"
 #include "server_config.h"
 
@@ -18,6 +19,16 @@ namespace arrcert::httpd {
 extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const char* arg)
 {
     return guard_directive(cmd, [&]() -> const char* {
+        ServerConfig& server = server_config_of(cmd);
+        // "none": this server trusts no peer, whatever the main server lists (a status listener).
+        const bool none = strcasecmp(arg, "none") == 0;
+        if (server.trusted_proxies != nullptr && (none || server.trusted_proxies->nelts == 0)) {
+            return directive_error(cmd, "'none' stands alone: it cannot be combined with addresses");
+        }
+        if (none) {
+            server.trusted_proxies = apr_array_make(cmd->pool, 1, sizeof(apr_ipsubnet_t*));
+            return nullptr;
+        }
         std::string text(arg);
         std::string mask;
         if (const auto slash = text.find('/'); slash != std::string::npos) {
@@ -30,7 +41,6 @@ extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const
         if (status != APR_SUCCESS) {
             return directive_error(cmd, "'" + std::string(arg) + "' is not an IP address or CIDR range");
         }
-        ServerConfig& server = server_config_of(cmd);
         if (server.trusted_proxies == nullptr) {
             server.trusted_proxies = apr_array_make(cmd->pool, 4, sizeof(apr_ipsubnet_t*));
         }
@@ -39,15 +49,41 @@ extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const
     });
 }
 
+namespace {
+
+bool listed(const apr_array_header_t* proxies, apr_sockaddr_t* peer) noexcept
+{
+    for (int i = 0; i < proxies->nelts; ++i) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(proxies, i, apr_ipsubnet_t*), peer) != 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
 bool peer_is_trusted(const request_rec* r) noexcept
 {
-    const ServerConfig& config = server_config(r->server);
-    if (config.trusted_proxies == nullptr) {
-        return true;
+    const apr_array_header_t* proxies = server_config(r->server).trusted_proxies;
+    if (proxies == nullptr) {
+        // Without a list anywhere every peer may send the header (the front end is the only way
+        // in); once any server lists its front ends, a server that lists none trusts none.
+        return !runtime_of(r->server).front_ends_listed;
     }
-    for (int i = 0; i < config.trusted_proxies->nelts; ++i) {
-        if (apr_ipsubnet_test(APR_ARRAY_IDX(config.trusted_proxies, i, apr_ipsubnet_t*), r->connection->client_addr) !=
-            0) {
+    return listed(proxies, r->connection->client_addr);
+}
+
+bool peer_is_listed_front_end(const request_rec* r) noexcept
+{
+    const apr_array_header_t* proxies = server_config(r->server).trusted_proxies;
+    return proxies != nullptr && listed(proxies, r->connection->client_addr);
+}
+
+bool front_ends_listed(server_rec* base) noexcept
+{
+    for (server_rec* server = base; server != nullptr; server = server->next) {
+        if (server_config(server).trusted_proxies != nullptr) {
             return true;
         }
     }
@@ -70,24 +106,67 @@ std::vector<std::string> certificate_headers(server_rec* base)
     return names;
 }
 
-// Before any other module sees the request: from a peer that is not a trusted front end, every
-// certificate header is removed, so that no handler, proxied backend, CGI or PHP app reads it.
-extern "C" int remove_untrusted_headers(request_rec* r)
+// Before any other module sees the request: from a trusted front end, the certificate headers
+// are recorded as they arrived (what is judged, whatever modules do to the headers later); from
+// any other peer they are removed, so that no handler, proxied backend, CGI or PHP app reads them.
+extern "C" int receive_certificate_headers(request_rec* r)
 {
-    return guard_request(r, "removing untrusted certificate headers", HTTP_INTERNAL_SERVER_ERROR, [&] {
+    return guard_request(r, "receiving the certificate headers", HTTP_INTERNAL_SERVER_ERROR, [&] {
+        const Runtime& runtime = runtime_of(r->server);
+        const std::vector<std::string>& names = runtime.certificate_headers;
         if (peer_is_trusted(r)) {
+            auto** received = static_cast<const char**>(apr_palloc(r->pool, sizeof(const char*) * names.size()));
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                // Every line, joined with ", " as httpd joins repeated lines: never only the first.
+                received[i] = apr_table_getm(r->pool, r->headers_in, names[i].c_str());
+            }
+            request_state(r).received = received;
             return DECLINED;
         }
-        for (const std::string& name : runtime_of(r->server).certificate_headers) {
+        for (const std::string& name : names) {
             if (apr_table_get(r->headers_in, name.c_str()) != nullptr) {
                 apr_table_unset(r->headers_in, name.c_str());
-                runtime_of(r->server).status->count(Counter::headers_stripped);
+                runtime.status->count(Counter::headers_stripped);
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                               "removed %s sent by %s, which is not an ArrCertTrustedProxy: no certificate",
                               name.c_str(), r->connection->client_ip);
             }
         }
         return DECLINED;
+    });
+}
+
+// A trusted loopback address is every local process's: a CGI or PHP script, a tenant's code, any
+// daemon of the host can send a certificate header as the front end. httpd's own relays carry
+// none (ArrCertRelayHeaders), but with mod_proxy loaded the mistake is common enough to say so.
+extern "C" int warn_about_local_front_ends(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* ptemp,
+                                           server_rec* base)
+{
+    return guard_server(base, "checking the trusted front ends", OK, [&] {
+        if (ap_find_linked_module("mod_proxy.c") == nullptr) {
+            return OK;
+        }
+        apr_sockaddr_t* v4 = nullptr;
+        apr_sockaddr_t* v6 = nullptr;
+        apr_sockaddr_info_get(&v4, "127.0.0.1", APR_INET, 0, 0, ptemp);
+        apr_sockaddr_info_get(&v6, "::1", APR_INET6, 0, 0, ptemp);
+        for (server_rec* server = base; server != nullptr; server = server->next) {
+            const apr_array_header_t* proxies = server_config(server).trusted_proxies;
+            if (proxies == nullptr || (server != base && proxies == server_config(base).trusted_proxies)) {
+                continue;  // inherited from the main server: said once, there
+            }
+            if ((v4 != nullptr && listed(proxies, v4)) || (v6 != nullptr && listed(proxies, v6))) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, nullptr,
+                             "mod_arrcert: ArrCertTrustedProxy trusts a loopback address%s%s%s: every local "
+                             "process (CGI and PHP scripts, tenants' code) can send a certificate header as the "
+                             "front end. Requests this httpd relays carry none unless ArrCertRelayHeaders says "
+                             "so; prefer a dedicated address or listener for the front end (docs/security.md).",
+                             server != base ? " (virtual host " : "",
+                             server != base ? (server->defn_name != nullptr ? server->defn_name : "?") : "",
+                             server != base ? ")" : "");
+            }
+        }
+        return OK;
     });
 }
 

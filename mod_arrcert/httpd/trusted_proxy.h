@@ -13,13 +13,21 @@ namespace arrcert::httpd {
 extern "C" {
 // The directive: ADDRESS|CIDR ..., server config and <VirtualHost>.
 const char* add_trusted_proxy(cmd_parms* cmd, void* config, const char* arg);
-// post_read_request, before every other module.
-int remove_untrusted_headers(request_rec* r);
+// post_read_request, before every other module: records the certificate headers a trusted
+// front end sent, removes them from any other peer.
+int receive_certificate_headers(request_rec* r);
+// check_config: a warning where a loopback address is trusted and mod_proxy is loaded.
+int warn_about_local_front_ends(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* base);
 }
 
-// Whether the request's TCP peer may send the certificate header. The connection's own peer:
-// mod_remoteip rewrites only r->useragent_addr.
+// Whether the request's TCP peer may send the certificate header: it is in the server's list, or
+// no server of the configuration lists any. The connection's own peer: mod_remoteip rewrites only
+// r->useragent_addr.
 bool peer_is_trusted(const request_rec* r) noexcept;
+// Whether the peer is in the server's own ArrCertTrustedProxy list (a front end relays for anyone).
+bool peer_is_listed_front_end(const request_rec* r) noexcept;
+// Whether any server of the configuration lists front ends.
+bool front_ends_listed(server_rec* base) noexcept;
 
 // Every certificate header that any server of the configuration reads, and the default: a
 // header that one virtual host ignores may be relayed (mod_proxy) to one that reads it.

@@ -63,6 +63,7 @@ def main():
         </Location>
         <Location /report>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
         </Location>
         """
     httpd.add_file("require/index.html", "ok\n")

@@ -113,11 +113,11 @@ void BM_cache_hit(benchmark::State& state)
     VerdictCache cache(1000, 300);
     const RuleSet rules{pki().pins, pki().issuers, {}, {}};
     const std::int64_t now = testing::now();
-    cache.insert({pki().azure, rules_fingerprint(rules, DecodeOptions{})},
+    cache.insert({pki().azure, rules_fingerprint(rules, DecodeOptions{}, HeaderFormat::automatic)},
                  std::make_shared<const Verdict>(judge(pki().azure, rules, now)), now);
     std::vector<std::pair<std::string, std::string>> env;
     for (auto _ : state) {
-        const std::string fingerprint = rules_fingerprint(rules, DecodeOptions{});
+        const std::string fingerprint = rules_fingerprint(rules, DecodeOptions{}, HeaderFormat::automatic);
         const auto verdict = cache.find({pki().azure, fingerprint}, now);
         const Decision decision = decide(*verdict, now, 0);
         env.clear();
@@ -132,7 +132,7 @@ void BM_rules_fingerprint(benchmark::State& state)
 {
     const RuleSet rules{pki().pins, pki().issuers, {}, {}};
     for (auto _ : state) {
-        benchmark::DoNotOptimize(rules_fingerprint(rules, DecodeOptions{}));
+        benchmark::DoNotOptimize(rules_fingerprint(rules, DecodeOptions{}, HeaderFormat::automatic));
     }
 }
 BENCHMARK(BM_rules_fingerprint);
@@ -143,7 +143,8 @@ void BM_cache_key(benchmark::State& state)
 {
     const FetchedSha256 fetched;
     const EVP_MD* sha256 = state.range(0) != 0 ? fetched.get() : nullptr;
-    const std::string fingerprint = rules_fingerprint({pki().pins, pki().issuers, {}, {}}, DecodeOptions{});
+    const std::string fingerprint =
+        rules_fingerprint({pki().pins, pki().issuers, {}, {}}, DecodeOptions{}, HeaderFormat::automatic);
     for (auto _ : state) {
         benchmark::DoNotOptimize(cache_key(pki().azure, fingerprint, sha256));
     }
@@ -173,7 +174,7 @@ void BM_shared_entry_open(benchmark::State& state)
 {
     const RuleSet rules{pki().pins, pki().issuers, {}, {}};
     const std::int64_t now = testing::now();
-    const CacheKey key = cache_key(pki().azure, rules_fingerprint(rules, DecodeOptions{}));
+    const CacheKey key = cache_key(pki().azure, rules_fingerprint(rules, DecodeOptions{}, HeaderFormat::automatic));
     const CacheSeal seal(random_cache_secret());
     const std::string sealed = seal_verdict(judge(pki().azure, rules, now), now + 300, key, seal);
     for (auto _ : state) {

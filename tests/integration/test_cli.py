@@ -48,6 +48,7 @@ def test_inspect_prints_what_the_module_exports(files):
         ArrCertAcceptUnverified on
         <Location /report>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
         </Location>
         """)
     httpd.add_cgi("report/env.cgi")

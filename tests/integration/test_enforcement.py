@@ -56,6 +56,7 @@ def server(certs):
         </Location>
         <Location /report>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertThumbprint {alice.sha1}
         </Location>
         <Location /pinned>

@@ -64,6 +64,7 @@ def scoped(pki):
         </Location>
         <Location /on>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             Require expr %{{SSL_CLIENT_S_DN_CN}} == 'alice' && %{{SSL_CLIENT_VERIFY}} == 'SUCCESS'
         </Location>
         <Location /ssi>
@@ -72,22 +73,26 @@ def scoped(pki):
         </Location>
         <Location /ssi-on>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             Options +Includes
             AddOutputFilter INCLUDES .shtml
         </Location>
         <Location /strict>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertSubject "CN=alice"
             Require env CERT_OK
         </Location>
         <Location /strict-here>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertSubject "CN=alice"
             SetEnvIfExpr "%{{SSL_CLIENT_VERIFY}} == 'SUCCESS'" HERE_OK
             Require env HERE_OK
         </Location>
         <Location /strict-report>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertSubject "CN=alice"
         </Location>
         """, modules=["include_module mod_include.so", "setenvif_module mod_setenvif.so"])
@@ -326,6 +331,8 @@ def test_a_header_one_vhost_ignores_is_not_relayed_to_one_that_reads_it(pki, cer
         </VirtualHost>
         <VirtualHost 127.0.0.1:{httpd.port}>
             ProxyPass /b/ http://127.0.0.1:{back}/
+            # A relay carries what the front end sent only where the administrator says so.
+            ArrCertRelayHeaders front-end
         </VirtualHost>
         """
     httpd.modules = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so"]
@@ -386,6 +393,7 @@ def costly(pki):
         ArrCertCACertificateFile {pki.ca.cert_path}
         <Location /report>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
         </Location>
         <Location /require>
             ArrCertVerifyClient require

@@ -230,6 +230,7 @@ def test_untrusted_peer_loses_preset_headers(pki, chain):
             ArrCertTrustedProxy 127.0.0.1
             ArrCertFrontEnd rfc9440
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertCACertificateFile {chain.root.cert_path}
         </VirtualHost>
         """)

@@ -63,10 +63,12 @@ PROVIDERS = """
     </Location>
     <Location /expr/require>
         ArrCertVerifyClient optional_no_ca
+        ArrCertAcceptUnverified on
         Require expr %{SSL_CLIENT_S_DN_OU} == 'Engineering'
     </Location>
     <Location /expr/if>
         ArrCertVerifyClient optional_no_ca
+        ArrCertAcceptUnverified on
         <If "%{ARRCERT_THUMBPRINT} == '{alice_sha1}'">
             Require all granted
         </If>
@@ -76,12 +78,14 @@ PROVIDERS = """
     </Location>
     <Location /expr/header>
         ArrCertVerifyClient optional_no_ca
+        ArrCertAcceptUnverified on
         Header always set X-Client-CN "expr=%{SSL_CLIENT_S_DN_CN}"
         Header always set X-Client-Verify "expr=%{arrcert:SSL_CLIENT_VERIFY}"
     </Location>
     # Per-directory rules (fixups): the certificate's values are known once the scope is.
     <Location /rewrite>
         ArrCertVerifyClient optional_no_ca
+        ArrCertAcceptUnverified on
         RewriteEngine on
         RewriteCond expr "arrcert('SSL_CLIENT_S_DN_CN') == 'alice'"
         RewriteRule ^ /rewrite-alice.txt [L]
@@ -177,6 +181,7 @@ def test_expressions_beside_mod_ssl(pki, certs, load_order):
         ArrCertAcceptUnverified on
         <Location /both>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             Header always set X-Ours "expr=%{arrcert:SSL_CLIENT_S_DN_CN}"
             Header always set X-ModSsl "expr=%{SSL_CLIENT_S_DN_CN}"
             Require expr arrcert('SSL_CLIENT_S_DN_OU') == 'Engineering'

@@ -60,6 +60,7 @@ def servers(pki):
     httpd = Httpd(f"""
         <Location /arrcert>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertCACertificateFile {pki.ca.cert_path}
             ArrCertOptions +StdEnvVars +ExportCertData
         </Location>

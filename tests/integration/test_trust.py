@@ -105,6 +105,7 @@ def server(trust):
         </Location>
         <Location /report>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertCACertificateFile {trust.ca_file}
         </Location>
         <Location /crl>
@@ -119,10 +120,12 @@ def server(trust):
         </Location>
         <Location /forged-report>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertCACertificateFile {trust.ca_file}
         </Location>
         <Location /forged-custom>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertCACertificateFile {trust.ca_file}
             ArrCertHeader X-Client-Cert
         </Location>
@@ -273,11 +276,13 @@ def test_trusted_proxy_over_ipv6(trust):
         <VirtualHost [::1]:{listed}>
             ArrCertTrustedProxy ::1/128
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertCACertificateFile {trust.ca_file}
         </VirtualHost>
         <VirtualHost [::1]:{unlisted}>
             ArrCertTrustedProxy 127.0.0.1
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             ArrCertCACertificateFile {trust.ca_file}
         </VirtualHost>
         """)

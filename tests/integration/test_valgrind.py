@@ -70,6 +70,7 @@ def test_every_directive_under_valgrind(pki):
         </Location>
         <Location /authz>
             ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
             <RequireAll>
                 Require arrcert
                 Require arrcert-thumbprint {alice.sha1}

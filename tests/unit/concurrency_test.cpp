@@ -72,7 +72,7 @@ TEST(SharedConfigurationTest, ManyThreadsJudgeWhileTheCrlChanges)
                     .subjects = subjects,
                     .chain = {
                         .trust = &trust, .crls = current.snapshot.get(), .revocation = {RevocationCheck::leaf, false}}};
-                const std::string fingerprint = rules_fingerprint(rules, DecodeOptions{});
+                const std::string fingerprint = rules_fingerprint(rules, DecodeOptions{}, HeaderFormat::automatic);
                 const JudgedFrom from{header, fingerprint};
                 std::shared_ptr<const Verdict> verdict = cache.find(from, now);
                 if (verdict == nullptr) {

@@ -1,6 +1,7 @@
 // The per-directory merge and resolution, without httpd: inner overrides outer, lists replace,
 // header settings merge as one unit, +/- options adjust, and every default.
 #include "../../mod_arrcert/httpd/dir_config.h"
+#include "test_pki.h"
 
 #include <gtest/gtest.h>
 
@@ -168,6 +169,100 @@ TEST(DirConfigTest, ARequireLineMakesTheScopeCheckCertificates)
     EXPECT_FALSE(scope.has_trust());
     ASSERT_TRUE(scope.require_at.has_value());
     EXPECT_EQ(scope.require_at->line, 12);
+}
+
+}  // namespace
+}  // namespace arrcert::httpd
+
+namespace arrcert::httpd {
+namespace {
+
+using testing::CertificateSpec;
+
+// Every field of the resolved Scope either changes the verdict cache's key or is listed here as
+// verdict-neutral: two scopes that judge differently never share a cached verdict (issue 25,
+// item 6). A field added to Scope stops this from compiling until it is listed below.
+TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
+{
+    const Scope base;
+    [[maybe_unused]] const auto& [mode, mode_at, require_at, headers, xfcc_element, max_header_length, clock_skew,
+                                  exports, user_name, export_names, accept_unverified, thumbprints, issuers, subjects,
+                                  alt_names, trust, crls, revocation, verify_depth, crl_refresh, fetch_crls,
+                                  partial_chain, ocsp, relay_headers] = base;
+
+    CrlFetcher fetcher(1, [](const SourceEvent&, const std::string&) {});
+    OcspClient ocsp_client;
+    const auto key = [&](const Scope& scope) {
+        return scope.verdict_fingerprint(scope.rules(nullptr, {&fetcher, &ocsp_client}));
+    };
+    const std::string plain = key(base);
+    const auto changes_key = [&](auto change) {
+        Scope scope = base;
+        change(scope);
+        return key(scope) != plain;
+    };
+
+    const std::vector<Thumbprint> pins{Thumbprint::parse(std::string(40, 'a')).value()};
+    const std::vector<DnPattern> names{DnPattern::parse("CN=alice").value()};
+    const std::vector<AltNamePattern> alt{AltNamePattern::parse("dns:a.example").value()};
+    CertificateSpec spec;
+    spec.subject = {{{"CN", "key test CA"}}};
+    spec.ca = true;
+    const testing::Issued ca = testing::issue(spec);
+    const testing::TempFile ca_file(testing::pem(ca.der));
+    TrustStore store;
+    ASSERT_TRUE(store.add_file(ca_file.path()));
+
+    // In the key: what decoding and judging read.
+    EXPECT_TRUE(changes_key([](Scope& s) { s.mode = VerifyMode::optional_no_ca; }));  // it reports refusals
+    EXPECT_TRUE(changes_key([](Scope& s) { s.headers.format = HeaderFormat::pem; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.headers.chain_format = HeaderFormat::rfc9440; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.xfcc_element = XfccPick::first; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.max_header_length = 100; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.accept_unverified = true; }));
+    EXPECT_TRUE(changes_key([&](Scope& s) { s.thumbprints = pins; }));
+    EXPECT_TRUE(changes_key([&](Scope& s) { s.issuers = names; }));
+    EXPECT_TRUE(changes_key([&](Scope& s) { s.subjects = names; }));
+    EXPECT_TRUE(changes_key([&](Scope& s) { s.alt_names = alt; }));
+    EXPECT_TRUE(changes_key([&](Scope& s) { s.trust = &store; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.revocation.check = RevocationCheck::leaf; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.revocation.no_crl_for_cert_ok = true; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.verify_depth = 7; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.fetch_crls = true; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.partial_chain = true; }));
+    EXPECT_TRUE(changes_key([](Scope& s) { s.ocsp.mode = OcspMode::leaf; }));
+    // crls: keyed by the snapshot in force, which each request passes to rules() (its identity
+    // is in the key: VerdictCacheTest covers it); the source itself decides nothing.
+
+    // Verdict-neutral: where a directive was written, which headers are read (their values are
+    // the key's other half), what is applied to a verdict after it (the clock skew, the export,
+    // the user), how often sources are looked at, and what relayed requests carry.
+    EXPECT_FALSE(changes_key([](Scope& s) { s.mode = VerifyMode::require; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.mode_at = {"a.conf", 1, "x"}; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.require_at = Origin{"a.conf", 2, "y"}; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.headers.name = "X-Other"; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.headers.chain_name = "X-Chain"; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.clock_skew = 60; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.exports = {false, true}; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.user_name = "SSL_CLIENT_S_DN_CN"; }));
+    static const std::vector<std::string> only{"SSL_CLIENT_VERIFY"};
+    EXPECT_FALSE(changes_key([](Scope& s) { s.export_names = &only; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.crl_refresh = 5; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.relay_headers = RelayHeaders::front_end; }));
+}
+
+TEST(ScopeKeyTest, OptionalNoCaTrustsOnlyAnExplicitAcceptance)
+{
+    const std::vector<Thumbprint> pins{Thumbprint::parse(std::string(40, 'b')).value()};
+    Scope scope;
+    scope.mode = VerifyMode::optional_no_ca;
+    scope.thumbprints = pins;
+    EXPECT_FALSE(scope.has_trust());  // it would let a self-made certificate's names through
+    scope.accept_unverified = true;
+    EXPECT_TRUE(scope.has_trust());
+    scope.mode = VerifyMode::optional;
+    scope.accept_unverified = false;
+    EXPECT_TRUE(scope.has_trust());
 }
 
 }  // namespace

@@ -121,17 +121,22 @@ TEST(VerdictCacheTest, KeysSeparateHeadersAndRules)
     const std::vector<Thumbprint> pins{Thumbprint::parse(std::string(40, 'A')).value()};
     const std::vector<DnPattern> alice{DnPattern::parse("CN=alice").value()};
     const std::vector<DnPattern> bob{DnPattern::parse("CN=bob").value()};
-    const std::string none = rules_fingerprint({}, DecodeOptions{});
-    EXPECT_NE(rules_fingerprint({.thumbprints = pins}, DecodeOptions{}), none);
-    EXPECT_NE(rules_fingerprint({.subjects = alice}, DecodeOptions{}),
-              rules_fingerprint({.subjects = bob}, DecodeOptions{}));
-    EXPECT_NE(rules_fingerprint({.issuers = alice}, DecodeOptions{}),
-              rules_fingerprint({.subjects = alice}, DecodeOptions{}));
-    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::automatic, 200, XfccPick::last}), none);
-    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::xfcc}), none);
+    const std::string none = rules_fingerprint({}, DecodeOptions{}, HeaderFormat::automatic);
+    EXPECT_NE(rules_fingerprint({.thumbprints = pins}, DecodeOptions{}, HeaderFormat::automatic), none);
+    EXPECT_NE(rules_fingerprint({.subjects = alice}, DecodeOptions{}, HeaderFormat::automatic),
+              rules_fingerprint({.subjects = bob}, DecodeOptions{}, HeaderFormat::automatic));
+    EXPECT_NE(rules_fingerprint({.issuers = alice}, DecodeOptions{}, HeaderFormat::automatic),
+              rules_fingerprint({.subjects = alice}, DecodeOptions{}, HeaderFormat::automatic));
+    EXPECT_NE(
+        rules_fingerprint({}, DecodeOptions{HeaderFormat::automatic, 200, XfccPick::last}, HeaderFormat::automatic),
+        none);
+    EXPECT_NE(rules_fingerprint({}, DecodeOptions{HeaderFormat::xfcc}, HeaderFormat::automatic), none);
+    // The chain header's format decides what its value holds (issue 25, item 6).
+    EXPECT_NE(rules_fingerprint({}, DecodeOptions{}, HeaderFormat::pem),
+              rules_fingerprint({}, DecodeOptions{}, HeaderFormat::rfc9440));
     const std::vector<DnPattern> alice_again{DnPattern::parse("CN=alice").value()};
-    EXPECT_EQ(rules_fingerprint({.subjects = alice}, DecodeOptions{}),
-              rules_fingerprint({.subjects = alice_again}, DecodeOptions{}));
+    EXPECT_EQ(rules_fingerprint({.subjects = alice}, DecodeOptions{}, HeaderFormat::automatic),
+              rules_fingerprint({.subjects = alice_again}, DecodeOptions{}, HeaderFormat::automatic));
 }
 
 // Two processes, or two servers of a fleet, that load the same files agree; other anchors or
@@ -151,11 +156,11 @@ TEST(VerdictCacheTest, TrustAndCrlsCountByContent)
     ASSERT_TRUE(second.add_file(same_ca_file.path()).ok());
     ASSERT_TRUE(other.add_file(other_ca_file.path()).ok());
     const auto with = [](const TrustStore& trust, const CrlSnapshot* crls) {
-        return rules_fingerprint({.chain = {.trust = &trust, .crls = crls}}, DecodeOptions{});
+        return rules_fingerprint({.chain = {.trust = &trust, .crls = crls}}, DecodeOptions{}, HeaderFormat::automatic);
     };
     EXPECT_EQ(with(first, nullptr), with(second, nullptr));
     EXPECT_NE(with(first, nullptr), with(other, nullptr));
-    EXPECT_NE(with(first, nullptr), rules_fingerprint({}, DecodeOptions{}));
+    EXPECT_NE(with(first, nullptr), rules_fingerprint({}, DecodeOptions{}, HeaderFormat::automatic));
 
     const testing::TempFile crl_file(testing::crl_pem(ca, {"05"}, testing::now() - 60, testing::now() + 3600));
     const testing::TempFile other_crl_file(testing::crl_pem(ca, {"06"}, testing::now() - 60, testing::now() + 3600));

@@ -1,0 +1,31 @@
+// ArrCertRelayHeaders: what the certificate headers of a request that this httpd relays itself
+// (mod_proxy: ProxyPass, RewriteRule [P], SetHandler proxy:) hold when it leaves. Another server
+// of the same httpd may trust the address the relay comes from (a front end on the same host),
+// so a relayed request never carries a value that httpd's modules or a tenant set.
+#pragma once
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include <string_view>
+
+namespace arrcert::httpd {
+
+extern "C" {
+// The directive: none|front-end, server config, <VirtualHost>, <Directory>, <Location>; never
+// .htaccess.
+const char* set_relay_headers(cmd_parms* cmd, void* config, const char* arg);
+// insert_filter, last: after every fixup (mod_headers, mod_rewrite, mod_lua), just before the
+// handler; mod_proxy copies the headers from here.
+void relay_certificate_headers(request_rec* r);
+}
+
+// Where mod_proxy will send the request ("http://...", "balancer://...", "fcgi://..."), as its
+// handler decides; null when it will not relay the request.
+const char* relay_target(const request_rec* r) noexcept;
+
+// Whether the target could be an HTTP server, this httpd included: every scheme but those only
+// application servers speak (fcgi, scgi, uwsgi, ajp).
+bool may_reach_http_server(std::string_view target) noexcept;
+
+}  // namespace arrcert::httpd

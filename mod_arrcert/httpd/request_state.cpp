@@ -1,0 +1,51 @@
+#include "request_state.h"
+
+#include <http_config.h>
+
+#include <new>
+#include <strings.h>
+
+#include "module.h"
+#include "runtime.h"
+
+namespace arrcert::httpd {
+
+RequestState& request_state(request_rec* r)
+{
+    auto* state = static_cast<RequestState*>(ap_get_module_config(r->request_config, &arrcert_module));
+    if (state == nullptr) {
+        state = new (apr_pcalloc(r->pool, sizeof(RequestState))) RequestState();
+        ap_set_module_config(r->request_config, &arrcert_module, state);
+    }
+    return *state;
+}
+
+request_rec* initial_request(request_rec* r) noexcept
+{
+    while (r->main != nullptr || r->prev != nullptr) {
+        r = r->main != nullptr ? r->main : r->prev;
+    }
+    return r;
+}
+
+const char* received_header(request_rec* r, const char* name) noexcept
+{
+    if (name == nullptr) {
+        return nullptr;
+    }
+    const request_rec* initial = initial_request(r);
+    const auto* state =
+        static_cast<const RequestState*>(ap_get_module_config(initial->request_config, &arrcert_module));
+    if (state == nullptr || state->received == nullptr) {
+        return nullptr;
+    }
+    const std::vector<std::string>& names = runtime_of(r->server).certificate_headers;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (strcasecmp(names[i].c_str(), name) == 0) {
+            return state->received[i];
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace arrcert::httpd
