@@ -20,8 +20,12 @@ from harness.servers import Httpd, curl, free_port, make_workdir, wait_for_port
 HEADER = "X-ARR-ClientCert"
 STATUS = "mod_status.so"
 
+# The front end's own address: the handler refuses what it relays, so the page is read from
+# another address (127.0.0.1) that "Require ip" allows (issue 25, item 3).
+FRONT_END = "127.0.0.3"
+
 SITE = """
-    ArrCertTrustedProxy 127.0.0.1
+    ArrCertTrustedProxy 127.0.0.3
     ArrCertCACertificateFile {ca}
     {extra}
     <Location /app>
@@ -75,9 +79,9 @@ def start(pki, mpm="event", extra="", children=""):
 
 
 def send(httpd, cert=None, interface=None, path="/app/"):
+    """From the front end; from another peer (`interface`), a header it forged."""
     headers = [(HEADER, cert.azure_header)] if cert is not None else [(HEADER, "forged-by-anyone")] if interface else []
-    extra = ("--interface", interface) if interface else ()
-    return curl(httpd.url(path), headers=headers, extra=extra)[0]
+    return curl(httpd.url(path), headers=headers, extra=("--interface", interface or FRONT_END))[0]
 
 
 # The mix: (certificate or None, peer address, expected status).

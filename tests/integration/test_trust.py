@@ -85,6 +85,8 @@ def trust(pki):
 def server(trust):
     trusted_port = free_port()
     httpd = Httpd(f"""
+        # Where any server lists front ends, one without a list trusts none: the main server's.
+        ArrCertTrustedProxy 127.0.0.1 ::1
         Listen 127.0.0.1:{trusted_port}
         <Location /chain>
             ArrCertVerifyClient require
@@ -229,9 +231,20 @@ def test_revoked_leaf_and_crl_replaced_while_running(server, trust):
     assert status(server, "/crl/env.cgi", chain(trust.leaf, trust.intermediate)) == 200
 
 
-def test_forged_header_from_another_peer_without_trusted_proxy(server, trust):
-    # As on Azure: with no ArrCertTrustedProxy the header is honoured from any peer.
-    assert status(server, "/forged/env.cgi", trust.by_root.azure_header, interface="127.0.0.2") == 200
+def test_forged_header_from_another_peer_without_trusted_proxy(trust):
+    # As on Azure: where no server lists front ends, the header is honoured from any peer.
+    httpd = Httpd(f"""
+        <Location /forged>
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {trust.ca_file}
+        </Location>
+        """)
+    httpd.add_cgi("forged/env.cgi")
+    httpd.start()
+    try:
+        assert status(httpd, "/forged/env.cgi", trust.by_root.azure_header, interface="127.0.0.2") == 200
+    finally:
+        httpd.stop()
 
 
 def test_forged_header_from_untrusted_peer_is_removed(server, trust):
