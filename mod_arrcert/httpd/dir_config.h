@@ -43,7 +43,7 @@ struct VerifyClient {
 
 // ArrCertRelayHeaders: what the certificate headers of a request that this httpd relays itself
 // (mod_proxy) hold: nothing, or exactly what the trusted front end sent.
-enum class RelayHeaders { none, front_end };
+enum class RelayHeaders : unsigned char { none, front_end };
 
 enum OptionBits : unsigned { option_std_env_vars = 1U, option_export_cert_data = 2U };
 
@@ -144,8 +144,8 @@ struct Scope {
     std::int64_t crl_refresh = default_crl_refresh_seconds;
     bool fetch_crls = false;
     bool partial_chain = false;
-    OcspPolicy ocsp;  // mode off: no OCSP
     RelayHeaders relay_headers = RelayHeaders::none;
+    OcspPolicy ocsp;  // mode off: no OCSP
 
     // The rules of this scope, with the CRLs in force for the request and the process's online
     // sources (used where the scope fetches CRLs or asks OCSP).

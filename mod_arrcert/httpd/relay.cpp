@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 #include <http_log.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string>
@@ -65,13 +66,10 @@ const char* relay_target(const request_rec* r) noexcept
 bool may_reach_http_server(std::string_view target) noexcept
 {
     const std::string_view scheme = target.substr(0, target.find(':'));
-    for (const std::string_view only_application : {"fcgi", "scgi", "uwsgi", "ajp"}) {
-        if (scheme.size() == only_application.size() &&
-            strncasecmp(scheme.data(), only_application.data(), scheme.size()) == 0) {
-            return false;
-        }
-    }
-    return true;
+    constexpr std::array<std::string_view, 4> only_application{"fcgi", "scgi", "uwsgi", "ajp"};
+    return std::ranges::none_of(only_application, [&](std::string_view known) {
+        return scheme.size() == known.size() && strncasecmp(scheme.data(), known.data(), scheme.size()) == 0;
+    });
 }
 
 extern "C" const char* set_relay_headers(cmd_parms* cmd, void* config, const char* arg)

@@ -188,7 +188,7 @@ TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
     [[maybe_unused]] const auto& [mode, mode_at, require_at, headers, xfcc_element, max_header_length, clock_skew,
                                   exports, user_name, export_names, accept_unverified, thumbprints, issuers, subjects,
                                   alt_names, trust, crls, revocation, verify_depth, crl_refresh, fetch_crls,
-                                  partial_chain, ocsp, relay_headers] = base;
+                                  partial_chain, relay_headers, ocsp] = base;
 
     CrlFetcher fetcher(1, [](const SourceEvent&, const std::string&) {});
     OcspClient ocsp_client;
