@@ -82,8 +82,10 @@ bool peer_is_listed_front_end(const request_rec* r) noexcept
 
 bool front_ends_listed(server_rec* base) noexcept
 {
+    // "none" lists no front end: a status listener that says it changes nothing for the others.
     for (server_rec* server = base; server != nullptr; server = server->next) {
-        if (server_config(server).trusted_proxies != nullptr) {
+        const apr_array_header_t* proxies = server_config(server).trusted_proxies;
+        if (proxies != nullptr && proxies->nelts > 0) {
             return true;
         }
     }

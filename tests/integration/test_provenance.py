@@ -129,12 +129,26 @@ Header always set X-Verify "expr=%{{SSL_CLIENT_VERIFY}}"
         assert status == 200 and json.loads(body)["SSL_CLIENT_S_DN_CN"] == "alice"
 
 
-def test_trusted_proxy_none_and_its_mistakes(pki):
+def test_trusted_proxy_none_and_its_mistakes(pki, certs):
     httpd = Httpd("")
     status, output = httpd.configtest("ArrCertTrustedProxy 127.0.0.1 none\n")
     assert status != 0 and "'none' stands alone" in output, output
-    status, output = httpd.configtest("ArrCertTrustedProxy none\n")
-    assert status == 0, output
+    # A listener that trusts no peer changes nothing for the servers without a list.
+    status_port = free_port()
+    httpd.body = f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        ArrCertVerifyClient require
+        Listen 127.0.0.1:{status_port}
+        <VirtualHost 127.0.0.1:{status_port}>
+            ArrCertTrustedProxy none
+            DocumentRoot {httpd.docroot}
+        </VirtualHost>
+        """
+    httpd.add_file("index.html", "hello\n")
+    bob = [(HEADER, certs["bob"].azure_header)]
+    with running(httpd):
+        assert curl(httpd.url("/"), headers=bob, extra=OUTSIDER) == (200, "hello\n")
+        assert curl(f"http://127.0.0.1:{status_port}/", headers=bob)[0] == 403
 
 
 def test_a_trusted_loopback_address_is_warned_about_with_mod_proxy(pki):
