@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "arrcert/readable.h"
 #include "arrcert/certificate.h"
 #include "arrcert/decode.h"
 #include "arrcert/export.h"
@@ -148,19 +149,14 @@ int header(const std::vector<std::string>& args)
     return exit_ok;
 }
 
-void print_variables(const Verdict& verdict, const Decision& decision)
-{
-    export_variables(verdict, decision, now(), ExportOptions{true, false},
-                     [](std::string_view name, std::string_view value) { std::cout << name << "=" << value << "\n"; });
-}
-
 int inspect(const std::vector<std::string>& args)
 {
     if (wants_help(args)) {
         std::cout << "usage: arrcert inspect FILE|-\n"
                      "Reads a certificate file or a header value (- for standard input) as mod_arrcert does,\n"
-                     "says which format it was read as, and prints the variables it would export with no\n"
-                     "rules configured. Exit 1 when the value is refused.\n";
+                     "says which format it was read as, and prints the variables it would export. It checks\n"
+                     "no rules (no CA, no pins): SSL_CLIENT_VERIFY says so; 'arrcert verify --ca FILE' decides.\n"
+                     "Exit 1 when the value is refused.\n";
         return exit_ok;
     }
     const Input input = read_input(single_file(args, "inspect"));
@@ -171,7 +167,14 @@ int inspect(const std::vector<std::string>& args)
     const Verdict verdict = judge(decode_request(as_header_value(input), {}, {}, max_input * 2), show_all, now());
     const Decision decision = decide(verdict, now(), 0);
     std::cout << "format: " << (verdict.format.empty() ? "-" : verdict.format) << "\n";
-    print_variables(verdict, decision);
+    // Never SUCCESS: a self-made impostor reads as well as a genuine certificate here.
+    export_variables(verdict, decision, now(), ExportOptions{true, false},
+                     [](std::string_view name, std::string_view value) {
+                         if (name == "SSL_CLIENT_VERIFY" && value == "SUCCESS") {
+                             value = "NONE (inspect checks no rules: use arrcert verify --ca FILE)";
+                         }
+                         std::cout << name << "=" << value << "\n";
+                     });
     return decision.outcome == Decision::Outcome::failed ? exit_refused : exit_ok;
 }
 
@@ -216,11 +219,13 @@ void VerifyRequest::take(const std::string& option, const std::string& value)
         if (!trust) {
             trust.emplace();
         }
+        loaded_or_usage(readable(value, false));
         loaded_or_usage(trust->add_file(value));
     } else if (option == "--crl") {
         if (!crls) {
             crls.emplace();
         }
+        loaded_or_usage(readable(value, false));
         loaded_or_usage(crls->add_file(value));
     } else if (option == "--chain") {
         chain = read_input(value).bytes;

@@ -218,7 +218,8 @@ TrustStore::TrustStore() : store_(X509_STORE_new())
 Result<void> TrustStore::add_file(const std::string& path)
 {
     if (X509_STORE_load_file(store_.get(), path.c_str()) != 1) {
-        return Result<void>::failure("cannot load CA certificates from " + path + " (" + openssl_reason() + ")");
+        return Result<void>::failure("cannot load CA certificates from " + path +
+                                     ": no certificate in PEM form could be read (" + openssl_reason() + ")");
     }
     ERR_clear_error();
     update_identity();

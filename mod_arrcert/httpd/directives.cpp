@@ -17,6 +17,7 @@
 #include "arrcert/certificate.h"
 #include "arrcert/digest.h"
 #include "arrcert/http_fetch.h"
+#include "arrcert/readable.h"
 #include "c_boundary.h"
 #include "directive_values.h"
 #include "pool_owned.h"
@@ -291,12 +292,16 @@ namespace {
 
 // A file or directory directive: the path (relative to ServerRoot) read now into the scope's store.
 template <class Store, class Load>
-const char* load_into(cmd_parms* cmd, void* config, const char* arg, Store* DirSettings::*store, Load load)
+const char* load_into(cmd_parms* cmd, void* config, const char* arg, Store* DirSettings::*store, bool directory,
+                      Load load)
 {
     return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
         const Result<std::string> path = server_path(cmd, arg);
         if (!path) {
             return directive_error(cmd, path.error());
+        }
+        if (const Result<void> found = readable(path.value(), directory); !found) {
+            return directive_error(cmd, found.error());
         }
         if (settings.*store == nullptr) {
             settings.*store = make_pool_owned<Store>(cmd->pool);
@@ -310,25 +315,25 @@ const char* load_into(cmd_parms* cmd, void* config, const char* arg, Store* DirS
 
 extern "C" const char* add_ca_file(cmd_parms* cmd, void* config, const char* arg)
 {
-    return load_into(cmd, config, arg, &DirSettings::trust,
+    return load_into(cmd, config, arg, &DirSettings::trust, false,
                      [](TrustStore& trust, const std::string& path) { return trust.add_file(path); });
 }
 
 extern "C" const char* add_ca_path(cmd_parms* cmd, void* config, const char* arg)
 {
-    return load_into(cmd, config, arg, &DirSettings::trust,
+    return load_into(cmd, config, arg, &DirSettings::trust, true,
                      [](TrustStore& trust, const std::string& path) { return trust.add_directory(path); });
 }
 
 extern "C" const char* add_crl_file(cmd_parms* cmd, void* config, const char* arg)
 {
-    return load_into(cmd, config, arg, &DirSettings::crls,
+    return load_into(cmd, config, arg, &DirSettings::crls, false,
                      [](CrlSource& crls, const std::string& path) { return crls.add_file(path); });
 }
 
 extern "C" const char* add_crl_path(cmd_parms* cmd, void* config, const char* arg)
 {
-    return load_into(cmd, config, arg, &DirSettings::crls,
+    return load_into(cmd, config, arg, &DirSettings::crls, true,
                      [](CrlSource& crls, const std::string& path) { return crls.add_directory(path); });
 }
 
