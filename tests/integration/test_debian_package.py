@@ -73,6 +73,13 @@ def test_contents_and_dependencies(package):
                      "/usr/share/man/man5/mod_arrcert.5.gz", f"/usr/share/doc/{PACKAGE}/copyright",
                      f"/usr/share/doc/{PACKAGE}/changelog.gz"):
         assert expected in files, expected
+    # The examples README, docs and arrcert.conf point to, where they say they are.
+    examples = sorted(os.listdir(os.path.join(ROOT, "conf", "examples")))
+    assert examples
+    for example in examples:
+        assert f"/usr/share/doc/{PACKAGE}/examples/{example}" in files, example
+    installed_conf = open("/etc/apache2/mods-available/arrcert.conf").read()
+    assert f"/usr/share/doc/{PACKAGE}/examples/shared-cache.conf" in installed_conf
     assert any(f.startswith(f"/usr/share/doc/{PACKAGE}/README") for f in files)
     conffiles = run("dpkg-query", "-W", "-f=${Conffiles}", PACKAGE).stdout
     assert "/etc/apache2/mods-available/arrcert.conf" in conffiles and "arrcert.load" in conffiles
@@ -109,6 +116,18 @@ def test_a2enmod_apachectl_and_a_request(package, pki):
     finally:
         httpd.stop()
         servers.MODULE = saved
+
+
+def test_removal_warns_while_a_site_uses_the_directives(package):
+    site = "/etc/apache2/sites-enabled/zz-arrcert-test.conf"
+    with open(site, "w") as f:
+        f.write("<Location /x>\n    ArrCertVerifyClient none\n</Location>\n")
+    try:
+        result = run("apt-get", "remove", "-y", PACKAGE, check=False)
+        output = result.stdout + result.stderr
+        assert "still use its ArrCert*" in output and site in output and "a2dismod arrcert" in output, output
+    finally:
+        os.remove(site)
 
 
 def test_purge_leaves_nothing(package):

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from harness.servers import HTTPD, MODULES, ROOT, Httpd, curl, httpd_env, make_workdir
+from harness.servers import HTTPD, MODULES, ROOT, Httpd, curl, free_port, httpd_env, make_workdir
 
 BUILD = os.path.join(ROOT, "build")
 TOOL = os.path.join(BUILD, "arrcert_directive_table")
@@ -266,3 +266,25 @@ def test_snippet_passes_apachectl(where, text, failure, files):
 def test_snippet_modules_exist():
     for module in SNIPPET_MODULES:
         assert os.path.exists(os.path.join(MODULES, module.split()[1])), module
+
+
+# README's status snippet, placed beside README's first configuration (issue 29, item 1) -----------
+def test_readme_status_snippet_works_beside_the_first_configuration(files, pki):
+    readme = [s for s in SNIPPETS if s[0].startswith("README.md:")]
+    first = readme[0][1]
+    status_snippet = next(text for _, text, _ in readme if "SetHandler arrcert-status" in text)
+    assert "ArrCertVerifyClient require" in first and "<VirtualHost *:80>" in first
+    httpd = Httpd("", modules=["status_module mod_status.so"])
+    listener = free_port()
+    httpd.body = mapped(first.replace("*:80>", f"*:{httpd.port}>") +
+                        status_snippet.replace("8081", str(listener)), files, httpd)
+    alice = pki.leaf("doc_status_alice", "alice")
+    httpd.start()
+    try:
+        # The protected site as README has it, and the status page for a plain scraper.
+        assert curl(httpd.url("/env.cgi"))[0] == 403
+        assert curl(httpd.url("/env.cgi"), headers=[("X-ARR-ClientCert", alice.azure_header)])[0] == 200
+        status, body = curl(f"http://127.0.0.1:{listener}/arrcert-status?format=json")
+        assert status == 200 and alice.sha1 in body.upper().replace(":", ""), body[:500]
+    finally:
+        httpd.stop()

@@ -2,13 +2,16 @@
 front ends where Debian has them (HAProxy, nginx, httpd with mod_ssl and mod_headers)."""
 import base64
 import json
+import os
+import re
 import subprocess
 import urllib.parse
 
 import pytest
 
 from harness.pki import name
-from harness.servers import MOD_SSL, HAProxy, Httpd, Nginx, client_variables, curl, curl_json, free_port, tls_vhost
+from harness.servers import (MOD_SSL, ROOT, BackgroundServer, HAProxy, Httpd, Nginx, client_variables, curl, curl_json,
+                             free_port, make_workdir, tls_vhost, write_file)
 
 
 class Chain:
@@ -256,3 +259,100 @@ def test_untrusted_peer_loses_preset_headers(pki, chain):
 def test_bad_front_end_directives(line, message):
     status_code, output = Httpd("").configtest(f"<Location />\n{line}\n</Location>\n")
     assert status_code != 0 and message in output, output
+
+
+# The complete HAProxy and nginx configurations of docs/front-ends.md, run as written ---------------
+def documented_blocks():
+    """{fence: [block, ...]} of the section "Complete front ends" of docs/front-ends.md."""
+    text = open(os.path.join(ROOT, "docs", "front-ends.md"), encoding="utf-8").read()
+    section = text[text.index("## Complete front ends"):]
+    section = section[:section.find("\n## ", 5)] if "\n## " in section[5:] else section
+    blocks = {}
+    for fence, body in re.findall(r"```(\w+)\n(.*?)```", section, re.S):
+        blocks.setdefault(fence, []).append(body)
+    return blocks
+
+
+def replaced(text, pairs):
+    for old, new in pairs:
+        assert old in text, old  # the documentation still says what the test points elsewhere
+        text = text.replace(old, new)
+    return text
+
+
+def start_front_end(kind, module_verifies, pki, backend_port):
+    blocks = documented_blocks()
+    front = BackgroundServer()
+    front.port = free_port()
+    workdir = make_workdir(f"arrcert-doc-{kind}-")
+    config = os.path.join(workdir, f"{kind}.conf")
+    if kind == "haproxy":
+        text = blocks["haproxy"][0]
+        if module_verifies:
+            verifying = next(line for line in text.splitlines() if line.strip().startswith("bind "))
+            text = text.replace(verifying, blocks["haproxy"][1].rstrip("\n"))
+        bundle = os.path.join(workdir, "site.pem")
+        write_file(bundle, open(pki.server.cert_path).read() + open(pki.server.key_path).read(), 0o600)
+        text = replaced(text, [("bind :443", f"bind 127.0.0.1:{front.port}"), ("/etc/haproxy/site.pem", bundle),
+                               ("/etc/haproxy/client-ca.pem", pki.ca.cert_path),
+                               ("10.0.0.20:8080", f"127.0.0.1:{backend_port}")])
+        args = ["haproxy", "-db", "-f", config]
+    else:
+        text = blocks["nginx"][0]
+        if module_verifies:
+            text = replaced(text, [("ssl_verify_client on;", "ssl_verify_client optional_no_ca;")])
+        text = replaced(text, [("listen 443 ssl;", f"listen 127.0.0.1:{front.port} ssl;"),
+                               ("/etc/nginx/site.crt", pki.server.cert_path),
+                               ("/etc/nginx/site.key", pki.server.key_path),
+                               ("/etc/nginx/client-ca.pem", pki.ca.cert_path),
+                               ("10.0.0.20:8080", f"127.0.0.1:{backend_port}")])
+        args = ["nginx", "-c", config, "-p", workdir, "-g",
+                f"daemon off; pid {workdir}/nginx.pid; error_log {workdir}/error.log;"]
+    write_file(config, text)
+    return front.spawn(args, kind)
+
+
+def documented_httpd(kind, module_verifies, pki):
+    apache = documented_blocks()["apache"][1 if module_verifies else 0]
+    httpd = Httpd("")
+    header = [("ArrCertHeader X-SSL-Client-Cert url-pem\n", "")] if kind == "haproxy" else []
+    httpd.body = replaced(apache, [("*:8080>", f"*:{httpd.port}>"), ("10.0.0.10", "127.0.0.1")] + header +
+                          ([("/etc/apache2/client-ca.pem", pki.ca.cert_path)] if module_verifies else []))
+    return httpd
+
+
+def through(front, pki, cert):
+    """The status through the front end; "TLS" when the front end refused the handshake."""
+    try:
+        status, body = curl(front.url("/env.cgi"), cert=cert, cacert=pki.ca.cert_path)
+    except RuntimeError:
+        return "TLS", ""
+    return status, body
+
+
+@pytest.mark.parametrize("kind", ["haproxy", "nginx"])
+@pytest.mark.parametrize("module_verifies", [False, True], ids=["front-end-verifies", "module-verifies"])
+def test_documented_front_ends_run_as_written(pki, kind, module_verifies):
+    alice = pki.leaf(f"doc_fe_alice_{kind}_{module_verifies}", "alice")
+    stranger_ca = pki.issue(f"doc_fe_ca_{kind}_{module_verifies}", name(("O", "Contoso"), ("CN", "Other CA")), ca=True)
+    stranger = pki.issue(f"doc_fe_stranger_{kind}_{module_verifies}", name(("O", "Contoso"), ("CN", "alice")),
+                         issuer=stranger_ca)
+    httpd = documented_httpd(kind, module_verifies, pki)
+    httpd.start()
+    front = start_front_end(kind, module_verifies, pki, httpd.port)
+    try:
+        status, body = through(front, pki, alice)
+        assert status == 200, (status, body, httpd.error_log()[-2000:])
+        assert json.loads(body)["SSL_CLIENT_S_DN_CN"] == "alice"
+        # Another CA's certificate with the same names, and no certificate: never through.
+        for cert in (stranger, None):
+            status, _ = through(front, pki, cert)
+            expected = {403} if module_verifies else {"TLS", 400, 403}
+            assert status in expected, (cert, status)
+        # A client's own header is replaced by what the front end sets (nothing, without a certificate).
+        if module_verifies:
+            forged = [("X-ARR-ClientCert", alice.azure_header), ("X-SSL-Client-Cert", alice.nginx_header)]
+            assert curl(front.url("/env.cgi"), headers=forged, cacert=pki.ca.cert_path)[0] == 403
+    finally:
+        front.stop()
+        httpd.stop()
