@@ -2,7 +2,9 @@
 // memory that the glue maps before the children are forked: counters, the state of the revocation
 // sources and caches, and an inventory of the client certificates seen. The request path touches
 // only atomics; a process-shared mutex guards the rare writes (a certificate seen for the first
-// time, a CRL loaded) and the reading of a snapshot.
+// time, a CRL loaded), each in constant time, and the copy of the sources. The inventory is read
+// for a snapshot without the lock, entry by entry (sequence-checked), so a page never holds a
+// request up.
 #pragma once
 
 #include <pthread.h>
@@ -103,6 +105,8 @@ public:
     static constexpr std::size_t max_sources = 64;
     static constexpr std::size_t max_text = 256;  // names, DNs and errors are cut to fit (UTF-8 kept whole)
     static constexpr std::size_t max_inventory = 100000;
+    // Entries an eviction moves back at most before it takes one (status_inventory.cpp).
+    static constexpr std::size_t max_second_chances = 64;
 
     static std::size_t bytes_for(std::size_t inventory_capacity) noexcept;
     // Makes a new area in `block` (at least bytes_for(capacity) bytes, aligned for any type).
@@ -121,10 +125,11 @@ public:
     // One decided request: accepted, refused (by its rule) or without a certificate.
     void count_decision(Decision::Outcome outcome, Rule rule) noexcept;
     void record_source(const SourceEvent& event) noexcept;
-    // Lock-free for a certificate already listed; the lock for a new one (which may push out the
-    // least recently seen).
+    // Lock-free for a certificate already listed; the lock for a new one, in constant time: it
+    // may push out the least recently seen (status_inventory.cpp says how exactly).
     void record_certificate(const SeenCertificate& seen) noexcept;
 
+    // The inventory is copied without the lock (each entry whole); the sources under it.
     [[nodiscard]] StatusSnapshot snapshot(std::int64_t now) const;
     // Without the sources and the inventory's entries, and without the lock (mod_status's lines).
     [[nodiscard]] StatusSnapshot counters(std::int64_t now) const noexcept;
@@ -147,9 +152,14 @@ private:
     [[nodiscard]] std::int32_t find_locked(const Key& key) const noexcept;
     std::int32_t insert_locked(const Key& key, const SeenCertificate& seen) noexcept;  // -1: none free
     std::int32_t evict_locked() noexcept;
-    void unlink_locked(std::int32_t slot) noexcept;
-    void link_locked(std::int32_t slot) noexcept;
+    bool take_locked(std::int32_t slot) noexcept;
+    void index_locked(std::int32_t slot) noexcept;
+    void unindex_locked(std::int32_t slot) noexcept;
+    void push_newest_locked(std::int32_t slot, std::int64_t at) noexcept;
+    void remove_from_list_locked(std::int32_t slot) noexcept;
     void repair_locked() noexcept;  // after a process died holding the lock
+    void copy_inventory(StatusSnapshot& snapshot) const;
+    bool copy_entry(std::size_t slot, StatusSnapshot::Certificate& out) const;
     static void touch(Entry& entry, const SeenCertificate& seen) noexcept;
 
     pthread_mutex_t mutex_{};
@@ -161,6 +171,12 @@ private:
     std::size_t buckets_offset_ = 0;
     std::atomic<std::size_t> used_{0};  // entries in use (changed under the lock)
     std::size_t sources_offset_ = 0;    // max_sources of them
+    // Under the lock: entries never used yet are [fresh_, capacity_); those a repair dropped are
+    // linked from free_; those in use are linked from the oldest placed to the newest placed.
+    std::size_t fresh_ = 0;
+    std::int32_t free_ = -1;
+    std::int32_t oldest_ = -1;
+    std::int32_t newest_ = -1;
 };
 
 }  // namespace arrcert

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <string_view>
 
+#include "status_escape.h"
+
 namespace arrcert {
 namespace {
 
@@ -23,82 +25,9 @@ constexpr std::array<Rule, rule_count - 1> refusing_rules{Rule::header,  Rule::c
                                                           Rule::chain,   Rule::thumbprint,  Rule::issuer,
                                                           Rule::subject, Rule::san,         Rule::trust};
 
-// Bytes that are not well-formed UTF-8 become U+FFFD: JSON and Prometheus need valid UTF-8.
-std::string valid_utf8(std::string_view text)
-{
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size();) {
-        const auto byte = static_cast<unsigned char>(text[i]);
-        std::size_t length = byte < 0x80U            ? 1
-                             : (byte >> 5U) == 0x6U  ? 2
-                             : (byte >> 4U) == 0xEU  ? 3
-                             : (byte >> 3U) == 0x1EU ? 4
-                                                     : 0;
-        bool whole = length != 0 && i + length <= text.size() && !(length == 2 && byte < 0xC2U);
-        for (std::size_t k = 1; whole && k < length; ++k) {
-            whole = (static_cast<unsigned char>(text[i + k]) & 0xC0U) == 0x80U;
-        }
-        if (whole) {
-            out.append(text.substr(i, length));
-            i += length;
-        } else {
-            out.append("\xEF\xBF\xBD");
-            ++i;
-        }
-    }
-    return out;
-}
-
-std::string html(std::string_view text)
-{
-    std::string out;
-    for (const char c : valid_utf8(text)) {
-        switch (c) {
-            case '&': out.append("&amp;"); break;
-            case '<': out.append("&lt;"); break;
-            case '>': out.append("&gt;"); break;
-            case '"': out.append("&quot;"); break;
-            case '\'': out.append("&#39;"); break;
-            default: out.push_back(c);
-        }
-    }
-    return out;
-}
-
-std::string json(std::string_view text)
-{
-    std::string out = "\"";
-    for (const char c : valid_utf8(text)) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out.push_back('\\');
-            out.push_back(c);
-        } else if (byte < 0x20U || c == '<' || c == '>' || c == '&') {
-            std::array<char, 8> escaped{};
-            std::snprintf(escaped.data(), escaped.size(), "\\u%04x", static_cast<unsigned>(byte));
-            out.append(escaped.data());
-        } else {
-            out.push_back(c);
-        }
-    }
-    out.push_back('"');
-    return out;
-}
-
-std::string label(std::string_view text)
-{
-    std::string out;
-    for (const char c : valid_utf8(text)) {
-        switch (c) {
-            case '\\': out.append("\\\\"); break;
-            case '"': out.append("\\\""); break;
-            case '\n': out.append("\\n"); break;
-            default: out.push_back(c);
-        }
-    }
-    return out;
-}
+using status_text::html;
+using status_text::json;
+using status_text::label;
 
 // UTC, as 2026-11-29T22:53:00Z; "-" for 0 (never).
 std::string utc(std::int64_t seconds)

@@ -1,7 +1,6 @@
-// The shared status area (counters, sources, the bounded inventory) and its renderings.
+// The shared status area: counters, sources, the bounded inventory across threads and processes.
 #include <gtest/gtest.h>
 
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,59 +14,12 @@
 #include <vector>
 
 #include "arrcert/status_area.h"
-#include "arrcert/status_report.h"
+#include "status_test_support.h"
 
 namespace arrcert {
 namespace {
 
-// An area in memory shared with children, as httpd's children share the module's.
-class SharedBlock {
-public:
-    explicit SharedBlock(std::size_t capacity)
-        : size_(StatusArea::bytes_for(capacity)),
-          block_(mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)),
-          area_(StatusArea::create(block_, capacity))
-    {
-    }
-    SharedBlock(const SharedBlock&) = delete;
-    SharedBlock& operator=(const SharedBlock&) = delete;
-    SharedBlock(SharedBlock&&) = delete;
-    SharedBlock& operator=(SharedBlock&&) = delete;
-    ~SharedBlock() { munmap(block_, size_); }
-    StatusArea& area() { return *area_; }
-
-private:
-    std::size_t size_;
-    void* block_;
-    StatusArea* area_;
-};
-
-Sha1 sha1_of(unsigned n)
-{
-    Sha1 sha1{};
-    for (std::size_t i = 0; i < sha1.size(); ++i) {
-        sha1.at(i) = static_cast<unsigned char>((n * 2654435761U) >> (i % 4 * 8));
-    }
-    sha1.at(19) = static_cast<unsigned char>(n);
-    sha1.at(18) = static_cast<unsigned char>(n >> 8U);
-    return sha1;
-}
-
-void see(StatusArea& area, unsigned n, std::int64_t now, std::int64_t not_after,
-         Decision::Outcome outcome = Decision::Outcome::success, Rule rule = Rule::none)
-{
-    const Sha1 sha1 = sha1_of(n);
-    const std::string subject = "CN=client" + std::to_string(n);
-    area.record_certificate({sha1, subject, "CN=Test CA", now - 86400, not_after, now, outcome, rule});
-}
-
-const StatusSnapshot::Certificate* listed(const StatusSnapshot& snapshot, unsigned n)
-{
-    const std::string hex = to_hex(sha1_of(n));
-    const auto found = std::find_if(snapshot.inventory.begin(), snapshot.inventory.end(),
-                                    [&](const auto& c) { return c.sha1_hex == hex; });
-    return found == snapshot.inventory.end() ? nullptr : &*found;
-}
+using namespace status_testing;
 
 TEST(StatusAreaTest, CountsDecisionsByOutcomeAndRule)
 {
@@ -294,66 +246,6 @@ TEST(StatusAreaTest, OnlyAuthenticatedCertificatesBelongInTheInventory)
         verdict.failed_rule = rule;
         EXPECT_FALSE(belongs_in_inventory(verdict)) << rule_name(rule);
     }
-}
-
-StatusSnapshot hostile_snapshot()
-{
-    StatusSnapshot snapshot;
-    snapshot.now = 1'800'000'000;
-    snapshot.inventory_capacity = 10;
-    snapshot.counters.at(static_cast<std::size_t>(Counter::accepted)) = 7;
-    snapshot.refused_by_rule.at(static_cast<std::size_t>(Rule::san)) = 2;
-    StatusSnapshot::Certificate hostile;
-    hostile.sha1_hex = "AB";
-    hostile.subject = "CN=<script>alert(1)</script>\",O=a\\b\nX=\xFF";
-    hostile.issuer = "CN=CA & Co";
-    hostile.not_after = snapshot.now + std::int64_t{3} * 86400 + 5;
-    snapshot.inventory.push_back(hostile);
-    snapshot.inventory_size = 1;
-    snapshot.sources.push_back({SourceKind::ocsp_responder, "http://o/\"x", 5, 0, -1, "", 1, 0});
-    return snapshot;
-}
-
-TEST(StatusReportTest, LinesNameEveryCounterAndRule)
-{
-    const std::string lines = status_lines(hostile_snapshot());
-    EXPECT_NE(lines.find("ArrCertAccepted: 7\n"), std::string::npos);
-    EXPECT_NE(lines.find("ArrCertRefusedSubjectAltName: 2\n"), std::string::npos);
-    EXPECT_NE(lines.find("ArrCertRefusedChain: 0\n"), std::string::npos);
-    EXPECT_NE(lines.find("ArrCertMemoryCacheHits: 0\n"), std::string::npos);
-    EXPECT_NE(lines.find("ArrCertInventoryCertificates: 1\n"), std::string::npos);
-}
-
-TEST(StatusReportTest, EveryFormatEscapesWhatCameFromACertificate)
-{
-    const StatusSnapshot snapshot = hostile_snapshot();
-    const std::string page = status_page_html(snapshot, 30);
-    EXPECT_EQ(page.find("<script"), std::string::npos);
-    EXPECT_NE(page.find("&lt;script&gt;"), std::string::npos);
-    EXPECT_NE(page.find("CN=CA &amp; Co"), std::string::npos);
-    EXPECT_NE(page.find("class=\"expiring\""), std::string::npos);
-    EXPECT_NE(page.find("\xEF\xBF\xBD"), std::string::npos);  // the stray byte, replaced
-
-    const std::string json = status_json(snapshot, 30);
-    EXPECT_NE(json.find(R"(\u003cscript\u003e)"), std::string::npos);
-    EXPECT_NE(json.find(R"(\",O=a\\b\u000aX=)"), std::string::npos);
-    EXPECT_NE(json.find(R"("days_left":3)"), std::string::npos);
-    EXPECT_NE(json.find(R"("expiry":"expiring")"), std::string::npos);
-
-    const std::string metrics = status_prometheus(snapshot);
-    EXPECT_NE(metrics.find(R"(subject="CN=<script>alert(1)</script>\",O=a\\b\nX=)"), std::string::npos);
-    EXPECT_NE(metrics.find("arrcert_requests_total{outcome=\"refused\",rule=\"san\"} 2\n"), std::string::npos);
-    EXPECT_NE(metrics.find(R"(name="http://o/\"x")"), std::string::npos);
-    EXPECT_EQ(metrics.find('\xFF'), std::string::npos);
-}
-
-TEST(StatusReportTest, DaysLeftRoundDown)
-{
-    EXPECT_EQ(days_left(86400 * 2 + 1, 0), 2);
-    EXPECT_EQ(days_left(86399, 0), 0);
-    EXPECT_EQ(days_left(-1, 0), -1);
-    EXPECT_EQ(days_left(-86400, 0), -1);
-    EXPECT_EQ(days_left(-86401, 0), -2);
 }
 
 }  // namespace
