@@ -36,7 +36,8 @@ struct RuleSet {
     // front end verifies (ArrCertAcceptUnverified).
     bool accept_unverified = false;
     // The variables of a refused certificate are made only where something reports them
-    // (optional_no_ca); elsewhere a refusal costs no more than the check that refuses it.
+    // (optional_no_ca) and accept_unverified says its unverified names may be read; elsewhere a
+    // refusal costs no more than the check that refuses it.
     bool report_refusals = false;
 };
 

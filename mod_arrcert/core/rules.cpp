@@ -106,7 +106,9 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     verdict.alt_names = alt_names(certificate->x509());
     const std::span<const Der> intermediates = std::span(decoded.chain).subspan(1);
     const auto refuse_judged = [&](Rule rule, std::string reason) {
-        if (rules.report_refusals) {
+        // A refused certificate's names are unverified: reported only where the administrator
+        // accepted that (optional_no_ca with ArrCertAcceptUnverified), whatever the scope merge.
+        if (rules.report_refusals && rules.accept_unverified) {
             verdict.variables = certificate_variables(certificate.value(), intermediates);
         }
         return refuse(std::move(verdict), rule, std::move(reason));

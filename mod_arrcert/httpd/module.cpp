@@ -84,8 +84,7 @@ void register_hooks(apr_pool_t* pool)
     // variables (httpd asks these hooks before mod_ssl's own function).
     ap_hook_expr_lookup(expr_lookup, nullptr, mod_ssl, APR_HOOK_FIRST);
     ap_hook_ssl_var_lookup(ssl_var_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
-    // The last word on what a request relayed by mod_proxy carries, after every fixup.
-    ap_hook_insert_filter(relay_certificate_headers, nullptr, nullptr, APR_HOOK_REALLY_LAST);
+    register_relay_hooks();  // relay.cpp: what a request relayed by mod_proxy carries
     register_authz_providers(pool);
     register_status_hooks();
 }

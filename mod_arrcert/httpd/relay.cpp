@@ -1,6 +1,8 @@
 #include "relay.h"
 
+#include <apr_optional_hooks.h>
 #include <apr_strings.h>
+#include <mod_proxy.h>
 #include <http_log.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include "directives.h"
 #include "request_state.h"
 #include "runtime.h"
+#include "trusted_proxy.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -25,6 +28,7 @@ namespace {
 // Never throws: it is also the fallback when the hook fails.
 void settle_relayed_headers(request_rec* r, RelayHeaders mode) noexcept
 {
+    remove_look_alikes(r, runtime_of(r->server).certificate_headers);
     for (const std::string& name : runtime_of(r->server).certificate_headers) {
         const char* sent = mode == RelayHeaders::front_end ? received_header(r, name.c_str()) : nullptr;
         const char* present = apr_table_get(r->headers_in, name.c_str());
@@ -98,6 +102,26 @@ extern "C" void relay_certificate_headers(request_rec* r)
         return 0;
     });
     settle_relayed_headers(r, mode);
+}
+
+namespace {
+
+// mod_proxy_http's own last call before it copies the headers (proxy_run_fixups in
+// ap_proxy_create_hdrbrgd): after any handler that ran before mod_proxy's (mod_lua's map handler).
+extern "C" int relay_proxy_fixups(request_rec* r)
+{
+    relay_certificate_headers(r);
+    return OK;
+}
+
+}  // namespace
+
+void register_relay_hooks() noexcept
+{
+    // The last word on what a request relayed by mod_proxy carries, after every fixup.
+    ap_hook_insert_filter(relay_certificate_headers, nullptr, nullptr, APR_HOOK_REALLY_LAST);
+    // An optional hook of mod_proxy's: nothing happens without it.
+    APR_OPTIONAL_HOOK(proxy, fixups, relay_proxy_fixups, nullptr, nullptr, APR_HOOK_REALLY_LAST);
 }
 
 }  // namespace arrcert::httpd

@@ -29,7 +29,8 @@ struct Runtime {
     std::int64_t cache_timeout = default_cache_timeout_seconds;
     FetchedSha256 sha256;  // for the shared key
     std::vector<std::string> certificate_headers;
-    bool front_ends_listed = false;  // some server has an ArrCertTrustedProxy list
+    // Every server's ArrCertTrustedProxy entries: empty, every peer is trusted where no list applies.
+    std::vector<apr_ipsubnet_t*> front_ends;
     // Counters and the inventory, shared by every process and kept across restarts (status.cpp).
     StatusArea* status = nullptr;
     std::unordered_set<const server_rec*> checking_servers;  // a scope there checks certificates

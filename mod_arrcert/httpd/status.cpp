@@ -74,7 +74,7 @@ extern "C" int status_handler(request_rec* r)
     return guard_request(r, "showing the status", HTTP_INTERNAL_SERVER_ERROR, [&] {
         // A front end relays for anyone, from its own address: "Require ip" cannot tell its
         // clients from the host's own.
-        if (peer_is_listed_front_end(r)) {
+        if (peer_is_front_end_here(r)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                           "arrcert-status: refused a request relayed by the front end %s (ArrCertTrustedProxy): "
                           "serve the status page on a listener the front end does not reach",

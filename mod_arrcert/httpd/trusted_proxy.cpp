@@ -3,8 +3,12 @@
 #include <apr_network_io.h>
 #include <apr_strings.h>
 #include <http_log.h>
+#include <http_main.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <string_view>
 #include <strings.h>
 
 #include "c_boundary.h"
@@ -69,27 +73,69 @@ bool peer_is_trusted(const request_rec* r) noexcept
     if (proxies == nullptr) {
         // Without a list anywhere every peer may send the header (the front end is the only way
         // in); once any server lists its front ends, a server that lists none trusts none.
-        return !runtime_of(r->server).front_ends_listed;
+        return runtime_of(r->server).front_ends.empty();
     }
     return listed(proxies, r->connection->client_addr);
 }
 
-bool peer_is_listed_front_end(const request_rec* r) noexcept
+namespace {
+
+// Whether a <VirtualHost> address serves connections to `local` (a wildcard address or port too).
+bool serves(const server_addr_rec& address, const apr_sockaddr_t& local) noexcept
 {
-    const apr_array_header_t* proxies = server_config(r->server).trusted_proxies;
-    return proxies != nullptr && listed(proxies, r->connection->client_addr);
+    if (address.host_port != 0 && address.host_port != local.port) {
+        return false;
+    }
+    const apr_sockaddr_t* host = address.host_addr;
+    if (host == nullptr) {
+        return false;
+    }
+    static constexpr char zeros[16] = {};
+    const bool wildcard = host->ipaddr_len > 0 && host->ipaddr_len <= static_cast<int>(sizeof(zeros)) &&
+                          std::memcmp(host->ipaddr_ptr, zeros, static_cast<std::size_t>(host->ipaddr_len)) == 0;
+    return wildcard || apr_sockaddr_equal(host, &local) != 0;
 }
 
-bool front_ends_listed(server_rec* base) noexcept
+}  // namespace
+
+bool peer_is_front_end_here(const request_rec* r) noexcept
 {
-    // "none" lists no front end: a status listener that says it changes nothing for the others.
-    for (server_rec* server = base; server != nullptr; server = server->next) {
-        const apr_array_header_t* proxies = server_config(server).trusted_proxies;
-        if (proxies != nullptr && proxies->nelts > 0) {
-            return true;
+    // Every server the client's Host header could choose on this listener (a front end passes it
+    // on), not only the one it chose; the main server where no <VirtualHost> serves the address.
+    const conn_rec* connection = r->connection;
+    bool any_virtual_host = false;
+    for (server_rec* server = ap_server_conf; server != nullptr; server = server->next) {
+        if (server->is_virtual == 0) {
+            continue;
+        }
+        for (const server_addr_rec* address = server->addrs; address != nullptr; address = address->next) {
+            if (serves(*address, *connection->local_addr)) {
+                any_virtual_host = true;
+                const apr_array_header_t* proxies = server_config(server).trusted_proxies;
+                if (proxies != nullptr && listed(proxies, connection->client_addr)) {
+                    return true;
+                }
+                break;
+            }
         }
     }
-    return false;
+    const apr_array_header_t* main = server_config(ap_server_conf).trusted_proxies;
+    return !any_virtual_host && main != nullptr && listed(main, connection->client_addr);
+}
+
+std::vector<apr_ipsubnet_t*> listed_front_ends(server_rec* base)
+{
+    std::vector<apr_ipsubnet_t*> all;
+    for (server_rec* server = base; server != nullptr; server = server->next) {
+        const apr_array_header_t* proxies = server_config(server).trusted_proxies;
+        for (int i = 0; proxies != nullptr && i < proxies->nelts; ++i) {
+            auto* subnet = APR_ARRAY_IDX(proxies, i, apr_ipsubnet_t*);
+            if (std::find(all.begin(), all.end(), subnet) == all.end()) {
+                all.push_back(subnet);
+            }
+        }
+    }
+    return all;
 }
 
 std::vector<std::string> certificate_headers(server_rec* base)
@@ -108,6 +154,45 @@ std::vector<std::string> certificate_headers(server_rec* base)
     return names;
 }
 
+namespace {
+
+// "X_ARR_ClientCert" for "X-ARR-ClientCert": httpd keeps it apart, but some backends (WSGI
+// servers) read both as one, and a front end that replaces the real name leaves it.
+bool looks_alike(std::string_view key, std::string_view name) noexcept
+{
+    return key.size() == name.size() && key.find('_') != std::string_view::npos &&
+           std::equal(key.begin(), key.end(), name.begin(), [](char a, char b) {
+               const bool dashes = (a == '_' || a == '-') && (b == '_' || b == '-');
+               return dashes ||
+                      std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+           });
+}
+
+}  // namespace
+
+void remove_look_alikes(request_rec* r, const std::vector<std::string>& names) noexcept
+{
+    const apr_array_header_t* entries = apr_table_elts(r->headers_in);
+    const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
+    apr_array_header_t* found = nullptr;  // removed after the walk, which removal would disturb
+    for (int i = 0; i < entries->nelts; ++i) {
+        const char* key = entry[i].key;
+        if (key != nullptr && std::strchr(key, '_') != nullptr &&
+            std::ranges::any_of(names, [&](const std::string& name) { return looks_alike(key, name); })) {
+            if (found == nullptr) {
+                found = apr_array_make(r->pool, 2, sizeof(const char*));
+            }
+            APR_ARRAY_PUSH(found, const char*) = key;
+        }
+    }
+    for (int i = 0; found != nullptr && i < found->nelts; ++i) {
+        const char* key = APR_ARRAY_IDX(found, i, const char*);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed %s: a look-alike of a certificate header",
+                      ap_escape_logitem(r->pool, key));
+        apr_table_unset(r->headers_in, key);
+    }
+}
+
 // Before any other module sees the request: from a trusted front end, the certificate headers
 // are recorded as they arrived (what is judged, whatever modules do to the headers later); from
 // any other peer they are removed, so that no handler, proxied backend, CGI or PHP app reads them.
@@ -116,6 +201,7 @@ extern "C" int receive_certificate_headers(request_rec* r)
     return guard_request(r, "receiving the certificate headers", HTTP_INTERNAL_SERVER_ERROR, [&] {
         const Runtime& runtime = runtime_of(r->server);
         const std::vector<std::string>& names = runtime.certificate_headers;
+        remove_look_alikes(r, names);
         if (peer_is_trusted(r)) {
             auto** received = static_cast<const char**>(apr_palloc(r->pool, sizeof(const char*) * names.size()));
             for (std::size_t i = 0; i < names.size(); ++i) {
@@ -148,6 +234,7 @@ extern "C" int warn_about_local_front_ends(apr_pool_t* /*pconf*/, apr_pool_t* /*
         if (ap_find_linked_module("mod_proxy.c") == nullptr) {
             return OK;
         }
+        const bool connect = ap_find_linked_module("mod_proxy_connect.c") != nullptr;
         apr_sockaddr_t* v4 = nullptr;
         apr_sockaddr_t* v6 = nullptr;
         apr_sockaddr_info_get(&v4, "127.0.0.1", APR_INET, 0, 0, ptemp);
@@ -158,14 +245,20 @@ extern "C" int warn_about_local_front_ends(apr_pool_t* /*pconf*/, apr_pool_t* /*
                 continue;  // inherited from the main server: said once, there
             }
             if ((v4 != nullptr && listed(proxies, v4)) || (v6 != nullptr && listed(proxies, v6))) {
+                const char* where =
+                    server == base ? ""
+                                   : apr_psprintf(ptemp, " (virtual host %s:%u, line %d)",
+                                                  server->server_hostname != nullptr ? server->server_hostname : "?",
+                                                  static_cast<unsigned>(server->port), server->defn_line_number);
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, nullptr,
-                             "mod_arrcert: ArrCertTrustedProxy trusts a loopback address%s%s%s: every local "
-                             "process (CGI and PHP scripts, tenants' code) can send a certificate header as the "
-                             "front end. Requests this httpd relays carry none unless ArrCertRelayHeaders says "
-                             "so; prefer a dedicated address or listener for the front end (docs/security.md).",
-                             server != base ? " (virtual host " : "",
-                             server != base ? (server->defn_name != nullptr ? server->defn_name : "?") : "",
-                             server != base ? ")" : "");
+                             "mod_arrcert: ArrCertTrustedProxy trusts a loopback address%s: every local process "
+                             "(CGI and PHP scripts, tenants' code) can send a certificate header as the front "
+                             "end. Requests this httpd relays carry none unless ArrCertRelayHeaders says so%s; "
+                             "prefer a dedicated address or listener for the front end (docs/security.md).",
+                             where,
+                             connect ? ", but a CONNECT tunnel through it (mod_proxy_connect) carries what the "
+                                       "client writes, unseen"
+                                     : "");
             }
         }
         return OK;

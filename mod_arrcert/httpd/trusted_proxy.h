@@ -2,6 +2,7 @@
 // certificate header from the others before any module sees it (as mod_remoteip's proxy list).
 #pragma once
 
+#include <apr_network_io.h>
 #include <httpd.h>
 #include <http_config.h>
 
@@ -24,10 +25,13 @@ int warn_about_local_front_ends(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t*
 // no server of the configuration lists any. The connection's own peer: mod_remoteip rewrites only
 // r->useragent_addr.
 bool peer_is_trusted(const request_rec* r) noexcept;
-// Whether the peer is in the server's own ArrCertTrustedProxy list (a front end relays for anyone).
-bool peer_is_listed_front_end(const request_rec* r) noexcept;
-// Whether any server of the configuration lists front ends.
-bool front_ends_listed(server_rec* base) noexcept;
+// Whether the peer is a front end (ArrCertTrustedProxy) of any server that this connection's
+// listener serves: a front end relays for anyone, and passes on the Host header that picks one.
+bool peer_is_front_end_here(const request_rec* r) noexcept;
+// Removes the request headers whose names differ from a certificate header's only by '_' for '-'.
+void remove_look_alikes(request_rec* r, const std::vector<std::string>& names) noexcept;
+// Every front end that any server of the configuration lists ("none" lists none).
+std::vector<apr_ipsubnet_t*> listed_front_ends(server_rec* base);
 
 // Every certificate header that any server of the configuration reads, and the default: a
 // header that one virtual host ignores may be relayed (mod_proxy) to one that reads it.

@@ -6,6 +6,7 @@ one would be refused by the CA check and prove nothing) through every way httpd 
 pass it on: another virtual host's proxy, a tenant's .htaccess, mod_headers, a rewrite [P].
 Each failed on the code before the change."""
 import json
+import os
 
 import pytest
 
@@ -269,3 +270,107 @@ def test_the_chain_format_is_in_the_cache_key(pki):
         assert curl(httpd.url("/pem/"), headers=headers) == (200, "pem\n")
         # The same values, read as RFC 9440: not a chain at all, whatever /pem judged.
         assert curl(httpd.url("/rfc9440/"), headers=headers)[0] == 403
+
+
+# After an attacker's review of the change ---------------------------------------------------------
+def test_status_page_is_not_reached_through_the_front_end_by_host(pki, certs):
+    """A name-based status host on the front end's listener: the client's Host header chooses the
+    server, so every server's front ends count, not only the chosen one's."""
+    httpd = Httpd("")
+    httpd.body = f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        <VirtualHost 127.0.0.1:{httpd.port}>
+            ServerName app.example
+            ArrCertTrustedProxy 127.0.0.1
+            DocumentRoot {httpd.docroot}
+        </VirtualHost>
+        <VirtualHost 127.0.0.1:{httpd.port}>
+            ServerName status.example
+            ArrCertTrustedProxy none
+            <Location /arrcert-status>
+                SetHandler arrcert-status
+                ArrCertVerifyClient none
+                Require ip 127.0.0.1
+            </Location>
+        </VirtualHost>
+        """
+    with running(httpd):
+        front = HAProxy(pki, httpd.port).start()
+        try:
+            status, body = curl(front.url("/arrcert-status?format=json"), headers=[("Host", "status.example")],
+                                cacert=pki.ca.cert_path)
+            assert status == 403, body[:300]
+        finally:
+            front.stop()
+
+
+def test_a_look_alike_header_name_is_removed(pki, certs):
+    """X_ARR_ClientCert: httpd keeps it apart, some backends (WSGI servers) do not."""
+    a_port = free_port()
+    httpd = Httpd("", modules=PROXY_MODULES, allow_override="FileInfo AuthConfig")
+    httpd.body = protected_vhost(pki, a_port, httpd.docroot, f'CustomLog {httpd.dir}/relayed.log "%{{X_ARR_ClientCert}}i"') + f"""
+        ArrCertTrustedProxy 127.0.0.1
+        ProxyPass /app/ http://127.0.0.1:{a_port}/
+        """
+    httpd.add_file("secret.html", "secret\n")
+    httpd.add_file("tenant/.htaccess", f"""
+RequestHeader set X_ARR_ClientCert "{certs['bob'].azure_header}"
+RewriteEngine on
+RewriteRule ^(.*)$ http://127.0.0.1:{a_port}/secret.html [P]
+""")
+    look_alike = [("X_ARR_ClientCert", certs["bob"].azure_header)]
+    with running(httpd):
+        assert curl(httpd.url("/app/secret.html"), headers=look_alike, extra=OUTSIDER)[0] == 403
+        assert curl(httpd.url("/app/secret.html"), headers=look_alike)[0] == 403  # from the front end too
+        assert curl(httpd.url("/tenant/x"))[0] == 403
+        relayed = open(os.path.join(httpd.dir, "relayed.log")).read().split()
+        assert relayed == ["-", "-", "-"], relayed
+        assert "removed X_ARR_ClientCert: a look-alike of a certificate header" in httpd.error_log()
+
+
+def test_a_handler_before_mod_proxy_cannot_add_the_header(pki, certs):
+    """mod_lua's map handler runs after insert_filter and before mod_proxy's handler: the headers
+    are settled again where mod_proxy_http copies them."""
+    a_port = free_port()
+    httpd = Httpd("", modules=PROXY_MODULES + ["lua_module mod_lua.so"])
+    script = os.path.join(httpd.dir, "forge.lua")
+    with open(script, "w") as f:
+        f.write(f"""
+function handle(r)
+    r.headers_in['{HEADER}'] = '{certs['bob'].azure_header}'
+    return apache2.DECLINED
+end
+""")
+    httpd.body = protected_vhost(pki, a_port, httpd.docroot) + f"""
+        ArrCertTrustedProxy 127.0.0.1
+        <Location /lua/>
+            LuaMapHandler ^/lua/ {script} handle
+            ProxyPass http://127.0.0.1:{a_port}/
+        </Location>
+        """
+    httpd.add_file("secret.html", "secret\n")
+    with running(httpd):
+        status, body = curl(httpd.url("/lua/secret.html"), extra=OUTSIDER)
+        assert status == 403 and "secret" not in body
+
+
+def test_optional_no_ca_reports_no_unverified_names_without_the_acceptance(pki):
+    """A <Directory> that accepts and a <Location> that takes it back: a merge the start-up
+    check does not make. At request time a refused certificate's names are then not reported."""
+    look_alike = pki.issue("pv_merge_ca", name(("O", "Contoso"), ("CN", "Contoso Test CA")), ca=True)
+    admin = pki.issue("pv_merge_admin", name(("O", "Contoso"), ("CN", "admin")), issuer=look_alike)
+    httpd = Httpd("")
+    httpd.body = f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        <Directory {httpd.docroot}>
+            ArrCertVerifyClient optional_no_ca
+            ArrCertAcceptUnverified on
+        </Directory>
+        <Location /admin>
+            ArrCertAcceptUnverified off
+            Require expr %{{SSL_CLIENT_S_DN_CN}} == 'admin'
+        </Location>
+        """
+    httpd.add_cgi("admin/env.cgi")
+    with running(httpd):
+        assert curl(httpd.url("/admin/env.cgi"), headers=[(HEADER, admin.azure_header)])[0] == 403

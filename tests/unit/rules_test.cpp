@@ -71,12 +71,18 @@ TEST(RulesTest, WithoutCaOrPinsNothingPassesUnlessUnverifiedIsAccepted)
     EXPECT_EQ(decide(verdict, testing::now(), 0).outcome, Decision::Outcome::success);
 }
 
-TEST(RulesTest, RefusalsMakeVariablesOnlyWhereReported)
+TEST(RulesTest, RefusalsMakeVariablesOnlyWhereReportedAndAccepted)
 {
-    const RuleSet reported{.report_refusals = true};
+    const auto other = thumbprints({std::string(40, 'A')});
+    const RuleSet reported{.thumbprints = other, .accept_unverified = true, .report_refusals = true};
     const Verdict verdict = judge(fixture().header, reported, testing::now());
-    EXPECT_EQ(verdict.failed_rule, Rule::trust);
+    EXPECT_EQ(verdict.failed_rule, Rule::thumbprint);
     EXPECT_FALSE(verdict.variables.standard.empty());
+    // optional_no_ca without the acceptance (a merge the start-up check did not see): the
+    // refusal is reported, its unverified names are not.
+    const Verdict unaccepted = judge(fixture().header, {.thumbprints = other, .report_refusals = true}, testing::now());
+    EXPECT_EQ(unaccepted.failed_rule, Rule::thumbprint);
+    EXPECT_TRUE(unaccepted.variables.standard.empty());
 }
 
 TEST(RulesTest, ThumbprintAnyListedValueMatches)
