@@ -7,6 +7,12 @@
 
 #include "arrcert/openssl_ptr.h"
 
+#include <openssl/asn1.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+
 namespace arrcert {
 namespace {
 
@@ -48,7 +54,91 @@ int verify_then_check_revocation(X509_STORE_CTX* context)
     return check(context);
 }
 
+// One DER element read with OpenSSL's header parser (no object decoded): its content.
+struct Element {
+    int tag = -1;
+    int tag_class = 0;
+    std::span<const unsigned char> content;
+    std::span<const unsigned char> rest;  // what follows the element
+};
+
+std::optional<Element> next_element(std::span<const unsigned char> data) noexcept
+{
+    const unsigned char* cursor = data.data();
+    long length = 0;
+    Element element;
+    const int flags =
+        ASN1_get_object(&cursor, &length, &element.tag, &element.tag_class, static_cast<long>(data.size()));
+    ERR_clear_error();
+    const auto header = static_cast<std::size_t>(cursor - data.data());
+    if ((flags & 0x80) != 0 || (flags & 0x01) != 0 || length < 0 ||
+        static_cast<std::size_t>(length) > data.size() - header) {
+        return std::nullopt;  // an error or an indefinite length: left to the parser
+    }
+    element.content = data.subspan(header, static_cast<std::size_t>(length));
+    element.rest = data.subspan(header + static_cast<std::size_t>(length));
+    return element;
+}
+
+// The bits of a positive INTEGER's content.
+int integer_bits(std::span<const unsigned char> content) noexcept
+{
+    while (!content.empty() && content.front() == 0) {
+        content = content.subspan(1);
+    }
+    if (content.empty()) {
+        return 0;
+    }
+    int top = 0;
+    for (unsigned int byte = content.front(); byte != 0; byte >>= 1U) {
+        ++top;
+    }
+    return static_cast<int>(content.size() - 1) * 8 + top;
+}
+
+// rsaEncryption and RSASSA-PSS.
+bool is_rsa_algorithm(std::span<const unsigned char> oid) noexcept
+{
+    static constexpr std::array<unsigned char, 8> prefix{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01};
+    return oid.size() == 9 && std::equal(prefix.begin(), prefix.end(), oid.begin()) &&
+           (oid[8] == 0x01 || oid[8] == 0x0a);
+}
+
 }  // namespace
+
+bool key_within_limits(std::span<const unsigned char> der) noexcept
+{
+    // Certificate → tbsCertificate → [0] version? serial signature issuer validity subject → SPKI.
+    auto certificate = next_element(der);
+    auto tbs = certificate ? next_element(certificate->content) : std::nullopt;
+    if (!tbs) {
+        return true;
+    }
+    auto field = next_element(tbs->content);
+    if (field && field->tag_class == V_ASN1_CONTEXT_SPECIFIC && field->tag == 0) {
+        field = next_element(field->rest);
+    }
+    for (int skipped = 0; field && skipped < 5; ++skipped) {
+        field = next_element(field->rest);
+    }
+    const auto algorithm = field ? next_element(field->content) : std::nullopt;
+    const auto oid = algorithm ? next_element(algorithm->content) : std::nullopt;
+    if (!oid || oid->tag != V_ASN1_OBJECT || !is_rsa_algorithm(oid->content)) {
+        return true;
+    }
+    const auto bits = next_element(algorithm->rest);
+    if (!bits || bits->tag != V_ASN1_BIT_STRING || bits->content.empty() || bits->content.front() != 0) {
+        return true;
+    }
+    const auto key = next_element(bits->content.subspan(1));
+    const auto modulus = key ? next_element(key->content) : std::nullopt;
+    const auto exponent = modulus ? next_element(modulus->rest) : std::nullopt;
+    if (!exponent || modulus->tag != V_ASN1_INTEGER || exponent->tag != V_ASN1_INTEGER) {
+        return true;
+    }
+    return integer_bits(modulus->content) <= max_rsa_modulus_bits &&
+           integer_bits(exponent->content) <= max_rsa_exponent_bits;
+}
 
 bool key_within_limits(X509* certificate) noexcept
 {

@@ -300,7 +300,8 @@ ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector
         return refused(X509_verify_cert_error_string(*missing));
     }
     // Before any signature is checked: a key whose public operation costs milliseconds is refused.
-    if (!key_within_limits(leaf) || !std::all_of(intermediates.begin(), intermediates.end(), key_within_limits)) {
+    if (!key_within_limits(leaf) ||
+        !std::all_of(intermediates.begin(), intermediates.end(), [](X509* one) { return key_within_limits(one); })) {
         return refused(std::string(oversized_key_reason));
     }
     CertificateStackPtr untrusted(sk_X509_new_null());
