@@ -50,14 +50,23 @@ public:
     // (`refresh_seconds` after it was fetched) is fetched again in the background; one past its
     // nextUpdate is not returned.
     // `genuine` is asked (at most once) before a URL is fetched: whether the certificate's signature
-    // chain is verified, so that no URL a client made up is ever fetched.
+    // chain is verified, so that no URL a client made up is ever fetched. A CRL counts only for a
+    // certificate whose issuer has the key that verified it (not merely the name): one issuer's CRL
+    // never judges another's certificates, whichever trust store each came through.
     Found crls_for(X509* certificate, X509* issuer, std::int64_t now, std::int64_t refresh_seconds,
                    const std::function<bool()>& genuine);
 
-    static std::vector<std::string> distribution_points(X509* certificate);
+    // The http:// URLs of `certificate`'s distribution points; those with bytes outside RFC 3986
+    // are left out (and added to `refused`, when given).
+    static std::vector<std::string> distribution_points(X509* certificate, std::vector<std::string>* refused = nullptr);
+    // Before the first request: where URLs left out are reported.
+    void notice_to(NoticeLog notice);
 
 private:
+    // One per URL and issuer key: the same URL named under two issuers is fetched and verified for each.
     struct Entry {
+        std::string url;
+        std::string issuer_key;  // SHA-256 of the issuer's public key
         CrlPtr crl;
         X509Ptr issuer;
         std::int64_t next_update = 0;
@@ -65,15 +74,16 @@ private:
         bool fetching = false;
     };
     // Fetches and verifies one URL; stores a good CRL, keeps the old one otherwise.
-    void fetch(const std::string& url, X509* issuer, std::int64_t now);
-    void schedule(const std::string& url);
+    void fetch(const std::string& id, const std::string& url, X509* issuer, std::int64_t now);
+    void schedule(const std::string& id);
     void run_background();
 
     int timeout_seconds_;
     Report report_;
+    NoticeLog notice_;
     std::mutex mutex_;
     std::condition_variable work_;
-    std::unordered_map<std::string, Entry> entries_;
+    std::unordered_map<std::string, Entry> entries_;  // by URL and issuer key
     std::deque<std::string> queue_;
     bool stopping_ = false;
     std::thread worker_;  // started by the first refresh, in the process that serves requests

@@ -56,10 +56,13 @@ public:
     OcspStatus check(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy, std::int64_t now);
 
     // The responder for a certificate as the policy chooses it; empty when none (or not http://).
-    static std::string responder_url(X509* certificate, const OcspPolicy& policy);
+    // A location with bytes outside RFC 3986 counts as none (and is put in `refused`, when given).
+    static std::string responder_url(X509* certificate, const OcspPolicy& policy, std::string* refused = nullptr);
 
     // Before any check: where each query's end is reported (answered, or not usable), from any thread.
     void report_to(std::function<void(const SourceEvent&)> report);
+    // Before any check: where a responder location left out is reported.
+    void notice_to(NoticeLog notice);
 
 private:
     struct Answer {
@@ -87,6 +90,7 @@ private:
     std::unordered_map<std::string, std::int64_t> down_until_;  // responder URL: back-off end
     std::unordered_map<std::string, Busy> busy_;                // responder URL
     std::function<void(const SourceEvent&)> report_;
+    NoticeLog notice_;
 };
 
 }  // namespace arrcert

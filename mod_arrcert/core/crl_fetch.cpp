@@ -1,9 +1,11 @@
 #include "arrcert/crl_fetch.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "arrcert/certificate.h"
@@ -26,6 +28,18 @@ CrlPtr parse_crl(const std::string& body)
     return crl;
 }
 
+// Which key an issuer has: the CRLs it verified are kept under it.
+std::string key_digest(X509* issuer)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    if (X509_pubkey_digest(issuer, EVP_sha256(), digest, &length) != 1) {
+        ERR_clear_error();
+        return {};
+    }
+    return {reinterpret_cast<const char*>(digest), length};
+}
+
 }  // namespace
 
 CrlFetcher::CrlFetcher(int timeout_seconds, Report report)
@@ -45,7 +59,7 @@ CrlFetcher::~CrlFetcher()
     }
 }
 
-std::vector<std::string> CrlFetcher::distribution_points(X509* certificate)
+std::vector<std::string> CrlFetcher::distribution_points(X509* certificate, std::vector<std::string>* refused)
 {
     std::vector<std::string> urls;
     DistPointsPtr points(
@@ -65,15 +79,22 @@ std::vector<std::string> CrlFetcher::distribution_points(X509* certificate)
             const ASN1_IA5STRING* uri = name->d.uniformResourceIdentifier;
             std::string url(reinterpret_cast<const char*>(ASN1_STRING_get0_data(uri)),
                             static_cast<std::size_t>(ASN1_STRING_length(uri)));
-            if (is_http_url(url) && url.find('\0') == std::string::npos) {
+            if (is_fetchable_url(url)) {
                 urls.push_back(std::move(url));
+            } else if (is_http_url(url) && refused != nullptr) {
+                refused->push_back(std::move(url));
             }
         }
     }
     return urls;
 }
 
-void CrlFetcher::fetch(const std::string& url, X509* issuer, std::int64_t now)
+void CrlFetcher::notice_to(NoticeLog notice)
+{
+    notice_ = std::move(notice);
+}
+
+void CrlFetcher::fetch(const std::string& id, const std::string& url, X509* issuer, std::int64_t now)
 {
     const Result<std::string> body = http_get(url, {timeout_seconds_, crl_max_bytes});
     std::string problem;
@@ -93,7 +114,7 @@ void CrlFetcher::fetch(const std::string& url, X509* issuer, std::int64_t now)
     ERR_clear_error();
     {
         const std::lock_guard lock(mutex_);
-        Entry& entry = entries_[url];
+        Entry& entry = entries_[id];
         entry.fetching = false;
         if (problem.empty()) {
             entry.crl = std::move(crl);
@@ -111,10 +132,10 @@ void CrlFetcher::fetch(const std::string& url, X509* issuer, std::int64_t now)
     }
 }
 
-void CrlFetcher::schedule(const std::string& url)
+void CrlFetcher::schedule(const std::string& id)
 {
     // Under mutex_.
-    queue_.push_back(url);
+    queue_.push_back(id);
     if (!worker_.joinable()) {
         worker_ = std::thread([this] { run_background(); });
     }
@@ -129,9 +150,10 @@ void CrlFetcher::run_background()
             work_.wait(lock);
             continue;
         }
-        const std::string url = std::move(queue_.front());
+        const std::string id = std::move(queue_.front());
         queue_.pop_front();
-        const Entry& entry = entries_[url];
+        const Entry& entry = entries_[id];
+        const std::string url = entry.url;
         X509* issuer = entry.issuer.get();
         if (issuer != nullptr) {
             X509_up_ref(issuer);
@@ -139,10 +161,10 @@ void CrlFetcher::run_background()
         const X509Ptr held(issuer);
         lock.unlock();
         try {
-            fetch(url, issuer, static_cast<std::int64_t>(std::time(nullptr)));
+            fetch(id, url, issuer, static_cast<std::int64_t>(std::time(nullptr)));
         } catch (...) {
             const std::lock_guard relock(mutex_);
-            entries_[url].fetching = false;
+            entries_[id].fetching = false;
         }
         lock.lock();
     }
@@ -152,6 +174,7 @@ CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int
                                        const std::function<bool()>& genuine)
 {
     Found found;
+    const std::string issuer_key = issuer != nullptr ? key_digest(issuer) : std::string();
     std::optional<bool> is_genuine;
     const auto may_fetch = [&] {
         if (!is_genuine) {
@@ -159,50 +182,73 @@ CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int
         }
         return *is_genuine;
     };
-    for (const std::string& url : distribution_points(certificate)) {
+    std::vector<std::string> refused;
+    for (const std::string& url : distribution_points(certificate, &refused)) {
+        if (issuer_key.empty()) {
+            found.incomplete = true;  // no issuer to verify a CRL with
+            continue;
+        }
+        const std::string id = std::string(url).append(1, '\n').append(issuer_key);
         std::unique_lock lock(mutex_);
-        if (!entries_.contains(url)) {
+        if (!entries_.contains(id)) {
             // A URL not seen before: only one that a certificate with verified signatures names
-            // (OpenSSL checks revocation before signatures), and a bounded number of them.
+            // (the trust store has them verified first; asked again here on the fetcher's own
+            // account), and a bounded number of them.
             const bool full = entries_.size() >= max_fetched_urls;
             lock.unlock();
-            if (full || !may_fetch()) {
+            if (full) {
                 found.incomplete = true;
+                continue;
+            }
+            if (!may_fetch()) {
+                // A chain that does not verify is refused for that, whatever a CRL would say: its
+                // refusal holds, and is kept as any other.
                 continue;
             }
             lock.lock();
         }
-        Entry& entry = entries_[url];
-        if (!entry.issuer && issuer != nullptr) {
+        Entry& entry = entries_[id];
+        if (!entry.issuer) {
             X509_up_ref(issuer);
             entry.issuer.reset(issuer);
+            entry.url = url;
+            entry.issuer_key = issuer_key;
         }
         if (!entry.crl && !entry.fetching && (entry.fetched_at == 0 || now >= entry.fetched_at + refresh_seconds)) {
             // Never fetched (or the last attempt failed long enough ago): this request fetches it.
             entry.fetching = true;
             lock.unlock();
             try {
-                fetch(url, issuer, now);
+                fetch(id, url, issuer, now);
             } catch (...) {
                 const std::lock_guard relock(mutex_);
-                entries_[url].fetching = false;
+                entries_[id].fetching = false;
                 throw;
             }
             lock.lock();
         } else if (entry.crl && !entry.fetching && now >= entry.fetched_at + refresh_seconds && !stopping_) {
-            entries_[url].fetching = true;
-            schedule(url);
+            entries_[id].fetching = true;
+            schedule(id);
         }
-        if (const Entry& current = entries_[url]; !current.crl || current.next_update <= now) {
+        if (const Entry& current = entries_[id]; !current.crl || current.next_update <= now) {
             found.incomplete = true;
         }
     }
+    if (notice_) {
+        for (const std::string& url : refused) {
+            notice_(
+                "CRL distribution point not fetched (characters outside RFC 3986), as if the certificate "
+                "named none: " +
+                url_for_log(url));
+        }
+    }
     // Every current CRL of the certificate's issuer, whichever certificate's distribution point it
-    // came from (a CA's own, self-issued certificate names none), as if it were in a CRL file.
+    // came from (a CA's own, self-issued certificate names none), as if it were in a CRL file; only
+    // those that the issuer's own key verified.
     const X509_NAME* issuer_name = X509_get_issuer_name(certificate);
     const std::lock_guard lock(mutex_);
-    for (const auto& [url, entry] : entries_) {
-        if (entry.crl && entry.next_update > now &&
+    for (const auto& [id, entry] : entries_) {
+        if (entry.crl && entry.next_update > now && !issuer_key.empty() && entry.issuer_key == issuer_key &&
             X509_NAME_cmp(X509_CRL_get_issuer(entry.crl.get()), issuer_name) == 0) {
             X509_CRL_up_ref(entry.crl.get());
             found.crls.emplace_back(entry.crl.get());

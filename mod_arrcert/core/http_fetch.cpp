@@ -4,6 +4,8 @@
 #include <openssl/err.h>
 #include <openssl/http.h>
 
+#include <cctype>
+
 #include "arrcert/keywords.h"
 #include "arrcert/openssl_ptr.h"
 
@@ -19,7 +21,10 @@ struct UrlParts {
 Result<UrlParts> parse_http_url(const std::string& url)
 {
     if (!is_http_url(url)) {
-        return Failure("not an http:// URL: " + url);
+        return Failure("not an http:// URL: " + url_for_log(url));
+    }
+    if (!is_fetchable_url(url)) {
+        return Failure("URL with characters outside RFC 3986: " + url_for_log(url));
     }
     int ssl = 0;
     char* host = nullptr;
@@ -69,6 +74,54 @@ Result<std::string> body_of(BIO* response, const std::string& url)
 bool is_http_url(std::string_view url) noexcept
 {
     return url.size() > 7 && equal_ignoring_case(url.substr(0, 7), "http://");
+}
+
+namespace {
+
+// RFC 3986's characters but '%': unreserved, gen-delims and sub-delims.
+bool plain_url_character(char c) noexcept
+{
+    static constexpr std::string_view allowed = "-._~:/?#[]@!$&'()*+,;=";
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || allowed.find(c) != std::string_view::npos;
+}
+
+}  // namespace
+
+bool is_fetchable_url(std::string_view url) noexcept
+{
+    const auto hex = [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; };
+    for (std::size_t i = 0; i < url.size(); ++i) {
+        if (url[i] == '%') {
+            if (i + 2 >= url.size() || !hex(url[i + 1]) || !hex(url[i + 2])) {
+                return false;
+            }
+            i += 2;
+        } else if (!plain_url_character(url[i])) {
+            return false;
+        }
+    }
+    return is_http_url(url);
+}
+
+std::string url_for_log(std::string_view url)
+{
+    static constexpr std::size_t max_logged = 256;
+    static constexpr std::string_view digits = "0123456789ABCDEF";
+    std::string text;
+    for (const char c : url.substr(0, max_logged)) {
+        if (plain_url_character(c)) {
+            text.push_back(c);
+        } else {
+            const auto byte = static_cast<unsigned char>(c);
+            text.push_back('%');
+            text.push_back(digits[byte >> 4]);
+            text.push_back(digits[byte & 0xf]);
+        }
+    }
+    if (url.size() > max_logged) {
+        text.append("...");
+    }
+    return text;
 }
 
 Result<std::string> http_get(const std::string& url, const HttpLimits& limits)

@@ -44,19 +44,22 @@ std::string der_of(const T* object, Write write)
 
 }  // namespace
 
-std::string OcspClient::responder_url(X509* certificate, const OcspPolicy& policy)
+std::string OcspClient::responder_url(X509* certificate, const OcspPolicy& policy, std::string* refused)
 {
     const std::string fallback = policy.default_responder != nullptr ? policy.default_responder : "";
     if (policy.override_responder && !fallback.empty()) {
-        return is_http_url(fallback) ? fallback : std::string();
+        return is_fetchable_url(fallback) ? fallback : std::string();
     }
     // The first http:// OCSP location of Authority Information Access, else the default: a
     // location the module cannot ask (https://, ldap://) does not leave the certificate unchecked.
     std::string url;
     STACK_OF(OPENSSL_STRING)* locations = X509_get1_ocsp(certificate);
     for (int i = 0; locations != nullptr && i < sk_OPENSSL_STRING_num(locations) && url.empty(); ++i) {
-        if (const char* location = sk_OPENSSL_STRING_value(locations, i); is_http_url(location)) {
+        const char* location = sk_OPENSSL_STRING_value(locations, i);
+        if (is_fetchable_url(location)) {
             url = location;
+        } else if (is_http_url(location) && refused != nullptr && refused->empty()) {
+            *refused = location;
         }
     }
     X509_email_free(locations);
@@ -64,7 +67,7 @@ std::string OcspClient::responder_url(X509* certificate, const OcspPolicy& polic
     if (url.empty()) {
         url = fallback;
     }
-    return is_http_url(url) ? url : std::string();
+    return is_fetchable_url(url) ? url : std::string();
 }
 
 std::chrono::steady_clock::duration OcspClient::busy_threshold(const OcspPolicy& policy)
@@ -183,7 +186,14 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
 OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
                              std::int64_t now)
 {
-    const std::string url = responder_url(certificate, policy);
+    std::string refused;
+    const std::string url = responder_url(certificate, policy, &refused);
+    if (!refused.empty() && notice_) {
+        notice_(
+            "OCSP responder location not asked (characters outside RFC 3986), as if the certificate named "
+            "none: " +
+            url_for_log(refused));
+    }
     if (url.empty()) {
         return status(OcspStatus::Kind::no_responder, "the certificate names no OCSP responder");
     }
@@ -271,6 +281,11 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
 void OcspClient::report_to(std::function<void(const SourceEvent&)> report)
 {
     report_ = std::move(report);
+}
+
+void OcspClient::notice_to(NoticeLog notice)
+{
+    notice_ = std::move(notice);
 }
 
 }  // namespace arrcert

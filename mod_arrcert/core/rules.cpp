@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "arrcert/certificate.h"
+#include "arrcert/chain_guard.h"
 
 namespace arrcert {
 namespace {
@@ -123,6 +124,13 @@ Verdict judge(const DecodedHeader& decoded, const RuleSet& rules, std::int64_t n
     if (rules.chain.trust == nullptr && rules.chain.revocation.check != RevocationCheck::none) {
         return refuse_judged(Rule::chain,
                              "revocation checking needs ArrCertCACertificateFile or ArrCertCACertificatePath");
+    }
+    // Before the intermediates are parsed: a chain carrying a key that would be refused anyway
+    // costs no more than an ordinary refusal.
+    if (rules.chain.trust != nullptr && !std::all_of(intermediates.begin(), intermediates.end(), [](const Der& der) {
+            return key_within_limits(std::span<const unsigned char>(der));
+        })) {
+        return refuse_judged(Rule::chain, std::string(oversized_key_reason));
     }
     // Parsed once, verified or not: unverified, the intermediates still become
     // SSL_CLIENT_CERT_CHAIN_n, so each must be a certificate or the numbering would not be what was sent.

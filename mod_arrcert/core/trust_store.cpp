@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 
 #include "arrcert/certificate.h"
+#include "arrcert/chain_guard.h"
 #include "arrcert/digest.h"
 
 #include <algorithm>
@@ -68,18 +69,10 @@ STACK_OF(X509_CRL) * lookup_crls(const X509_STORE_CTX* context, const X509_NAME*
         X509* issuer = depth + 1 < sk_X509_num(path)                      ? sk_X509_value(path, depth + 1)
                        : X509_check_issued(current, current) == X509_V_OK ? current
                                                                           : nullptr;
-        // Whether every certificate from this one up is signed by the next: the trust anchor ends the
-        // path OpenSSL built, but it checks revocation before it checks signatures.
-        const auto genuine = [&] {
-            for (int i = depth; i + 1 < sk_X509_num(path); ++i) {
-                EVP_PKEY* key = X509_get0_pubkey(sk_X509_value(path, i + 1));
-                if (key == nullptr || X509_verify(sk_X509_value(path, i), key) != 1) {
-                    ERR_clear_error();
-                    return false;
-                }
-            }
-            return true;
-        };
+        // Whether every certificate from this one up is signed by the next, from the anchor down.
+        // The path's signatures were verified before revocation is checked
+        // (check_signatures_before_revocation); this holds the fetcher to its promise on its own.
+        const auto genuine = [&] { return signed_from_the_top(path, depth); };
         CrlFetcher::Found found =
             fetching->check->fetcher->crls_for(current, issuer, fetching->now, fetching->check->fetch_refresh, genuine);
         if (!found.crls.empty() && crls == nullptr && (crls = sk_X509_CRL_new_null()) == nullptr) {
@@ -213,6 +206,7 @@ TrustStore::TrustStore() : store_(X509_STORE_new())
         throw std::bad_alloc();
     }
     X509_STORE_set_lookup_crls(store_.get(), lookup_crls);
+    check_signatures_before_revocation(store_.get());
 }
 
 Result<void> TrustStore::add_file(const std::string& path)
@@ -305,6 +299,11 @@ ChainVerdict verify_chain(const ChainCheck& check, X509* leaf, const std::vector
 {
     if (const std::optional<int> missing = missing_issuer(*check.trust, leaf, intermediates); missing.has_value()) {
         return refused(X509_verify_cert_error_string(*missing));
+    }
+    // Before any signature is checked: a key whose public operation costs milliseconds is refused.
+    if (!key_within_limits(leaf) ||
+        !std::all_of(intermediates.begin(), intermediates.end(), [](X509* one) { return key_within_limits(one); })) {
+        return refused(std::string(oversized_key_reason));
     }
     CertificateStackPtr untrusted(sk_X509_new_null());
     StoreContextPtr context(X509_STORE_CTX_new());

@@ -50,6 +50,11 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
         status.count(event.ok ? Counter::ocsp_queries : Counter::ocsp_query_failures);
         status.record_source(event);
     });
+    const auto notice = [base](const std::string& text) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "%s", text.c_str());
+    };
+    runtime->crl_fetcher->notice_to(notice);
+    runtime->ocsp_client->notice_to(notice);
     std::vector<CrlSource*> crl_files;
     for (server_rec* server = base; server != nullptr; server = server->next) {
         for (CrlSource* source : crl_sources(server, temp)) {

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from harness.forged import forged_chain, url_encoded_pem
 from harness.pki import name, now
 
 
@@ -253,8 +254,32 @@ def table(pki):
         Hostile("a URL-encoded newline in a PEM label",
                 urllib.parse.quote(pem.replace("CERTIFICATE", "CERT\nIFICATE"), safe=""), 403,
                 "not a certificate block; the newline is escaped in the log"),
+        # Online revocation (security issue 25) -------------------------------------------------------
+        Hostile("forged chain naming the CA, fake keys with 3070-bit RSA exponents, CRL fetch on",
+                url_encoded_pem(forged_chain(ca, "http://127.0.0.1:9/ca.crl")), 403,
+                "keys whose public operation costs milliseconds are refused before any signature",
+                path="/fetch/"),
+        Hostile("forged chain naming the CA (AKID), ordinary keys, CRL fetch on",
+                url_encoded_pem(forged_chain(ca, "http://127.0.0.1:9/ca.crl", slow=False)), 403,
+                "checked from the CA's signature down: no fake key is used, no URL fetched, the refusal kept",
+                path="/fetch/"),
+        Hostile("CA-issued leaf whose CRL distribution point URL holds CR LF",
+                b64(leaf(ca, extensions=[(distribution_point("http://127.0.0.1:9/ca.crl\r\nX-Injected: 1"), False)])),
+                200, "never fetched: judged as if it named none (no_crl_for_cert_ok there), with a log line",
+                path="/fetch/"),
+        Hostile("CA-issued leaf whose OCSP responder URL holds CR LF",
+                b64(leaf(ca, extensions=[(x509.AuthorityInformationAccess([x509.AccessDescription(
+                    x509.oid.AuthorityInformationAccessOID.OCSP,
+                    x509.UniformResourceIdentifier("http://127.0.0.1:9/\r\nX-Injected: 1"))]), False)])),
+                200, "never asked: as if it named none (no_ocsp_for_cert_ok there), with a log line",
+                path="/ocsp/"),
     ]
     return rows
+
+
+def distribution_point(url):
+    return x509.CRLDistributionPoints([x509.DistributionPoint(
+        full_name=[x509.UniformResourceIdentifier(url)], relative_name=None, reasons=None, crl_issuer=None)])
 
 
 def self_made(subject, ca_like=False):

@@ -20,8 +20,17 @@ def server(pki):
             ArrCertVerifyClient require
             ArrCertSubject "CN=alice"
         </Location>
+        <Location /fetch>
+            ArrCertVerifyClient require
+            ArrCertCARevocationFetch on
+            ArrCertCARevocationCheck leaf no_crl_for_cert_ok
+        </Location>
+        <Location /ocsp>
+            ArrCertVerifyClient require
+            ArrCertOCSPEnable leaf no_ocsp_for_cert_ok
+        </Location>
         """)
-    for path in ("any", "alice"):
+    for path in ("any", "alice", "fetch", "ocsp"):
         httpd.add_file(f"{path}/index.html", "hello\n")
     httpd.start()
     yield httpd

@@ -2,10 +2,14 @@
 // before anything is sent. The exchanges themselves are tested against real responders
 // (tests/integration/test_online_revocation.py).
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+
+#include <algorithm>
 
 #include "arrcert/crl_fetch.h"
 #include "arrcert/http_fetch.h"
 #include "arrcert/ocsp.h"
+#include "local_http.h"
 #include "test_pki.h"
 
 namespace arrcert {
@@ -58,6 +62,116 @@ TEST(OnlineRevocationTest, HttpOnly)
     const auto refused = http_get("ftp://a.example/x.crl", {});
     ASSERT_FALSE(refused);
     EXPECT_NE(refused.error().find("not an http:// URL"), std::string::npos);
+}
+
+TEST(OnlineRevocationTest, FetchableUrlsAreMadeOfRfc3986Characters)
+{
+    EXPECT_TRUE(is_fetchable_url("http://crl.example:8080/a-b_c.~d/e%2Fx?f=g&h=i;j#k"));
+    EXPECT_TRUE(is_fetchable_url("HTTP://[::1]/x!$'()*+,"));
+    EXPECT_FALSE(is_fetchable_url("http://crl.example/a.crl\r\nHost: other"));
+    EXPECT_FALSE(is_fetchable_url("http://crl.example/a b"));
+    EXPECT_FALSE(is_fetchable_url(std::string("http://crl.example/a\0b", 22)));
+    EXPECT_FALSE(is_fetchable_url("http://crl.example/\x7f"));
+    EXPECT_FALSE(is_fetchable_url("http://crl.example/\xc3\xa9"));
+    EXPECT_FALSE(is_fetchable_url("http://crl.example/<a>"));
+    EXPECT_FALSE(is_fetchable_url("http://crl.example/%zz"));
+    EXPECT_FALSE(is_fetchable_url("http://crl.example/%4"));
+    EXPECT_FALSE(is_fetchable_url("https://crl.example/"));
+    EXPECT_EQ(url_for_log("http://a/\r\n \"\\%41"), "http://a/%0D%0A%20%22%5C%2541");
+    const auto refused = http_get("http://127.0.0.1:9/a\r\nb", {});
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().find("outside RFC 3986"), std::string::npos);
+}
+
+TEST(OnlineRevocationTest, ADistributionPointWithACrLfIsNeverFetched)
+{
+    testing::LocalHttp server;
+    const auto ca = testing::issue({.subject = {{{"CN", "CA"}}}, .ca = true});
+    const auto leaf = testing::issue({.issuer = {{{"CN", "CA"}}},
+                                      .issuer_key = ca.key.get(),
+                                      .raw_crl_url = server.url("/ca.crl\r\nX-Injected: 1")});
+    std::vector<std::string> refused;
+    EXPECT_TRUE(CrlFetcher::distribution_points(leaf.certificate.get(), &refused).empty());
+    EXPECT_EQ(refused, std::vector<std::string>{server.url("/ca.crl\r\nX-Injected: 1")});
+
+    std::vector<std::string> notices;
+    CrlFetcher fetcher(2, [](const SourceEvent&, const std::string&) {});
+    fetcher.notice_to([&](const std::string& text) { notices.push_back(text); });
+    const std::int64_t now = testing::now();
+    const CrlFetcher::Found found =
+        fetcher.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, [] { return true; });
+    EXPECT_TRUE(found.crls.empty());
+    EXPECT_FALSE(found.incomplete);  // as if the certificate named none
+    EXPECT_TRUE(server.requests().empty());
+    ASSERT_EQ(notices.size(), 1U);
+    EXPECT_NE(notices[0].find("/ca.crl%0D%0AX-Injected:%201"), std::string::npos);
+}
+
+TEST(OnlineRevocationTest, AResponderWithACrLfCountsAsNone)
+{
+    const auto crlf = testing::issue({.raw_ocsp_url = "http://ocsp.example/\r\nX: 1"});
+    std::string refused;
+    EXPECT_EQ(OcspClient::responder_url(crlf.certificate.get(), OcspPolicy{}, &refused), "");
+    EXPECT_EQ(refused, "http://ocsp.example/\r\nX: 1");
+    OcspPolicy policy;
+    policy.default_responder = "http://default.example/";
+    EXPECT_EQ(OcspClient::responder_url(crlf.certificate.get(), policy), "http://default.example/");
+}
+
+// DER, as distribution points serve CRLs (and OpenSSL's HTTP client expects).
+std::string der_crl(const std::string& pem)
+{
+    const BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    const CrlPtr crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+    unsigned char* der = nullptr;
+    const int length = i2d_X509_CRL(crl.get(), &der);
+    const OpenSslBytes owned(der);
+    return {reinterpret_cast<const char*>(der), static_cast<std::size_t>(std::max(length, 0))};
+}
+
+TEST(OnlineRevocationTest, AFetchedCrlCountsOnlyUnderTheKeyThatSignedIt)
+{
+    // Two CAs with one name (two virtual hosts, each trusting one); B's CRL has no AKID.
+    testing::LocalHttp server;
+    const testing::Name name{{{"O", "Contoso"}}, {{"CN", "Contoso CA"}}};
+    const auto ca_a = testing::issue({.subject = name, .ca = true});
+    const auto ca_b = testing::issue({.subject = name, .ca = true});
+    const auto leaf_a = testing::issue({.issuer = name,
+                                        .serial_hex = "0A",
+                                        .issuer_key = ca_a.key.get(),
+                                        .crl_distribution_points = "URI:" + server.url("/a.crl")});
+    const auto leaf_b = testing::issue({.issuer = name,
+                                        .serial_hex = "0B",
+                                        .issuer_key = ca_b.key.get(),
+                                        .crl_distribution_points = "URI:" + server.url("/b.crl")});
+    const std::int64_t now = testing::now();
+    server.serve("/a.crl", der_crl(testing::crl_pem(ca_a, {}, now - 60, now + 3600)));
+    server.serve("/b.crl", der_crl(testing::crl_pem(ca_b, {}, now - 60, now + 3600)));
+    std::vector<std::string> reports;
+    CrlFetcher fetcher(2, [&](const SourceEvent&, const std::string& text) { reports.push_back(text); });
+    const auto genuine = [] { return true; };
+
+    const CrlFetcher::Found for_b =
+        fetcher.crls_for(leaf_b.certificate.get(), ca_b.certificate.get(), now, 60, genuine);
+    ASSERT_EQ(for_b.crls.size(), 1U) << ::testing::PrintToString(reports);
+    EXPECT_EQ(X509_CRL_verify(for_b.crls[0].get(), X509_get0_pubkey(ca_b.certificate.get())), 1);
+
+    const CrlFetcher::Found for_a =
+        fetcher.crls_for(leaf_a.certificate.get(), ca_a.certificate.get(), now, 60, genuine);
+    ASSERT_EQ(for_a.crls.size(), 1U);  // A's own, not B's
+    EXPECT_EQ(X509_CRL_verify(for_a.crls[0].get(), X509_get0_pubkey(ca_a.certificate.get())), 1);
+
+    // The same URL named under both: fetched and verified for each key; B's CRL never serves A.
+    const auto leaf_a2 = testing::issue({.issuer = name,
+                                         .serial_hex = "0C",
+                                         .issuer_key = ca_a.key.get(),
+                                         .crl_distribution_points = "URI:" + server.url("/b.crl")});
+    const CrlFetcher::Found shared =
+        fetcher.crls_for(leaf_a2.certificate.get(), ca_a.certificate.get(), now, 60, genuine);
+    for (const CrlPtr& crl : shared.crls) {
+        EXPECT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(ca_a.certificate.get())), 1);
+    }
+    EXPECT_TRUE(shared.incomplete);  // /b.crl is not A's
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "test_pki.h"
 
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
@@ -46,6 +48,41 @@ void fill_name(X509_NAME* name, const Name& spec)
     }
 }
 
+GENERAL_NAME* uri_name(const std::string& uri)
+{
+    GENERAL_NAME* name = GENERAL_NAME_new();
+    ASN1_IA5STRING* text = ASN1_IA5STRING_new();
+    check(name != nullptr && text != nullptr && ASN1_STRING_set(text, uri.data(), static_cast<int>(uri.size())) == 1,
+          "URI");
+    GENERAL_NAME_set0_value(name, GEN_URI, text);
+    return name;
+}
+
+void add_raw_urls(X509* x509, const CertificateSpec& spec)
+{
+    if (!spec.raw_crl_url.empty()) {
+        OpenSslPtr<CRL_DIST_POINTS, CRL_DIST_POINTS_free> points(sk_DIST_POINT_new_null());
+        DIST_POINT* point = DIST_POINT_new();
+        check(points && point != nullptr && sk_DIST_POINT_push(points.get(), point) > 0, "distribution point");
+        point->distpoint = DIST_POINT_NAME_new();
+        point->distpoint->type = 0;
+        point->distpoint->name.fullname = GENERAL_NAMES_new();
+        check(sk_GENERAL_NAME_push(point->distpoint->name.fullname, uri_name(spec.raw_crl_url)) > 0, "name");
+        check(X509_add1_ext_i2d(x509, NID_crl_distribution_points, points.get(), 0, X509V3_ADD_DEFAULT) == 1, "CDP");
+    }
+    if (!spec.raw_ocsp_url.empty()) {
+        OpenSslPtr<AUTHORITY_INFO_ACCESS, AUTHORITY_INFO_ACCESS_free> access(sk_ACCESS_DESCRIPTION_new_null());
+        ACCESS_DESCRIPTION* description = ACCESS_DESCRIPTION_new();
+        check(access && description != nullptr && sk_ACCESS_DESCRIPTION_push(access.get(), description) > 0,
+              "access description");
+        ASN1_OBJECT_free(description->method);
+        description->method = OBJ_nid2obj(NID_ad_OCSP);
+        GENERAL_NAME_free(description->location);
+        description->location = uri_name(spec.raw_ocsp_url);
+        check(X509_add1_ext_i2d(x509, NID_info_access, access.get(), 0, X509V3_ADD_DEFAULT) == 1, "AIA");
+    }
+}
+
 }  // namespace
 
 std::int64_t now()
@@ -73,7 +110,8 @@ Issued issue(const CertificateSpec& spec)
     const std::int64_t end = spec.not_after != 0 ? spec.not_after : now() + std::int64_t{86400} * 30;
     check(ASN1_TIME_set(X509_getm_notBefore(x509), static_cast<time_t>(start)) != nullptr, "notBefore");
     check(ASN1_TIME_set(X509_getm_notAfter(x509), static_cast<time_t>(end)) != nullptr, "notAfter");
-    check(X509_set_pubkey(x509, issued.key.get()) == 1, "pubkey");
+    auto* carried = const_cast<EVP_PKEY*>(spec.public_key != nullptr ? spec.public_key : issued.key.get());
+    check(X509_set_pubkey(x509, carried) == 1, "pubkey");
 
     auto add_extension = [&](int nid, const std::string& value) {
         X509V3_CTX context;
@@ -98,6 +136,7 @@ Issued issue(const CertificateSpec& spec)
     if (!spec.crl_distribution_points.empty()) {
         add_extension(NID_crl_distribution_points, spec.crl_distribution_points);
     }
+    add_raw_urls(x509, spec);
 
     auto* signer = const_cast<EVP_PKEY*>(spec.issuer_key != nullptr ? spec.issuer_key : issued.key.get());
     const EVP_MD* digest = EVP_PKEY_get_id(signer) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
@@ -109,6 +148,26 @@ Issued issue(const CertificateSpec& spec)
     OpenSslBytes der_owner(der);
     issued.der.assign(der, der + length);
     return issued;
+}
+
+KeyPtr rsa_public_key(int modulus_bits, int exponent_bits)
+{
+    const BignumPtr modulus(BN_new());
+    const BignumPtr exponent(BN_new());
+    check(modulus && exponent && BN_rand(modulus.get(), modulus_bits, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD) == 1 &&
+              BN_rand(exponent.get(), exponent_bits, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD) == 1,
+          "random numbers");
+    OpenSslPtr<OSSL_PARAM_BLD, OSSL_PARAM_BLD_free> builder(OSSL_PARAM_BLD_new());
+    check(builder && OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_N, modulus.get()) == 1 &&
+              OSSL_PARAM_BLD_push_BN(builder.get(), OSSL_PKEY_PARAM_RSA_E, exponent.get()) == 1,
+          "parameters");
+    OpenSslPtr<OSSL_PARAM, OSSL_PARAM_free> params(OSSL_PARAM_BLD_to_param(builder.get()));
+    OpenSslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free> context(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+    EVP_PKEY* key = nullptr;
+    check(params && context && EVP_PKEY_fromdata_init(context.get()) == 1 &&
+              EVP_PKEY_fromdata(context.get(), &key, EVP_PKEY_PUBLIC_KEY, params.get()) == 1,
+          "RSA public key");
+    return KeyPtr(key);
 }
 
 std::string crl_pem(const Issued& issuer, const std::vector<std::string>& revoked_serials, std::int64_t this_update,

@@ -33,6 +33,10 @@ struct CertificateSpec {
     std::string extended_key_usage;        // e.g. "clientAuth" or "serverAuth"; empty: none
     std::string authority_info_access;     // OpenSSL config syntax, e.g. "OCSP;URI:http://ocsp.example/"
     std::string crl_distribution_points;   // e.g. "URI:http://crl.example/ca.crl"
+    const EVP_PKEY* public_key = nullptr;  // set: the certificate carries this key rather than its own
+    // One URI each, byte for byte (OpenSSL's config syntax cannot hold a CR LF).
+    std::string raw_crl_url;
+    std::string raw_ocsp_url;
 };
 
 struct Issued {
@@ -43,6 +47,9 @@ struct Issued {
 
 std::int64_t now();
 Issued issue(const CertificateSpec& spec);
+// An RSA public key of random odd numbers of these sizes, without a private half: what anyone can
+// put in a certificate they make.
+KeyPtr rsa_public_key(int modulus_bits, int exponent_bits);
 
 // A PEM CRL issued by `issuer`, revoking the given serials (hex).
 std::string crl_pem(const Issued& issuer, const std::vector<std::string>& revoked_serials, std::int64_t this_update,
