@@ -40,6 +40,7 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
     }
     runtime->certificate_headers = certificate_headers(base);
     runtime->front_ends = listed_front_ends(base);
+    runtime->main_server = base;
     runtime->crl_fetcher = std::make_unique<CrlFetcher>(
         default_crl_fetch_timeout_seconds, [base, &status](const SourceEvent& event, const std::string& text) {
             ap_log_error(APLOG_MARK, event.ok ? APLOG_INFO : APLOG_ERR, 0, base, "%s", text.c_str());

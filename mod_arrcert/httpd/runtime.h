@@ -31,6 +31,7 @@ struct Runtime {
     std::vector<std::string> certificate_headers;
     // Every server's ArrCertTrustedProxy entries: empty, every peer is trusted where no list applies.
     std::vector<apr_ipsubnet_t*> front_ends;
+    server_rec* main_server = nullptr;  // the configuration's, first of the list of servers
     // Counters and the inventory, shared by every process and kept across restarts (status.cpp).
     StatusArea* status = nullptr;
     std::unordered_set<const server_rec*> checking_servers;  // a scope there checks certificates

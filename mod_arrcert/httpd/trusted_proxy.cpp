@@ -3,7 +3,6 @@
 #include <apr_network_io.h>
 #include <apr_strings.h>
 #include <http_log.h>
-#include <http_main.h>
 
 #include <algorithm>
 #include <cctype>
@@ -103,8 +102,9 @@ bool peer_is_front_end_here(const request_rec* r) noexcept
     // Every server the client's Host header could choose on this listener (a front end passes it
     // on), not only the one it chose; the main server where no <VirtualHost> serves the address.
     const conn_rec* connection = r->connection;
+    server_rec* main_server = runtime_of(r->server).main_server;
     bool any_virtual_host = false;
-    for (server_rec* server = ap_server_conf; server != nullptr; server = server->next) {
+    for (server_rec* server = main_server; server != nullptr; server = server->next) {
         if (server->is_virtual == 0) {
             continue;
         }
@@ -119,7 +119,7 @@ bool peer_is_front_end_here(const request_rec* r) noexcept
             }
         }
     }
-    const apr_array_header_t* main = server_config(ap_server_conf).trusted_proxies;
+    const apr_array_header_t* main = server_config(main_server).trusted_proxies;
     return !any_virtual_host && main != nullptr && listed(main, connection->client_addr);
 }
 
