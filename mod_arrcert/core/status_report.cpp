@@ -101,6 +101,7 @@ std::string capitalized(std::string_view rule)
 constexpr std::string_view page_style =
     "body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}"
     "th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;font-size:.9em}th{background:#eee}"
+    "td.dn,td code{overflow-wrap:anywhere}"
     "td.n{text-align:right;font-variant-numeric:tabular-nums}tr.expiring td{background:#fff3cd}"
     "tr.expired td{background:#f8d7da}.mark{font-weight:bold}code{font-size:.85em}"
     ".row{display:flex;gap:1.5em;align-items:flex-start}";
@@ -162,7 +163,8 @@ std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_
         const Expiry state = expiry(certificate, snapshot.now, expiry_warning_days);
         out.append("<tr class=\"").append(expiry_name(state)).append(R"("><td class="mark">)");
         out.append(state == Expiry::fine ? "" : state == Expiry::soon ? "&#9888; expiring" : "&#10007; expired");
-        out.append("</td><td>").append(html(certificate.subject)).append("</td><td>").append(html(certificate.issuer));
+        out.append(R"(</td><td class="dn">)").append(html(certificate.subject)).append(R"(</td><td class="dn">)");
+        out.append(html(certificate.issuer));
         out.append("</td><td><code>").append(certificate.sha1_hex).append("</code></td><td>");
         out.append(utc(certificate.not_after)).append("</td><td class=\"n\">");
         out.append(std::to_string(days_left(certificate.not_after, snapshot.now))).append("</td><td>");

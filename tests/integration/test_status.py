@@ -5,8 +5,10 @@ import concurrent.futures
 import json
 import os
 import re
+import struct
 import shutil
 import subprocess
+import zlib
 import time
 import urllib.parse
 import urllib.request
@@ -332,10 +334,10 @@ def test_apache_exporter_still_reads_server_status(pki, certs):
         httpd.stop()
 
 
-def screenshot(url, path):
+def screenshot(url, path, width=1500):
     """Headless Chromium: the page as a PNG, and its DOM as Chromium built it."""
     common = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-              "--window-size=1500,1000", "--user-data-dir=" + make_workdir("arrcert-chromium-")]
+              f"--window-size={width},1000", "--user-data-dir=" + make_workdir("arrcert-chromium-")]
     shot = subprocess.run([*common, f"--screenshot={path}", url], capture_output=True, text=True, timeout=120)
     assert shot.returncode == 0 and os.path.getsize(path) > 10000, shot.stderr[-2000:]
     dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=120)
@@ -355,6 +357,63 @@ def test_page_renders_in_chromium_with_the_expiring_marker(pki, certs):
         rows = re.findall(r'<tr class="expiring">(.*?)</tr>', dom, re.S)
         assert len(rows) == 1 and "CN=carol" in rows[0] and "expiring" in rows[0]
         assert "<script" not in dom.split("<body", 1)[1]
+    finally:
+        httpd.stop()
+
+
+def png_rows(path):
+    """The rows of an 8-bit RGB(A) PNG (what Chromium writes), as bytes, with its pixel size."""
+    data = open(path, "rb").read()
+    chunks, offset = {}, 8
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        chunks.setdefault(kind, []).append(data[offset + 8:offset + 8 + length])
+        offset += 12 + length
+    width, height, depth, color = struct.unpack(">IIBB", chunks[b"IHDR"][0][:10])
+    assert depth == 8 and color in (2, 6)
+    size = 3 if color == 2 else 4
+    raw = zlib.decompress(b"".join(chunks[b"IDAT"]))
+    stride = width * size
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            left = line[x - size] if x >= size else 0
+            up, corner = previous[x], previous[x - size] if x >= size else 0
+            if kind == 1:
+                line[x] = (line[x] + left) & 0xFF
+            elif kind == 2:
+                line[x] = (line[x] + up) & 0xFF
+            elif kind == 3:
+                line[x] = (line[x] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[x] = (line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    return rows, size
+
+
+def test_page_fits_1280_pixels(pki, certs):
+    """The whole inventory table within a 1280 px window: nothing cut at the right edge."""
+    long_named = pki.issue("status_long_leaf", name(("C", "US"), ("ST", "Washington"), ("L", "Redmond"),
+                                                    ("O", "Contoso Pharmaceuticals Ltd"),
+                                                    ("OU", "Manufacturing Devices"),
+                                                    ("CN", "line-07-packaging-controller.plant.contoso.example")),
+                           issuer=pki.ca)
+    httpd = start(pki)
+    try:
+        send_mix(httpd, certs)
+        assert send(httpd, long_named) == 403  # genuine, refused by the subject rule: listed
+        path = os.environ.get("ARRCERT_SCREENSHOT_1280") or os.path.join(make_workdir("arrcert-screenshot-"),
+                                                                          "status-1280.png")
+        screenshot(httpd.url("/arrcert-status"), path, width=int(os.environ.get("W", "1280")))
+        rows, size = png_rows(path)
+        edge = [row[-8 * size:] for row in rows]
+        drawn = [y for y, pixels in enumerate(edge)
+                 if any(pixels[i:i + 3] != b"\xff\xff\xff" for i in range(0, len(pixels), size))]
+        assert not drawn, f"the page reaches the right edge at rows {drawn[:5]}..."
     finally:
         httpd.stop()
 
