@@ -103,6 +103,9 @@ bool peer_is_front_end_here(const request_rec* r) noexcept
     // on), not only the one it chose; the main server where no <VirtualHost> serves the address.
     const conn_rec* connection = r->connection;
     server_rec* main_server = runtime_of(r->server).main_server;
+    if (main_server == nullptr) {
+        return true;  // not started: refuse
+    }
     bool any_virtual_host = false;
     for (server_rec* server = main_server; server != nullptr; server = server->next) {
         if (server->is_virtual == 0) {
