@@ -11,7 +11,8 @@ import urllib.parse
 import pytest
 
 from harness.pki import name, now
-from harness.servers import MOD_SSL, Httpd, curl, curl_json, free_port, make_workdir, tls_vhost, write_file
+from harness.servers import (MOD_SSL, Httpd, curl, curl_json, free_port, make_workdir, running, tls_vhost,
+                             write_file)
 
 HEADER = "X-ARR-ClientCert"
 
@@ -188,17 +189,6 @@ def test_accept_unverified_is_not_for_htaccess(pki, certs):
         status, body = curl(httpd.url("/guarded/"), headers=[(HEADER, certs["admin_self"].azure_header)])
         assert status == 500 and "secret" not in body
         assert "ArrCertAcceptUnverified not allowed here" in httpd.error_log()
-
-
-class running:
-    def __init__(self, httpd):
-        self.httpd = httpd
-
-    def __enter__(self):
-        return self.httpd.start()
-
-    def __exit__(self, *exc):
-        self.httpd.stop()
 
 
 # 3. mod_ssl's variables of a TLS hop never stand for the forwarded certificate --------------------

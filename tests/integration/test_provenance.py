@@ -11,7 +11,7 @@ import os
 import pytest
 
 from harness.pki import name
-from harness.servers import HAProxy, Httpd, curl, free_port
+from harness.servers import HAProxy, Httpd, curl, free_port, running
 
 HEADER = "X-ARR-ClientCert"
 PROXY_MODULES = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so",
@@ -22,17 +22,6 @@ OUTSIDER = ("--interface", "127.0.0.2")  # a client that is no front end
 @pytest.fixture(scope="module")
 def certs(pki):
     return {"bob": pki.leaf("pv_bob", "bob"), "alice": pki.leaf("pv_alice", "alice")}
-
-
-class running:
-    def __init__(self, httpd):
-        self.httpd = httpd
-
-    def __enter__(self):
-        return self.httpd.start()
-
-    def __exit__(self, *exc):
-        self.httpd.stop()
 
 
 def protected_vhost(pki, port, docroot, *lines):

@@ -298,6 +298,19 @@ class Httpd:
         return self.error_log()[mark:]
 
 
+class running:
+    """with running(httpd): started for the block, stopped after it, whatever happens."""
+
+    def __init__(self, httpd):
+        self.httpd = httpd
+
+    def __enter__(self):
+        return self.httpd.start()
+
+    def __exit__(self, *exc):
+        self.httpd.stop()
+
+
 class BackgroundServer:
     """A server process of the tests, in its own session, stopped with SIGTERM."""
 
