@@ -39,7 +39,7 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
         runtime->tiers.push_back(std::make_unique<SharedTier>(*runtime->shared_cache, status));
     }
     runtime->certificate_headers = certificate_headers(base);
-    runtime->front_ends = listed_front_ends(base);
+    runtime->front_ends_listed = front_ends_listed(base);
     runtime->main_server = base;
     runtime->crl_fetcher = std::make_unique<CrlFetcher>(
         default_crl_fetch_timeout_seconds, [base, &status](const SourceEvent& event, const std::string& text) {

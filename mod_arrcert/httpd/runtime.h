@@ -29,8 +29,8 @@ struct Runtime {
     std::int64_t cache_timeout = default_cache_timeout_seconds;
     FetchedSha256 sha256;  // for the shared key
     std::vector<std::string> certificate_headers;
-    // Every server's ArrCertTrustedProxy entries: empty, every peer is trusted where no list applies.
-    std::vector<apr_ipsubnet_t*> front_ends;
+    // Some server lists a front end: else every peer is trusted where no list applies.
+    bool front_ends_listed = false;
     server_rec* main_server = nullptr;  // the configuration's, first of the list of servers
     // Counters and the inventory, shared by every process and kept across restarts (status.cpp).
     StatusArea* status = nullptr;

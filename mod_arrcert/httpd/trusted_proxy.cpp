@@ -72,7 +72,7 @@ bool peer_is_trusted(const request_rec* r) noexcept
     if (proxies == nullptr) {
         // Without a list anywhere every peer may send the header (the front end is the only way
         // in); once any server lists its front ends, a server that lists none trusts none.
-        return runtime_of(r->server).front_ends.empty();
+        return !runtime_of(r->server).front_ends_listed;
     }
     return listed(proxies, r->connection->client_addr);
 }
@@ -126,19 +126,16 @@ bool peer_is_front_end_here(const request_rec* r) noexcept
     return !any_virtual_host && main != nullptr && listed(main, connection->client_addr);
 }
 
-std::vector<apr_ipsubnet_t*> listed_front_ends(server_rec* base)
+bool front_ends_listed(server_rec* base) noexcept
 {
-    std::vector<apr_ipsubnet_t*> all;
+    // "none" lists no front end: a status listener that says it changes nothing for the others.
     for (server_rec* server = base; server != nullptr; server = server->next) {
         const apr_array_header_t* proxies = server_config(server).trusted_proxies;
-        for (int i = 0; proxies != nullptr && i < proxies->nelts; ++i) {
-            auto* subnet = APR_ARRAY_IDX(proxies, i, apr_ipsubnet_t*);
-            if (std::find(all.begin(), all.end(), subnet) == all.end()) {
-                all.push_back(subnet);
-            }
+        if (proxies != nullptr && proxies->nelts > 0) {
+            return true;
         }
     }
-    return all;
+    return false;
 }
 
 std::vector<std::string> certificate_headers(server_rec* base)

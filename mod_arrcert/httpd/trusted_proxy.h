@@ -30,8 +30,8 @@ bool peer_is_trusted(const request_rec* r) noexcept;
 bool peer_is_front_end_here(const request_rec* r) noexcept;
 // Removes the request headers whose names differ from a certificate header's only by '_' for '-'.
 void remove_look_alikes(request_rec* r, const std::vector<std::string>& names) noexcept;
-// Every front end that any server of the configuration lists ("none" lists none).
-std::vector<apr_ipsubnet_t*> listed_front_ends(server_rec* base);
+// Whether any server of the configuration lists a front end ("none" lists none).
+bool front_ends_listed(server_rec* base) noexcept;
 
 // Every certificate header that any server of the configuration reads, and the default: a
 // header that one virtual host ignores may be relayed (mod_proxy) to one that reads it.
