@@ -5,6 +5,8 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <http_ssl.h>
+#include <mod_proxy.h>
+#include <mod_status.h>
 #include <util_mutex.h>
 
 #include <openssl/crypto.h>
@@ -66,27 +68,36 @@ void register_hooks(apr_pool_t* pool)
     // the walks are done, even if another module's map_to_storage answered first.
     ap_hook_map_to_storage(mark_scope_known, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     ap_hook_post_perdir_config(mark_scope_known, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
-    // AP_AUTH_INTERNAL_PER_CONF: a per-URI registrant would turn off httpd's auth caching.
+    // The settle step (kernel.cpp) at each point that decides the request or touches its
+    // environment. AP_AUTH_INTERNAL_PER_CONF: a per-URI registrant would turn off httpd's auth caching.
     ap_hook_check_access(check_access, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_check_access_ex(check_access_ex, nullptr, nullptr, APR_HOOK_FIRST, AP_AUTH_INTERNAL_PER_CONF);
-    // After mod_env's SetEnv and mod_ssl's StdEnvVars (MIDDLE fixups too, whose order would
-    // otherwise follow the load order): where the module is on, the certificate variables are its.
-    static const char* const after_env_and_ssl[] = {"mod_env.c", "mod_ssl.c", nullptr};
-    ap_hook_fixups(export_fixups, after_env_and_ssl, nullptr, APR_HOOK_MIDDLE);
     // First of the fixups but after mod_env (which httpd's hook sort puts before REALLY_FIRST
     // ones anyway), and before mod_security2's phase 2: what the access check exported, again.
     static const char* const after_env[] = {"mod_env.c", nullptr};
     static const char* const before_mod_security[] = {"mod_security2.c", nullptr};
-    ap_hook_fixups(settle_environment, after_env, before_mod_security, APR_HOOK_REALLY_FIRST);
+    ap_hook_fixups(settle_fixups_first, after_env, before_mod_security, APR_HOOK_REALLY_FIRST);
+    // After mod_env's SetEnv and mod_ssl's StdEnvVars (MIDDLE fixups too, whose order would
+    // otherwise follow the load order): where the module is on, the certificate variables are its.
+    static const char* const after_env_and_ssl[] = {"mod_env.c", "mod_ssl.c", nullptr};
+    ap_hook_fixups(settle_fixups_after_ssl, after_env_and_ssl, nullptr, APR_HOOK_MIDDLE);
+    // Last of all, after mod_dir's DirectoryIndex, which merges its subrequest's environment and
+    // moves the request into the index file's scope.
     static const char* const after_dir[] = {"mod_dir.c", nullptr};
-    ap_hook_fixups(export_fixups, after_dir, nullptr, APR_HOOK_REALLY_LAST);
+    ap_hook_fixups(settle_fixups_last, after_dir, nullptr, APR_HOOK_REALLY_LAST);
     // Before mod_ssl's expression lookup (which claims every SSL_* name) and before its SSL
     // variables (httpd asks these hooks before mod_ssl's own function).
     ap_hook_expr_lookup(expr_lookup, nullptr, mod_ssl, APR_HOOK_FIRST);
     ap_hook_ssl_var_lookup(ssl_var_lookup, nullptr, nullptr, APR_HOOK_MIDDLE);
-    register_relay_hooks();  // relay.cpp: what a request relayed by mod_proxy carries
+    // What a request that mod_proxy relays carries (relay.cpp): the last word after every fixup,
+    // and mod_proxy's own optional fixups hook, just before mod_proxy_http copies the headers.
+    ap_hook_insert_filter(relay_certificate_headers, nullptr, nullptr, APR_HOOK_REALLY_LAST);
+    APR_OPTIONAL_HOOK(proxy, fixups, relay_proxy_fixups, nullptr, nullptr, APR_HOOK_REALLY_LAST);
+    // Live status (status.cpp): mod_status's optional hook and the arrcert-status handler.
+    APR_OPTIONAL_HOOK(ap, status_hook, status_section, nullptr, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_handler(status_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+    // The Require providers arrcert, arrcert-thumbprint, -issuer, -subject and -san (authz.cpp).
     register_authz_providers(pool);
-    register_status_hooks();
 }
 
 }  // namespace

@@ -104,24 +104,12 @@ extern "C" void relay_certificate_headers(request_rec* r)
     settle_relayed_headers(r, mode);
 }
 
-namespace {
-
 // mod_proxy_http's own last call before it copies the headers (proxy_run_fixups in
 // ap_proxy_create_hdrbrgd): after any handler that ran before mod_proxy's (mod_lua's map handler).
 extern "C" int relay_proxy_fixups(request_rec* r)
 {
     relay_certificate_headers(r);
     return OK;
-}
-
-}  // namespace
-
-void register_relay_hooks() noexcept
-{
-    // The last word on what a request relayed by mod_proxy carries, after every fixup.
-    ap_hook_insert_filter(relay_certificate_headers, nullptr, nullptr, APR_HOOK_REALLY_LAST);
-    // An optional hook of mod_proxy's: nothing happens without it.
-    APR_OPTIONAL_HOOK(proxy, fixups, relay_proxy_fixups, nullptr, nullptr, APR_HOOK_REALLY_LAST);
 }
 
 }  // namespace arrcert::httpd

@@ -18,11 +18,10 @@ const char* set_relay_headers(cmd_parms* cmd, void* config, const char* arg);
 // insert_filter, last: after every fixup (mod_headers, mod_rewrite, mod_lua), just before the
 // handler; mod_proxy copies the headers from here.
 void relay_certificate_headers(request_rec* r);
+// The same, as mod_proxy's own (optional) fixups hook, just before mod_proxy_http copies the
+// headers: after handlers that run before mod_proxy's, as mod_lua's.
+int relay_proxy_fixups(request_rec* r);
 }
-
-// The hooks: last of insert_filter (before any handler), and mod_proxy's own fixups, just before
-// mod_proxy_http copies the headers (after handlers that run before mod_proxy's, as mod_lua's).
-void register_relay_hooks() noexcept;
 
 // Where mod_proxy will send the request ("http://...", "balancer://...", "fcgi://..."), as its
 // handler decides; null when it will not relay the request.

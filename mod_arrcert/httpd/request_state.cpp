@@ -4,20 +4,47 @@
 
 #include <new>
 #include <strings.h>
+#include <utility>
 
 #include "module.h"
+#include "request_verdict.h"
 #include "runtime.h"
 
 namespace arrcert::httpd {
 
-RequestState& request_state(request_rec* r)
+RequestState& RequestState::of(request_rec* r)
 {
     auto* state = static_cast<RequestState*>(ap_get_module_config(r->request_config, &arrcert_module));
     if (state == nullptr) {
         state = new (apr_pcalloc(r->pool, sizeof(RequestState))) RequestState();
+        state->initial_ = initial_request(r);
         ap_set_module_config(r->request_config, &arrcert_module, state);
     }
     return *state;
+}
+
+RequestState& RequestState::of_chain(request_rec* r)
+{
+    return of(initial_request(r));
+}
+
+RequestMemo& RequestState::memo()
+{
+    if (RequestState& chain = of(initial_); &chain != this) {
+        return chain.memo();
+    }
+    if (memo_ == nullptr) {
+        memo_ = make_request_memo(initial_);
+    }
+    return *memo_;
+}
+
+bool RequestState::first_count() noexcept
+{
+    if (RequestState& chain = of(initial_); &chain != this) {
+        return chain.first_count();
+    }
+    return !std::exchange(counted_, true);
 }
 
 request_rec* initial_request(request_rec* r) noexcept

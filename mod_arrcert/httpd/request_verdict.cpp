@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 #include <http_log.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <new>
@@ -38,11 +39,12 @@ public:
         return std::nullopt;
     }
 
-    void store(const VerdictKey& key, const FoundVerdict& found, std::int64_t /*now*/, request_rec* r) override
+    void store(const VerdictKey& key, const FoundVerdict& found, std::int64_t /*now*/, request_rec* /*r*/) override
     {
         const std::string_view values = key.from().values;
-        // The initial request's own header strings live as long as its pool; others are copied there.
-        const bool in_place = r == initial_ && key_in_place_;
+        // The header strings the front end sent live as long as the initial request's pool;
+        // others (a value joined with its chain) are copied there.
+        const bool in_place = is_received(values.data());
         const std::string_view fingerprint = key.from().fingerprint;
         judged_.push_back(
             {in_place ? values
@@ -68,31 +70,30 @@ public:
         }
     };
     Last last;
-    bool counted = false;  // the chain's decision is in the status counters
 
-    static RequestMemo& of(request_rec* r);
-    void key_points_into_headers(bool in_place) noexcept { key_in_place_ = in_place; }
+    explicit RequestMemo(request_rec* initial) noexcept : initial_(initial) {}
 
 private:
+    [[nodiscard]] bool is_received(const char* text) const noexcept
+    {
+        const RequestState& chain = RequestState::of(initial_);
+        const std::size_t count = runtime_of(initial_->server).certificate_headers.size();
+        return chain.received != nullptr &&
+               std::find(chain.received, chain.received + count, text) != chain.received + count;
+    }
+
     struct Judged {
         std::string_view values;  // both in the initial request's pool
         std::string_view fingerprint;
         std::shared_ptr<const Verdict> verdict;  // callers hold references to *verdict: it never moves
     };
     request_rec* initial_ = nullptr;
-    bool key_in_place_ = false;
     std::vector<Judged> judged_;  // almost always one
 };
 
-RequestMemo& RequestMemo::of(request_rec* r)
+RequestMemo* make_request_memo(request_rec* initial)
 {
-    request_rec* initial = initial_request(r);
-    RequestState& state = request_state(initial);
-    if (state.memo == nullptr) {
-        state.memo = make_pool_owned<RequestMemo>(initial->pool);
-        state.memo->initial_ = initial;
-    }
-    return *state.memo;
+    return make_pool_owned<RequestMemo>(initial->pool, initial);
 }
 
 namespace {
@@ -158,17 +159,6 @@ Lookup find_or_judge(std::span<VerdictTier* const> tiers, const VerdictKey& key,
 
 }  // namespace
 
-bool first_count_of_chain(request_rec* r)
-{
-    RequestMemo& memo = RequestMemo::of(r);
-    return !std::exchange(memo.counted, true);
-}
-
-const void*& export_slot(request_rec* r)
-{
-    return request_state(r).exported;
-}
-
 std::int64_t request_seconds(const request_rec* r) noexcept
 {
     return static_cast<std::int64_t>(apr_time_sec(r->request_time));
@@ -180,7 +170,7 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     // a tenant's .htaccess) set since.
     const char* value = received_header(r, scope.headers.name);
     const char* chain_value = received_header(r, scope.headers.chain_name);
-    RequestMemo& memo = RequestMemo::of(r);
+    RequestMemo& memo = RequestState::of_chain(r).memo();
     const bool is_initial = initial_request(r) == r;
     const RequestMemo::Last asked{&scope, value, chain_value, memo.last.verdict};
     if (is_initial && memo.last.same(asked)) {
@@ -201,7 +191,6 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     }
     const std::string fingerprint = scope.verdict_fingerprint(rules);
     const VerdictKey key({joined.empty() ? certificate : std::string_view(joined), fingerprint}, &runtime.sha256);
-    memo.key_points_into_headers(joined.empty());
 
     // This request's memo, then the runtime's caches: no allocation on the request path.
     std::array<VerdictTier*, 1 + Runtime::max_tiers> tiers{&memo};

@@ -18,13 +18,9 @@ namespace arrcert::httpd {
 // The verdict stays until the initial request's pool is cleared: the request's memo holds it.
 const Verdict& request_verdict(request_rec* r, const Scope& scope);
 
-// True once per request chain (a request, its subrequests and internal redirects): the first
-// decision where the module is on is the one the status counters count.
-bool first_count_of_chain(request_rec* r);
-
-// A pointer kept for this request_rec alone (not its subrequests or redirects), null until set:
-// what the kernel exported. It must live in the request's pool.
-const void*& export_slot(request_rec* r);
+class RequestMemo;
+// The memo of a request chain, in the pool of its initial request (RequestState owns it).
+RequestMemo* make_request_memo(request_rec* initial);
 
 // The request time in whole seconds since the epoch (UTC).
 std::int64_t request_seconds(const request_rec* r) noexcept;

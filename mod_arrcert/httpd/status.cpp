@@ -37,6 +37,8 @@ StatusSnapshot snapshot_of(const request_rec* r)
     return area != nullptr ? area->snapshot(apr_time_sec(apr_time_now())) : StatusSnapshot{};
 }
 
+}  // namespace
+
 // mod_status's page: a section, or (?auto) one line per counter.
 extern "C" int status_section(request_rec* r, int flags)
 {
@@ -52,6 +54,8 @@ extern "C" int status_section(request_rec* r, int flags)
     });
 }
 
+namespace {
+
 // The format asked for in the query string (format=html|json|prometheus); null when unknown.
 const char* format_of(request_rec* r)
 {
@@ -65,6 +69,8 @@ const char* format_of(request_rec* r)
     }
     return nullptr;
 }
+
+}  // namespace
 
 extern "C" int status_handler(request_rec* r)
 {
@@ -115,8 +121,6 @@ extern "C" int status_handler(request_rec* r)
     });
 }
 
-}  // namespace
-
 StatusArea* status_area(server_rec* base, std::size_t capacity)
 {
     apr_pool_t* process_pool = base->process->pool;
@@ -144,12 +148,6 @@ StatusArea* status_area(server_rec* base, std::size_t capacity)
     }
     kept->area = StatusArea::create(apr_shm_baseaddr_get(kept->shm), capacity);
     return kept->area;
-}
-
-void register_status_hooks()
-{
-    APR_OPTIONAL_HOOK(ap, status_hook, status_section, nullptr, nullptr, APR_HOOK_MIDDLE);
-    ap_hook_handler(status_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
 }
 
 extern "C" const char* set_status_inventory(cmd_parms* cmd, void* /*config*/, const char* arg)

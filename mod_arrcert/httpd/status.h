@@ -13,9 +13,11 @@ namespace arrcert::httpd {
 // process pool: a restart finds it again (counters go on), unless the capacity changed.
 StatusArea* status_area(server_rec* base, std::size_t capacity);
 
-void register_status_hooks();
-
 extern "C" {
+// mod_status's optional status_hook: a section of its page, or one line per counter (?auto).
+int status_section(request_rec* r, int flags);
+// The arrcert-status handler: the status page as HTML, JSON or Prometheus text.
+int status_handler(request_rec* r);
 const char* set_status_inventory(cmd_parms* cmd, void* config, const char* arg);
 const char* set_status_expiry_warning(cmd_parms* cmd, void* config, const char* arg);
 }

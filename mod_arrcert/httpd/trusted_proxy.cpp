@@ -208,7 +208,7 @@ extern "C" int receive_certificate_headers(request_rec* r)
                 // Every line, joined with ", " as httpd joins repeated lines: never only the first.
                 received[i] = apr_table_getm(r->pool, r->headers_in, names[i].c_str());
             }
-            request_state(r).received = received;
+            RequestState::of(r).received = received;
             return DECLINED;
         }
         for (const std::string& name : names) {

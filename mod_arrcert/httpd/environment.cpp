@@ -1,0 +1,172 @@
+#include "environment.h"
+
+#include <apr_cstr.h>
+#include <apr_strings.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <new>
+#include <span>
+#include <string_view>
+
+#include "arrcert/export.h"
+
+namespace arrcert::httpd {
+namespace {
+
+std::span<const apr_table_entry_t> entries_of(const apr_table_t* table) noexcept
+{
+    const apr_array_header_t* entries = apr_table_elts(table);
+    return {reinterpret_cast<const apr_table_entry_t*>(entries->elts), static_cast<std::size_t>(entries->nelts)};
+}
+
+bool is_certificate_entry(const apr_table_entry_t& entry) noexcept
+{
+    return entry.key != nullptr && is_certificate_name(entry.key);
+}
+
+// Adds the verdict's variables to `env`. The verdict's own strings are copied in one block.
+void add_variables(apr_pool_t* pool, apr_table_t* env, const Verdict& verdict, const Decision& decision,
+                   std::int64_t now, ExportOptions options, const std::vector<std::string>* only)
+{
+    struct Pending {
+        std::string_view name;
+        std::string_view value;
+    };
+    std::array<Pending, 128> pending;
+    std::size_t count = 0;
+    std::size_t bytes = 0;
+    // Each name is exported once and none is there any more: adding is linear.
+    export_variables(verdict, decision, now, options,
+                     [&](std::string_view name, std::string_view value, Lasting lasting) {
+                         if (only != nullptr && std::find(only->begin(), only->end(), name) == only->end()) {
+                             return;
+                         }
+                         if (lasting.name && lasting.value && count < pending.size()) {
+                             pending.at(count++) = {name, value};
+                             bytes += name.size() + value.size() + 2;
+                             return;
+                         }
+                         apr_table_addn(env, apr_pstrmemdup(pool, name.data(), name.size()),
+                                        apr_pstrmemdup(pool, value.data(), value.size()));
+                     });
+    char* block = static_cast<char*>(apr_palloc(pool, bytes > 0 ? bytes : 1));
+    const auto copy = [&block](std::string_view text) {
+        char* copied = block;
+        std::memcpy(copied, text.data(), text.size());
+        copied[text.size()] = '\0';
+        block += text.size() + 1;
+        return copied;
+    };
+    for (std::size_t i = 0; i < count; ++i) {
+        const Pending& each = pending.at(i);
+        const char* name = copy(each.name);
+        apr_table_addn(env, name, copy(each.value));
+    }
+}
+
+}  // namespace
+
+bool is_certificate_name(const char* name) noexcept
+{
+    // Most names of an environment start otherwise: SERVER_, HTTP_, SCRIPT_, ...
+    const char first = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
+    if (first != 'A' && first != 'R' && (first != 'S' || (name[1] != 'S' && name[1] != 's'))) {
+        return false;
+    }
+    while (apr_cstr_casecmpn(name, "REDIRECT_", 9) == 0) {
+        name += 9;
+    }
+    return is_ssl_client_name(name) || is_arrcert_name(name);
+}
+
+apr_table_t* without_certificate(apr_pool_t* pool, apr_table_t* env)
+{
+    const std::span<const apr_table_entry_t> entries = entries_of(env);
+    if (std::none_of(entries.begin(), entries.end(), is_certificate_entry)) {
+        return env;
+    }
+    apr_table_t* kept = apr_table_make(pool, static_cast<int>(entries.size()) + 32);
+    for (const apr_table_entry_t& entry : entries) {
+        if (entry.key != nullptr && !is_certificate_name(entry.key)) {
+            apr_table_addn(kept, entry.key, entry.val);
+        }
+    }
+    return kept;
+}
+
+const ExportRecord& export_certificate(apr_pool_t* pool, apr_table_t*& env, const void* scope, const Verdict& verdict,
+                                       const Decision& decision, std::int64_t now, ExportOptions options,
+                                       const std::vector<std::string>* only)
+{
+    env = without_certificate(pool, env);
+    const int first = apr_table_elts(env)->nelts;
+    if (options.standard || options.certificate) {
+        add_variables(pool, env, verdict, decision, now, options, only);
+    }
+    const apr_array_header_t* entries = apr_table_elts(env);
+    auto* record = new (apr_pcalloc(pool, sizeof(ExportRecord))) ExportRecord();
+    record->table_ = env;
+    record->scope_ = scope;
+    record->size_ = entries->nelts;
+    record->first_ = first;
+    record->count_ = entries->nelts - first;
+    const auto bytes = sizeof(apr_table_entry_t) * static_cast<std::size_t>(record->count_);
+    record->entries_ = static_cast<apr_table_entry_t*>(
+        apr_pmemdup(pool, reinterpret_cast<const apr_table_entry_t*>(entries->elts) + first, bytes > 0 ? bytes : 1));
+    return *record;
+}
+
+bool ExportRecord::stands(const apr_table_t* env, const void* scope) const noexcept
+{
+    if (scope != scope_) {
+        return false;
+    }
+    const std::span<const apr_table_entry_t> entries = entries_of(env);
+    const auto later_certificate_name = [&](std::size_t from) {
+        return std::any_of(entries.begin() + static_cast<std::ptrdiff_t>(from), entries.end(), is_certificate_entry);
+    };
+    // Usually nothing changed: the same table and size, the exported entries in place, byte for
+    // byte as they were copied (so the same key and value pointers). Then only names added after
+    // them could be certificate names (a removal before them would move them, an addition lands
+    // at the end, a replaced value keeps its name).
+    if (env == table_ && static_cast<int>(entries.size()) == size_ &&
+        std::memcmp(entries.data() + first_, entries_, sizeof(apr_table_entry_t) * static_cast<std::size_t>(count_)) ==
+            0) {
+        return !later_certificate_name(static_cast<std::size_t>(first_ + count_));
+    }
+    int next = 0;
+    for (const apr_table_entry_t& entry : entries) {
+        if (!is_certificate_entry(entry)) {
+            continue;
+        }
+        if (next == count_ || entry.key != entries_[next].key || entry.val != entries_[next].val) {
+            return false;
+        }
+        ++next;
+    }
+    return next == count_;
+}
+
+apr_table_t* ExportRecord::without_own(apr_pool_t* pool, apr_table_t* env) const
+{
+    if (count_ == 0) {
+        return env;
+    }
+    const std::span<const apr_table_entry_t> entries = entries_of(env);
+    const std::span<const apr_table_entry_t> own(entries_, static_cast<std::size_t>(count_));
+    apr_table_t* kept = apr_table_make(pool, static_cast<int>(entries.size()));
+    for (const apr_table_entry_t& entry : entries) {
+        const bool ours = std::any_of(own.begin(), own.end(), [&](const apr_table_entry_t& e) {
+            return e.key == entry.key && e.val == entry.val;
+        });
+        if (!ours) {
+            apr_table_addn(kept, entry.key, entry.val);
+        }
+    }
+    return kept;
+}
+
+}  // namespace arrcert::httpd
