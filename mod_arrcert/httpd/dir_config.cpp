@@ -81,42 +81,8 @@ HeaderSettings HeaderChoice::resolve() const noexcept
 DirSettings merge(const DirSettings& outer, const DirSettings& inner)
 {
     DirSettings merged;
-    merged.verify_client = either(outer.verify_client, inner.verify_client);
-    merged.require_at = either(outer.require_at, inner.require_at);
-    merged.accept_unverified = either(outer.accept_unverified, inner.accept_unverified);
-    merged.thumbprints = either(outer.thumbprints, inner.thumbprints);
-    merged.issuers = either(outer.issuers, inner.issuers);
-    merged.subjects = either(outer.subjects, inner.subjects);
-    merged.alt_names = either(outer.alt_names, inner.alt_names);
-    merged.clock_skew = either(outer.clock_skew, inner.clock_skew);
-    merged.headers = either(outer.headers, inner.headers);
-    merged.xfcc_element = either(outer.xfcc_element, inner.xfcc_element);
-    merged.max_header_length = either(outer.max_header_length, inner.max_header_length);
+    std::apply([&](auto... field) { ((merged.*field = either(outer.*field, inner.*field)), ...); }, merged_fields);
     merged.options = inner.options.over(outer.options);
-    merged.user_name = either(outer.user_name, inner.user_name);
-    merged.export_names = either(outer.export_names, inner.export_names);
-    merged.trust = either(outer.trust, inner.trust);
-    merged.crls = either(outer.crls, inner.crls);
-    merged.revocation = either(outer.revocation, inner.revocation);
-    merged.verify_depth = either(outer.verify_depth, inner.verify_depth);
-    merged.crl_refresh = either(outer.crl_refresh, inner.crl_refresh);
-    merged.fetch_crls = either(outer.fetch_crls, inner.fetch_crls);
-    merged.partial_chain = either(outer.partial_chain, inner.partial_chain);
-    merged.relay_headers = either(outer.relay_headers, inner.relay_headers);
-    merged.ocsp_enable = either(outer.ocsp_enable, inner.ocsp_enable);
-    merged.ocsp_default_responder = either(outer.ocsp_default_responder, inner.ocsp_default_responder);
-    merged.ocsp_override_responder = either(outer.ocsp_override_responder, inner.ocsp_override_responder);
-    merged.ocsp_timeout = either(outer.ocsp_timeout, inner.ocsp_timeout);
-    merged.ocsp_max_age = either(outer.ocsp_max_age, inner.ocsp_max_age);
-    merged.ocsp_time_skew = either(outer.ocsp_time_skew, inner.ocsp_time_skew);
-    merged.ocsp_use_nonce = either(outer.ocsp_use_nonce, inner.ocsp_use_nonce);
-    if (inner.ocsp_responder_certs != nullptr) {
-        merged.ocsp_responder_certs = inner.ocsp_responder_certs;
-        merged.ocsp_responder_certs_identity = inner.ocsp_responder_certs_identity;
-    } else {
-        merged.ocsp_responder_certs = outer.ocsp_responder_certs;
-        merged.ocsp_responder_certs_identity = outer.ocsp_responder_certs_identity;
-    }
     return merged;
 }
 
@@ -129,40 +95,40 @@ Scope resolve(const DirSettings& settings)
     }
     scope.require_at = settings.require_at;
     scope.headers = settings.headers.value_or(HeaderChoice{}).resolve();
-    scope.xfcc_element = settings.xfcc_element.value_or(XfccPick::last);
-    scope.max_header_length = settings.max_header_length.value_or(default_max_header_length);
-    scope.clock_skew = settings.clock_skew.value_or(0);
+    scope.xfcc_element = dir_rows::xfcc_element.value(settings);
+    scope.max_header_length = dir_rows::max_header_length.value(settings);
+    scope.clock_skew = dir_rows::clock_skew.value(settings);
     scope.exports = settings.options.resolve();
     scope.user_name = settings.user_name;
     scope.export_names = settings.export_names;
-    scope.accept_unverified = settings.accept_unverified.value_or(false);
+    scope.accept_unverified = dir_rows::accept_unverified.value(settings);
     scope.thumbprints = all_of(settings.thumbprints);
     scope.issuers = all_of(settings.issuers);
     scope.subjects = all_of(settings.subjects);
     scope.alt_names = all_of(settings.alt_names);
     scope.trust = settings.trust;
     scope.crls = settings.crls;
-    scope.fetch_crls = settings.fetch_crls.value_or(false);
-    scope.partial_chain = settings.partial_chain.value_or(false);
-    scope.relay_headers = settings.relay_headers.value_or(RelayHeaders::none);
+    scope.fetch_crls = dir_rows::fetch_crls.value(settings);
+    scope.partial_chain = dir_rows::partial_chain.value(settings);
+    scope.relay_headers = dir_rows::relay_headers.value(settings);
     const OcspEnable enable = settings.ocsp_enable.value_or(OcspEnable{});
     scope.ocsp.mode = enable.mode;
     scope.ocsp.no_ocsp_for_cert_ok = enable.no_ocsp_for_cert_ok;
     scope.ocsp.soft_fail = enable.soft_fail;
     scope.ocsp.default_responder = settings.ocsp_default_responder;
-    scope.ocsp.override_responder = settings.ocsp_override_responder.value_or(false);
-    scope.ocsp.timeout_seconds = settings.ocsp_timeout.value_or(OcspPolicy{}.timeout_seconds);
-    scope.ocsp.max_age = settings.ocsp_max_age.value_or(OcspPolicy{}.max_age);
-    scope.ocsp.time_skew = settings.ocsp_time_skew.value_or(OcspPolicy{}.time_skew);
-    scope.ocsp.use_nonce = settings.ocsp_use_nonce.value_or(true);
-    scope.ocsp.responder_certs = settings.ocsp_responder_certs;
-    scope.ocsp.responder_certs_identity =
-        settings.ocsp_responder_certs_identity != nullptr ? settings.ocsp_responder_certs_identity : "";
+    scope.ocsp.override_responder = dir_rows::ocsp_override_responder.value(settings);
+    scope.ocsp.timeout_seconds = dir_rows::ocsp_timeout.value(settings);
+    scope.ocsp.max_age = dir_rows::ocsp_max_age.value(settings);
+    scope.ocsp.time_skew = dir_rows::ocsp_time_skew.value(settings);
+    scope.ocsp.use_nonce = dir_rows::ocsp_use_nonce.value(settings);
+    const ResponderCertificates responders = settings.ocsp_responder_certs.value_or(ResponderCertificates{});
+    scope.ocsp.responder_certs = responders.certificates;
+    scope.ocsp.responder_certs_identity = responders.identity != nullptr ? responders.identity : "";
     // Once CRLs are configured or fetched, the whole chain is checked unless told otherwise.
     scope.revocation = settings.revocation.value_or(RevocationPolicy{
         settings.crls != nullptr || scope.fetch_crls ? RevocationCheck::chain : RevocationCheck::none, false});
-    scope.verify_depth = settings.verify_depth.value_or(default_verify_depth);
-    scope.crl_refresh = settings.crl_refresh.value_or(default_crl_refresh_seconds);
+    scope.verify_depth = dir_rows::verify_depth.value(settings);
+    scope.crl_refresh = dir_rows::crl_refresh.value(settings);
     return scope;
 }
 

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "arrcert/thumbprint.h"
 #include "arrcert/trust_store.h"
 #include "arrcert/variables.h"
+#include "directive_row.h"
 
 namespace arrcert::httpd {
 
@@ -39,6 +42,12 @@ struct OcspEnable {
 struct VerifyClient {
     VerifyMode mode = VerifyMode::none;
     Origin at;
+};
+
+// ArrCertOCSPResponderCertificateFile: the certificates, and their SHA-256 for the rules' fingerprint.
+struct ResponderCertificates {
+    STACK_OF(X509) * certificates = nullptr;
+    const char* identity = nullptr;
 };
 
 // ArrCertRelayHeaders: what the certificate headers of a request that this httpd relays itself
@@ -71,10 +80,10 @@ struct HeaderChoice {
     [[nodiscard]] HeaderSettings resolve() const noexcept;
 };
 
-// What one scope's directives say. Not set means "inherit", written one way per kind: scalars are
-// std::optional; what lives in a configuration pool (lists, stores, strings) is a pointer, null
-// when not set. An inner scope's value, list included, replaces the outer one. The directives of a
-// scope build its own lists and stores; requests read them only through the resolved Scope.
+// What one scope's directives say. Not set means "inherit", written one way per kind (the same
+// in ServerConfig): scalars are std::optional; what lives in a configuration pool (lists, stores,
+// strings) is a pointer, null when not set. An inner scope's value, list included, replaces the outer one. The
+// directives of a scope build its own lists and stores; requests read them only through the resolved Scope.
 struct DirSettings {
     std::optional<VerifyClient> verify_client;
     std::optional<Origin> require_at;  // a Require arrcert line that relies on the scope's trust
@@ -107,11 +116,171 @@ struct DirSettings {
     std::optional<std::int64_t> ocsp_max_age;
     std::optional<std::int64_t> ocsp_time_skew;
     std::optional<bool> ocsp_use_nonce;
-    STACK_OF(X509) * ocsp_responder_certs = nullptr;  // with its identity
-    const char* ocsp_responder_certs_identity = nullptr;
+    std::optional<ResponderCertificates> ocsp_responder_certs;
+};
+
+// Every field of DirSettings, for merge(): the inner scope's value where it has one, else the
+// outer's (options merge as mod_ssl's SSLOptions do). dir_config_test.cpp checks none is missing.
+inline constexpr auto merged_fields = std::tuple{
+    &DirSettings::verify_client,
+    &DirSettings::require_at,
+    &DirSettings::accept_unverified,
+    &DirSettings::thumbprints,
+    &DirSettings::issuers,
+    &DirSettings::subjects,
+    &DirSettings::alt_names,
+    &DirSettings::clock_skew,
+    &DirSettings::headers,
+    &DirSettings::xfcc_element,
+    &DirSettings::max_header_length,
+    &DirSettings::user_name,
+    &DirSettings::export_names,
+    &DirSettings::trust,
+    &DirSettings::crls,
+    &DirSettings::revocation,
+    &DirSettings::verify_depth,
+    &DirSettings::crl_refresh,
+    &DirSettings::fetch_crls,
+    &DirSettings::partial_chain,
+    &DirSettings::relay_headers,
+    &DirSettings::ocsp_enable,
+    &DirSettings::ocsp_default_responder,
+    &DirSettings::ocsp_override_responder,
+    &DirSettings::ocsp_timeout,
+    &DirSettings::ocsp_max_age,
+    &DirSettings::ocsp_time_skew,
+    &DirSettings::ocsp_use_nonce,
+    &DirSettings::ocsp_responder_certs,
 };
 
 DirSettings merge(const DirSettings& outer, const DirSettings& inner);
+
+// The keyword sets of the per-directory directives: parsing, messages and help texts.
+inline constexpr std::array<Keyword<VerifyMode>, 4> verify_modes{{
+    {"none", VerifyMode::none},
+    {"optional", VerifyMode::optional},
+    {"require", VerifyMode::require},
+    {"optional_no_ca", VerifyMode::optional_no_ca},
+}};
+inline constexpr std::array<Keyword<XfccPick>, 2> xfcc_picks{{{"first", XfccPick::first}, {"last", XfccPick::last}}};
+inline constexpr std::array<Keyword<RevocationCheck>, 3> revocation_checks{{
+    {"chain", RevocationCheck::chain},
+    {"leaf", RevocationCheck::leaf},
+    {"none", RevocationCheck::none},
+}};
+inline constexpr std::array<Keyword<OcspMode>, 3> ocsp_modes{{
+    {"on", OcspMode::on},
+    {"leaf", OcspMode::leaf},
+    {"off", OcspMode::off},
+}};
+inline constexpr std::array<Keyword<RelayHeaders>, 2> relay_modes{{
+    {"none", RelayHeaders::none},
+    {"front-end", RelayHeaders::front_end},
+}};
+inline constexpr std::array<Keyword<unsigned>, 2> option_names{{
+    {"StdEnvVars", option_std_env_vars},
+    {"ExportCertData", option_export_cert_data},
+}};
+
+// The per-directory directives that take on|off, a bounded number or a keyword: their rows. The
+// command table lists them (command_table.cpp); resolve() takes their defaults from here.
+namespace dir_rows {
+using Settings = DirSettings;
+inline constexpr FlagRow<Settings> accept_unverified{
+    "ArrCertAcceptUnverified", &Settings::accept_unverified, false, Where::admin_only,
+    "accept certificates that no CA or pin verifies, because the front end verifies them"};
+inline constexpr FlagRow<Settings> fetch_crls{
+    "ArrCertCARevocationFetch", &Settings::fetch_crls, false, Where::admin_only,
+    "fetch CRLs from the http:// CRL Distribution Points of the certificates verified"};
+inline constexpr FlagRow<Settings> partial_chain{
+    "ArrCertVerifyPartialChain", &Settings::partial_chain, false, Where::admin_only,
+    "an intermediate of ArrCertCACertificateFile/Path may be the trust anchor"};
+inline constexpr FlagRow<Settings> ocsp_override_responder{
+    "ArrCertOCSPOverrideResponder", &Settings::ocsp_override_responder, false, Where::admin_only,
+    "ask the default responder even where a certificate names one"};
+inline constexpr FlagRow<Settings> ocsp_use_nonce{"ArrCertOCSPUseRequestNonce", &Settings::ocsp_use_nonce, true,
+                                                  Where::admin_only, "send a nonce and require it back"};
+inline constexpr NumberRow<Settings, int> ocsp_timeout{"ArrCertOCSPResponderTimeout",
+                                                       &Settings::ocsp_timeout,
+                                                       1,
+                                                       300,
+                                                       "seconds",
+                                                       OcspPolicy{}.timeout_seconds,
+                                                       Where::admin_only,
+                                                       "SECONDS",
+                                                       "how long a request waits for the responder"};
+inline constexpr NumberRow<Settings, std::int64_t> ocsp_max_age{
+    "ArrCertOCSPResponseMaxAge",
+    &Settings::ocsp_max_age,
+    -1,
+    31536000,
+    "seconds",
+    OcspPolicy{}.max_age,
+    Where::admin_only,
+    "SECONDS|-1",
+    "the oldest response taken, in seconds since its thisUpdate; -1: no limit"};
+inline constexpr NumberRow<Settings, std::int64_t> ocsp_time_skew{"ArrCertOCSPResponseTimeSkew",
+                                                                  &Settings::ocsp_time_skew,
+                                                                  0,
+                                                                  86400,
+                                                                  "seconds",
+                                                                  OcspPolicy{}.time_skew,
+                                                                  Where::admin_only,
+                                                                  "SECONDS",
+                                                                  "the clock difference allowed with the responder"};
+inline constexpr NumberRow<Settings, std::int64_t> clock_skew{"ArrCertClockSkew",
+                                                              &Settings::clock_skew,
+                                                              0,
+                                                              86400,
+                                                              "seconds",
+                                                              0,
+                                                              Where::admin_only,
+                                                              "SECONDS",
+                                                              "how far both ends of the validity window are widened"};
+inline constexpr KeywordRow<Settings, XfccPick, 2> xfcc_element{
+    "ArrCertXfccElement", &Settings::xfcc_element, &xfcc_picks,
+    XfccPick::last,       Where::admin_only,       "which X-Forwarded-Client-Cert element to use"};
+inline constexpr NumberRow<Settings, std::size_t> max_header_length{"ArrCertMaxHeaderLength",
+                                                                    &Settings::max_header_length,
+                                                                    1,
+                                                                    std::int64_t{1} << 20,
+                                                                    "bytes",
+                                                                    default_max_header_length,
+                                                                    Where::admin_only,
+                                                                    "BYTES",
+                                                                    "the largest header value accepted"};
+inline constexpr NumberRow<Settings, int> verify_depth{
+    "ArrCertVerifyDepth",
+    &Settings::verify_depth,
+    1,
+    100,
+    "certificates",
+    default_verify_depth,
+    Where::admin_only,
+    "N",
+    "how many certificates may stand above the leaf, the root included"};
+inline constexpr NumberRow<Settings, std::int64_t> crl_refresh{"ArrCertCARevocationRefresh",
+                                                               &Settings::crl_refresh,
+                                                               1,
+                                                               86400,
+                                                               "seconds",
+                                                               default_crl_refresh_seconds,
+                                                               Where::admin_only,
+                                                               "SECONDS",
+                                                               "the time between looks at the CRL files"};
+inline constexpr KeywordRow<Settings, RelayHeaders, 2> relay_headers{
+    "ArrCertRelayHeaders",
+    &Settings::relay_headers,
+    &relay_modes,
+    RelayHeaders::none,
+    Where::admin_only,
+    "what the certificate headers of a request that this httpd relays (mod_proxy to an HTTP backend) hold: "
+    "nothing, or exactly what the trusted front end sent"};
+// Every row above (tests/unit/directive_rows_test.cpp checks each against the module and the reference).
+inline constexpr auto all = std::tie(accept_unverified, fetch_crls, partial_chain, ocsp_override_responder,
+                                     ocsp_use_nonce, ocsp_timeout, ocsp_max_age, ocsp_time_skew, clock_skew,
+                                     xfcc_element, max_header_length, verify_depth, crl_refresh, relay_headers);
+}  // namespace dir_rows
 
 // The process's online revocation sources, for the scopes that use them.
 struct OnlineSources {

@@ -1,5 +1,5 @@
-// The values directives take: keywords (one table per set, for parsing, messages and help texts),
-// bounded numbers, paths relative to ServerRoot, header names.
+// The values directives take: bounded numbers, paths relative to ServerRoot, header names (the
+// keyword tables are in dir_config.h, beside the settings they set).
 #pragma once
 
 #include <httpd.h>
@@ -19,32 +19,6 @@
 #include "c_boundary.h"
 
 namespace arrcert::httpd {
-
-inline constexpr std::array<Keyword<VerifyMode>, 4> verify_modes{{
-    {"none", VerifyMode::none},
-    {"optional", VerifyMode::optional},
-    {"require", VerifyMode::require},
-    {"optional_no_ca", VerifyMode::optional_no_ca},
-}};
-inline constexpr std::array<Keyword<XfccPick>, 2> xfcc_picks{{{"first", XfccPick::first}, {"last", XfccPick::last}}};
-inline constexpr std::array<Keyword<RevocationCheck>, 3> revocation_checks{{
-    {"chain", RevocationCheck::chain},
-    {"leaf", RevocationCheck::leaf},
-    {"none", RevocationCheck::none},
-}};
-inline constexpr std::array<Keyword<OcspMode>, 3> ocsp_modes{{
-    {"on", OcspMode::on},
-    {"leaf", OcspMode::leaf},
-    {"off", OcspMode::off},
-}};
-inline constexpr std::array<Keyword<RelayHeaders>, 2> relay_modes{{
-    {"none", RelayHeaders::none},
-    {"front-end", RelayHeaders::front_end},
-}};
-inline constexpr std::array<Keyword<unsigned>, 2> option_names{{
-    {"StdEnvVars", option_std_env_vars},
-    {"ExportCertData", option_export_cert_data},
-}};
 
 // A whole number from `low` to `high`; the failure says so ("'x' is not a number of UNIT from ...").
 Result<std::int64_t> bounded_number(std::string_view text, std::int64_t low, std::int64_t high, const char* unit);

@@ -1,72 +1,18 @@
-// The per-directory directives: one handler per directive, each writing the settings of its own
-// scope and resolving it again. Keywords come from one table per set (directive_values.h); a bad
-// value is the directive's error, so `apachectl -t` names it.
+// The per-directory directives of what a certificate must be and what is exported: ArrCertVerifyClient,
+// the pins and names, the headers that carry it, ArrCertOptions, ArrCertExport, ArrCertUserName;
+// and httpd's create/merge of the per-directory configuration. The directives that take on|off, a
+// number or a keyword have no handler of their own: their rows are in dir_config.h.
 #include "directives.h"
 
 #include <apr_strings.h>
 
-#include <array>
-#include <new>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-
-#include "arrcert/certificate.h"
-#include "arrcert/digest.h"
-#include "arrcert/http_fetch.h"
-#include "arrcert/readable.h"
-#include "c_boundary.h"
-#include "directive_values.h"
-#include "pool_owned.h"
+#include "directive_handlers.h"
 #include "server_config.h"
 
 namespace arrcert::httpd {
-namespace {
-
-constexpr std::int64_t max_clock_skew = 86400;
-constexpr std::int64_t max_header_length_limit = 1 << 20;
-
-// "'WORD' is not one of a, b or c" ("is not a or b" for two).
-template <class T, std::size_t N>
-std::string not_one_of(const char* word, const std::array<Keyword<T>, N>& table)
-{
-    return "'" + std::string(word) + "' is not " + (N == 2 ? "" : "one of ") + keyword_list(table);
-}
-
-// Runs a handler's body on its own scope's settings and resolves the scope again: the scope that
-// requests read is always the settings' resolution, also for a scope httpd never merges.
-template <class Body>
-const char* on_settings(cmd_parms* cmd, void* config, Body body) noexcept
-{
-    return guard_directive(cmd, [&]() -> const char* {
-        auto& dir = *static_cast<DirConfig*>(config);
-        const char* failure = body(dir.settings);
-        dir.settle();
-        return failure;
-    });
-}
-
-// A repeatable directive's list in its own scope: made by its first line, appended by the next
-// (a scope's list replaces the outer one at merge time, so the handler never sees another's).
-template <class T>
-std::vector<T>& own_list(cmd_parms* cmd, std::vector<T>*& list)
-{
-    if (list == nullptr) {
-        list = make_pool_owned<std::vector<T>>(cmd->pool);
-    }
-    return *list;
-}
-
-Origin origin_of(cmd_parms* cmd, const char* what)
-{
-    return cmd->directive != nullptr ? Origin{cmd->directive->filename, cmd->directive->line_num, what}
-                                     : Origin{nullptr, 0, what};
-}
-
-}  // namespace
 
 extern "C" const char* set_verify_client(cmd_parms* cmd, void* config, const char* arg)
 {
@@ -87,62 +33,42 @@ extern "C" const char* set_verify_client(cmd_parms* cmd, void* config, const cha
     });
 }
 
-extern "C" const char* set_accept_unverified(cmd_parms* cmd, void* config, int on)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        settings.accept_unverified = on != 0;
-        return nullptr;
-    });
-}
-
-extern "C" const char* add_thumbprint(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        auto thumbprint = Thumbprint::parse(arg);
-        if (!thumbprint) {
-            return directive_error(cmd, thumbprint.error());
-        }
-        own_list(cmd, settings.thumbprints).push_back(std::move(thumbprint.value()));
-        return nullptr;
-    });
-}
-
 namespace {
 
-const char* add_dn(cmd_parms* cmd, void* config, const char* arg, std::vector<DnPattern>* DirSettings::*list)
+// A line of a repeatable rule: parsed (T::parse), then appended to the scope's own list.
+template <class T>
+const char* add_parsed(cmd_parms* cmd, void* config, const char* arg, std::vector<T>* DirSettings::*list)
 {
     return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        auto pattern = DnPattern::parse(arg);
-        if (!pattern) {
-            return directive_error(cmd, pattern.error());
+        Result<T> parsed = T::parse(arg);
+        if (!parsed) {
+            return directive_error(cmd, parsed.error());
         }
-        own_list(cmd, settings.*list).push_back(std::move(pattern.value()));
+        own_list(cmd, settings.*list).push_back(std::move(parsed.value()));
         return nullptr;
     });
 }
 
 }  // namespace
 
+extern "C" const char* add_thumbprint(cmd_parms* cmd, void* config, const char* arg)
+{
+    return add_parsed(cmd, config, arg, &DirSettings::thumbprints);
+}
+
 extern "C" const char* add_issuer(cmd_parms* cmd, void* config, const char* arg)
 {
-    return add_dn(cmd, config, arg, &DirSettings::issuers);
+    return add_parsed(cmd, config, arg, &DirSettings::issuers);
 }
 
 extern "C" const char* add_subject(cmd_parms* cmd, void* config, const char* arg)
 {
-    return add_dn(cmd, config, arg, &DirSettings::subjects);
+    return add_parsed(cmd, config, arg, &DirSettings::subjects);
 }
 
-extern "C" const char* add_alt_name(cmd_parms* cmd, void* config, const char* arg)
+extern "C" const char* add_subject_alt_name(cmd_parms* cmd, void* config, const char* arg)
 {
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        auto pattern = AltNamePattern::parse(arg);
-        if (!pattern) {
-            return directive_error(cmd, pattern.error());
-        }
-        own_list(cmd, settings.alt_names).push_back(std::move(pattern.value()));
-        return nullptr;
-    });
+    return add_parsed(cmd, config, arg, &DirSettings::alt_names);
 }
 
 namespace {
@@ -202,47 +128,7 @@ extern "C" const char* set_front_end(cmd_parms* cmd, void* config, const char* a
     });
 }
 
-extern "C" const char* set_xfcc_element(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        const std::optional<XfccPick> pick = keyword_value(xfcc_picks, arg);
-        if (!pick) {
-            return directive_error(cmd, not_one_of(arg, xfcc_picks));
-        }
-        settings.xfcc_element = *pick;
-        return nullptr;
-    });
-}
-
-extern "C" const char* set_clock_skew(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) {
-        return set_number(cmd, arg, 0, max_clock_skew, "seconds", settings.clock_skew);
-    });
-}
-
-extern "C" const char* set_max_header_length(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) {
-        return set_number(cmd, arg, 1, max_header_length_limit, "bytes", settings.max_header_length);
-    });
-}
-
-extern "C" const char* set_verify_depth(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) {
-        return set_number(cmd, arg, 1, 100, "certificates", settings.verify_depth);
-    });
-}
-
-extern "C" const char* set_crl_refresh(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) {
-        return set_number(cmd, arg, 1, 86400, "seconds", settings.crl_refresh);
-    });
-}
-
-extern "C" const char* add_option(cmd_parms* cmd, void* config, const char* arg)
+extern "C" const char* add_options(cmd_parms* cmd, void* config, const char* arg)
 {
     return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
         std::string_view word(arg);
@@ -284,207 +170,6 @@ extern "C" const char* set_user_name(cmd_parms* cmd, void* config, const char* a
                                             "(SSL_CLIENT_S_DN_CN, ARRCERT_THUMBPRINT, ...; names are case-sensitive)");
         }
         settings.user_name = apr_pstrdup(cmd->pool, arg);
-        return nullptr;
-    });
-}
-
-namespace {
-
-// A file or directory directive: the path (relative to ServerRoot) read now into the scope's store.
-template <class Store, class Load>
-const char* load_into(cmd_parms* cmd, void* config, const char* arg, Store* DirSettings::*store, bool directory,
-                      Load load)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        const Result<std::string> path = server_path(cmd, arg);
-        if (!path) {
-            return directive_error(cmd, path.error());
-        }
-        if (const Result<void> found = readable(path.value(), directory); !found) {
-            return directive_error(cmd, found.error());
-        }
-        if (settings.*store == nullptr) {
-            settings.*store = make_pool_owned<Store>(cmd->pool);
-        }
-        const Result<void> loaded = load(*(settings.*store), path.value());
-        return loaded ? nullptr : directive_error(cmd, loaded.error());
-    });
-}
-
-}  // namespace
-
-extern "C" const char* add_ca_file(cmd_parms* cmd, void* config, const char* arg)
-{
-    return load_into(cmd, config, arg, &DirSettings::trust, false,
-                     [](TrustStore& trust, const std::string& path) { return trust.add_file(path); });
-}
-
-extern "C" const char* add_ca_path(cmd_parms* cmd, void* config, const char* arg)
-{
-    return load_into(cmd, config, arg, &DirSettings::trust, true,
-                     [](TrustStore& trust, const std::string& path) { return trust.add_directory(path); });
-}
-
-extern "C" const char* add_crl_file(cmd_parms* cmd, void* config, const char* arg)
-{
-    return load_into(cmd, config, arg, &DirSettings::crls, false,
-                     [](CrlSource& crls, const std::string& path) { return crls.add_file(path); });
-}
-
-extern "C" const char* add_crl_path(cmd_parms* cmd, void* config, const char* arg)
-{
-    return load_into(cmd, config, arg, &DirSettings::crls, true,
-                     [](CrlSource& crls, const std::string& path) { return crls.add_directory(path); });
-}
-
-extern "C" const char* set_revocation_check(cmd_parms* cmd, void* config, const char* mode, const char* flag)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        const std::optional<RevocationCheck> check = keyword_value(revocation_checks, mode);
-        if (!check) {
-            return directive_error(cmd, not_one_of(mode, revocation_checks));
-        }
-        if (flag != nullptr && !equal_ignoring_case(flag, "no_crl_for_cert_ok")) {
-            return directive_error(cmd, "'" + std::string(flag) + "' is not no_crl_for_cert_ok");
-        }
-        settings.revocation = RevocationPolicy{*check, flag != nullptr};
-        return nullptr;
-    });
-}
-
-extern "C" const char* set_fetch_crls(cmd_parms* cmd, void* config, int on)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        settings.fetch_crls = on != 0;
-        return nullptr;
-    });
-}
-
-extern "C" const char* set_partial_chain(cmd_parms* cmd, void* config, int on)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        settings.partial_chain = on != 0;
-        return nullptr;
-    });
-}
-
-namespace {
-
-apr_status_t free_certificates(void* stack) noexcept
-{
-    sk_X509_pop_free(static_cast<STACK_OF(X509)*>(stack), X509_free);
-    return APR_SUCCESS;
-}
-
-}  // namespace
-
-extern "C" const char* set_ocsp_enable(cmd_parms* cmd, void* config, int argc, char* const argv[])
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        if (argc < 1) {
-            return directive_error(cmd, "needs on, leaf or off");
-        }
-        const std::optional<OcspMode> mode = keyword_value(ocsp_modes, argv[0]);
-        if (!mode) {
-            return directive_error(cmd, not_one_of(argv[0], ocsp_modes));
-        }
-        OcspEnable enable{*mode};
-        for (int i = 1; i < argc; ++i) {
-            if (equal_ignoring_case(argv[i], "no_ocsp_for_cert_ok")) {
-                enable.no_ocsp_for_cert_ok = true;
-            } else if (equal_ignoring_case(argv[i], "soft_fail")) {
-                enable.soft_fail = true;
-            } else {
-                return directive_error(cmd,
-                                       "'" + std::string(argv[i]) + "' is neither no_ocsp_for_cert_ok nor soft_fail");
-            }
-        }
-        settings.ocsp_enable = enable;
-        return nullptr;
-    });
-}
-
-extern "C" const char* set_ocsp_default_responder(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        if (!is_http_url(arg)) {
-            return directive_error(
-                cmd, "'" + std::string(arg) +
-                         "' is not an http:// URL (responders are asked over HTTP, as mod_ssl asks them)");
-        }
-        settings.ocsp_default_responder = apr_pstrdup(cmd->pool, arg);
-        return nullptr;
-    });
-}
-
-extern "C" const char* set_ocsp_override_responder(cmd_parms* cmd, void* config, int on)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        settings.ocsp_override_responder = on != 0;
-        return nullptr;
-    });
-}
-
-extern "C" const char* set_ocsp_timeout(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) {
-        return set_number(cmd, arg, 1, 300, "seconds", settings.ocsp_timeout);
-    });
-}
-
-extern "C" const char* set_ocsp_max_age(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) {
-        return set_number(cmd, arg, -1, 31536000, "seconds", settings.ocsp_max_age);
-    });
-}
-
-extern "C" const char* set_ocsp_time_skew(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) {
-        return set_number(cmd, arg, 0, 86400, "seconds", settings.ocsp_time_skew);
-    });
-}
-
-extern "C" const char* set_ocsp_nonce(cmd_parms* cmd, void* config, int on)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        settings.ocsp_use_nonce = on != 0;
-        return nullptr;
-    });
-}
-
-extern "C" const char* set_ocsp_responder_certificates(cmd_parms* cmd, void* config, const char* arg)
-{
-    return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
-        const Result<std::string> path = server_path(cmd, arg);
-        if (!path) {
-            return directive_error(cmd, path.error());
-        }
-        BioPtr file(BIO_new_file(path.value().c_str(), "r"));
-        STACK_OF(X509)* certificates = sk_X509_new_null();
-        if (certificates == nullptr) {
-            throw std::bad_alloc();
-        }
-        apr_pool_cleanup_register(cmd->pool, certificates, free_certificates, apr_pool_cleanup_null);
-        Sha256Digest identity;
-        while (file) {
-            X509* certificate = PEM_read_bio_X509(file.get(), nullptr, nullptr, nullptr);
-            if (certificate == nullptr || sk_X509_push(certificates, certificate) == 0) {
-                X509_free(certificate);
-                break;
-            }
-            unsigned char* der = nullptr;
-            const int length = i2d_X509(certificate, &der);
-            identity.add(std::string_view(reinterpret_cast<const char*>(der), length > 0 ? length : 0));
-            OPENSSL_free(der);
-        }
-        ERR_clear_error();
-        if (sk_X509_num(certificates) == 0) {
-            return directive_error(cmd, "no PEM certificate could be read from " + path.value());
-        }
-        settings.ocsp_responder_certs = certificates;
-        settings.ocsp_responder_certs_identity = apr_pstrdup(cmd->pool, to_hex(identity.finish()).c_str());
         return nullptr;
     });
 }

@@ -135,7 +135,7 @@ bool ExportRecord::stands(const apr_table_t* env, const void* scope) const noexc
     if (env == table_ && static_cast<int>(entries.size()) == size_ &&
         std::memcmp(entries.data() + first_, entries_, sizeof(apr_table_entry_t) * static_cast<std::size_t>(count_)) ==
             0) {
-        return !later_certificate_name(static_cast<std::size_t>(first_ + count_));
+        return !later_certificate_name(static_cast<std::size_t>(first_) + static_cast<std::size_t>(count_));
     }
     int next = 0;
     for (const apr_table_entry_t& entry : entries) {

@@ -33,9 +33,9 @@ public:
     [[nodiscard]] apr_table_t* without_own(apr_pool_t* pool, apr_table_t* env) const;
 
 private:
-    friend const ExportRecord& export_certificate(apr_pool_t*, apr_table_t*&, const void*, const Verdict&,
-                                                  const Decision&, std::int64_t, ExportOptions,
-                                                  const std::vector<std::string>*);
+    friend const ExportRecord& export_certificate(apr_pool_t* pool, apr_table_t*& env, const void* scope,
+                                                  const Verdict& verdict, const Decision& decision, std::int64_t now,
+                                                  ExportOptions options, const std::vector<std::string>* only);
     const apr_table_t* table_ = nullptr;
     const void* scope_ = nullptr;
     int size_ = 0;   // the table's entries then

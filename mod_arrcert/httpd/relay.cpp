@@ -76,20 +76,6 @@ bool may_reach_http_server(std::string_view target) noexcept
     });
 }
 
-extern "C" const char* set_relay_headers(cmd_parms* cmd, void* config, const char* arg)
-{
-    return guard_directive(cmd, [&]() -> const char* {
-        const std::optional<RelayHeaders> mode = keyword_value(relay_modes, arg);
-        if (!mode) {
-            return directive_error(cmd, "'" + std::string(arg) + "' is not " + keyword_list(relay_modes));
-        }
-        auto& dir = *static_cast<DirConfig*>(config);
-        dir.settings.relay_headers = *mode;
-        dir.settle();
-        return nullptr;
-    });
-}
-
 extern "C" void relay_certificate_headers(request_rec* r)
 {
     const char* target = relay_target(r);

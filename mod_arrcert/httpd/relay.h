@@ -1,7 +1,7 @@
-// ArrCertRelayHeaders: what the certificate headers of a request that this httpd relays itself
-// (mod_proxy: ProxyPass, RewriteRule [P], SetHandler proxy:) hold when it leaves. Another server
-// of the same httpd may trust the address the relay comes from (a front end on the same host),
-// so a relayed request never carries a value that httpd's modules or a tenant set.
+// ArrCertRelayHeaders (its row in dir_config.h): what the certificate headers of a request that this httpd relays
+// itself (mod_proxy: ProxyPass, RewriteRule [P], SetHandler proxy:) hold when it leaves. Another server of the same
+// httpd may trust the address the relay comes from (a front end on the same host), so a relayed request never carries a
+// value that httpd's modules or a tenant set.
 #pragma once
 
 #include <httpd.h>
@@ -12,9 +12,6 @@
 namespace arrcert::httpd {
 
 extern "C" {
-// The directive: none|front-end, server config, <VirtualHost>, <Directory>, <Location>; never
-// .htaccess.
-const char* set_relay_headers(cmd_parms* cmd, void* config, const char* arg);
 // insert_filter, last: after every fixup (mod_headers, mod_rewrite, mod_lua), just before the
 // handler; mod_proxy copies the headers from here.
 void relay_certificate_headers(request_rec* r);

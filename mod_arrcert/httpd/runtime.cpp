@@ -20,21 +20,21 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
 {
     const ServerConfig& main = server_config(base);
     auto* runtime = make_pool_owned<Runtime>(pool);
-    runtime->status = status_area(base, main.status_inventory);
+    runtime->status = status_area(base, server_rows::status_inventory.value(main));
     if (runtime->status == nullptr) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     StatusArea& status = *runtime->status;
-    runtime->cache_timeout = main.cache_timeout;
-    if (main.cache_entries != 0) {
-        runtime->cache = std::make_unique<VerdictCache>(main.cache_entries, main.cache_timeout);
+    runtime->cache_timeout = server_rows::cache_timeout.value(main);
+    if (const std::size_t entries = main.cache_entries.value_or(default_cache_entries); entries != 0) {
+        runtime->cache = std::make_unique<VerdictCache>(entries, runtime->cache_timeout);
         runtime->tiers.push_back(std::make_unique<MemoryTier>(*runtime->cache, status));
     }
     if (main.shared.provider != nullptr) {
         // Without ArrCertCacheSecret, entries are this server's alone (its children share them).
         runtime->shared_cache =
             std::make_unique<SharedCache>(main.shared, main.cache_secret.value_or(random_cache_secret()),
-                                          std::chrono::milliseconds(main.backend_timeout_ms));
+                                          std::chrono::milliseconds(server_rows::cache_backend_timeout.value(main)));
         runtime->shared_cache->report_to(status);
         runtime->tiers.push_back(std::make_unique<SharedTier>(*runtime->shared_cache, status));
     }

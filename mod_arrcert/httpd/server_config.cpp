@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "c_boundary.h"
+#include "directive_handlers.h"
 #include "directive_values.h"
 
 namespace arrcert::httpd {
@@ -98,11 +99,7 @@ extern "C" void* merge_server_config(apr_pool_t* pool, void* base_config, void* 
 
 extern "C" const char* set_cache(cmd_parms* cmd, void* /*config*/, const char* arg, const char* memory)
 {
-    return guard_directive(cmd, [&]() -> const char* {
-        if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
-            return context;
-        }
-        ServerConfig& server = server_config_of(cmd);
+    return on_server(cmd, true, [&](ServerConfig& server) -> const char* {
         if (const auto in_memory = memory_cache_named(arg); in_memory) {
             if (!*in_memory) {
                 return directive_error(cmd, in_memory->error());
@@ -138,10 +135,7 @@ extern "C" const char* set_cache(cmd_parms* cmd, void* /*config*/, const char* a
 
 extern "C" const char* set_cache_secret(cmd_parms* cmd, void* /*config*/, const char* arg)
 {
-    return guard_directive(cmd, [&]() -> const char* {
-        if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
-            return context;
-        }
+    return on_server(cmd, true, [&](ServerConfig& server) -> const char* {
         const auto path = server_path(cmd, arg);
         if (!path) {
             return directive_error(cmd, path.error());
@@ -150,25 +144,9 @@ extern "C" const char* set_cache_secret(cmd_parms* cmd, void* /*config*/, const 
         if (!secret) {
             return directive_error(cmd, secret.error());
         }
-        server_config_of(cmd).cache_secret = secret.value();
+        server.cache_secret = secret.value();
         return nullptr;
     });
-}
-
-extern "C" const char* set_cache_timeout(cmd_parms* cmd, void* /*config*/, const char* arg)
-{
-    if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
-        return context;
-    }
-    return set_number(cmd, arg, 1, 86400, "seconds", server_config_of(cmd).cache_timeout);
-}
-
-extern "C" const char* set_backend_timeout(cmd_parms* cmd, void* /*config*/, const char* arg)
-{
-    if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
-        return context;
-    }
-    return set_number(cmd, arg, 10, 60000, "milliseconds", server_config_of(cmd).backend_timeout_ms);
 }
 
 }  // namespace arrcert::httpd

@@ -98,7 +98,7 @@ extern "C" int status_handler(request_rec* r)
             return HTTP_BAD_REQUEST;
         }
         const StatusSnapshot snapshot = snapshot_of(r);
-        const int warning_days = server_config(r->server).status_expiry_warning_days;
+        const int warning_days = server_rows::status_expiry_warning.value(server_config(r->server));
         std::string body;
         if (std::strcmp(format, "json") == 0) {
             ap_set_content_type(r, "application/json");
@@ -148,23 +148,6 @@ StatusArea* status_area(server_rec* base, std::size_t capacity)
     }
     kept->area = StatusArea::create(apr_shm_baseaddr_get(kept->shm), capacity);
     return kept->area;
-}
-
-extern "C" const char* set_status_inventory(cmd_parms* cmd, void* /*config*/, const char* arg)
-{
-    if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
-        return context;
-    }
-    return set_number(cmd, arg, 0, static_cast<std::int64_t>(StatusArea::max_inventory), "certificates",
-                      server_config_of(cmd).status_inventory);
-}
-
-extern "C" const char* set_status_expiry_warning(cmd_parms* cmd, void* /*config*/, const char* arg)
-{
-    if (const char* context = ap_check_cmd_context(cmd, GLOBAL_ONLY); context != nullptr) {
-        return context;
-    }
-    return set_number(cmd, arg, 0, 3650, "days", server_config_of(cmd).status_expiry_warning_days);
 }
 
 }  // namespace arrcert::httpd

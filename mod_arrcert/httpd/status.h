@@ -18,8 +18,6 @@ extern "C" {
 int status_section(request_rec* r, int flags);
 // The arrcert-status handler: the status page as HTML, JSON or Prometheus text.
 int status_handler(request_rec* r);
-const char* set_status_inventory(cmd_parms* cmd, void* config, const char* arg);
-const char* set_status_expiry_warning(cmd_parms* cmd, void* config, const char* arg);
 }
 
 }  // namespace arrcert::httpd

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "c_boundary.h"
+#include "directive_handlers.h"
 #include "request_state.h"
 #include "runtime.h"
 #include "server_config.h"
@@ -21,8 +22,7 @@ namespace arrcert::httpd {
 
 extern "C" const char* add_trusted_proxy(cmd_parms* cmd, void* /*config*/, const char* arg)
 {
-    return guard_directive(cmd, [&]() -> const char* {
-        ServerConfig& server = server_config_of(cmd);
+    return on_server(cmd, false, [&](ServerConfig& server) -> const char* {
         // "none": this server trusts no peer, whatever the main server lists (a status listener).
         const bool none = strcasecmp(arg, "none") == 0;
         if (server.trusted_proxies != nullptr && (none || server.trusted_proxies->nelts == 0)) {

@@ -288,3 +288,22 @@ def test_readme_status_snippet_works_beside_the_first_configuration(files, pki):
         assert status == 200 and alice.sha1 in body.upper().replace(":", ""), body[:500]
     finally:
         httpd.stop()
+
+
+def handler_name_for(directive, repeatable):
+    """ArrCertCARevocationFile -> add_ca_revocation_file (set_... where one line sets the value)."""
+    words = re.findall(r"[A-Z]+(?=[A-Z][a-z]|$)|[A-Z][a-z0-9]*", directive[len("ArrCert"):])
+    return ("add_" if repeatable else "set_") + "_".join(word.lower() for word in words)
+
+
+def test_every_handler_is_named_after_its_directive():
+    """A directive with a handler of its own names it set_NAME, or add_NAME where its lines add up
+    (ITERATE, or a repeatable list), so that the handler of a directive is found by its name."""
+    table = open(os.path.join(ROOT, "mod_arrcert", "httpd", "command_table.cpp")).read()
+    rows = re.findall(r'row\("(ArrCert\w+)",\s*(\w+),\s*(\w+),', table)
+    assert len(rows) >= 20, rows
+    for directive, handler, how in rows:
+        assert handler in (handler_name_for(directive, False), handler_name_for(directive, True)), \
+            f"{directive}: handler {handler}, expected {handler_name_for(directive, how == 'ITERATE')}"
+        if how == "ITERATE":
+            assert handler == handler_name_for(directive, True), (directive, handler)

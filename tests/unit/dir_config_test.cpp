@@ -182,6 +182,32 @@ using testing::CertificateSpec;
 // Every field of the resolved Scope either changes the verdict cache's key or is listed here as
 // verdict-neutral: two scopes that judge differently never share a cached verdict (issue 25,
 // item 6). A field added to Scope stops this from compiling until it is listed below.
+TEST(DirConfigTest, MergeCoversEveryField)
+{
+    // A new field of DirSettings fails to compile here until it is named, and then fails the
+    // count until merged_fields lists it (options merge on their own, as SSLOptions).
+    DirSettings settings;
+    [[maybe_unused]] auto& [verify_client, require_at, accept_unverified, thumbprints, issuers, subjects, alt_names,
+                            clock_skew, headers, xfcc_element, max_header_length, options, user_name, export_names,
+                            trust, crls, revocation, verify_depth, crl_refresh, fetch_crls, partial_chain,
+                            relay_headers, ocsp_enable, ocsp_default_responder, ocsp_override_responder, ocsp_timeout,
+                            ocsp_max_age, ocsp_time_skew, ocsp_use_nonce, ocsp_responder_certs] = settings;
+    constexpr std::size_t fields = 30;
+    EXPECT_EQ(std::tuple_size_v<std::remove_const_t<decltype(merged_fields)>> + 1, fields);
+
+    // Each listed field: the inner value where set, else the outer one.
+    DirSettings outer;
+    outer.verify_depth = 5;
+    outer.ocsp_responder_certs = ResponderCertificates{nullptr, "outer"};
+    DirSettings inner;
+    inner.clock_skew = 7;
+    const DirSettings merged = merge(outer, inner);
+    EXPECT_EQ(merged.verify_depth, 5);
+    EXPECT_EQ(merged.clock_skew, 7);
+    ASSERT_TRUE(merged.ocsp_responder_certs.has_value());
+    EXPECT_STREQ(merged.ocsp_responder_certs->identity, "outer");
+}
+
 TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
 {
     const Scope base;
