@@ -16,6 +16,7 @@
 #include "request_state.h"
 #include "request_verdict.h"
 #include "runtime.h"
+#include "log_ids.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -46,14 +47,16 @@ void log_refusal(request_rec* r, const Scope& scope, const Verdict& verdict, con
     }
     if (decision.outcome == Decision::Outcome::none) {
         apr_table_setn(r->notes, refused_note, "no-certificate");
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused: no client certificate in %s", scope.headers.name);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, ARRCERT_LOGNO(0101) "refused: no client certificate in %s",
+                      scope.headers.name);
         return;
     }
     apr_table_setn(r->notes, refused_note, rule_name(decision.rule).data());
     const std::string reason(decision.reason);
     // The client's own text (a PEM label, ...) only escaped, and only here.
     const char* detail = verdict.detail.empty() ? "" : ap_escape_logitem(r->pool, verdict.detail.c_str());
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "refused (rule %s): %s%s%s; header %s, thumbprint %s, subject \"%s\"",
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  ARRCERT_LOGNO(0102) "refused (rule %s): %s%s%s; header %s, thumbprint %s, subject \"%s\"",
                   rule_name(decision.rule).data(), reason.c_str(), *detail != '\0' ? ": " : "", detail,
                   scope.headers.name, verdict.sha1_hex.empty() ? "-" : verdict.sha1_hex.c_str(),
                   verdict.subject_dn.empty() ? "-" : ap_escape_logitem(r->pool, verdict.subject_dn.c_str()));

@@ -18,6 +18,7 @@
 #include "request_state.h"
 #include "runtime.h"
 #include "verdict_tiers.h"
+#include "log_ids.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -106,7 +107,8 @@ std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const Scope& sco
     }
     CrlSource::Current current = scope.crls->current(request_seconds(r), scope.crl_refresh);
     if (!current.event.empty()) {
-        ap_log_rerror(APLOG_MARK, current.event_is_error ? APLOG_ERR : APLOG_NOTICE, 0, r, "%s", current.event.c_str());
+        ap_log_rerror(APLOG_MARK, current.event_is_error ? APLOG_ERR : APLOG_NOTICE, 0, r, ARRCERT_LOGNO(0301) "%s",
+                      current.event.c_str());
         StatusArea& status = *runtime_of(r->server).status;
         status.count(current.event_is_error ? Counter::crl_reload_failures : Counter::crl_reloads);
         const std::string name = scope.crls->description();
@@ -206,7 +208,8 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
         return FoundVerdict{judged, cache_expiry(*judged, now, runtime.cache_timeout)};
     });
     if (found.tier == nullptr && !found.verdict.verdict->warning.empty()) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "let through under soft_fail: %s (thumbprint %s)",
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      ARRCERT_LOGNO(0302) "let through under soft_fail: %s (thumbprint %s)",
                       found.verdict.verdict->warning.c_str(), found.verdict.verdict->sha1_hex.c_str());
     }
     if (APLOGrdebug(r) && found.tier != &memo) {  // not again for what this request already judged

@@ -11,6 +11,7 @@
 #include "server_config.h"
 #include "status.h"
 #include "trusted_proxy.h"
+#include "log_ids.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -43,7 +44,8 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
     runtime->main_server = base;
     runtime->crl_fetcher = std::make_unique<CrlFetcher>(
         default_crl_fetch_timeout_seconds, [base, &status](const SourceEvent& event, const std::string& text) {
-            ap_log_error(APLOG_MARK, event.ok ? APLOG_INFO : APLOG_ERR, 0, base, "%s", text.c_str());
+            ap_log_error(APLOG_MARK, event.ok ? APLOG_INFO : APLOG_ERR, 0, base, ARRCERT_LOGNO(0303) "%s",
+                         text.c_str());
             status.count(event.ok ? Counter::crl_fetches : Counter::crl_fetch_failures);
             status.record_source(event);
         });
@@ -52,7 +54,7 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
         status.record_source(event);
     });
     const auto notice = [base](const std::string& text) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "%s", text.c_str());
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, ARRCERT_LOGNO(0304) "%s", text.c_str());
     };
     runtime->crl_fetcher->notice_to(notice);
     runtime->ocsp_client->notice_to(notice);

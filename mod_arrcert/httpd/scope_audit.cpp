@@ -12,6 +12,7 @@
 
 #include "c_boundary.h"
 #include "directives.h"
+#include "log_ids.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -162,7 +163,7 @@ extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_poo
         }
         if (unproven->what != nullptr && std::string_view(unproven->what).ends_with(" optional_no_ca")) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
-                         "mod_arrcert: %s:%d: 'ArrCertVerifyClient optional_no_ca' lets through certificates that "
+                         ARRCERT_LOGNO(0202) "mod_arrcert: %s:%d: 'ArrCertVerifyClient optional_no_ca' lets through certificates that "
                          "no CA or pin verified, so every name in this scope (SSL_CLIENT_S_DN, Require expr, "
                          "ArrCertUserName) may be a self-made certificate's. Use optional or require, or write "
                          "'ArrCertAcceptUnverified on' here if the front end verifies client certificates itself.",
@@ -170,7 +171,7 @@ extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_poo
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
-                     "mod_arrcert: %s:%d: '%s' trusts neither a CA (ArrCertCACertificateFile, "
+                     ARRCERT_LOGNO(0203) "mod_arrcert: %s:%d: '%s' trusts neither a CA (ArrCertCACertificateFile, "
                      "ArrCertCACertificatePath) nor pinned thumbprints (ArrCertThumbprint), so any self-made "
                      "certificate with the right names would pass: names and presence are not proof. Configure "
                      "a CA or pins for this scope, or write 'ArrCertAcceptUnverified on' if the front end "

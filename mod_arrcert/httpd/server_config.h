@@ -24,8 +24,9 @@ struct Runtime;
 // What the server-level directives say, with the rule of DirSettings: not set is std::optional
 // empty or a null pointer, and a default is applied where the value is read (from its row).
 struct ServerConfig {
-    // ArrCertTrustedProxy, of apr_ipsubnet_t*: empty for "none"; null when not set here (a
-    // virtual host inherits the main server's), and then trusted_peers() says what holds.
+    // ArrCertTrustedProxy, of apr_ipsubnet_t*: empty for "none"; null when not set (a virtual host
+    // inherits the main server's), and where no server sets it the default holds: any peer
+    // unless another server lists its front ends (peer_is_trusted).
     apr_array_header_t* trusted_proxies = nullptr;
     apr_array_header_t* header_names = nullptr;  // of const char*: the headers this server's scopes read
     // Global (the main server's): ArrCertCache, ArrCertCache*, ArrCertStatus*.

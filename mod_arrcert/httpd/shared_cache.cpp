@@ -5,6 +5,7 @@
 #include <util_mutex.h>
 
 #include "module.h"
+#include "log_ids.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -37,7 +38,7 @@ struct SharedCache::Backend {
         retry_at.store(now + retry_seconds, std::memory_order_relaxed);
         if (!down.exchange(true)) {
             ap_log_error(APLOG_MARK, APLOG_ERR, status, base,
-                         "ArrCertCache %s failed to %s%s; requests are judged here without it, and it is "
+                         ARRCERT_LOGNO(0401) "ArrCertCache %s failed to %s%s; requests are judged here without it, and it is "
                          "tried again every %d seconds",
                          spec.description, operation, status == APR_TIMEUP ? " in time" : "",
                          static_cast<int>(retry_seconds));
@@ -48,7 +49,8 @@ struct SharedCache::Backend {
     void worked()
     {
         if (down.load(std::memory_order_relaxed) && down.exchange(false)) {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, base, "ArrCertCache %s works again", spec.description);
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, base, ARRCERT_LOGNO(0402) "ArrCertCache %s works again",
+                         spec.description);
             report(true, apr_time_sec(apr_time_now()), {});
         }
     }
@@ -93,15 +95,16 @@ int SharedCache::start(server_rec* base, apr_pool_t* pool)
         const apr_status_t status =
             ap_global_mutex_create(&backend.mutex, nullptr, shared_cache_mutex_type, nullptr, base, pool, 0);
         if (status != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, status, base, "cannot create the mutex of ArrCertCache %s",
-                         backend.spec.description);
+            ap_log_error(APLOG_MARK, APLOG_CRIT, status, base,
+                         ARRCERT_LOGNO(0403) "cannot create the mutex of ArrCertCache %s", backend.spec.description);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     const ap_socache_hints hints{32, 4096, apr_time_from_sec(30)};
     const apr_status_t status = backend.spec.provider->init(backend.spec.instance, "mod_arrcert", &hints, base, pool);
     if (status != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, status, base, "cannot start ArrCertCache %s", backend.spec.description);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, status, base, ARRCERT_LOGNO(0404) "cannot start ArrCertCache %s",
+                     backend.spec.description);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     // Registered after the owner's cleanup, so run before it.
@@ -127,8 +130,8 @@ void SharedCache::child_init(apr_pool_t* pool, server_rec* server)
     const apr_status_t status =
         apr_global_mutex_child_init(&backend.mutex, apr_global_mutex_lockfile(backend.mutex), pool);
     if (status != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, status, server, "cannot attach to the mutex of ArrCertCache %s",
-                     backend.spec.description);
+        ap_log_error(APLOG_MARK, APLOG_ERR, status, server,
+                     ARRCERT_LOGNO(0405) "cannot attach to the mutex of ArrCertCache %s", backend.spec.description);
     }
 }
 
@@ -167,7 +170,7 @@ std::optional<OpenedVerdict> SharedCache::find(const CacheKey& key, std::int64_t
     if (!opened) {
         // Another server with another secret, or someone writing to the cache.
         ap_log_rerror(APLOG_MARK, warned_forgery_.exchange(true) ? APLOG_DEBUG : APLOG_WARNING, 0, r,
-                      "ArrCertCache %s returned an entry that is not sealed with this server's secret; "
+                      ARRCERT_LOGNO(0406) "ArrCertCache %s returned an entry that is not sealed with this server's secret; "
                       "ignored (do the servers sharing it have the same ArrCertCacheSecret?)",
                       backend.spec.description);
         return std::nullopt;

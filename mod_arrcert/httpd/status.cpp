@@ -17,6 +17,7 @@
 #include "runtime.h"
 #include "server_config.h"
 #include "trusted_proxy.h"
+#include "log_ids.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -82,7 +83,7 @@ extern "C" int status_handler(request_rec* r)
         // clients from the host's own.
         if (peer_is_front_end_here(r)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                          "arrcert-status: refused a request relayed by the front end %s (ArrCertTrustedProxy): "
+                          ARRCERT_LOGNO(0501) "arrcert-status: refused a request relayed by the front end %s (ArrCertTrustedProxy): "
                           "serve the status page on a listener the front end does not reach",
                           r->connection->client_ip);
             return HTTP_FORBIDDEN;
@@ -94,7 +95,8 @@ extern "C" int status_handler(request_rec* r)
         }
         const char* format = format_of(r);
         if (format == nullptr) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "arrcert-status: unknown query (format=html|json|prometheus)");
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                          ARRCERT_LOGNO(0502) "arrcert-status: unknown query (format=html|json|prometheus)");
             return HTTP_BAD_REQUEST;
         }
         const StatusSnapshot snapshot = snapshot_of(r);
@@ -142,8 +144,8 @@ StatusArea* status_area(server_rec* base, std::size_t capacity)
     // Anonymous: inherited by every child that httpd forks.
     const apr_size_t bytes = StatusArea::bytes_for(capacity);
     if (const apr_status_t status = apr_shm_create(&kept->shm, bytes, nullptr, process_pool); status != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, status, base, "cannot create the status area (%" APR_SIZE_T_FMT " bytes)",
-                     bytes);
+        ap_log_error(APLOG_MARK, APLOG_CRIT, status, base,
+                     ARRCERT_LOGNO(0503) "cannot create the status area (%" APR_SIZE_T_FMT " bytes)", bytes);
         return nullptr;
     }
     kept->area = StatusArea::create(apr_shm_baseaddr_get(kept->shm), capacity);

@@ -15,6 +15,7 @@
 #include "request_state.h"
 #include "runtime.h"
 #include "server_config.h"
+#include "log_ids.h"
 
 APLOG_USE_MODULE(arrcert);
 
@@ -187,7 +188,8 @@ void remove_look_alikes(request_rec* r, const std::vector<std::string>& names) n
     }
     for (int i = 0; found != nullptr && i < found->nelts; ++i) {
         const char* key = APR_ARRAY_IDX(found, i, const char*);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "removed %s: a look-alike of a certificate header",
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      ARRCERT_LOGNO(0103) "removed %s: a look-alike of a certificate header",
                       ap_escape_logitem(r->pool, key));
         apr_table_unset(r->headers_in, key);
     }
@@ -198,30 +200,33 @@ void remove_look_alikes(request_rec* r, const std::vector<std::string>& names) n
 // any other peer they are removed, so that no handler, proxied backend, CGI or PHP app reads them.
 extern "C" int receive_certificate_headers(request_rec* r)
 {
-    return guard_request(r, "receiving the certificate headers", HTTP_INTERNAL_SERVER_ERROR, [&] {
-        const Runtime& runtime = runtime_of(r->server);
-        const std::vector<std::string>& names = runtime.certificate_headers;
-        remove_look_alikes(r, names);
-        if (peer_is_trusted(r)) {
-            auto** received = static_cast<const char**>(apr_palloc(r->pool, sizeof(const char*) * names.size()));
-            for (std::size_t i = 0; i < names.size(); ++i) {
-                // Every line, joined with ", " as httpd joins repeated lines: never only the first.
-                received[i] = apr_table_getm(r->pool, r->headers_in, names[i].c_str());
-            }
-            RequestState::of(r).received = received;
-            return DECLINED;
-        }
-        for (const std::string& name : names) {
-            if (apr_table_get(r->headers_in, name.c_str()) != nullptr) {
-                apr_table_unset(r->headers_in, name.c_str());
-                runtime.status->count(Counter::headers_stripped);
-                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                              "removed %s sent by %s, which is not an ArrCertTrustedProxy: no certificate",
+    return guard_request(r, "receiving the certificate headers", HTTP_INTERNAL_SERVER_ERROR,
+                         [&] {
+                             const Runtime& runtime = runtime_of(r->server);
+                             const std::vector<std::string>& names = runtime.certificate_headers;
+                             remove_look_alikes(r, names);
+                             if (peer_is_trusted(r)) {
+                                 auto** received =
+                                     static_cast<const char**>(apr_palloc(r->pool, sizeof(const char*) * names.size()));
+                                 for (std::size_t i = 0; i < names.size(); ++i) {
+                                     // Every line, joined with ", " as httpd joins repeated lines: never only the
+                                     // first.
+                                     received[i] = apr_table_getm(r->pool, r->headers_in, names[i].c_str());
+                                 }
+                                 RequestState::of(r).received = received;
+                                 return DECLINED;
+                             }
+                             for (const std::string& name : names) {
+                                 if (apr_table_get(r->headers_in, name.c_str()) != nullptr) {
+                                     apr_table_unset(r->headers_in, name.c_str());
+                                     runtime.status->count(Counter::headers_stripped);
+                                     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                              ARRCERT_LOGNO(0104) "removed %s sent by %s, which is not an ArrCertTrustedProxy: no certificate",
                               name.c_str(), r->connection->client_ip);
-            }
-        }
-        return DECLINED;
-    });
+                                 }
+                             }
+                             return DECLINED;
+                         });
 }
 
 // A trusted loopback address is every local process's: a CGI or PHP script, a tenant's code, any
@@ -251,7 +256,7 @@ extern "C" int warn_about_local_front_ends(apr_pool_t* /*pconf*/, apr_pool_t* /*
                                                   server->server_hostname != nullptr ? server->server_hostname : "?",
                                                   static_cast<unsigned>(server->port), server->defn_line_number);
                 ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, nullptr,
-                             "mod_arrcert: ArrCertTrustedProxy trusts a loopback address%s: every local process "
+                             ARRCERT_LOGNO(0201) "mod_arrcert: ArrCertTrustedProxy trusts a loopback address%s: every local process "
                              "(CGI and PHP scripts, tenants' code) can send a certificate header as the front "
                              "end. Requests this httpd relays carry none unless ArrCertRelayHeaders says so%s; "
                              "prefer a dedicated address or listener for the front end (docs/security.md).",
