@@ -23,27 +23,54 @@
 
 namespace arrcert {
 
+// Every counter, once: its enumerator and its name (mod_status's "ArrCert<name>" lines, the
+// pages, the JSON key). The enum, counter_name() and every rendering (status_report.cpp) come
+// from this list, in its order: a counter is one row here. A macro because the enumerators come
+// from it too; what each counts: docs/status.md.
+#define ARRCERT_COUNTERS(X)                     \
+    X(accepted, "Accepted")                     \
+    X(refused, "Refused")                       \
+    X(no_certificate, "NoCertificate")          \
+    X(headers_stripped, "HeadersStripped")      \
+    X(memory_cache_hits, "MemoryCacheHits")     \
+    X(memory_cache_misses, "MemoryCacheMisses") \
+    X(shared_cache_hits, "SharedCacheHits")     \
+    X(shared_cache_misses, "SharedCacheMisses") \
+    X(crl_reloads, "CrlReloads")                \
+    X(crl_reload_failures, "CrlReloadFailures") \
+    X(crl_fetches, "CrlFetches")                \
+    X(crl_fetch_failures, "CrlFetchFailures")   \
+    X(ocsp_queries, "OcspQueries")              \
+    X(ocsp_query_failures, "OcspQueryFailures")
+
 enum class Counter : std::uint8_t {
-    accepted,          // a certificate passed every rule
-    refused,           // a certificate failed a rule (by rule: refused_by_rule)
-    no_certificate,    // no certificate where the module is on
-    headers_stripped,  // certificate headers removed from peers that are not trusted front ends
-    memory_cache_hits,
-    memory_cache_misses,
-    shared_cache_hits,
-    shared_cache_misses,
-    crl_reloads,  // ArrCertCARevocationFile/Path read again
-    crl_reload_failures,
-    crl_fetches,  // CRLs fetched from distribution points
-    crl_fetch_failures,
-    ocsp_queries,  // answers taken from OCSP responders
-    ocsp_query_failures,
+#define ARRCERT_COUNTER_ENUMERATOR(id, name) id,
+    ARRCERT_COUNTERS(ARRCERT_COUNTER_ENUMERATOR)
+#undef ARRCERT_COUNTER_ENUMERATOR
 };
-inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::ocsp_query_failures) + 1;
+
+struct CounterInfo {
+    Counter id;
+    std::string_view name;
+};
+
+// In the list's order, so by enumerator.
+inline constexpr std::array all_counters{
+#define ARRCERT_COUNTER_INFO(id, name) CounterInfo{Counter::id, name},
+    ARRCERT_COUNTERS(ARRCERT_COUNTER_INFO)
+#undef ARRCERT_COUNTER_INFO
+};
+#undef ARRCERT_COUNTERS
+
+inline constexpr std::size_t counter_count = all_counters.size();
 inline constexpr std::size_t rule_count = static_cast<std::size_t>(last_rule) + 1;
 
 // The name in mod_status's lines (after "ArrCert") and in JSON, e.g. "Accepted", "MemoryCacheHits".
-std::string_view counter_name(Counter counter) noexcept;
+constexpr std::string_view counter_name(Counter counter) noexcept
+{
+    const auto at = static_cast<std::size_t>(counter);
+    return at < counter_count ? all_counters.at(at).name : "Unknown";
+}
 
 // A client certificate as a request saw it.
 struct SeenCertificate {

@@ -10,16 +10,6 @@
 namespace arrcert {
 namespace {
 
-constexpr std::array<Counter, counter_count> all_counters{
-    Counter::accepted,          Counter::refused,
-    Counter::no_certificate,    Counter::headers_stripped,
-    Counter::memory_cache_hits, Counter::memory_cache_misses,
-    Counter::shared_cache_hits, Counter::shared_cache_misses,
-    Counter::crl_reloads,       Counter::crl_reload_failures,
-    Counter::crl_fetches,       Counter::crl_fetch_failures,
-    Counter::ocsp_queries,      Counter::ocsp_query_failures,
-};
-
 // The rules a request can be refused by, in the order judge() applies them.
 constexpr std::array<Rule, rule_count - 1> refusing_rules{Rule::header,  Rule::certificate, Rule::validity,
                                                           Rule::chain,   Rule::thumbprint,  Rule::issuer,
@@ -117,8 +107,8 @@ long long days_left(std::int64_t not_after, std::int64_t now) noexcept
 std::string status_lines(const StatusSnapshot& snapshot)
 {
     std::string out;
-    for (const Counter counter : all_counters) {
-        out.append("ArrCert").append(counter_name(counter)).append(": ").append(number(snapshot.counter(counter)));
+    for (const CounterInfo& counter : all_counters) {
+        out.append("ArrCert").append(counter.name).append(": ").append(number(snapshot.counter(counter.id)));
         out.push_back('\n');
     }
     for (const Rule rule : refusing_rules) {
@@ -132,9 +122,9 @@ std::string status_lines(const StatusSnapshot& snapshot)
 std::string status_summary_html(const StatusSnapshot& snapshot)
 {
     std::string out = "<h2>mod_arrcert</h2>\n<table>\n";
-    for (const Counter counter : all_counters) {
-        out.append("<tr><th>").append(counter_name(counter)).append("</th><td>");
-        out.append(number(snapshot.counter(counter))).append("</td></tr>\n");
+    for (const CounterInfo& counter : all_counters) {
+        out.append("<tr><th>").append(counter.name).append("</th><td>");
+        out.append(number(snapshot.counter(counter.id))).append("</td></tr>\n");
     }
     for (const Rule rule : refusing_rules) {
         out.append("<tr><th>Refused").append(capitalized(rule_name(rule))).append("</th><td>");
@@ -175,9 +165,9 @@ std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_
     out.append("</table>\n");
 
     out.append("<h2>Requests</h2>\n<div class=\"row\"><table>\n<tr><th>Counter</th><th>Value</th></tr>\n");
-    for (const Counter counter : all_counters) {
-        out.append("<tr><td>").append(counter_name(counter)).append("</td><td class=\"n\">");
-        out.append(number(snapshot.counter(counter))).append("</td></tr>\n");
+    for (const CounterInfo& counter : all_counters) {
+        out.append("<tr><td>").append(counter.name).append("</td><td class=\"n\">");
+        out.append(number(snapshot.counter(counter.id))).append("</td></tr>\n");
     }
     out.append("</table>\n<table>\n<tr><th>Refused by rule</th><th>Requests</th></tr>\n");
     for (const Rule rule : refusing_rules) {
@@ -213,8 +203,8 @@ std::string status_json(const StatusSnapshot& snapshot, int expiry_warning_days)
 {
     std::string out = "{\"time\":" + json(utc(snapshot.now)) + ",\"counters\":{";
     const char* comma = "";
-    for (const Counter counter : all_counters) {
-        out.append(comma).append(json(counter_name(counter))).append(":").append(number(snapshot.counter(counter)));
+    for (const CounterInfo& counter : all_counters) {
+        out.append(comma).append(json(counter.name)).append(":").append(number(snapshot.counter(counter.id)));
         comma = ",";
     }
     out.append("},\"refused_by_rule\":{");
