@@ -23,28 +23,30 @@
 
 namespace arrcert {
 
-// Every counter, once: its enumerator and its name (mod_status's "ArrCert<name>" lines, the
-// pages, the JSON key). The enum, counter_name() and every rendering (status_report.cpp) come
-// from this list, in its order: a counter is one row here. A macro because the enumerators come
-// from it too; what each counts: docs/status.md.
-#define ARRCERT_COUNTERS(X)                     \
-    X(accepted, "Accepted")                     \
-    X(refused, "Refused")                       \
-    X(no_certificate, "NoCertificate")          \
-    X(headers_stripped, "HeadersStripped")      \
-    X(memory_cache_hits, "MemoryCacheHits")     \
-    X(memory_cache_misses, "MemoryCacheMisses") \
-    X(shared_cache_hits, "SharedCacheHits")     \
-    X(shared_cache_misses, "SharedCacheMisses") \
-    X(crl_reloads, "CrlReloads")                \
-    X(crl_reload_failures, "CrlReloadFailures") \
-    X(crl_fetches, "CrlFetches")                \
-    X(crl_fetch_failures, "CrlFetchFailures")   \
-    X(ocsp_queries, "OcspQueries")              \
-    X(ocsp_query_failures, "OcspQueryFailures")
+// Every counter, once: its enumerator, its name (mod_status's "ArrCert<name>" lines, the pages,
+// the JSON key), and its Prometheus metric and labels. The enum, counter_name() and every
+// rendering (status_report.cpp) come from this list, in its order: a counter is one row here (and
+// a new metric one HELP text in status_report.cpp). rule="{rule}": one sample per refusing rule,
+// from refused_by_rule. A macro because the enumerators come from it too; what each counts:
+// docs/status.md.
+#define ARRCERT_COUNTERS(X)                                                                                      \
+    X(accepted, "Accepted", "arrcert_requests_total", R"(outcome="accepted",rule="none")")                       \
+    X(refused, "Refused", "arrcert_requests_total", R"(outcome="refused",rule="{rule}")")                        \
+    X(no_certificate, "NoCertificate", "arrcert_requests_total", R"(outcome="none",rule="none")")                \
+    X(headers_stripped, "HeadersStripped", "arrcert_headers_stripped_total", "")                                 \
+    X(memory_cache_hits, "MemoryCacheHits", "arrcert_cache_lookups_total", R"(tier="memory",result="hit")")      \
+    X(memory_cache_misses, "MemoryCacheMisses", "arrcert_cache_lookups_total", R"(tier="memory",result="miss")") \
+    X(shared_cache_hits, "SharedCacheHits", "arrcert_cache_lookups_total", R"(tier="shared",result="hit")")      \
+    X(shared_cache_misses, "SharedCacheMisses", "arrcert_cache_lookups_total", R"(tier="shared",result="miss")") \
+    X(crl_reloads, "CrlReloads", "arrcert_crl_reloads_total", R"(result="ok")")                                  \
+    X(crl_reload_failures, "CrlReloadFailures", "arrcert_crl_reloads_total", R"(result="failed")")               \
+    X(crl_fetches, "CrlFetches", "arrcert_crl_fetches_total", R"(result="ok")")                                  \
+    X(crl_fetch_failures, "CrlFetchFailures", "arrcert_crl_fetches_total", R"(result="failed")")                 \
+    X(ocsp_queries, "OcspQueries", "arrcert_ocsp_queries_total", R"(result="ok")")                               \
+    X(ocsp_query_failures, "OcspQueryFailures", "arrcert_ocsp_queries_total", R"(result="failed")")
 
 enum class Counter : std::uint8_t {
-#define ARRCERT_COUNTER_ENUMERATOR(id, name) id,
+#define ARRCERT_COUNTER_ENUMERATOR(id, name, metric, labels) id,
     ARRCERT_COUNTERS(ARRCERT_COUNTER_ENUMERATOR)
 #undef ARRCERT_COUNTER_ENUMERATOR
 };
@@ -52,11 +54,13 @@ enum class Counter : std::uint8_t {
 struct CounterInfo {
     Counter id;
     std::string_view name;
+    std::string_view metric;  // Prometheus's
+    std::string_view labels;  // its samples', without the braces
 };
 
 // In the list's order, so by enumerator.
 inline constexpr std::array all_counters{
-#define ARRCERT_COUNTER_INFO(id, name) CounterInfo{Counter::id, name},
+#define ARRCERT_COUNTER_INFO(id, name, metric, labels) CounterInfo{Counter::id, name, metric, labels},
     ARRCERT_COUNTERS(ARRCERT_COUNTER_INFO)
 #undef ARRCERT_COUNTER_INFO
 };
