@@ -23,27 +23,58 @@
 
 namespace arrcert {
 
+// Every counter, once: its enumerator, its name (mod_status's "ArrCert<name>" lines, the pages,
+// the JSON key), and its Prometheus metric and labels. The enum, counter_name() and every
+// rendering (status_report.cpp) come from this list, in its order: a counter is one row here (and
+// a new metric one HELP text in status_report.cpp). rule="{rule}": one sample per refusing rule,
+// from refused_by_rule. A macro because the enumerators come from it too; what each counts:
+// docs/status.md.
+#define ARRCERT_COUNTERS(X)                                                                                      \
+    X(accepted, "Accepted", "arrcert_requests_total", R"(outcome="accepted",rule="none")")                       \
+    X(refused, "Refused", "arrcert_requests_total", R"(outcome="refused",rule="{rule}")")                        \
+    X(no_certificate, "NoCertificate", "arrcert_requests_total", R"(outcome="none",rule="none")")                \
+    X(headers_stripped, "HeadersStripped", "arrcert_headers_stripped_total", "")                                 \
+    X(memory_cache_hits, "MemoryCacheHits", "arrcert_cache_lookups_total", R"(tier="memory",result="hit")")      \
+    X(memory_cache_misses, "MemoryCacheMisses", "arrcert_cache_lookups_total", R"(tier="memory",result="miss")") \
+    X(shared_cache_hits, "SharedCacheHits", "arrcert_cache_lookups_total", R"(tier="shared",result="hit")")      \
+    X(shared_cache_misses, "SharedCacheMisses", "arrcert_cache_lookups_total", R"(tier="shared",result="miss")") \
+    X(crl_reloads, "CrlReloads", "arrcert_crl_reloads_total", R"(result="ok")")                                  \
+    X(crl_reload_failures, "CrlReloadFailures", "arrcert_crl_reloads_total", R"(result="failed")")               \
+    X(crl_fetches, "CrlFetches", "arrcert_crl_fetches_total", R"(result="ok")")                                  \
+    X(crl_fetch_failures, "CrlFetchFailures", "arrcert_crl_fetches_total", R"(result="failed")")                 \
+    X(ocsp_queries, "OcspQueries", "arrcert_ocsp_queries_total", R"(result="ok")")                               \
+    X(ocsp_query_failures, "OcspQueryFailures", "arrcert_ocsp_queries_total", R"(result="failed")")
+
 enum class Counter : std::uint8_t {
-    accepted,          // a certificate passed every rule
-    refused,           // a certificate failed a rule (by rule: refused_by_rule)
-    no_certificate,    // no certificate where the module is on
-    headers_stripped,  // certificate headers removed from peers that are not trusted front ends
-    memory_cache_hits,
-    memory_cache_misses,
-    shared_cache_hits,
-    shared_cache_misses,
-    crl_reloads,  // ArrCertCARevocationFile/Path read again
-    crl_reload_failures,
-    crl_fetches,  // CRLs fetched from distribution points
-    crl_fetch_failures,
-    ocsp_queries,  // answers taken from OCSP responders
-    ocsp_query_failures,
+#define ARRCERT_COUNTER_ENUMERATOR(id, name, metric, labels) id,
+    ARRCERT_COUNTERS(ARRCERT_COUNTER_ENUMERATOR)
+#undef ARRCERT_COUNTER_ENUMERATOR
 };
-inline constexpr std::size_t counter_count = static_cast<std::size_t>(Counter::ocsp_query_failures) + 1;
+
+struct CounterInfo {
+    Counter id;
+    std::string_view name;
+    std::string_view metric;  // Prometheus's
+    std::string_view labels;  // its samples', without the braces
+};
+
+// In the list's order, so by enumerator.
+inline constexpr std::array all_counters{
+#define ARRCERT_COUNTER_INFO(id, name, metric, labels) CounterInfo{Counter::id, name, metric, labels},
+    ARRCERT_COUNTERS(ARRCERT_COUNTER_INFO)
+#undef ARRCERT_COUNTER_INFO
+};
+#undef ARRCERT_COUNTERS
+
+inline constexpr std::size_t counter_count = all_counters.size();
 inline constexpr std::size_t rule_count = static_cast<std::size_t>(last_rule) + 1;
 
 // The name in mod_status's lines (after "ArrCert") and in JSON, e.g. "Accepted", "MemoryCacheHits".
-std::string_view counter_name(Counter counter) noexcept;
+constexpr std::string_view counter_name(Counter counter) noexcept
+{
+    const auto at = static_cast<std::size_t>(counter);
+    return at < counter_count ? all_counters.at(at).name : "Unknown";
+}
 
 // A client certificate as a request saw it.
 struct SeenCertificate {

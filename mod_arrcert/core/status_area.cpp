@@ -54,27 +54,6 @@ void load_text(const SharedText& from, std::array<char, StatusArea::max_text>& t
     }
 }
 
-std::string_view counter_name(Counter counter) noexcept
-{
-    switch (counter) {
-        case Counter::accepted: return "Accepted";
-        case Counter::refused: return "Refused";
-        case Counter::no_certificate: return "NoCertificate";
-        case Counter::headers_stripped: return "HeadersStripped";
-        case Counter::memory_cache_hits: return "MemoryCacheHits";
-        case Counter::memory_cache_misses: return "MemoryCacheMisses";
-        case Counter::shared_cache_hits: return "SharedCacheHits";
-        case Counter::shared_cache_misses: return "SharedCacheMisses";
-        case Counter::crl_reloads: return "CrlReloads";
-        case Counter::crl_reload_failures: return "CrlReloadFailures";
-        case Counter::crl_fetches: return "CrlFetches";
-        case Counter::crl_fetch_failures: return "CrlFetchFailures";
-        case Counter::ocsp_queries: return "OcspQueries";
-        case Counter::ocsp_query_failures: return "OcspQueryFailures";
-    }
-    return "Unknown";
-}
-
 std::string_view source_kind_name(SourceKind kind) noexcept
 {
     switch (kind) {

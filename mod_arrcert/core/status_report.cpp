@@ -1,5 +1,6 @@
 #include "arrcert/status_report.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -10,20 +11,70 @@
 namespace arrcert {
 namespace {
 
-constexpr std::array<Counter, counter_count> all_counters{
-    Counter::accepted,          Counter::refused,
-    Counter::no_certificate,    Counter::headers_stripped,
-    Counter::memory_cache_hits, Counter::memory_cache_misses,
-    Counter::shared_cache_hits, Counter::shared_cache_misses,
-    Counter::crl_reloads,       Counter::crl_reload_failures,
-    Counter::crl_fetches,       Counter::crl_fetch_failures,
-    Counter::ocsp_queries,      Counter::ocsp_query_failures,
-};
-
 // The rules a request can be refused by, in the order judge() applies them.
 constexpr std::array<Rule, rule_count - 1> refusing_rules{Rule::header,  Rule::certificate, Rule::validity,
                                                           Rule::chain,   Rule::thumbprint,  Rule::issuer,
                                                           Rule::subject, Rule::san,         Rule::trust};
+
+// The HELP text of each counter metric; the metrics, their order and samples come from all_counters.
+struct CounterMetric {
+    std::string_view name;
+    std::string_view help;
+};
+constexpr std::array counter_metrics{
+    CounterMetric{"arrcert_requests_total",
+                  "Requests decided where mod_arrcert is on, by outcome and, for refusals, the refusing rule."},
+    CounterMetric{"arrcert_headers_stripped_total",
+                  "Certificate headers removed from peers that are not trusted front ends."},
+    CounterMetric{"arrcert_cache_lookups_total", "Verdict cache lookups by tier and result."},
+    CounterMetric{"arrcert_crl_reloads_total", "Reads of ArrCertCARevocationFile/Path after a change, by result."},
+    CounterMetric{"arrcert_crl_fetches_total", "CRLs fetched from distribution points, by result."},
+    CounterMetric{"arrcert_ocsp_queries_total", "Queries to OCSP responders, by result."},
+};
+
+constexpr std::string_view help_of(std::string_view metric) noexcept
+{
+    for (const CounterMetric& each : counter_metrics) {
+        if (each.name == metric) {
+            return each.help;
+        }
+    }
+    return {};
+}
+static_assert(std::all_of(all_counters.begin(), all_counters.end(),
+                          [](const CounterInfo& counter) { return !help_of(counter.metric).empty(); }),
+              "a counter's metric has no HELP text in counter_metrics");
+
+// Whether no counter listed before the one at `at` has its metric.
+constexpr bool opens_metric(std::size_t at) noexcept
+{
+    for (std::size_t i = 0; i < at; ++i) {
+        if (all_counters.at(i).metric == all_counters.at(at).metric) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// A counter whose labels hold rule="{rule}" has a sample per refusing rule instead of one.
+constexpr std::string_view rule_placeholder = "{rule}";
+
+constexpr bool by_rule(const CounterInfo& counter) noexcept
+{
+    return counter.labels.find(rule_placeholder) != std::string_view::npos;
+}
+// Only refusals are counted by rule (refused_by_rule).
+static_assert(std::all_of(all_counters.begin(), all_counters.end(),
+                          [](const CounterInfo& counter) {
+                              return by_rule(counter) == (counter.id == Counter::refused);
+                          }),
+              "only Counter::refused has a sample per rule");
+
+std::string with_rule(std::string_view labels, Rule rule)
+{
+    std::string text(labels);
+    return text.replace(text.find(rule_placeholder), rule_placeholder.size(), rule_name(rule));
+}
 
 using status_text::html;
 using status_text::json;
@@ -117,8 +168,8 @@ long long days_left(std::int64_t not_after, std::int64_t now) noexcept
 std::string status_lines(const StatusSnapshot& snapshot)
 {
     std::string out;
-    for (const Counter counter : all_counters) {
-        out.append("ArrCert").append(counter_name(counter)).append(": ").append(number(snapshot.counter(counter)));
+    for (const CounterInfo& counter : all_counters) {
+        out.append("ArrCert").append(counter.name).append(": ").append(number(snapshot.counter(counter.id)));
         out.push_back('\n');
     }
     for (const Rule rule : refusing_rules) {
@@ -132,9 +183,9 @@ std::string status_lines(const StatusSnapshot& snapshot)
 std::string status_summary_html(const StatusSnapshot& snapshot)
 {
     std::string out = "<h2>mod_arrcert</h2>\n<table>\n";
-    for (const Counter counter : all_counters) {
-        out.append("<tr><th>").append(counter_name(counter)).append("</th><td>");
-        out.append(number(snapshot.counter(counter))).append("</td></tr>\n");
+    for (const CounterInfo& counter : all_counters) {
+        out.append("<tr><th>").append(counter.name).append("</th><td>");
+        out.append(number(snapshot.counter(counter.id))).append("</td></tr>\n");
     }
     for (const Rule rule : refusing_rules) {
         out.append("<tr><th>Refused").append(capitalized(rule_name(rule))).append("</th><td>");
@@ -175,9 +226,9 @@ std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_
     out.append("</table>\n");
 
     out.append("<h2>Requests</h2>\n<div class=\"row\"><table>\n<tr><th>Counter</th><th>Value</th></tr>\n");
-    for (const Counter counter : all_counters) {
-        out.append("<tr><td>").append(counter_name(counter)).append("</td><td class=\"n\">");
-        out.append(number(snapshot.counter(counter))).append("</td></tr>\n");
+    for (const CounterInfo& counter : all_counters) {
+        out.append("<tr><td>").append(counter.name).append("</td><td class=\"n\">");
+        out.append(number(snapshot.counter(counter.id))).append("</td></tr>\n");
     }
     out.append("</table>\n<table>\n<tr><th>Refused by rule</th><th>Requests</th></tr>\n");
     for (const Rule rule : refusing_rules) {
@@ -213,8 +264,8 @@ std::string status_json(const StatusSnapshot& snapshot, int expiry_warning_days)
 {
     std::string out = "{\"time\":" + json(utc(snapshot.now)) + ",\"counters\":{";
     const char* comma = "";
-    for (const Counter counter : all_counters) {
-        out.append(comma).append(json(counter_name(counter))).append(":").append(number(snapshot.counter(counter)));
+    for (const CounterInfo& counter : all_counters) {
+        out.append(comma).append(json(counter.name)).append(":").append(number(snapshot.counter(counter.id)));
         comma = ",";
     }
     out.append("},\"refused_by_rule\":{");
@@ -268,40 +319,36 @@ std::string status_prometheus(const StatusSnapshot& snapshot)
         out.append("# HELP ").append(name).append(" ").append(help).append("\n# TYPE ").append(name).append(" ");
         out.append(type).push_back('\n');
     };
-    const auto sample = [&](std::string_view name, const std::string& labels, const std::string& value) {
+    const auto sample = [&](std::string_view name, std::string_view labels, const std::string& value) {
         out.append(name);
         if (!labels.empty()) {
             out.append("{").append(labels).append("}");
         }
         out.append(" ").append(value).push_back('\n');
     };
-    const auto count = [&](Counter counter) { return number(snapshot.counter(counter)); };
 
-    family("arrcert_requests_total", "counter",
-           "Requests decided where mod_arrcert is on, by outcome and, for refusals, the refusing rule.");
-    sample("arrcert_requests_total", R"(outcome="accepted",rule="none")", count(Counter::accepted));
-    sample("arrcert_requests_total", R"(outcome="none",rule="none")", count(Counter::no_certificate));
-    for (const Rule rule : refusing_rules) {
-        sample("arrcert_requests_total", R"(outcome="refused",rule=")" + std::string(rule_name(rule)) + "\"",
-               number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule))));
+    // Each metric where the list first names it; in it, its counters in the list's order, those
+    // by rule last.
+    for (std::size_t at = 0; at < counter_count; ++at) {
+        if (!opens_metric(at)) {
+            continue;
+        }
+        const std::string_view metric = all_counters.at(at).metric;
+        family(metric, "counter", help_of(metric));
+        for (const CounterInfo& counter : all_counters) {
+            if (counter.metric == metric && !by_rule(counter)) {
+                sample(metric, counter.labels, number(snapshot.counter(counter.id)));
+            }
+        }
+        for (const CounterInfo& counter : all_counters) {
+            if (counter.metric == metric && by_rule(counter)) {
+                for (const Rule rule : refusing_rules) {
+                    sample(metric, with_rule(counter.labels, rule),
+                           number(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule))));
+                }
+            }
+        }
     }
-    family("arrcert_headers_stripped_total", "counter",
-           "Certificate headers removed from peers that are not trusted front ends.");
-    sample("arrcert_headers_stripped_total", "", count(Counter::headers_stripped));
-    family("arrcert_cache_lookups_total", "counter", "Verdict cache lookups by tier and result.");
-    sample("arrcert_cache_lookups_total", R"(tier="memory",result="hit")", count(Counter::memory_cache_hits));
-    sample("arrcert_cache_lookups_total", R"(tier="memory",result="miss")", count(Counter::memory_cache_misses));
-    sample("arrcert_cache_lookups_total", R"(tier="shared",result="hit")", count(Counter::shared_cache_hits));
-    sample("arrcert_cache_lookups_total", R"(tier="shared",result="miss")", count(Counter::shared_cache_misses));
-    family("arrcert_crl_reloads_total", "counter", "Reads of ArrCertCARevocationFile/Path after a change, by result.");
-    sample("arrcert_crl_reloads_total", "result=\"ok\"", count(Counter::crl_reloads));
-    sample("arrcert_crl_reloads_total", "result=\"failed\"", count(Counter::crl_reload_failures));
-    family("arrcert_crl_fetches_total", "counter", "CRLs fetched from distribution points, by result.");
-    sample("arrcert_crl_fetches_total", "result=\"ok\"", count(Counter::crl_fetches));
-    sample("arrcert_crl_fetches_total", "result=\"failed\"", count(Counter::crl_fetch_failures));
-    family("arrcert_ocsp_queries_total", "counter", "Queries to OCSP responders, by result.");
-    sample("arrcert_ocsp_queries_total", "result=\"ok\"", count(Counter::ocsp_queries));
-    sample("arrcert_ocsp_queries_total", "result=\"failed\"", count(Counter::ocsp_query_failures));
 
     const auto source_labels = [](const StatusSnapshot::Source& source) {
         return "kind=\"" + std::string(source_kind_name(source.kind)) + "\",name=\"" + label(source.name) + "\"";

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <initializer_list>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "arrcert/status_report.h"
 
@@ -169,6 +172,96 @@ TEST(StatusReportTest, ModStatusLinesAndSectionCarryNoControlCharacter)
     expect_no_control(status_lines(hostile), status_lines(plain), "?auto");
     expect_no_control(status_summary_html(hostile), status_summary_html(plain), "mod_status section");
     EXPECT_EQ(status_lines(hostile), status_lines(plain));
+}
+
+// How often the parts, joined, occur in text.
+std::size_t occurrences(const std::string& text, std::initializer_list<std::string_view> parts)
+{
+    std::string part;
+    for (const std::string_view each : parts) {
+        part.append(each);
+    }
+    std::size_t count = 0;
+    for (std::size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) {
+        ++count;
+    }
+    return count;
+}
+
+TEST(StatusReportTest, CountersAreListedOnceByEnumeratorWithUniqueNamesAndSamples)
+{
+    std::set<std::string_view> names;
+    std::set<std::pair<std::string_view, std::string_view>> samples;
+    for (std::size_t i = 0; i < counter_count; ++i) {
+        const CounterInfo& counter = all_counters.at(i);
+        EXPECT_EQ(static_cast<std::size_t>(counter.id), i);
+        EXPECT_EQ(counter_name(counter.id), counter.name);
+        EXPECT_FALSE(counter.name.empty());
+        EXPECT_TRUE(names.insert(counter.name).second) << counter.name;
+        EXPECT_TRUE(counter.metric.starts_with("arrcert_") && counter.metric.ends_with("_total")) << counter.metric;
+        EXPECT_TRUE(samples.insert({counter.metric, counter.labels}).second) << counter.name;
+    }
+}
+
+// Each counter with its own value, each rule too: a format that left one out, or wrote one twice,
+// shows.
+TEST(StatusReportTest, EveryCounterAppearsOnceInEveryFormat)
+{
+    StatusSnapshot snapshot;
+    for (std::size_t i = 0; i < counter_count; ++i) {
+        snapshot.counters.at(i) = 1000 + i;
+    }
+    for (std::size_t i = 0; i < rule_count; ++i) {
+        snapshot.refused_by_rule.at(i) = 2000 + i;
+    }
+    const std::string lines = status_lines(snapshot);
+    const std::string summary = status_summary_html(snapshot);
+    const std::string page = status_page_html(snapshot, 30);
+    const std::string json = status_json(snapshot, 30);
+    const std::string metrics = status_prometheus(snapshot);
+    // A line per counter and per refusing rule (all rules but none), and the inventory's.
+    EXPECT_EQ(occurrences(lines, {"\n"}), counter_count + rule_count);
+    std::set<std::string_view> metric_names;
+    for (std::size_t i = 0; i < counter_count; ++i) {
+        const auto counter = static_cast<Counter>(i);
+        const std::string_view name = counter_name(counter);
+        const std::string value = std::to_string(snapshot.counter(counter));
+        EXPECT_EQ(occurrences(lines, {"ArrCert", name, ": "}), 1U) << name;
+        EXPECT_EQ(occurrences(lines, {"ArrCert", name, ": ", value, "\n"}), 1U) << name;
+        EXPECT_EQ(occurrences(summary, {"<th>", name, "</th>"}), 1U) << name;
+        EXPECT_EQ(occurrences(summary, {"<tr><th>", name, "</th><td>", value, "</td></tr>"}), 1U) << name;
+        EXPECT_EQ(occurrences(page, {"<td>", name, "</td>"}), 1U) << name;
+        EXPECT_EQ(occurrences(page, {"<tr><td>", name, R"(</td><td class="n">)", value, "</td></tr>"}), 1U) << name;
+        EXPECT_EQ(occurrences(json, {"\"", name, "\":"}), 1U) << name;
+        EXPECT_EQ(occurrences(json, {"\"", name, "\":", value}), 1U) << name;
+
+        const CounterInfo& info = all_counters.at(i);
+        metric_names.insert(info.metric);
+        if (counter == Counter::refused) {
+            // No sample of the total: one per refusing rule, which add up to it.
+            EXPECT_EQ(occurrences(metrics, {" ", value, "\n"}), 0U);
+            for (auto rule = Rule::header; rule <= last_rule; rule = static_cast<Rule>(static_cast<int>(rule) + 1)) {
+                const std::string by_rule = std::to_string(snapshot.refused_by_rule.at(static_cast<std::size_t>(rule)));
+                EXPECT_EQ(occurrences(metrics, {info.metric, R"({outcome="refused",rule=")", rule_name(rule), "\"} ",
+                                                by_rule, "\n"}),
+                          1U)
+                    << rule_name(rule);
+            }
+            continue;
+        }
+        const std::string_view open = info.labels.empty() ? "" : "{";
+        const std::string_view close = info.labels.empty() ? "" : "}";
+        EXPECT_EQ(occurrences(metrics, {"\n", info.metric, open, info.labels, close, " "}), 1U) << name;
+        EXPECT_EQ(occurrences(metrics, {"\n", info.metric, open, info.labels, close, " ", value, "\n"}), 1U) << name;
+        EXPECT_EQ(occurrences(metrics, {" ", value, "\n"}), 1U) << name;
+    }
+    std::size_t samples = 0;
+    for (const std::string_view metric : metric_names) {
+        EXPECT_EQ(occurrences(metrics, {"# HELP ", metric, " "}), 1U) << metric;
+        EXPECT_EQ(occurrences(metrics, {"# TYPE ", metric, " counter\n"}), 1U) << metric;
+        samples += occurrences(metrics, {"\n", metric, "{"}) + occurrences(metrics, {"\n", metric, " "});
+    }
+    EXPECT_EQ(samples, (counter_count - 1) + (rule_count - 1));  // all but refused, and refused by rule
 }
 
 TEST(StatusReportTest, DaysLeftRoundDown)
