@@ -307,3 +307,35 @@ def test_every_handler_is_named_after_its_directive():
             f"{directive}: handler {handler}, expected {handler_name_for(directive, how == 'ITERATE')}"
         if how == "ITERATE":
             assert handler == handler_name_for(directive, True), (directive, handler)
+
+
+LOG_CALL = re.compile(r"ap_log_(?:r|c|p)?error\((.*?)\);", re.S)
+
+
+def logged_ids():
+    """Each log call of the glue at info or above and its id, from the source."""
+    calls = []
+    for path in sorted(glob.glob(os.path.join(ROOT, "mod_arrcert", "httpd", "*.cpp"))):
+        for call in LOG_CALL.findall(open(path).read()):
+            levels = set(re.findall(r"APLOG_(EMERG|ALERT|CRIT|ERR|WARNING|NOTICE|INFO|DEBUG|TRACE\d)", call))
+            ids = re.findall(r"ARRCERT_LOGNO\((\d{4})\)", call)
+            calls.append((os.path.basename(path), levels, ids, call))
+    return calls
+
+
+def test_every_log_line_above_debug_has_one_id_listed_in_operations():
+    calls = logged_ids()
+    assert len(calls) >= 20, calls
+    seen = []
+    for where, levels, ids, call in calls:
+        if levels <= {"DEBUG", "TRACE1", "TRACE2", "TRACE3"}:
+            assert not ids, f"{where}: a debug line with an id: {call}"
+            continue
+        assert len(ids) == 1, f"{where}: a line at {sorted(levels)} needs ARRCERT_LOGNO(nnnn): {call}"
+        seen.append("ARRCERT" + ids[0])
+    assert len(seen) == len(set(seen)), f"an id used twice: {sorted(seen)}"
+    operations = open(os.path.join(ROOT, "docs", "operations.md")).read()
+    listed = re.findall(r"^\| (ARRCERT\d{4}) \| [^|]+ \| [^|]+ \| [^|]+ \|$", operations, re.M)
+    assert len(listed) == len(set(listed)), "docs/operations.md lists an id twice"
+    assert set(seen) == set(listed), (f"in the code, not in docs/operations.md: {sorted(set(seen) - set(listed))}; "
+                                      f"listed but not in the code: {sorted(set(listed) - set(seen))}")
