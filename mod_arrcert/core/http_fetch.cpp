@@ -37,11 +37,15 @@ Result<UrlParts> parse_http_url(const std::string& url)
     }
     const OpenSslString owned_path(path);
     const OpenSslString owned_query(query);
-    std::string full = path != nullptr ? path : "/";
-    if (query != nullptr) {
-        full.append("?").append(query);
+    // The request target exactly as the URL writes it (OpenSSL reports an absent query as an empty
+    // one): the path and query after the authority, without the fragment; "/" when it has none.
+    const std::size_t authority = url.find("//") + 2;
+    const std::size_t start = url.find_first_of("/?", authority);
+    std::string target = start == std::string::npos ? "/" : url.substr(start, url.find('#', start) - start);
+    if (target.front() == '?') {
+        target.insert(0, "/");
     }
-    return UrlParts{OpenSslString(host), OpenSslString(port), std::move(full)};
+    return UrlParts{OpenSslString(host), OpenSslString(port), std::move(target)};
 }
 
 std::string last_error(std::string_view what)

@@ -107,6 +107,34 @@ TEST(OnlineRevocationTest, ADistributionPointWithACrLfIsNeverFetched)
     EXPECT_NE(notices[0].find("/ca.crl%0D%0AX-Injected:%201"), std::string::npos);
 }
 
+TEST(OnlineRevocationTest, RequestsGoToTheUrlExactlyAsWritten)
+{
+    // The request line's target, as the certificate (or ArrCertOCSPDefaultResponder) writes it:
+    // no "?" added where the URL has no query, nothing of a fragment, "/" for a bare authority.
+    testing::LocalHttp server;
+    const std::string root = server.url("");
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {server.url("/ca.crl"), "/ca.crl"},
+        {server.url("/ocsp?x=1&y=2"), "/ocsp?x=1&y=2"},
+        {server.url("/ocsp?"), "/ocsp?"},
+        {server.url("/ca.crl#part"), "/ca.crl"},
+        {root, "/"},
+        {root + "?q", "/?q"},
+    };
+    for (const auto& [url, target] : cases) {
+        static_cast<void>(http_get(url, {2, 1024}));
+        static_cast<void>(http_post(url, "application/ocsp-request", "x", "application/ocsp-response", {2, 1024}));
+    }
+    const std::vector<std::string> requests = server.requests();
+    ASSERT_EQ(requests.size(), cases.size() * 2);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        for (const std::string method : {"GET ", "POST "}) {
+            const std::string& head = requests.at(2 * i + (method == "GET " ? 0 : 1));
+            EXPECT_TRUE(head.starts_with(method + cases[i].second + " HTTP/")) << cases[i].first << ": " << head;
+        }
+    }
+}
+
 TEST(OnlineRevocationTest, AResponderWithACrLfCountsAsNone)
 {
     const auto crlf = testing::issue({.raw_ocsp_url = "http://ocsp.example/\r\nX: 1"});
