@@ -86,11 +86,13 @@ demo: deps
 	$(MAKE) all
 	$(PYTHON) tests/integration/demo.py
 
-# Benchmarks print figures; they are not tests. Micro: Google Benchmark; macro: httpd under wrk.
+# Benchmarks print figures; they are not tests. Micro: Google Benchmark; macro: httpd under wrk;
+# instructions: what the module adds to a cached request, counted by callgrind.
 bench: deps
 	$(MAKE) all
 	$(BUILD)/arrcert_micro_bench --benchmark_min_time=0.5
 	$(PYTHON) tests/bench/macro.py
+	$(PYTHON) tests/bench/instructions.py
 	$(PYTHON) tests/bench/hostile.py
 	$(PYTHON) tests/bench/memory.py
 

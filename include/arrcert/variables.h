@@ -22,6 +22,17 @@ struct CertificateVariables {
     std::string pem;                 // SSL_CLIENT_CERT (ExportCertData)
     std::vector<std::string> chain;  // SSL_CLIENT_CERT_CHAIN_n (ExportCertData): intermediates as sent
     Variables lookup_only;           // what mod_ssl answers to a lookup but never exports (_RAW, dnsSRV)
+
+    // `standard` laid out once as "name\0value\0..." with each pair's offsets: an export copies
+    // the block in one move rather than each string. Made by seal(), after `standard` is complete.
+    struct Block {
+        std::string bytes;
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> offsets;  // of each name and its value
+    };
+    Block block;
+    void seal();
+    // Whether the block is that of `standard` (seal() ran since it last grew).
+    [[nodiscard]] bool sealed() const noexcept { return block.offsets.size() == standard.size(); }
 };
 
 // At most this many of each numbered name (SSL_CLIENT_SAN_DNS_n, SSL_CLIENT_S_DN_OU_n, ...): a

@@ -8,6 +8,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -24,6 +25,9 @@ using CacheKey = std::array<unsigned char, 32>;
 // patterns, verification settings), the trust anchors and the CRLs in force. Servers with the same
 // configuration and files make the same fingerprint.
 std::string rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding, HeaderFormat chain_format);
+// The same bytes in `buffer` when they fit (no allocation per request), else in `spill`.
+std::string_view rules_fingerprint(const RuleSet& rules, const DecodeOptions& decoding, HeaderFormat chain_format,
+                                   std::span<char> buffer, std::string& spill);
 
 // What one verdict was judged from: the header values exactly as received, and the rules.
 struct JudgedFrom {
@@ -75,7 +79,11 @@ private:
         JudgedFrom from;
         std::size_t hash = 0;
 
-        bool operator==(const IndexKey& other) const noexcept { return from == other.from; }
+        // The fingerprint first: the scopes that judged the same value share a bucket.
+        bool operator==(const IndexKey& other) const noexcept
+        {
+            return from.fingerprint == other.from.fingerprint && from.values == other.from.values;
+        }
     };
     struct IndexHash {
         std::size_t operator()(const IndexKey& key) const noexcept { return key.hash; }

@@ -237,6 +237,7 @@ CertificateVariables certificate_variables(const Certificate& certificate, std::
     add(variables, "ARRCERT_THUMBPRINT", to_hex(certificate.sha1()));
     add(variables, "ARRCERT_THUMBPRINT_SHA256", to_hex(certificate.sha256()));
 
+    result.seal();
     result.pem = print_to_string([&](BIO* bio) { PEM_write_bio_X509(bio, x509); });
     // What mod_ssl's SSL_get_peer_cert_chain gives a server: what came after the leaf, as it came.
     for (const Der& der : intermediates.first(std::min(intermediates.size(), max_indexed_variables))) {
@@ -249,6 +250,24 @@ CertificateVariables certificate_variables(const Certificate& certificate, std::
         result.chain.push_back(print_to_string([&](BIO* bio) { PEM_write_bio_X509(bio, intermediate.get()); }));
     }
     return result;
+}
+
+void CertificateVariables::seal()
+{
+    std::size_t size = 0;
+    for (const auto& [name, value] : standard) {
+        size += name.size() + value.size() + 2;
+    }
+    block.bytes.clear();
+    block.bytes.reserve(size);
+    block.offsets.clear();
+    block.offsets.reserve(standard.size());
+    for (const auto& [name, value] : standard) {
+        const auto at = static_cast<std::uint32_t>(block.bytes.size());
+        block.bytes.append(name).push_back('\0');
+        block.bytes.append(value).push_back('\0');
+        block.offsets.emplace_back(at, at + static_cast<std::uint32_t>(name.size() + 1));
+    }
 }
 
 std::string subject_dn(const Certificate& certificate)

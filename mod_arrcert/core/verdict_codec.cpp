@@ -285,6 +285,7 @@ std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKe
         }
     }
     verdict->variables.standard = read_variables(in);
+    verdict->variables.seal();
     verdict->variables.pem = in.text();
     const std::uint64_t chain = in.number();
     for (std::uint64_t i = 0; i < chain && in.good(); ++i) {

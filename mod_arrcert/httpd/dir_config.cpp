@@ -158,4 +158,10 @@ std::string Scope::verdict_fingerprint(const RuleSet& rules) const
     return rules_fingerprint(rules, {headers.format, max_header_length, xfcc_element}, headers.chain_format);
 }
 
+std::string_view Scope::verdict_fingerprint(const RuleSet& rules, std::span<char> buffer, std::string& spill) const
+{
+    return rules_fingerprint(rules, {headers.format, max_header_length, xfcc_element}, headers.chain_format, buffer,
+                             spill);
+}
+
 }  // namespace arrcert::httpd

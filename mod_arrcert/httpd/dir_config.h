@@ -321,6 +321,9 @@ struct Scope {
     [[nodiscard]] RuleSet rules(const CrlSnapshot* crl_snapshot, OnlineSources online = {}) const noexcept;
     // What a verdict under `rules` (this scope's) depends on besides the header values: its key.
     [[nodiscard]] std::string verdict_fingerprint(const RuleSet& rules) const;
+    // The same in `buffer` when it fits, else in `spill`.
+    [[nodiscard]] std::string_view verdict_fingerprint(const RuleSet& rules, std::span<char> buffer,
+                                                       std::string& spill) const;
     // Whether the scope can grant access by a certificate, and whether anything proves one genuine.
     [[nodiscard]] bool checks_certificates() const noexcept { return mode != VerifyMode::none || require_at; }
     [[nodiscard]] bool has_trust() const noexcept

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <new>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "arrcert/export.h"
@@ -27,15 +28,59 @@ bool is_certificate_entry(const apr_table_entry_t& entry) noexcept
     return entry.key != nullptr && is_certificate_name(entry.key);
 }
 
+constexpr std::size_t max_pending = 128;
+
+// Every variable, in add_variables' order: the ones made per request first (SSL_CLIENT_VERIFY,
+// SSL_CLIENT_V_REMAIN, the chain's names), then the verdict's own strings. Those of StdEnvVars are
+// copied as the one block the verdict keeps of them.
+void add_all(apr_pool_t* pool, apr_table_t* env, const Verdict& verdict, const Decision& decision, std::int64_t now,
+             ExportOptions options)
+{
+    const auto add_copy = [&](std::string_view name, std::string_view value) {
+        apr_table_addn(env, apr_pstrmemdup(pool, name.data(), name.size()),
+                       apr_pstrmemdup(pool, value.data(), value.size()));
+    };
+    const bool has_certificate = verdict.kind == Verdict::Kind::judged;
+    add_copy("SSL_CLIENT_VERIFY", verify_value(decision));
+    if (has_certificate) {
+        add_copy("SSL_CLIENT_V_REMAIN", days_remaining(verdict.not_after, now));
+    }
+    const CertificateVariables& variables = verdict.variables;
+    if (options.certificate) {
+        for (std::size_t i = 0; i < variables.chain.size(); ++i) {
+            add_copy("SSL_CLIENT_CERT_CHAIN_" + std::to_string(i), variables.chain[i]);
+        }
+    }
+    if (has_certificate) {
+        const CertificateVariables::Block& block = variables.block;
+        const char* copy = static_cast<const char*>(apr_pmemdup(pool, block.bytes.data(), block.bytes.size() + 1));
+        for (const auto& [name, value] : block.offsets) {
+            apr_table_addn(env, copy + name, copy + value);
+        }
+        if (!verdict.warning.empty()) {
+            add_copy("ARRCERT_OCSP_SOFT_FAIL", verdict.warning);
+        }
+    }
+    if (options.certificate) {
+        add_copy("SSL_CLIENT_CERT", variables.pem);
+    }
+}
+
 // Adds the verdict's variables to `env`. The verdict's own strings are copied in one block.
 void add_variables(apr_pool_t* pool, apr_table_t* env, const Verdict& verdict, const Decision& decision,
                    std::int64_t now, ExportOptions options, const std::vector<std::string>* only)
 {
+    // StdEnvVars whole (the default): the same entries in the same order, from the sealed block.
+    if (only == nullptr && options.standard && verdict.variables.sealed() &&
+        verdict.variables.standard.size() + 2 <= max_pending) {
+        add_all(pool, env, verdict, decision, now, options);
+        return;
+    }
     struct Pending {
         std::string_view name;
         std::string_view value;
     };
-    std::array<Pending, 128> pending;
+    std::array<Pending, max_pending> pending;
     std::size_t count = 0;
     std::size_t bytes = 0;
     // Each name is exported once and none is there any more: adding is linear.

@@ -14,7 +14,6 @@
 
 #include "arrcert/export.h"
 #include "directives.h"
-#include "pool_owned.h"
 #include "request_state.h"
 #include "runtime.h"
 #include "verdict_tiers.h"
@@ -32,7 +31,10 @@ public:
 
     std::optional<FoundVerdict> find(const VerdictKey& key, std::int64_t /*now*/, request_rec* /*r*/) override
     {
-        for (const Judged& judged : judged_) {
+        if (first_.verdict != nullptr && JudgedFrom{first_.values, first_.fingerprint} == key.from()) {
+            return FoundVerdict{first_.verdict, 0};
+        }
+        for (const Judged& judged : more_) {
             if (JudgedFrom{judged.values, judged.fingerprint} == key.from()) {
                 return FoundVerdict{judged.verdict, 0};
             }
@@ -47,12 +49,17 @@ public:
         // others (a value joined with its chain) are copied there.
         const bool in_place = is_received(values.data());
         const std::string_view fingerprint = key.from().fingerprint;
-        judged_.push_back(
-            {in_place ? values
-                      : std::string_view(apr_pstrmemdup(initial_->pool, values.data(), values.size()), values.size()),
-             std::string_view(apr_pstrmemdup(initial_->pool, fingerprint.data(), fingerprint.size()),
-                              fingerprint.size()),
-             found.verdict});
+        Judged judged{
+            in_place ? values
+                     : std::string_view(apr_pstrmemdup(initial_->pool, values.data(), values.size()), values.size()),
+            std::string_view(apr_pstrmemdup(initial_->pool, fingerprint.data(), fingerprint.size()),
+                             fingerprint.size()),
+            found.verdict};
+        if (first_.verdict == nullptr) {
+            first_ = std::move(judged);
+        } else {
+            more_.push_back(std::move(judged));
+        }
     }
 
     // What the initial request last looked up: its access check and its fixups ask with the same
@@ -89,12 +96,26 @@ private:
         std::shared_ptr<const Verdict> verdict;  // callers hold references to *verdict: it never moves
     };
     request_rec* initial_ = nullptr;
-    std::vector<Judged> judged_;  // almost always one
+    Judged first_;  // almost always the only one: no allocation for it
+    std::vector<Judged> more_;
 };
+
+namespace {
+
+apr_status_t destroy_memo(void* memo) noexcept
+{
+    static_cast<RequestMemo*>(memo)->~RequestMemo();
+    return APR_SUCCESS;
+}
+
+}  // namespace
 
 RequestMemo* make_request_memo(request_rec* initial)
 {
-    return make_pool_owned<RequestMemo>(initial->pool, initial);
+    // In the pool it lives as long as (only its destructor runs at the end: it holds verdicts).
+    auto* memo = new (apr_palloc(initial->pool, sizeof(RequestMemo))) RequestMemo(initial);
+    apr_pool_cleanup_register(initial->pool, memo, destroy_memo, apr_pool_cleanup_null);
+    return memo;
 }
 
 namespace {
@@ -191,7 +212,9 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
         joined.reserve(certificate.size() + 1 + chain.size());
         joined.append(certificate).append("\n").append(chain);
     }
-    const std::string fingerprint = scope.verdict_fingerprint(rules);
+    std::array<char, 512> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init): written before it is read
+    std::string spill;
+    const std::string_view fingerprint = scope.verdict_fingerprint(rules, buffer, spill);
     const VerdictKey key({joined.empty() ? certificate : std::string_view(joined), fingerprint}, &runtime.sha256);
 
     // This request's memo, then the runtime's caches: no allocation on the request path.

@@ -86,30 +86,37 @@ def cpu_per_request(sides, path):
     return [(a - b) * 1e6 / wrk_result(url, out)[0] for a, b, url, out in zip(after, before, urls, outs)]
 
 
-def main():
-    workdir = make_workdir("arrcert-bench-")
-    pki = Pki(workdir)
+def chain_case(pki, workdir):
+    """(c)'s configuration body and header: a leaf and its intermediate sent as PEM, verified up to
+    a root (ArrCertCACertificateFile), with the CRLs of both CAs."""
     root = pki.issue("b_root", name(("O", "Contoso"), ("CN", "Bench Root")), ca=True)
     intermediate = pki.issue("b_int", name(("O", "Contoso"), ("CN", "Bench Issuing")), issuer=root, ca=True)
     chained = pki.issue("b_chained", name(("O", "Contoso"), ("CN", "carol")), issuer=intermediate, key="rsa")
-    alice = pki.issue("b_alice", name(("O", "Contoso"), ("CN", "alice")), issuer=pki.ca, key="rsa")
     crl = os.path.join(workdir, "crls.pem")
     with open(crl, "w") as f:
         f.write(open(pki.write_crl(crl + ".root", root)).read() + open(pki.write_crl(crl + ".int", intermediate)).read())
     chain_header = " ".join(c.pem.strip().replace("\n", " ") for c in (chained, intermediate))
+    chain = f"""
+        <Location />
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {root.cert_path}
+            ArrCertCARevocationFile {crl}
+        </Location>
+        """
+    return chain, chain_header
+
+
+def main():
+    workdir = make_workdir("arrcert-bench-")
+    pki = Pki(workdir)
+    alice = pki.issue("b_alice", name(("O", "Contoso"), ("CN", "alice")), issuer=pki.ca, key="rsa")
+    chain, chain_header = chain_case(pki, workdir)
 
     pinned = f"""
         <Location />
             ArrCertVerifyClient require
             ArrCertThumbprint {alice.sha1}
             ArrCertIssuer "CN=Contoso Test CA, O=Contoso"
-        </Location>
-        """
-    chain = f"""
-        <Location />
-            ArrCertVerifyClient require
-            ArrCertCACertificateFile {root.cert_path}
-            ArrCertCARevocationFile {crl}
         </Location>
         """
     php = '<FilesMatch "\\.php$">\n SetHandler application/x-httpd-php\n</FilesMatch>\n'
