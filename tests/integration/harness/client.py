@@ -57,6 +57,10 @@ class Response(tuple):
         response._server, response._log_mark = server, log_mark
         return response
 
+    def __contains__(self, item):
+        # `"X" in response` would ask whether X is the status or the body, and pass as "not in".
+        raise TypeError("ask response.body, response.env or response.log")
+
     @property
     def status(self):
         return self[0]

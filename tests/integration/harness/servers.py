@@ -59,6 +59,7 @@ echo json_encode($out);
 
 
 MOD_SSL = ["ssl_module mod_ssl.so", "socache_shmcb_module mod_socache_shmcb.so"]
+PROXY = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so"]
 
 
 def tls_vhost(pki, port, verify_client, *lines):
