@@ -12,10 +12,11 @@ _END_OF_BODY = "\n--arrcert-test-end-of-body--\n"
 
 
 def curl(url, headers=(), cert=None, cacert=None, extra=()):
-    """Real curl: (status, body, response headers as {lower-case name: [values]}).
+    """Real curl: (status, body, response headers as {lower-case name: [values]}, HTTP version).
 
     `headers` are (name, value) pairs sent as given; `cert` is presented in the TLS handshake."""
-    args = ["curl", "-sS", "--max-time", "20", "-o", "-", "-w", _END_OF_BODY + "%{http_code}\n%{header_json}"]
+    args = ["curl", "-sS", "--max-time", "20", "-o", "-", "-w",
+            _END_OF_BODY + "%{http_code} %{http_version}\n%{header_json}"]
     for name, value in headers:
         args += ["-H", f"{name}: {value}"]
     if cert is not None:
@@ -27,9 +28,12 @@ def curl(url, headers=(), cert=None, cacert=None, extra=()):
     if run.returncode != 0:
         raise RuntimeError(f"curl failed ({run.returncode}): {run.stderr}")
     body, _, written = run.stdout.rpartition(_END_OF_BODY)
-    status, _, header_json = written.partition("\n")
-    response_headers = {name.lower(): values for name, values in json.loads(header_json or "{}").items()}
-    return int(status), body, response_headers
+    first_line, _, header_json = written.partition("\n")
+    status, version = first_line.split()
+    # Stripped as HTTP says; curl 7.88's header_json keeps the CR of an empty value.
+    response_headers = {name.lower(): [value.strip() for value in values]
+                        for name, values in json.loads(header_json or "{}").items()}
+    return int(status), body, response_headers, version
 
 
 def forwarded(cert, header=AZURE_HEADER, form="azure_header"):
@@ -46,14 +50,14 @@ def client_variables(env):
 
 
 class Response(tuple):
-    """(status, body), as tests compare it, with what else the request told.
+    """(status, body), as tests compare it, with what else the request told: headers (the
+    response's, {lower-case name: [values]}), http_version ("1.1", "2"), env and variables (from
+    the JSON the test pages print: env.cgi, the PHP page), and log (what the server wrote to its
+    error log from when the request was sent until it is read) with refusal, the module's line."""
 
-    env and variables read the JSON the test pages print (env.cgi, the PHP page); log is what the
-    server wrote to its error log from when the request was sent until it is read."""
-
-    def __new__(cls, url, status, body, headers, server=None, log_mark=None):
+    def __new__(cls, url, status, body, headers, http_version, server=None, log_mark=None):
         response = super().__new__(cls, (status, body))
-        response.url, response.headers = url, headers
+        response.url, response.headers, response.http_version = url, headers, http_version
         response._server, response._log_mark = server, log_mark
         return response
 
@@ -108,5 +112,4 @@ def send(target, path="", cert=None, *, form="azure_header", header=AZURE_HEADER
     arguments = list(extra) + (["--interface", interface] if interface else [])
     log_of = target if hasattr(target, "log_since") else None
     mark = log_of.log_mark() if log_of else None
-    status, body, response_headers = curl(url, headers=sent, cert=tls_cert, cacert=cacert, extra=arguments)
-    return Response(url, status, body, response_headers, log_of, mark)
+    return Response(url, *curl(url, headers=sent, cert=tls_cert, cacert=cacert, extra=arguments), log_of, mark)
