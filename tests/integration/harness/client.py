@@ -99,16 +99,23 @@ class Response(tuple):
 
 
 def send(target, path="", cert=None, *, form="azure_header", header=AZURE_HEADER, value=None, headers=(),
-         interface=None, tls_cert=None, cacert=None, extra=()):
+         port=None, host=None, interface=None, tls_cert=None, cacert=None, extra=()):
     """GET `path` of `target` (a server of the harness, or a base URL) as a front end would.
 
-    cert: forwarded in `header`, in `form` (see forwarded); value: a raw value sent in `header`
-    (a chain, a malformed value); headers: further (name, value) pairs, sent after them, as given;
-    interface: the local address to send from (127.0.0.2 is no front end); tls_cert and cacert:
-    the certificate curl presents in a TLS handshake, and the CA file it checks the server with;
-    extra: further curl arguments."""
-    url = target + path if isinstance(target, str) else target.url(path)
+    cert: forwarded in `header`, in `form` (see forwarded);
+    value: a raw value sent in `header` (a chain, a malformed value);
+    headers: further (name, value) pairs, sent after those, as given;
+    port: another plain-HTTP listener of the same server (a virtual host of its own);
+    host: the Host header (a name-based virtual host);
+    interface: the local address to send from (127.0.0.2 is no front end);
+    tls_cert, cacert: the certificate curl presents in a TLS handshake, the CA file it checks
+    the server with; extra: further curl arguments."""
+    if isinstance(target, str):
+        url = target + path
+    else:
+        url = target.url(path) if port is None else f"http://127.0.0.1:{port}{path}"
     sent = forwarded(cert, header, form) + ([(header, value)] if value is not None else []) + list(headers)
+    sent += [("Host", host)] if host is not None else []
     arguments = list(extra) + (["--interface", interface] if interface else [])
     log_of = target if hasattr(target, "log_since") else None
     mark = log_of.log_mark() if log_of else None
