@@ -236,8 +236,7 @@ def test_options(server, certs):
 
 @pytest.mark.parametrize("form", ["azure_header", "pem_spaces", "nginx_header", "aws_header"])
 def test_formats_front_ends_send(server, certs, form):
-    value = getattr(certs["alice"], form)
-    env = send(server, "/require/env.cgi", value=value).env
+    env = send(server, "/require/env.cgi", certs["alice"], form=form).env
     assert env["ARRCERT_THUMBPRINT"] == certs["alice"].sha1
 
 

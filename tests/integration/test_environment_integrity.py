@@ -98,7 +98,7 @@ def test_vhost_answer_in_a_virtual_host_under_a_main_server_with_sections(pki, c
         """, modules=[REWRITE, *PROXY])
     httpd.start()
     try:
-        assert send(f"http://127.0.0.1:{port}", "/who", certs["alice"]) == (200, "nobody\n")
+        assert send(httpd, "/who", certs["alice"], port=port) == (200, "nobody\n")
     finally:
         httpd.stop()
 

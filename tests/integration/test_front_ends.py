@@ -239,7 +239,7 @@ def test_untrusted_peer_loses_preset_headers(pki, chain):
     httpd.start()
     try:
         headers = [("Client-Cert", f":{chain.b64(chain.leaf)}:"), ("Client-Cert-Chain", f":{chain.b64(chain.lower)}:")]
-        env = json.loads(send(f"http://127.0.0.1:{port}", "/env.cgi", headers=headers, interface="127.0.0.2").body)
+        env = json.loads(send(httpd, "/env.cgi", headers=headers, port=port, interface="127.0.0.2").body)
         assert "HTTP_CLIENT_CERT" not in env and "HTTP_CLIENT_CERT_CHAIN" not in env
         assert env["SSL_CLIENT_VERIFY"] == "NONE"
     finally:
