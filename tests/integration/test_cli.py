@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from harness.pki import name, now
-from harness.servers import CLI, Httpd, client_variables, curl_json, make_workdir
+from harness.client import send
+from harness.servers import CLI, Httpd, make_workdir
 
 
 def arrcert(*args, stdin=None):
@@ -54,8 +55,7 @@ def test_inspect_prints_what_the_module_exports(files):
     httpd.add_cgi("report/env.cgi")
     httpd.start()
     try:
-        module = client_variables(curl_json(httpd.url("/report/env.cgi"),
-                                            headers=[("X-ARR-ClientCert", alice.azure_header)]))
+        module = send(httpd, "/report/env.cgi", alice).variables
     finally:
         httpd.stop()
     for source in ([alice.cert_path], ["-"]):

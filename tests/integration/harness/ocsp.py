@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-from harness.scripted import ConnectionCounter  # noqa: F401  (transitional: tests import it from harness.scripted)
 from harness.servers import BackgroundServer, free_port, make_workdir
 
 

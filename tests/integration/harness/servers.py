@@ -9,21 +9,7 @@ import tempfile
 import textwrap
 import time
 
-from .client import AZURE_HEADER, client_variables  # noqa: F401  (transitional: tests move to harness.client)
-from .client import curl as _curl
-
-
-def curl(url, headers=(), cert=None, cacert=None, extra=()):
-    """Transitional: (status, body) of harness.client.curl, until every test uses send()."""
-    return _curl(url, headers=headers, cert=cert, cacert=cacert, extra=extra)[:2]
-
-
-def curl_json(url, **kwargs):
-    """Transitional, as curl."""
-    status, body = curl(url, **kwargs)
-    assert status == 200, f"{url}: HTTP {status}: {body[:500]}"
-    import json
-    return json.loads(body)
+from .client import AZURE_HEADER
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MODULE = os.environ.get("ARRCERT_MODULE", os.path.join(ROOT, "build", "mod_arrcert.so"))
