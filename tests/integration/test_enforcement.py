@@ -6,17 +6,16 @@ import re
 import pytest
 
 from harness.client import AZURE_HEADER, client_variables, forwarded, send
-from harness.pki import Cert, certificate_set, look_alike_ca
+from harness.pki import Cert, LookAlike, certificate_set
 from harness.servers import ENV_CGI, Httpd, make_workdir, write_file
 SECRET = "TOP SECRET CONTENT"
 
 
 certs = certificate_set(
     "enf",
-    stranger_ca=look_alike_ca("Fabrikam"),
     alice="alice",
     bob="bob",
-    stranger=Cert("alice", issuer="stranger_ca"),
+    stranger=Cert("alice", issuer=LookAlike("Fabrikam")),  # its issuer: CN=Contoso Test CA, O=Fabrikam
     expired=Cert("alice", valid_from=-datetime.timedelta(days=10), valid_until=-datetime.timedelta(days=1)),
     future=Cert("alice", valid_from=datetime.timedelta(days=1), days=(1, 30)),
     soon=Cert("alice", valid_from=datetime.timedelta(seconds=300), days=(1, 30)),

@@ -10,19 +10,12 @@ import urllib.parse
 import pytest
 
 from harness.client import send
-from harness.pki import Cert, certificate_set, look_alike_ca, name, now
+from harness.pki import LOOK_ALIKE, Cert, certificate_set, name, now
 from harness.servers import MOD_SSL, Httpd, free_port, running, tls_vhost
 
 
-certs = certificate_set(
-    "fc",
-    look_alike_ca=look_alike_ca(),
-    alice="alice",
-    bob="bob",
-    # Self-made: signed by a CA that merely carries the real CA's name.
-    admin_self=Cert("admin", issuer="look_alike_ca"),
-    lb="frontend-lb",
-)
+# admin_self is self-made: signed by a CA that merely carries the real CA's name.
+certs = certificate_set("fc", alice="alice", bob="bob", admin_self=Cert("admin", issuer=LOOK_ALIKE), lb="frontend-lb")
 
 
 # 1. Values are visible only where the module is on, as that scope's verdict gives them ---------

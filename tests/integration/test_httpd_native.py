@@ -8,16 +8,15 @@ import time
 import pytest
 
 from harness.client import send
-from harness.pki import Cert, certificate_set, look_alike_ca
+from harness.pki import LOOK_ALIKE, Cert, certificate_set
 from harness.servers import HTTPD, MOD_SSL, Httpd, httpd_env
 
 certs = certificate_set(
     "n",
-    stranger_ca=look_alike_ca(),
     alice=Cert(subject=(("O", "Contoso"), ("OU", "Engineering"), ("CN", "alice"))),
     bob=Cert(subject=(("O", "Contoso"), ("OU", "Sales"), ("CN", "bob"))),
     carol="carol",
-    stranger=Cert("alice", issuer="stranger_ca"),
+    stranger=Cert("alice", issuer=LOOK_ALIKE),
 )
 
 

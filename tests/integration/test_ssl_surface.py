@@ -7,7 +7,7 @@ import os
 import pytest
 
 from harness.client import send
-from harness.pki import Cert, certificate_set, look_alike_ca
+from harness.pki import LOOK_ALIKE, Cert, certificate_set
 from harness.servers import MOD_SSL, Httpd, free_port, tls_vhost, vhost_rewrite
 
 LUA = """function handle(r)
@@ -28,14 +28,8 @@ CONSUMER_MODULES = [
 ]
 
 
-certs = certificate_set(
-    "sv",
-    look_alike_ca=look_alike_ca(),
-    alice="alice",
-    bob="bob",
-    forged_alice=Cert("alice", issuer="look_alike_ca"),
-    hop="frontend-lb",
-)
+certs = certificate_set("sv", alice="alice", bob="bob", hop="frontend-lb",
+                        forged_alice=Cert("alice", issuer=LOOK_ALIKE))
 
 
 def consumers(httpd, pki, port):

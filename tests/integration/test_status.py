@@ -17,7 +17,7 @@ import pytest
 
 from harness.client import send
 from harness.ocsp import OpenSslResponder, StaticHttp
-from harness.pki import Cert, certificate_set, look_alike_ca, name
+from harness.pki import LOOK_ALIKE, Cert, certificate_set, name
 from harness.servers import Httpd, free_port, make_workdir, wait_for_port
 
 STATUS = "mod_status.so"
@@ -60,11 +60,10 @@ SEVERAL_PREFORK_CHILDREN = "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8
 
 certs = certificate_set(
     "status",
-    stranger_ca=look_alike_ca(),
     alice=Cert("alice", days=(-1, 400)),
     carol=Cert("carol", days=(-1, 10)),  # expires within 30 days
     bob=Cert("bob", days=(-1, 200)),  # genuine, refused by the subject rule
-    forged=Cert("alice", issuer="stranger_ca"),
+    forged=Cert("alice", issuer=LOOK_ALIKE),
     script=Cert("<script>x</script>", days=(-1, 100)),
 )
 

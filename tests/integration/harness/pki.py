@@ -193,15 +193,23 @@ class Pki:
 
 
 # One certificate fixture for every test module ---------------------------------------------------
-SELF_SIGNED = "self"
-TEST_CA_NAME = (("O", "Contoso"), ("CN", "Contoso Test CA"))
+class LookAlike:
+    """An issuer for Cert: a CA of its own with the test CA's name (its O replaced by
+    `organization`, if given) and another key, as anyone can make. A set issues one for each
+    organization it names and leaves it out of the set."""
+
+    def __init__(self, organization="Contoso"):
+        self.organization = organization
+
+
+LOOK_ALIKE = LookAlike()
 
 
 class Cert:
     """What one certificate of a module's set is (see certificate_set).
 
     common_name: the subject is O=Contoso, CN=common_name, unless `subject` gives its RDNs;
-    issuer: the test CA (None), SELF_SIGNED, or the key of a CA listed before it in the set;
+    issuer: the test CA (None), a LookAlike, or the key of a CA listed before it in the set;
     valid_from, valid_until: timedeltas from when the set is issued (an expired certificate stays
     expired however long the module waits to run); options: any other argument of Pki.issue."""
 
@@ -209,11 +217,6 @@ class Cert:
                  **options):
         self.rdns = subject or (("O", "Contoso"), ("CN", common_name))
         self.issuer, self.valid_from, self.valid_until, self.options = issuer, valid_from, valid_until, options
-
-
-def look_alike_ca(organization="Contoso"):
-    """A CA of its own carrying the test CA's name (with another O, if given): another key."""
-    return Cert(subject=(("O", organization), TEST_CA_NAME[1]), issuer=SELF_SIGNED, ca=True)
 
 
 def certificate_set(prefix, **wanted):
@@ -226,21 +229,29 @@ def certificate_set(prefix, **wanted):
 
     @pytest.fixture(scope="module", name="certs")
     def certs(pki):
-        issued = {}
+        issued, look_alikes = {}, {}
+
+        def issuer_of(spec):
+            if spec.issuer is None:
+                return pki.ca
+            if isinstance(spec.issuer, LookAlike):
+                organization = spec.issuer.organization
+                if organization not in look_alikes:
+                    label = "look_alike" if organization == "Contoso" else f"look_alike_{organization.lower()}"
+                    look_alikes[organization] = pki.issue(
+                        f"{prefix}_{label}_ca", name(("O", organization), ("CN", "Contoso Test CA")), ca=True)
+                return look_alikes[organization]
+            return issued[spec.issuer]
+
         for key, spec in wanted.items():
             spec = spec if isinstance(spec, Cert) else Cert(spec)
-            if spec.issuer is None:
-                issuer = pki.ca
-            elif spec.issuer == SELF_SIGNED:
-                issuer = None
-            else:
-                issuer = issued[spec.issuer]
             times = {}
             if spec.valid_from is not None:
                 times["not_before"] = now() + spec.valid_from
             if spec.valid_until is not None:
                 times["not_after"] = now() + spec.valid_until
-            issued[key] = pki.issue(f"{prefix}_{key}", name(*spec.rdns), issuer=issuer, **times, **spec.options)
+            issued[key] = pki.issue(f"{prefix}_{key}", name(*spec.rdns), issuer=issuer_of(spec), **times,
+                                    **spec.options)
         return issued
 
     return certs
