@@ -8,7 +8,7 @@ import pytest
 
 from harness.pki import name, now
 from harness.client import send
-from harness.servers import CLI, Httpd, make_workdir
+from harness.servers import CLI, Httpd, make_workdir, running
 
 
 def arrcert(*args, stdin=None):
@@ -53,11 +53,8 @@ def test_inspect_prints_what_the_module_exports(files):
         </Location>
         """)
     httpd.add_cgi("report/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         module = send(httpd, "/report/env.cgi", alice).variables
-    finally:
-        httpd.stop()
     for source in ([alice.cert_path], ["-"]):
         run = arrcert("inspect", *source, stdin=alice.nginx_header if source == ["-"] else None)
         assert run.returncode == 0, run.stderr

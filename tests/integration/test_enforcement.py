@@ -7,7 +7,7 @@ import pytest
 
 from harness.client import AZURE_HEADER, client_variables, forwarded, send
 from harness.pki import Cert, LookAlike, certificate_set
-from harness.servers import ENV_CGI, Httpd, make_workdir, write_file
+from harness.servers import ENV_CGI, Httpd, make_workdir, running, write_file
 SECRET = "TOP SECRET CONTENT"
 
 
@@ -373,8 +373,7 @@ def test_export_only_the_listed_variables(certs):
         """)
     for path in ("few", "few/inner", "all"):
         httpd.add_cgi(f"{path}/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         alice = certs["alice"]
         assert send(httpd, "/few/env.cgi", alice).variables == {
             "SSL_CLIENT_S_DN_CN": "alice", "SSL_CLIENT_VERIFY": "SUCCESS"}
@@ -382,8 +381,6 @@ def test_export_only_the_listed_variables(certs):
         assert list(inner) == ["SSL_CLIENT_M_SERIAL"]
         everything = send(httpd, "/all/env.cgi", alice).variables
         assert len(everything) > 15 and everything["SSL_CLIENT_S_DN_CN"] == "alice"
-    finally:
-        httpd.stop()
 
 
 @pytest.mark.parametrize("module_first", [True, False], ids=["loaded-before-mod_env", "loaded-after-mod_env"])
@@ -403,12 +400,9 @@ def test_setenv_cannot_replace_the_variables(certs, module_first):
             SetEnv ARRCERT_THUMBPRINT 00
         </Location>
         """, modules=["env_module mod_env.so"], module_first=module_first)
-    httpd.start()
-    try:
+    with running(httpd):
         alice = send(httpd, "/env.cgi", certs["alice"]).variables
         assert (alice["SSL_CLIENT_VERIFY"], alice["SSL_CLIENT_S_DN_CN"]) == ("SUCCESS", "alice")
         assert alice["ARRCERT_THUMBPRINT"] == certs["alice"].sha1
         nobody = send(httpd, "/env.cgi").variables
         assert nobody == {"SSL_CLIENT_VERIFY": "NONE"}
-    finally:
-        httpd.stop()

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec as _ec
 
 from harness.client import send
 from harness.pki import certificate_set
-from harness.servers import MOD_SSL, PROXY, REWRITE, Httpd, PhpFpm, free_port, tls_vhost, vhost_rewrite
+from harness.servers import MOD_SSL, PROXY, REWRITE, Httpd, PhpFpm, free_port, running, tls_vhost, vhost_rewrite
 
 certs = certificate_set("r15", alice="alice", bob="bob")
 
@@ -74,11 +74,8 @@ SECTIONS = {
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_vhost_answer_absent_where_a_section_judges_otherwise(pki, certs, section):
     httpd = vhost_rewrite(pki, SECTIONS[section], modules=[REWRITE, *PROXY])
-    httpd.start()
-    try:
+    with running(httpd):
         assert send(httpd, "/who", certs["alice"]) == (200, "nobody\n")
-    finally:
-        httpd.stop()
 
 
 def test_vhost_answer_in_a_virtual_host_under_a_main_server_with_sections(pki, certs):
@@ -96,11 +93,8 @@ def test_vhost_answer_in_a_virtual_host_under_a_main_server_with_sections(pki, c
             RewriteRule ^/who$ /nobody.html [L]
         </VirtualHost>
         """, modules=[REWRITE, *PROXY])
-    httpd.start()
-    try:
+    with running(httpd):
         assert send(httpd, "/who", certs["alice"], port=port) == (200, "nobody\n")
-    finally:
-        httpd.stop()
 
 
 # --- the same through PHP (mod_php, PHP-FPM): duplicates, the main request's value last ----
@@ -175,15 +169,12 @@ def test_directory_index_behind_a_mod_ssl_hop_sees_the_forwarded_identity_mod_ph
             ArrCertVerifyClient require
         </Files>
         """ + tls_vhost(pki, ssl_port, "optional", "SSLOptions +StdEnvVars", f'DocumentRoot "{httpd.docroot}"')
-    httpd.start()
-    try:
+    with running(httpd):
         base = f"https://localhost:{ssl_port}"
         for path in ("/app/index.php", "/mv/page", "/app/"):
             status, body = send(base, path, certs["alice"], tls_cert=hop, cacert=pki.ca.cert_path)
             assert status == 200
             assert json.loads(body)["SSL_CLIENT_S_DN_CN"] == "alice", path
-    finally:
-        httpd.stop()
 
 
 # --- E7: hostile chains for SSL_CLIENT_CERT_CHAIN_n -------------------------------------------
@@ -209,16 +200,13 @@ def test_a_chain_item_that_is_no_certificate_is_refused_even_unverified(pki, cer
         ArrCertVerifyClient require
         ArrCertOptions +ExportCertData
         """, allow_override="None")
-    httpd.start()
-    try:
+    with running(httpd):
         good = ",".join(base64.b64encode(d).decode() for d in [certs["alice"].der] + junk)
         env = send(httpd, "/env.cgi", header="X-Client-Cert", value=good).env
         assert sorted(k for k in env if k.startswith("SSL_CLIENT_CERT_CHAIN_")) == [
             f"SSL_CLIENT_CERT_CHAIN_{i}" for i in range(3)]
         bad = ",".join(base64.b64encode(d).decode() for d in [certs["alice"].der, bogus] + junk)
         assert send(httpd, "/env.cgi", header="X-Client-Cert", value=bad).status == 403
-    finally:
-        httpd.stop()
 
 
 # --- ErrorDocument, SSI include virtual, [PT] into a stricter section ---------------------
@@ -249,8 +237,7 @@ def test_redirects_and_subrequests_keep_their_own_scope(pki, certs):
             AddOutputFilter INCLUDES .shtml
         </Directory>
         """
-    httpd.start()
-    try:
+    with running(httpd):
         forge = [("X-Forge", "admin")]
         st, body = send(httpd, "/secure/env.cgi", certs["alice"], headers=forge)
         env = json.loads(body)
@@ -262,8 +249,6 @@ def test_redirects_and_subrequests_keep_their_own_scope(pki, certs):
         assert "alice" not in body and "admin" not in body
         st, body = send(httpd, "/on/page.shtml", certs["bob"], headers=forge)
         assert json.loads(body)["SSL_CLIENT_S_DN_CN"] == "bob"
-    finally:
-        httpd.stop()
 
 
 # --- trying to fool exported_unchanged between settle_environment and export_fixups --------
@@ -296,12 +281,9 @@ def test_lua_fixup_forgery_is_replaced(pki, certs):
             LuaHookFixups {httpd.docroot}/forge.lua forge
         </Directory>
         """
-    httpd.start()
-    try:
+    with running(httpd):
         for mode in ("set", "swap", "unrelated"):
             env = json.loads(send(httpd, "/on/env.cgi", certs["bob"], headers=[("X-Mode", mode)]).body)
             got = {k: v for k, v in env.items() if k.lower().startswith("ssl_client_s_dn")}
             assert got == {"SSL_CLIENT_S_DN": "CN=bob,O=Contoso", "SSL_CLIENT_S_DN_CN": "bob",
                            "SSL_CLIENT_S_DN_O": "Contoso"}, mode
-    finally:
-        httpd.stop()

@@ -9,7 +9,7 @@ import pytest
 
 from harness.client import send
 from harness.pki import LOOK_ALIKE, Cert, certificate_set
-from harness.servers import HTTPD, MOD_SSL, Httpd, httpd_env
+from harness.servers import HTTPD, MOD_SSL, Httpd, httpd_env, running
 
 certs = certificate_set(
     "n",
@@ -180,8 +180,7 @@ def test_expressions_beside_mod_ssl(pki, certs, load_order):
         """, modules=["headers_module mod_headers.so", *MOD_SSL], module_first=request.param)
     httpd.add_file("both/index.html", "both")
     httpd.add_file("off/index.html", "off")
-    httpd.start()
-    try:
+    with running(httpd):
         headers = response_headers(httpd, "/both/", certs["alice"])
         assert headers["x-ours"] == "alice"
         assert headers["x-modssl"] == "alice"
@@ -190,8 +189,6 @@ def test_expressions_beside_mod_ssl(pki, certs, load_order):
         assert headers.get("x-modssl", "") == ""  # plain HTTP: mod_ssl has no client certificate
         assert send(httpd, "/both/", certs["alice"]) == (200, "both")
         assert send(httpd, "/both/", certs["bob"]).status == 403
-    finally:
-        httpd.stop()
 
 
 SITE = """
@@ -207,28 +204,22 @@ SITE = """
 def test_every_mpm(certs, mpm):
     httpd = Httpd(SITE, mpm=mpm)
     httpd.add_cgi("site/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         for _ in range(3):  # prefork: several children answer
             status, body = send(httpd, "/site/env.cgi", certs["alice"])
             assert status == 200 and json.loads(body)["SSL_CLIENT_S_DN_CN"] == "alice"
             assert send(httpd, "/site/env.cgi", certs["bob"]).status == 403
             assert send(httpd, "/site/env.cgi").status == 403
-    finally:
-        httpd.stop()
     assert "exit signal" not in httpd.error_log()
 
 
 def test_http2_cleartext(certs):
     httpd = Httpd(SITE + "Protocols h2c http/1.1\n", modules=["http2_module mod_http2.so"])
     httpd.add_cgi("site/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         for cert, expected in [(certs["alice"], "200"), (certs["bob"], "403"), (None, "403")]:
             response = send(httpd, "/site/env.cgi", cert, extra=("--http2-prior-knowledge",))
             assert f"{response.http_version} {response.status}" == f"2 {expected}"
-    finally:
-        httpd.stop()
 
 
 def test_graceful_restart_with_changed_directives(certs):
@@ -278,10 +269,7 @@ def test_httpd_lists_the_module_and_mod_info_shows_directives(certs):
     run = subprocess.run([HTTPD, "-M", "-f", httpd.write_config()], capture_output=True, text=True, timeout=30,
                          env=httpd_env())
     assert "arrcert_module (shared)" in run.stdout
-    httpd.start()
-    try:
+    with running(httpd):
         status, body = send(httpd, "/server-info?mod_arrcert.c")
         assert status == 200
         assert "mod_arrcert.c" in body and "ArrCertVerifyClient" in body and "ArrCertTrustedProxy" in body
-    finally:
-        httpd.stop()

@@ -8,7 +8,7 @@ import pytest
 
 from harness.client import send
 from harness.pki import LOOK_ALIKE, Cert, certificate_set
-from harness.servers import MOD_SSL, Httpd, free_port, tls_vhost, vhost_rewrite
+from harness.servers import MOD_SSL, Httpd, free_port, running, tls_vhost, vhost_rewrite
 
 LUA = """function handle(r)
     r.content_type = "text/plain"
@@ -203,11 +203,8 @@ def test_virtual_host_rewrite_sees_the_virtual_hosts_verdict(pki, certs):
 def test_virtual_host_rewrite_sees_nothing_where_sections_judge_otherwise(pki, certs, extra, allow_override):
     httpd = vhost_rewrite(pki, extra)
     httpd.allow_override = allow_override
-    httpd.start()
-    try:
+    with running(httpd):
         assert send(httpd, "/who", certs["alice"]) == (200, "nobody\n")
-    finally:
-        httpd.stop()
 
 
 # --- Beside mod_ssl: its own values stay its own where the module is off --------------------

@@ -18,7 +18,7 @@ import pytest
 from harness.client import send
 from harness.ocsp import OpenSslResponder, StaticHttp
 from harness.pki import LOOK_ALIKE, Cert, certificate_set, name
-from harness.servers import Httpd, free_port, make_workdir, wait_for_port
+from harness.servers import Httpd, free_port, make_workdir, running, wait_for_port
 
 STATUS = "mod_status.so"
 
@@ -493,8 +493,7 @@ def test_decisions_reached_through_redirects_are_counted_once(pki, certs):
     """
     httpd.add_file("app/index.html", "app")
     httpd.add_file("hop/.htaccess", "RewriteEngine on\nRewriteRule ^go$ /app/index.html\n")
-    httpd.start()
-    try:
+    with running(httpd):
         assert send(httpd, "/hop/go", certs["alice"], interface=FRONT_END).status == 200
         assert send(httpd, "/hop/go", certs["forged"], interface=FRONT_END).status == 403
         send(httpd, "/off/missing", certs["forged"], interface=FRONT_END)
@@ -507,5 +506,3 @@ def test_decisions_reached_through_redirects_are_counted_once(pki, certs):
         allow = re.search(r"(?im)^allow: (.*)$", run.stdout)
         assert " 405 " in run.stdout.splitlines()[0] and allow and {"GET", "HEAD"} <= set(allow.group(1).split(",")), \
             run.stdout
-    finally:
-        httpd.stop()

@@ -6,7 +6,7 @@ import pytest
 
 from harness.client import send
 from harness.pki import Cert, certificate_set
-from harness.servers import HAProxy, Httpd
+from harness.servers import HAProxy, Httpd, running
 
 SRV_NAME = "1.3.6.1.5.5.7.8.7"
 
@@ -118,8 +118,7 @@ def test_xfcc_fields_do_not_stand_for_the_certificate(pki, certs):
     httpd = Httpd(body)
     httpd.add_cgi("spiffe-ns/env.cgi")
     httpd.add_cgi("dns-exact/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         for path, good in (("/spiffe-ns", "svc"), ("/dns-exact", "host")):
             env = send(httpd, f"{path}/env.cgi", headers=xfcc(certs[good])).env
             assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
@@ -127,8 +126,6 @@ def test_xfcc_fields_do_not_stand_for_the_certificate(pki, certs):
             assert send(httpd, f"{path}/env.cgi", headers=xfcc(certs["none"])).status == 403
         env = send(httpd, "/spiffe-ns/env.cgi", headers=xfcc(certs["svc"], uri="spiffe://evil/x")).env
         assert env["ARRCERT_SPIFFE_ID"] == "spiffe://prod.example/ns/payments/sa/api"
-    finally:
-        httpd.stop()
 
 
 def test_variables(server, certs, pki):

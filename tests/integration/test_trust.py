@@ -9,7 +9,7 @@ import pytest
 
 from harness.client import send
 from harness.pki import name, now
-from harness.servers import Httpd, free_port, make_workdir
+from harness.servers import Httpd, free_port, make_workdir, running
 
 
 class TrustPki:
@@ -233,11 +233,8 @@ def test_forged_header_from_another_peer_without_trusted_proxy(trust):
         </Location>
         """)
     httpd.add_cgi("forged/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         assert send(httpd, "/forged/env.cgi", trust.by_root, interface="127.0.0.2").status == 200
-    finally:
-        httpd.stop()
 
 
 def test_forged_header_from_untrusted_peer_is_removed(server, trust):
@@ -290,11 +287,8 @@ def test_trusted_proxy_over_ipv6(trust):
         </VirtualHost>
         """)
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         env = send(f"http://[::1]:{listed}", "/env.cgi", trust.by_root).env
         assert env["SSL_CLIENT_VERIFY"] == "SUCCESS" and env["SSL_CLIENT_S_DN_CN"] == "bob"
         env = send(f"http://[::1]:{unlisted}", "/env.cgi", trust.by_root).env
         assert env["SSL_CLIENT_VERIFY"] == "NONE" and "HTTP_X_ARR_CLIENTCERT" not in env
-    finally:
-        httpd.stop()

@@ -83,6 +83,8 @@ class Listener:
     def close(self):
         self.sock.close()
 
+    stop = close  # as every server of the harness
+
 
 class ConnectionCounter(Listener):
     """Counts the connections made to it and closes them: a URL nobody should ask."""

@@ -65,6 +65,12 @@ def tls_vhost(pki, port, verify_client, *lines):
 REWRITE = "rewrite_module mod_rewrite.so"
 
 
+def location(path, *lines):
+    """A <Location> section holding these directives."""
+    body = "".join(f"    {line}\n" for line in lines)
+    return f"<Location {path}>\n{body}</Location>\n"
+
+
 def vhost_rewrite(pki, extra="", modules=(REWRITE,)):
     """httpd whose virtual-host-level mod_rewrite sends /who to alice.html where %{SSL:...} says
     the certificate is alice's, to nobody.html otherwise; `extra`: more configuration after it."""
@@ -298,15 +304,14 @@ class Httpd:
         return total / 1e9
 
     def error_log(self):
-        try:
-            with open(os.path.join(self.dir, "error.log"), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return self._log("error.log")
 
     def access_log(self):
+        return self._log("access.log")
+
+    def _log(self, name):
         try:
-            with open(os.path.join(self.dir, "access.log"), errors="replace") as f:
+            with open(os.path.join(self.dir, name), errors="replace") as f:
                 return f.read()
         except FileNotFoundError:
             return ""
@@ -331,16 +336,19 @@ class Httpd:
 
 
 class running:
-    """with running(httpd): started for the block, stopped after it, whatever happens."""
+    """with running(server, *others): `server` (httpd, a front end) started for the block; after
+    it, whatever happens, `server` stopped, then the others (responders, listeners started before)."""
 
-    def __init__(self, httpd):
-        self.httpd = httpd
+    def __init__(self, server, *others):
+        self.server, self.others = server, others
 
     def __enter__(self):
-        return self.httpd.start()
+        return self.server.start()
 
     def __exit__(self, *exc):
-        self.httpd.stop()
+        self.server.stop()
+        for other in self.others:
+            other.stop()
 
 
 class BackgroundServer:
