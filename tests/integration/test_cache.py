@@ -6,19 +6,10 @@ import pytest
 
 from harness.client import send
 from harness.pki import certificate_set
-from harness.servers import Httpd
+from harness.servers import Httpd, location
 
-SITE = """
-    ArrCertAcceptUnverified on
-    <Location /a>
-        ArrCertVerifyClient require
-        ArrCertSubject "CN=alice"
-    </Location>
-    <Location /b>
-        ArrCertVerifyClient require
-        ArrCertSubject "CN=bob"
-    </Location>
-"""
+SITE = ("ArrCertAcceptUnverified on\n" + location("/a", "ArrCertVerifyClient require", 'ArrCertSubject "CN=alice"')
+        + location("/b", "ArrCertVerifyClient require", 'ArrCertSubject "CN=bob"'))
 
 
 certs = certificate_set("c", alice="alice", bob="bob")

@@ -11,7 +11,7 @@ import pytest
 from harness.pki import name
 from harness.client import send
 from harness.servers import (MOD_SSL, ROOT, BackgroundServer, HAProxy, Httpd, Nginx, free_port, make_workdir,
-                             tls_vhost, write_file)
+                             running, tls_vhost, write_file)
 
 
 class Chain:
@@ -150,47 +150,40 @@ def test_separate_chain_header(server, chain):
     assert send(server, "/chain-header/env.cgi", headers=headers).status == 200
 
 
-def test_through_nginx(pki):
+def backend(pki, reading, server=""):
+    """httpd behind a real front end: /app/env.cgi requires a certificate of the test CA, read as
+    the line `reading` says (ArrCertHeader, ArrCertFrontEnd); `server`: a server-level line."""
     httpd = Httpd(f"""
-        ArrCertTrustedProxy 127.0.0.1
+        {server}
         <Location /app>
-            ArrCertHeader X-SSL-Client-Cert url-pem
+            {reading}
             ArrCertVerifyClient require
             ArrCertCACertificateFile {pki.ca.cert_path}
         </Location>
         """)
     httpd.add_cgi("app/env.cgi")
-    httpd.start()
-    front = Nginx(pki, httpd.port).start()
-    try:
+    return httpd
+
+
+def test_through_nginx(pki):
+    httpd = backend(pki, "ArrCertHeader X-SSL-Client-Cert url-pem", server="ArrCertTrustedProxy 127.0.0.1")
+    with running(httpd), running(Nginx(pki, httpd.port)) as front:
         alice = pki.leaf("f_nginx", "alice")
         status_code, body = send(front, "/app/env.cgi", tls_cert=alice, cacert=pki.ca.cert_path)
         assert status_code == 200, body
         env = json.loads(body)
         assert env["ARRCERT_THUMBPRINT"] == alice.sha1
         assert send(front, "/app/env.cgi", cacert=pki.ca.cert_path).status == 403
-    finally:
-        front.stop()
-        httpd.stop()
 
 
 def test_through_httpd_mod_ssl_and_mod_headers(pki):
-    backend = Httpd(f"""
-        <Location /app>
-            ArrCertHeader X-Client-Cert pem
-            ArrCertVerifyClient require
-            ArrCertCACertificateFile {pki.ca.cert_path}
-        </Location>
-        """)
-    backend.add_cgi("app/env.cgi")
-    backend.start()
+    httpd = backend(pki, "ArrCertHeader X-Client-Cert pem").start()
     tls_port = free_port()
     front = Httpd(tls_vhost(pki, tls_port, "optional_no_ca", 'RequestHeader set X-Client-Cert "%{SSL_CLIENT_CERT}s"',
-                            f"ProxyPass / http://127.0.0.1:{backend.port}/"),
+                            f"ProxyPass / http://127.0.0.1:{httpd.port}/"),
                   with_module=False, modules=MOD_SSL + ["headers_module mod_headers.so", "proxy_module mod_proxy.so",
                                                         "proxy_http_module mod_proxy_http.so"])
-    front.start()
-    try:
+    with running(front, httpd):
         alice = pki.leaf("f_modheaders", "alice")
         url = f"https://localhost:{tls_port}/app/env.cgi"
         status_code, body = send(url, tls_cert=alice, cacert=pki.ca.cert_path)
@@ -198,29 +191,14 @@ def test_through_httpd_mod_ssl_and_mod_headers(pki):
         assert json.loads(body)["ARRCERT_THUMBPRINT"] == alice.sha1
         # No certificate: mod_headers sends "(null)", which means no certificate.
         assert send(url, cacert=pki.ca.cert_path).status == 403
-    finally:
-        front.stop()
-        backend.stop()
 
 
 def test_through_haproxy_with_the_azure_preset(pki):
-    httpd = Httpd(f"""
-        <Location /app>
-            ArrCertFrontEnd azure
-            ArrCertVerifyClient require
-            ArrCertCACertificateFile {pki.ca.cert_path}
-        </Location>
-        """)
-    httpd.add_cgi("app/env.cgi")
-    httpd.start()
-    front = HAProxy(pki, httpd.port).start()
-    try:
+    httpd = backend(pki, "ArrCertFrontEnd azure")
+    with running(httpd), running(HAProxy(pki, httpd.port)) as front:
         alice = pki.leaf("f_haproxy", "alice")
         variables = send(front, "/app/env.cgi", tls_cert=alice, cacert=pki.ca.cert_path).variables
         assert variables["SSL_CLIENT_S_DN_CN"] == "alice"
-    finally:
-        front.stop()
-        httpd.stop()
 
 
 def test_untrusted_peer_loses_preset_headers(pki, chain):
@@ -236,14 +214,11 @@ def test_untrusted_peer_loses_preset_headers(pki, chain):
         </VirtualHost>
         """)
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         headers = [("Client-Cert", f":{chain.b64(chain.leaf)}:"), ("Client-Cert-Chain", f":{chain.b64(chain.lower)}:")]
         env = json.loads(send(httpd, "/env.cgi", headers=headers, port=port, interface="127.0.0.2").body)
         assert "HTTP_CLIENT_CERT" not in env and "HTTP_CLIENT_CERT_CHAIN" not in env
         assert env["SSL_CLIENT_VERIFY"] == "NONE"
-    finally:
-        httpd.stop()
 
 
 @pytest.mark.parametrize("line,message", [

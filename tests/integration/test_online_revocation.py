@@ -11,7 +11,7 @@ from harness.client import send
 from harness.ocsp import OpenSslResponder, ScriptedResponder, StaticHttp, wait_until
 from harness.pki import name
 from harness.scripted import ConnectionCounter
-from harness.servers import Httpd, free_port
+from harness.servers import Httpd, free_port, location, running
 
 
 # --- OCSP ---------------------------------------------------------------------------------------
@@ -55,9 +55,9 @@ def ocsp(pki):
         responder.stop()
 
 
-def location(path, *lines):
-    body = "\n".join(lines)
-    return f"<Location {path}>\nArrCertVerifyClient require\n{body}\n</Location>\n"
+def requiring(path, *lines):
+    """A <Location> that requires a certificate, with these directives."""
+    return location(path, "ArrCertVerifyClient require", *lines)
 
 
 def override(responder):
@@ -68,28 +68,28 @@ def override(responder):
 def server(pki, ocsp):
     closed = f"http://127.0.0.1:{free_port()}/"
     body = f"ArrCertCACertificateFile {pki.ca.cert_path}\nArrCertCache none\n"
-    body += location("/ocsp", "ArrCertOCSPEnable leaf")
-    body += location("/delegated", "ArrCertOCSPEnable leaf", override(ocsp["delegated"]))
-    body += location("/wrong-key", "ArrCertOCSPEnable leaf", override(ocsp["wrong_key"]))
+    body += requiring("/ocsp", "ArrCertOCSPEnable leaf")
+    body += requiring("/delegated", "ArrCertOCSPEnable leaf", override(ocsp["delegated"]))
+    body += requiring("/wrong-key", "ArrCertOCSPEnable leaf", override(ocsp["wrong_key"]))
     for mode, responder in ocsp["scripted"].items():
-        body += location(f"/{mode}", "ArrCertOCSPEnable leaf", override(responder))
-        body += location(f"/{mode}-soft", "ArrCertOCSPEnable leaf soft_fail", override(responder))
-    body += location("/no-nonce-replay", "ArrCertOCSPEnable leaf", "ArrCertOCSPUseRequestNonce off",
-                     override(ocsp["scripted"]["replay"]))
-    body += location("/down", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2", f"ArrCertOCSPDefaultResponder {closed}",
-                     "ArrCertOCSPOverrideResponder on")
-    body += location("/down-soft", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
-                     f"ArrCertOCSPDefaultResponder {closed}",
-                     "ArrCertOCSPOverrideResponder on")
-    body += location("/stalled", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
-                     override(ocsp["stalled"]))
-    body += location("/stalled-hard", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2",
-                     override(ocsp["stalled"]))
-    body += location("/no-responder-ok", "ArrCertOCSPEnable leaf no_ocsp_for_cert_ok")
-    body += location("/chain-on", "ArrCertOCSPEnable on")
-    body += location("/chain-leaf", "ArrCertOCSPEnable leaf")
-    body += location("/max-age", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponseMaxAge 30",
-                     override(ocsp["scripted"]["stale"]))
+        body += requiring(f"/{mode}", "ArrCertOCSPEnable leaf", override(responder))
+        body += requiring(f"/{mode}-soft", "ArrCertOCSPEnable leaf soft_fail", override(responder))
+    body += requiring("/no-nonce-replay", "ArrCertOCSPEnable leaf", "ArrCertOCSPUseRequestNonce off",
+                      override(ocsp["scripted"]["replay"]))
+    body += requiring("/down", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2",
+                      f"ArrCertOCSPDefaultResponder {closed}", "ArrCertOCSPOverrideResponder on")
+    body += requiring("/down-soft", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
+                      f"ArrCertOCSPDefaultResponder {closed}",
+                      "ArrCertOCSPOverrideResponder on")
+    body += requiring("/stalled", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
+                      override(ocsp["stalled"]))
+    body += requiring("/stalled-hard", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2",
+                      override(ocsp["stalled"]))
+    body += requiring("/no-responder-ok", "ArrCertOCSPEnable leaf no_ocsp_for_cert_ok")
+    body += requiring("/chain-on", "ArrCertOCSPEnable on")
+    body += requiring("/chain-leaf", "ArrCertOCSPEnable leaf")
+    body += requiring("/max-age", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponseMaxAge 30",
+                      override(ocsp["scripted"]["stale"]))
     httpd = Httpd(body)
     paths = ["ocsp", "delegated", "wrong-key", "no-nonce-replay", "down", "down-soft", "stalled", "stalled-hard",
              "no-responder-ok", "chain-on", "chain-leaf", "max-age"]
@@ -196,8 +196,7 @@ def test_chain_on_checks_intermediates_leaf_only_the_leaf_and_queries_are_shared
         """)
     httpd.add_cgi("on/env.cgi")
     httpd.add_cgi("leaf/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         before = counted.queries()
         assert send(httpd, "/leaf/env.cgi", **chain).status == 200
         assert counted.queries() - before == 1
@@ -216,8 +215,6 @@ def test_chain_on_checks_intermediates_leaf_only_the_leaf_and_queries_are_shared
         # Kept: no further query.
         assert send(httpd, "/on/env.cgi", **chain).status == 200
         assert counted.queries() - before == 1
-    finally:
-        httpd.stop()
 
 
 @pytest.mark.parametrize("line,message", [
@@ -304,14 +301,10 @@ def test_a_forged_certificate_makes_no_fetch(pki, cdp):
         </Location>
         """)
     httpd.add_cgi("fetch/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, counter):
         assert send(httpd, "/fetch/env.cgi", forged).status == 403
         time.sleep(0.5)
         assert counter.count == 0
-    finally:
-        httpd.stop()
-        counter.close()
 
 
 def test_crl_past_next_update_fails_closed(pki, cdp):
@@ -339,17 +332,13 @@ def test_crl_past_next_update_fails_closed(pki, cdp):
         """)
     httpd.add_cgi("fetch/env.cgi")
     httpd.add_cgi("fetch-ok/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, server):
         assert send(httpd, "/fetch/env.cgi", alice).status == 200
         server.stop()
         time.sleep(5)
         assert send(httpd, "/fetch/env.cgi", alice).status == 403
         assert "unable to get certificate CRL" in httpd.error_log()
         assert send(httpd, "/fetch-ok/env.cgi", alice).status == 200
-    finally:
-        httpd.stop()
-        server.stop()
 
 
 # --- Partial chains -------------------------------------------------------------------------------
@@ -364,12 +353,9 @@ def test_an_intermediate_as_the_trust_anchor(pki, tmp_path):
         </Location>
         """)
     httpd.add_cgi("partial/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         assert send(httpd, "/env.cgi", alice).status == 403  # the root is not there: no complete path
         assert send(httpd, "/partial/env.cgi", alice).status == 200
-    finally:
-        httpd.stop()
 
 
 @pytest.mark.parametrize("mpm", ["prefork", "worker"])
@@ -397,16 +383,12 @@ def test_every_mpm(pki, ocsp, mpm):
         """, mpm=mpm)
     httpd.add_cgi("ocsp/env.cgi")
     httpd.add_cgi("fetch/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, server):
         for _ in range(3):
             assert send(httpd, "/ocsp/env.cgi", ocsp["certs"]["alice"]).status == 200
             assert send(httpd, "/ocsp/env.cgi", ocsp["certs"]["bob"]).status == 403
             assert send(httpd, "/fetch/env.cgi", carol).status == 200
             time.sleep(1)
-    finally:
-        httpd.stop()
-        server.stop()
 
 
 def test_a_refusal_for_an_unusable_answer_is_not_kept_long(pki):
@@ -419,14 +401,10 @@ def test_a_refusal_for_an_unusable_answer_is_not_kept_long(pki):
         ArrCertVerifyClient require
         ArrCertOCSPEnable leaf
         """)
-    httpd.start()
-    try:
+    with running(httpd, responder):
         responder.start(good=[])
         assert send(httpd, "/env.cgi", cert).status == 403
         responder.stop()
         responder.start(good=[cert])
         time.sleep(11)
         assert send(httpd, "/env.cgi", cert).status == 200
-    finally:
-        httpd.stop()
-        responder.stop()

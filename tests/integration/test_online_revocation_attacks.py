@@ -11,7 +11,7 @@ from harness.client import send
 from harness.ocsp import OpenSslResponder, ScriptedResponder, wait_until
 from harness.pki import name
 from harness.scripted import ConnectionCounter, Listener, ScriptedHttp
-from harness.servers import Httpd
+from harness.servers import Httpd, running
 
 
 def timed(server, path, cert):
@@ -72,8 +72,7 @@ def test_a_responder_that_never_answers_is_left_alone_with_the_default_timeout(p
         """)
     httpd.add_cgi("hard/env.cgi")
     httpd.add_cgi("soft/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, hole):
         status, first = timed(httpd, "/hard", a)
         assert status == 403 and first > 9
         status, second = timed(httpd, "/hard", b)
@@ -83,9 +82,6 @@ def test_a_responder_that_never_answers_is_left_alone_with_the_default_timeout(p
         soft2 = timed(httpd, "/soft", a)   # "verdict kept 10 s" under soft_fail
         assert second < 1.0, f"second certificate waited {second:.1f}s: no back-off"
         assert soft2[1] < 1.0, f"soft_fail verdict not kept: waited {soft2[1]:.1f}s again"
-    finally:
-        httpd.stop()
-        hole.close()
 
 
 @pytest.mark.parametrize("skew", [300, 0])
@@ -106,16 +102,13 @@ def test_a_kept_answer_ends_at_its_maximum_age(pki, skew):
         </Location>
         """)
     httpd.add_cgi("ocsp/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, responder):
         assert send(httpd, "/ocsp/env.cgi", cert).status == 200
         responder.stop()
         responder.start(revoked=[cert])      # same port: the certificate is now revoked
         time.sleep(8)                        # the kept answer is older than max_age
-        assert send(httpd, "/ocsp/env.cgi", cert).status == 403, "answer older than ArrCertOCSPResponseMaxAge still used"
-    finally:
-        httpd.stop()
-        responder.stop()
+        status = send(httpd, "/ocsp/env.cgi", cert).status
+        assert status == 403, "answer older than ArrCertOCSPResponseMaxAge still used"
 
 
 def test_one_ocsp_directive_in_a_section_keeps_ocsp_on(pki):
@@ -132,13 +125,21 @@ def test_one_ocsp_directive_in_a_section_keeps_ocsp_on(pki):
         """)
     httpd.add_cgi("env.cgi")
     httpd.add_cgi("tuned/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, responder):
         assert send(httpd, "/env.cgi", bob).status == 403
-        assert send(httpd, "/tuned/env.cgi", bob).status == 403, "revoked certificate accepted where only the timeout was tuned"
-    finally:
-        httpd.stop()
-        responder.stop()
+        status = send(httpd, "/tuned/env.cgi", bob).status
+        assert status == 403, "revoked certificate accepted where only the timeout was tuned"
+
+
+def fetching_crls(ca, *lines):
+    """httpd that requires, at /env.cgi, a certificate of `ca`, and fetches CRLs from where it says."""
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {ca.cert_path}
+        ArrCertVerifyClient require
+        ArrCertCARevocationFetch on
+        """ + "".join(f"{line}\n" for line in lines))
+    httpd.add_cgi("env.cgi")
+    return httpd
 
 
 def test_a_distribution_point_redirect_is_not_followed(pki):
@@ -147,20 +148,11 @@ def test_a_distribution_point_redirect_is_not_followed(pki):
     ca = pki.issue("r16_rd_ca", name(("O", "R16"), ("CN", "Redirect CA")), ca=True)
     alice = pki.issue("r16_rd_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca,
                       crl_url=redirect.url("/ca.crl"))
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {ca.cert_path}
-        ArrCertVerifyClient require
-        ArrCertCARevocationFetch on
-        """)
-    httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
-        send(httpd, "/env.cgi", alice).status
+    httpd = fetching_crls(ca)
+    with running(httpd, redirect):
+        send(httpd, "/env.cgi", alice)
         time.sleep(0.5)
         assert counter.count == 0, "the CRL fetch followed a redirect to another host:port"
-    finally:
-        httpd.stop()
-        redirect.stop()
 
 
 def test_trickled_ocsp_response_is_bounded_by_the_timeout(pki):
@@ -175,12 +167,9 @@ def test_trickled_ocsp_response_is_bounded_by_the_timeout(pki):
         </Location>
         """)
     httpd.add_cgi("ocsp/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         status, waited = timed(httpd, "/ocsp", cert)
         assert status == 403 and waited < 5
-    finally:
-        httpd.stop()
 
 
 def test_partial_chain_with_ocsp_signed_by_the_anchor(pki):
@@ -196,12 +185,8 @@ def test_partial_chain_with_ocsp_signed_by_the_anchor(pki):
         ArrCertOCSPEnable leaf
         """)
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, responder):
         assert send(httpd, "/env.cgi", alice).status == 200, httpd.error_log()[-600:]
-    finally:
-        httpd.stop()
-        responder.stop()
 
 
 def slow_crl(path, delay):
@@ -223,15 +208,8 @@ def test_a_verdict_judged_without_its_crl_ends_when_the_crl_arrives(pki, tmp_pat
     alice = pki.issue("r16_sc_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca, crl_url=server.url("/ca.crl"))
     bob = pki.issue("r16_sc_bob", name(("O", "R16"), ("CN", "bob")), issuer=ca, crl_url=server.url("/ca.crl"))
     pki.write_crl(crl, ca, revoked=[bob], der=True)
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {ca.cert_path}
-        ArrCertVerifyClient require
-        ArrCertCARevocationFetch on
-        ArrCertCARevocationCheck chain no_crl_for_cert_ok
-        """)
-    httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
+    httpd = fetching_crls(ca, "ArrCertCARevocationCheck chain no_crl_for_cert_ok")
+    with running(httpd, server):
         first = threading.Thread(target=send, args=(httpd, "/env.cgi", alice))
         first.start()
         time.sleep(1)
@@ -239,9 +217,6 @@ def test_a_verdict_judged_without_its_crl_ends_when_the_crl_arrives(pki, tmp_pat
         first.join()
         assert wait_until(lambda: "CRL fetched from" in httpd.error_log())
         assert send(httpd, "/env.cgi", bob).status == 403, "revoked certificate still passes from the cached verdict"
-    finally:
-        httpd.stop()
-        server.stop()
 
 
 def test_delegated_responder_without_ocsp_signing_eku_is_refused(pki):
@@ -255,13 +230,9 @@ def test_delegated_responder_without_ocsp_signing_eku_is_refused(pki):
         ArrCertOCSPEnable leaf
         """)
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, responder):
         assert send(httpd, "/env.cgi", cert).status == 403
         assert "OCSP response signature not verified" in httpd.error_log()
-    finally:
-        httpd.stop()
-        responder.stop()
 
 
 def slow_redirect_chain(delay, hops):
@@ -283,17 +254,8 @@ def test_redirects_do_not_restart_the_crl_fetch_timeout(pki):
     chain = slow_redirect_chain(delay=3, hops=6)
     ca = pki.issue("r16_sr_ca", name(("O", "R16"), ("CN", "Slow Redirect CA")), ca=True)
     alice = pki.issue("r16_sr_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca, crl_url=chain.url("/ca.crl"))
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {ca.cert_path}
-        ArrCertVerifyClient require
-        ArrCertCARevocationFetch on
-        """)
-    httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
+    httpd = fetching_crls(ca)
+    with running(httpd, chain):
         status, waited = timed(httpd, "", alice)
         assert waited < 12, f"one CRL fetch held the request {waited:.0f}s ({chain.requests} hops)"
         assert status == 403 and chain.requests == 1
-    finally:
-        httpd.stop()
-        chain.stop()

@@ -9,18 +9,12 @@ import pytest
 
 from harness.client import AZURE_HEADER, send
 from harness.pki import certificate_set
-from harness.servers import Httpd, Memcached, Redis, make_workdir, write_file
+from harness.servers import Httpd, Memcached, Redis, location, make_workdir, running, write_file
 SHMCB = "socache_shmcb_module mod_socache_shmcb.so"
 MEMCACHE = "socache_memcache_module mod_socache_memcache.so"
 REDIS = "socache_redis_module mod_socache_redis.so"
 
-SITE = """
-    ArrCertAcceptUnverified on
-    <Location /a>
-        ArrCertVerifyClient require
-        ArrCertSubject "CN=alice"
-    </Location>
-"""
+SITE = "ArrCertAcceptUnverified on\n" + location("/a", "ArrCertVerifyClient require", 'ArrCertSubject "CN=alice"')
 
 
 certs = certificate_set("shared", alice="alice", bob="bob", carol="carol", dave="dave")
@@ -56,8 +50,7 @@ def test_prefork_children_share_verdicts(certs, memory_tier):
     httpd = Httpd("", mpm="prefork", modules=[SHMCB])
     httpd.add_file("a/index.html", "a")
     httpd.body = SITE + f"ArrCertCache shmcb:{httpd.dir}/verdicts(512000) {memory_tier}\n"
-    httpd.start()
-    try:
+    with running(httpd):
         alice = certs["alice"].azure_header
         mark = httpd.log_mark()
         # A prefork child serves one connection at a time: while the first stays open, the second
@@ -74,8 +67,6 @@ def test_prefork_children_share_verdicts(certs, memory_tier):
         seen = judgements(httpd.log_since(mark))
         assert len(seen) == 2 and seen[0][0] != seen[1][0], seen
         assert seen == [(seen[0][0], ""), (seen[1][0], "shared cache")], seen
-    finally:
-        httpd.stop()
 
 
 def test_without_a_shared_cache_children_judge_alone(certs):
