@@ -46,6 +46,7 @@ echo json_encode($out);
 
 MOD_SSL = ["ssl_module mod_ssl.so", "socache_shmcb_module mod_socache_shmcb.so"]
 PROXY = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so"]
+REWRITE = "rewrite_module mod_rewrite.so"
 
 
 def tls_vhost(pki, port, verify_client, *lines):
@@ -60,9 +61,6 @@ def tls_vhost(pki, port, verify_client, *lines):
             SSLCACertificateFile {pki.ca.cert_path}
             SSLVerifyClient {verify_client}
         """) + body + "\n</VirtualHost>\n"
-
-
-REWRITE = "rewrite_module mod_rewrite.so"
 
 
 def location(path, *lines):
