@@ -14,7 +14,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness.pki import Pki, name, now  # noqa: E402
-from harness.servers import HAProxy, Httpd, curl, remove_workdirs  # noqa: E402
+from harness.client import send  # noqa: E402
+from harness.servers import HAProxy, Httpd, remove_workdirs  # noqa: E402
 
 PAGE = """<?php
 header('Content-Type: text/plain; charset=utf-8');
@@ -74,7 +75,7 @@ def main():
     try:
         if check:
             for label, cert, expected in tries:
-                status, body = curl(front.url("/"), cert=cert, cacert=pki.ca.cert_path)
+                status, body = send(front, "/", tls_cert=cert, cacert=pki.ca.cert_path)
                 ok = status == expected and (expected != 200 or "Hello alice!" in body)
                 failures += not ok
                 print(f"{'ok ' if ok else 'BAD'} {label}: HTTP {status}")

@@ -4,32 +4,15 @@ import time
 
 import pytest
 
-from harness.pki import name
-from harness.servers import Httpd, curl
+from harness.client import send
+from harness.pki import certificate_set
+from harness.servers import Httpd, location
 
-HEADER = "X-ARR-ClientCert"
-
-SITE = """
-    ArrCertAcceptUnverified on
-    <Location /a>
-        ArrCertVerifyClient require
-        ArrCertSubject "CN=alice"
-    </Location>
-    <Location /b>
-        ArrCertVerifyClient require
-        ArrCertSubject "CN=bob"
-    </Location>
-"""
+SITE = ("ArrCertAcceptUnverified on\n" + location("/a", "ArrCertVerifyClient require", 'ArrCertSubject "CN=alice"')
+        + location("/b", "ArrCertVerifyClient require", 'ArrCertSubject "CN=bob"'))
 
 
-def get(server, path, cert):
-    return curl(server.url(path), headers=[(HEADER, cert.azure_header)])[0]
-
-
-@pytest.fixture(scope="module")
-def certs(pki):
-    return {label: pki.issue(f"c_{label}", name(("O", "Contoso"), ("CN", label)), issuer=pki.ca)
-            for label in ("alice", "bob")}
+certs = certificate_set("c", alice="alice", bob="bob")
 
 
 def start(body, certs):
@@ -44,18 +27,17 @@ def start(body, certs):
 def test_second_request_is_a_cache_hit(certs):
     httpd = start(SITE, certs)
     try:
-        mark = httpd.log_mark()
-        assert get(httpd, "/a/", certs["alice"]) == 200
-        first = httpd.log_since(mark)
-        assert "judged X-ARR-ClientCert" in first and "from cache" not in first
-        mark = httpd.log_mark()
-        assert get(httpd, "/a/", certs["alice"]) == 200
-        assert "from cache" in httpd.log_since(mark)
+        first = send(httpd, "/a/", certs["alice"])
+        assert first.status == 200
+        assert "judged X-ARR-ClientCert" in first.log and "from cache" not in first.log
+        second = send(httpd, "/a/", certs["alice"])
+        assert second.status == 200
+        assert "from cache" in second.log
         # Refusals are cached too.
-        assert get(httpd, "/a/", certs["bob"]) == 403
-        mark = httpd.log_mark()
-        assert get(httpd, "/a/", certs["bob"]) == 403
-        assert "from cache): refused: subject does not match" in httpd.log_since(mark)
+        assert send(httpd, "/a/", certs["bob"]).status == 403
+        again = send(httpd, "/a/", certs["bob"])
+        assert again.status == 403
+        assert "from cache): refused: subject does not match" in again.log
     finally:
         httpd.stop()
 
@@ -64,15 +46,15 @@ def test_verdicts_never_cross_rule_sets(certs):
     httpd = start(SITE, certs)
     try:
         for _ in range(5):
-            assert get(httpd, "/a/", certs["alice"]) == 200
-            assert get(httpd, "/b/", certs["alice"]) == 403
-            assert get(httpd, "/b/", certs["bob"]) == 200
-            assert get(httpd, "/a/", certs["bob"]) == 403
+            assert send(httpd, "/a/", certs["alice"]).status == 200
+            assert send(httpd, "/b/", certs["alice"]).status == 403
+            assert send(httpd, "/b/", certs["bob"]).status == 200
+            assert send(httpd, "/a/", certs["bob"]).status == 403
             # .htaccess rules live in each request's pool: identified by content, not address.
-            assert get(httpd, "/h1/", certs["alice"]) == 200
-            assert get(httpd, "/h2/", certs["alice"]) == 403
-            assert get(httpd, "/h2/", certs["bob"]) == 200
-            assert get(httpd, "/h1/", certs["bob"]) == 403
+            assert send(httpd, "/h1/", certs["alice"]).status == 200
+            assert send(httpd, "/h2/", certs["alice"]).status == 403
+            assert send(httpd, "/h2/", certs["bob"]).status == 200
+            assert send(httpd, "/h1/", certs["bob"]).status == 403
     finally:
         httpd.stop()
 
@@ -82,7 +64,7 @@ def test_cache_none(certs):
     try:
         mark = httpd.log_mark()
         for _ in range(3):
-            assert get(httpd, "/a/", certs["alice"]) == 200
+            assert send(httpd, "/a/", certs["alice"]).status == 200
         log = httpd.log_since(mark)
         assert log.count("judged X-ARR-ClientCert") == 3 and "from cache" not in log
     finally:
@@ -92,11 +74,11 @@ def test_cache_none(certs):
 def test_timeout(certs):
     httpd = start("ArrCertCacheTimeout 1\n" + SITE, certs)
     try:
-        assert get(httpd, "/a/", certs["alice"]) == 200
+        assert send(httpd, "/a/", certs["alice"]).status == 200
         time.sleep(2.1)
-        mark = httpd.log_mark()
-        assert get(httpd, "/a/", certs["alice"]) == 200
-        assert "from cache" not in httpd.log_since(mark)
+        response = send(httpd, "/a/", certs["alice"])
+        assert response.status == 200
+        assert "from cache" not in response.log
     finally:
         httpd.stop()
 

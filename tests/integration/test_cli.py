@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from harness.pki import name, now
-from harness.servers import CLI, Httpd, client_variables, curl_json, make_workdir
+from harness.client import send
+from harness.servers import CLI, Httpd, make_workdir, running
 
 
 def arrcert(*args, stdin=None):
@@ -52,12 +53,8 @@ def test_inspect_prints_what_the_module_exports(files):
         </Location>
         """)
     httpd.add_cgi("report/env.cgi")
-    httpd.start()
-    try:
-        module = client_variables(curl_json(httpd.url("/report/env.cgi"),
-                                            headers=[("X-ARR-ClientCert", alice.azure_header)]))
-    finally:
-        httpd.stop()
+    with running(httpd):
+        module = send(httpd, "/report/env.cgi", alice).variables
     for source in ([alice.cert_path], ["-"]):
         run = arrcert("inspect", *source, stdin=alice.nginx_header if source == ["-"] else None)
         assert run.returncode == 0, run.stderr

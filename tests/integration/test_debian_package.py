@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 import harness.servers as servers
-from harness.servers import Httpd, curl_json
+from harness.client import AZURE_HEADER, send
+from harness.servers import Httpd
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PACKAGE = "libapache2-mod-arrcert"
@@ -107,10 +108,10 @@ def test_a2enmod_apachectl_and_a_request(package, pki):
         """)
     try:
         httpd.start()
-        env = curl_json(httpd.url("/env.cgi"), headers=[("X-ARR-ClientCert", alice.azure_header)])
+        env = send(httpd, "/env.cgi", alice).env
         assert env["SSL_CLIENT_S_DN_CN"] == "alice" and env["SSL_CLIENT_VERIFY"] == "SUCCESS"
         connection = http.client.HTTPConnection("127.0.0.1", httpd.port, timeout=10)
-        connection.request("GET", "/", headers={"X-ARR-ClientCert": alice.azure_header})
+        connection.request("GET", "/", headers={AZURE_HEADER: alice.azure_header})
         assert f"mod_arrcert/{version()}" in connection.getresponse().getheader("Server")
         connection.close()
     finally:

@@ -8,7 +8,8 @@ import glob
 import pytest
 
 from harness.pki import name
-from harness.servers import HTTPD, MODULES, ROOT, Httpd, curl, make_workdir
+from harness.client import send
+from harness.servers import HTTPD, MODULES, ROOT, Httpd, make_workdir, running
 
 
 def test_demo_serves_the_page_it_promises():
@@ -95,11 +96,8 @@ def test_examples_as_written_refuse_a_self_made_certificate(example, pki):
     httpd.body = example_config(os.path.join(ROOT, "conf", "examples", example), httpd, pki.ca.cert_path)
     for path in paths:
         httpd.add_file(path.lstrip("/") + "index.html", "protected\n")
-    httpd.start()
-    try:
+    with running(httpd):
         for path in paths:
             for cert, expected in ((forged, 403), (genuine, 200)):
-                status, _ = curl(httpd.url(path), headers=[("Host", host), ("X-ARR-ClientCert", cert.azure_header)])
+                status, _ = send(httpd, path, cert, host=host)
                 assert status == expected, (example, path, cert.name, httpd.error_log()[-2000:])
-    finally:
-        httpd.stop()

@@ -13,7 +13,8 @@ import sys
 
 import pytest
 
-from harness.servers import HTTPD, MODULES, ROOT, Httpd, curl, free_port, httpd_env, make_workdir
+from harness.client import send
+from harness.servers import HTTPD, MODULES, ROOT, Httpd, free_port, httpd_env, make_workdir, running
 
 BUILD = os.path.join(ROOT, "build")
 TOOL = os.path.join(BUILD, "arrcert_directive_table")
@@ -209,17 +210,14 @@ def test_directive_contexts_in_htaccess_are_the_ones_httpd_enforces(files):
     for name, entry in ENTRIES.items():
         httpd.add_file(f"{name}/index.html", "ok\n")
         httpd.add_file(f"{name}/.htaccess", mapped(entry["example"] + "\n", files))
-    httpd.start()
-    try:
+    with running(httpd):
         for name, entry in ENTRIES.items():
-            status, _ = curl(httpd.url(f"/{name}/"))
+            status, _ = send(httpd, f"/{name}/")
             if ".htaccess" in entry["context"]:
                 assert status in (200, 403), (name, status, httpd.error_log()[-2000:])
             else:
                 assert status == 500, (name, status)
                 assert f"{name} not allowed here" in httpd.error_log(), name
-    finally:
-        httpd.stop()
 
 
 # 3. Every configuration snippet of the documentation --------------------------------------------
@@ -279,16 +277,12 @@ def test_readme_status_snippet_works_beside_the_first_configuration(files, pki):
     httpd.body = mapped(first.replace("*:80>", f"*:{httpd.port}>") +
                         status_snippet.replace("8081", str(listener)), files, httpd)
     alice = pki.leaf("doc_status_alice", "alice")
-    httpd.start()
-    try:
+    with running(httpd):
         # The protected site as README has it, and the status page for a plain scraper.
-        assert curl(httpd.url("/env.cgi"))[0] == 403
-        assert curl(httpd.url("/env.cgi"), headers=[("X-ARR-ClientCert", alice.azure_header)])[0] == 200
-        status, body = curl(f"http://127.0.0.1:{listener}/arrcert-status?format=json")
+        assert send(httpd, "/env.cgi").status == 403
+        assert send(httpd, "/env.cgi", alice).status == 200
+        status, body = send(httpd, "/arrcert-status?format=json", port=listener)
         assert status == 200 and alice.sha1 in body.upper().replace(":", ""), body[:500]
-    finally:
-        httpd.stop()
-
 
 def handler_name_for(directive, repeatable):
     """ArrCertCARevocationFile -> add_ca_revocation_file (set_... where one line sets the value)."""

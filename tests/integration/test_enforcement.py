@@ -5,25 +5,21 @@ import re
 
 import pytest
 
-from harness.pki import name, now
-from harness.servers import ENV_CGI, Httpd, client_variables, curl, curl_json, make_workdir, write_file
-
-HEADER = "X-ARR-ClientCert"
+from harness.client import AZURE_HEADER, client_variables, forwarded, send
+from harness.pki import Cert, LookAlike, certificate_set
+from harness.servers import ENV_CGI, Httpd, make_workdir, running, write_file
 SECRET = "TOP SECRET CONTENT"
 
 
-@pytest.fixture(scope="module")
-def certs(pki):
-    other_ca = pki.issue("stranger_ca", name(("O", "Fabrikam"), ("CN", "Contoso Test CA")), ca=True)
-    return {
-        "alice": pki.leaf("alice", "alice"),
-        "bob": pki.leaf("bob", "bob"),
-        "stranger": pki.issue("stranger", name(("O", "Contoso"), ("CN", "alice")), issuer=other_ca),
-        "expired": pki.leaf("expired", not_before=now() - datetime.timedelta(days=10),
-                            not_after=now() - datetime.timedelta(days=1)),
-        "future": pki.leaf("future", not_before=now() + datetime.timedelta(days=1), days=(1, 30)),
-        "soon": pki.leaf("soon", not_before=now() + datetime.timedelta(seconds=300), days=(1, 30)),
-    }
+certs = certificate_set(
+    "enf",
+    alice="alice",
+    bob="bob",
+    stranger=Cert("alice", issuer=LookAlike("Fabrikam")),  # its issuer: CN=Contoso Test CA, O=Fabrikam
+    expired=Cert("alice", valid_from=-datetime.timedelta(days=10), valid_until=-datetime.timedelta(days=1)),
+    future=Cert("alice", valid_from=datetime.timedelta(days=1), days=(1, 30)),
+    soon=Cert("alice", valid_from=datetime.timedelta(seconds=300), days=(1, 30)),
+)
 
 
 @pytest.fixture(scope="module")
@@ -137,110 +133,100 @@ def server(certs):
     assert "exit signal" not in httpd.error_log()
 
 
-def get(server, path, cert=None, header=HEADER, value=None):
-    headers = []
-    if cert is not None:
-        headers.append((header, cert.azure_header))
-    if value is not None:
-        headers.append((header, value))
-    return curl(server.url(path), headers=headers)
-
-
 # Modes -----------------------------------------------------------------------------------------
 
 def test_require(server, certs):
-    assert get(server, "/require/env.cgi")[0] == 403
-    env = curl_json(server.url("/require/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    assert send(server, "/require/env.cgi").status == 403
+    env = send(server, "/require/env.cgi", certs["alice"]).env
     assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
     assert env["SSL_CLIENT_S_DN_CN"] == "alice"
     assert env["ARRCERT_THUMBPRINT"] == certs["alice"].sha1
 
 
 def test_optional(server, certs):
-    env = curl_json(server.url("/optional/env.cgi"))
+    env = send(server, "/optional/env.cgi").env
     assert client_variables(env) == {"SSL_CLIENT_VERIFY": "NONE"}
-    assert curl_json(server.url("/optional/env.cgi"),
-                     headers=[(HEADER, certs["alice"].azure_header)])["SSL_CLIENT_VERIFY"] == "SUCCESS"
-    assert get(server, "/optional/env.cgi", certs["expired"])[0] == 403
-    assert get(server, "/optional/env.cgi", value="garbage!")[0] == 403
+    assert send(server, "/optional/env.cgi", certs["alice"]).env["SSL_CLIENT_VERIFY"] == "SUCCESS"
+    assert send(server, "/optional/env.cgi", certs["expired"]).status == 403
+    assert send(server, "/optional/env.cgi", value="garbage!").status == 403
 
 
 def test_optional_no_ca_reports_and_never_refuses(server, certs):
-    env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, certs["bob"].azure_header)])
+    env = send(server, "/report/env.cgi", certs["bob"]).env
     assert env["SSL_CLIENT_VERIFY"] == "FAILED:certificate thumbprint is not pinned"
     assert env["SSL_CLIENT_S_DN_CN"] == "bob"
-    env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, "not base64!")])
+    env = send(server, "/report/env.cgi", value="not base64!").env
     assert env["SSL_CLIENT_VERIFY"].startswith("FAILED:malformed certificate header")
     assert "SSL_CLIENT_S_DN" not in env
-    env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    env = send(server, "/report/env.cgi", certs["alice"]).env
     assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
 
 
 def test_none_is_the_default_and_does_nothing(server, certs):
-    env = curl_json(server.url("/env.cgi"), headers=[(HEADER, certs["expired"].azure_header)])
+    env = send(server, "/env.cgi", certs["expired"]).env
     assert client_variables(env) == {}
 
 
 def test_inner_scope_excludes_a_path(server, certs):
-    env = curl_json(server.url("/require/health/env.cgi"))
+    env = send(server, "/require/health/env.cgi").env
     assert client_variables(env) == {}
-    assert get(server, "/require/env.cgi")[0] == 403
+    assert send(server, "/require/env.cgi").status == 403
 
 
 def test_htaccess_under_allowoverride_authconfig(server, certs):
-    assert get(server, "/htaccess/env.cgi")[0] == 403
-    assert get(server, "/htaccess/env.cgi", certs["alice"])[0] == 200
-    assert get(server, "/htaccess/env.cgi", certs["bob"])[0] == 403
+    assert send(server, "/htaccess/env.cgi").status == 403
+    assert send(server, "/htaccess/env.cgi", certs["alice"]).status == 200
+    assert send(server, "/htaccess/env.cgi", certs["bob"]).status == 403
 
 
 # Rules -----------------------------------------------------------------------------------------
 
 def test_thumbprint_any_listed_value_in_any_form(server, certs):
-    assert get(server, "/pinned/env.cgi", certs["alice"])[0] == 200  # SHA-1, lower case
-    assert get(server, "/pinned/env.cgi", certs["bob"])[0] == 200  # SHA-256 with colons
-    assert get(server, "/pinned/env.cgi", certs["stranger"])[0] == 403
+    assert send(server, "/pinned/env.cgi", certs["alice"]).status == 200  # SHA-1, lower case
+    assert send(server, "/pinned/env.cgi", certs["bob"]).status == 200  # SHA-256 with colons
+    assert send(server, "/pinned/env.cgi", certs["stranger"]).status == 403
 
 
 def test_issuer(server, certs):
-    assert get(server, "/issuer/env.cgi", certs["alice"])[0] == 200
-    assert get(server, "/issuer-openssl/env.cgi", certs["alice"])[0] == 200
+    assert send(server, "/issuer/env.cgi", certs["alice"]).status == 200
+    assert send(server, "/issuer-openssl/env.cgi", certs["alice"]).status == 200
     # Same CN, other O: the name differs, so the rule fails.
-    assert get(server, "/issuer/env.cgi", certs["stranger"])[0] == 403
+    assert send(server, "/issuer/env.cgi", certs["stranger"]).status == 403
 
 
 def test_subject_any_line_and_inner_scope_replaces(server, certs):
-    assert get(server, "/subject/env.cgi", certs["alice"])[0] == 200
-    assert get(server, "/subject/env.cgi", certs["bob"])[0] == 200
-    assert get(server, "/subject/inner/env.cgi", certs["alice"])[0] == 403
-    assert get(server, "/subject/inner/env.cgi", certs["bob"])[0] == 200
+    assert send(server, "/subject/env.cgi", certs["alice"]).status == 200
+    assert send(server, "/subject/env.cgi", certs["bob"]).status == 200
+    assert send(server, "/subject/inner/env.cgi", certs["alice"]).status == 403
+    assert send(server, "/subject/inner/env.cgi", certs["bob"]).status == 200
 
 
 def test_validity_against_request_time(server, certs):
-    assert get(server, "/require/env.cgi", certs["expired"])[0] == 403
-    assert get(server, "/require/env.cgi", certs["future"])[0] == 403
-    assert get(server, "/require/env.cgi", certs["soon"])[0] == 403
+    assert send(server, "/require/env.cgi", certs["expired"]).status == 403
+    assert send(server, "/require/env.cgi", certs["future"]).status == 403
+    assert send(server, "/require/env.cgi", certs["soon"]).status == 403
 
 
 def test_clock_skew_widens_the_window(server, certs):
-    assert get(server, "/skew/env.cgi", certs["soon"])[0] == 200
-    assert get(server, "/skew/env.cgi", certs["future"])[0] == 403
+    assert send(server, "/skew/env.cgi", certs["soon"]).status == 200
+    assert send(server, "/skew/env.cgi", certs["future"]).status == 403
 
 
 def test_custom_header(server, certs):
-    assert get(server, "/custom-header/env.cgi", certs["alice"])[0] == 403
-    assert get(server, "/custom-header/env.cgi", certs["alice"], header="X-Client-Cert")[0] == 200
+    assert send(server, "/custom-header/env.cgi", certs["alice"]).status == 403
+    assert send(server, "/custom-header/env.cgi", certs["alice"], header="X-Client-Cert").status == 200
 
 
 def test_user_name(server, certs):
-    env = curl_json(server.url("/user/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    env = send(server, "/user/env.cgi", certs["alice"]).env
     assert env["REMOTE_USER"] == "alice"
     assert re.search(r'127\.0\.0\.1 alice "GET /user/env.cgi', server.access_log())
 
 
 def test_options(server, certs):
-    env = curl_json(server.url("/noenv/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    env = send(server, "/noenv/env.cgi", certs["alice"]).env
     assert client_variables(env) == {}
-    env = curl_json(server.url("/certdata/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+    env = send(server, "/certdata/env.cgi", certs["alice"]).env
     assert env["SSL_CLIENT_CERT"] == certs["alice"].pem
     assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
 
@@ -249,8 +235,7 @@ def test_options(server, certs):
 
 @pytest.mark.parametrize("form", ["azure_header", "pem_spaces", "nginx_header", "aws_header"])
 def test_formats_front_ends_send(server, certs, form):
-    value = getattr(certs["alice"], form)
-    env = curl_json(server.url("/require/env.cgi"), headers=[(HEADER, value)])
+    env = send(server, "/require/env.cgi", certs["alice"], form=form).env
     assert env["ARRCERT_THUMBPRINT"] == certs["alice"].sha1
 
 
@@ -270,44 +255,42 @@ def bad_values(certs):
 
 def test_malformed_values_are_refused_with_a_reason_never_500(server, certs):
     for label, value in bad_values(certs).items():
-        mark = server.log_mark()
-        status, body = get(server, "/require/env.cgi", value=value)
-        assert status == 403, label
-        assert value[:60] not in body
-        log = server.log_since(mark)
+        refused = send(server, "/require/env.cgi", value=value)
+        assert refused.status == 403, label
+        assert value[:60] not in refused.body
+        log = refused.log
         assert "refused (rule header)" in log or "refused (rule certificate)" in log, (label, log)
         # optional_no_ca lets the request through, saying why it failed.
-        env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, value)])
+        env = send(server, "/report/env.cgi", value=value).env
         assert env["SSL_CLIENT_VERIFY"].startswith("FAILED:malformed certificate"), label
 
 
 def test_null_and_empty_mean_no_certificate(server):
     for value in ["(null)", " "]:
-        env = curl_json(server.url("/optional/env.cgi"), headers=[(HEADER, value)])
+        env = send(server, "/optional/env.cgi", value=value).env
         assert env["SSL_CLIENT_VERIFY"] == "NONE"
-        assert get(server, "/require/env.cgi", value=value)[0] == 403
+        assert send(server, "/require/env.cgi", value=value).status == 403
 
 
 def test_two_header_lines_fail_closed(server, certs):
-    alice = certs["alice"].azure_header
-    mark = server.log_mark()
-    status, _ = curl(server.url("/require/env.cgi"), headers=[(HEADER, alice), (HEADER, alice)])
-    assert status == 403
-    assert "several values in one header" in server.log_since(mark)
+    alice = certs["alice"]
+    response = send(server, "/require/env.cgi", alice, headers=forwarded(alice))  # the header twice
+    assert response.status == 403
+    assert "several values in one header" in response.log
 
 
 def test_over_the_bound(server, certs):
-    mark = server.log_mark()
-    assert get(server, "/small/env.cgi", certs["alice"])[0] == 403
-    assert "over the limit of 100" in server.log_since(mark)
+    response = send(server, "/small/env.cgi", certs["alice"])
+    assert response.status == 403
+    assert "over the limit of 100" in response.log
 
 
 def test_refusal_log_line_names_rule_thumbprint_subject_not_the_header(server, certs):
     bob = certs["bob"]
-    mark = server.log_mark()
-    status, body = get(server, "/pinned/env.cgi", certs["stranger"])
+    response = send(server, "/pinned/env.cgi", certs["stranger"])
+    status, body = response
     assert status == 403
-    log = server.log_since(mark)
+    log = response.log
     lines = [l for l in log.splitlines() if "[arrcert:info]" in l]
     assert len(lines) == 1, log
     assert "refused (rule thumbprint)" in lines[0]
@@ -321,58 +304,56 @@ def test_refusal_log_line_names_rule_thumbprint_subject_not_the_header(server, c
 # Enforcement that cannot be skipped --------------------------------------------------------------
 
 def test_with_require_all_granted(server, certs):
-    assert get(server, "/granted/env.cgi")[0] == 403
-    assert get(server, "/granted/env.cgi", certs["alice"])[0] == 200
+    assert send(server, "/granted/env.cgi").status == 403
+    assert send(server, "/granted/env.cgi", certs["alice"]).status == 200
 
 
 def test_with_no_require_at_all(server, certs):
-    assert get(server, "/bare/env.cgi")[0] == 403
-    assert get(server, "/bare/env.cgi", certs["alice"])[0] == 200
+    assert send(server, "/bare/env.cgi").status == 403
+    assert send(server, "/bare/env.cgi", certs["alice"]).status == 200
 
 
 def test_satisfy_any_does_not_bypass(server, certs):
-    assert get(server, "/satisfy-any/env.cgi")[0] == 403
-    assert get(server, "/satisfy-any/env.cgi", certs["alice"])[0] == 200
+    assert send(server, "/satisfy-any/env.cgi").status == 403
+    assert send(server, "/satisfy-any/env.cgi", certs["alice"]).status == 200
 
 
 def test_directory_index_subrequest(server, certs):
-    status, body = get(server, "/dirindex/")
+    status, body = send(server, "/dirindex/")
     assert SECRET not in body
     assert status in (403, 404)
-    status, body = get(server, "/dirindex/", certs["alice"])
+    status, body = send(server, "/dirindex/", certs["alice"])
     assert status == 200 and SECRET in body
 
 
 def test_rewrite_passthrough(server, certs):
-    assert get(server, "/alias-pt/env.cgi")[0] == 403
-    assert get(server, "/alias-pt/env.cgi", certs["alice"])[0] == 200
+    assert send(server, "/alias-pt/env.cgi").status == 403
+    assert send(server, "/alias-pt/env.cgi", certs["alice"]).status == 200
 
 
 def test_error_document_redirect(server, certs):
-    status, body = get(server, "/no-such-page")
+    status, body = send(server, "/no-such-page")
     assert status == 404 and SECRET not in body
-    status, body = get(server, "/no-such-page", certs["alice"])
+    status, body = send(server, "/no-such-page", certs["alice"])
     assert status == 404 and SECRET in body
 
 
 def test_judged_once_per_request(server, certs):
-    mark = server.log_mark()
-    status, body = get(server, "/require/", certs["alice"])  # main request + DirectoryIndex subrequest
-    assert status == 200 and body == "index"
-    assert server.log_since(mark).count("judged X-ARR-ClientCert") == 1
+    response = send(server, "/require/", certs["alice"])  # main request + DirectoryIndex subrequest
+    assert response == (200, "index")
+    assert response.log.count("judged X-ARR-ClientCert") == 1
 
 
 def test_header_at_and_beyond_limit_request_field_size(server, certs):
     """httpd refuses an over-long header line (400) before any module; one that fits is judged."""
-    name = f"{HEADER}: "
+    name = f"{AZURE_HEADER}: "
     fits = "A" * (8190 - len(name) - 2)  # LimitRequestFieldSize counts the whole line
-    mark = server.log_mark()
-    assert get(server, "/require/env.cgi", value=fits)[0] == 403
-    log = server.log_since(mark)
-    assert "judged X-ARR-ClientCert" in log and "refused (rule header)" in log
-    mark = server.log_mark()
-    assert get(server, "/require/env.cgi", value="A" * 9000)[0] == 400
-    assert "judged X-ARR-ClientCert" not in server.log_since(mark)
+    judged = send(server, "/require/env.cgi", value=fits)
+    assert judged.status == 403
+    assert "judged X-ARR-ClientCert" in judged.log and "refused (rule header)" in judged.log
+    too_long = send(server, "/require/env.cgi", value="A" * 9000)
+    assert too_long.status == 400
+    assert "judged X-ARR-ClientCert" not in too_long.log
 
 
 def test_export_only_the_listed_variables(certs):
@@ -392,17 +373,14 @@ def test_export_only_the_listed_variables(certs):
         """)
     for path in ("few", "few/inner", "all"):
         httpd.add_cgi(f"{path}/env.cgi")
-    httpd.start()
-    try:
-        headers = [(HEADER, certs["alice"].azure_header)]
-        assert client_variables(curl_json(httpd.url("/few/env.cgi"), headers=headers)) == {
+    with running(httpd):
+        alice = certs["alice"]
+        assert send(httpd, "/few/env.cgi", alice).variables == {
             "SSL_CLIENT_S_DN_CN": "alice", "SSL_CLIENT_VERIFY": "SUCCESS"}
-        inner = client_variables(curl_json(httpd.url("/few/inner/env.cgi"), headers=headers))
+        inner = send(httpd, "/few/inner/env.cgi", alice).variables
         assert list(inner) == ["SSL_CLIENT_M_SERIAL"]
-        everything = client_variables(curl_json(httpd.url("/all/env.cgi"), headers=headers))
+        everything = send(httpd, "/all/env.cgi", alice).variables
         assert len(everything) > 15 and everything["SSL_CLIENT_S_DN_CN"] == "alice"
-    finally:
-        httpd.stop()
 
 
 @pytest.mark.parametrize("module_first", [True, False], ids=["loaded-before-mod_env", "loaded-after-mod_env"])
@@ -422,12 +400,9 @@ def test_setenv_cannot_replace_the_variables(certs, module_first):
             SetEnv ARRCERT_THUMBPRINT 00
         </Location>
         """, modules=["env_module mod_env.so"], module_first=module_first)
-    httpd.start()
-    try:
-        alice = client_variables(curl_json(httpd.url("/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)]))
+    with running(httpd):
+        alice = send(httpd, "/env.cgi", certs["alice"]).variables
         assert (alice["SSL_CLIENT_VERIFY"], alice["SSL_CLIENT_S_DN_CN"]) == ("SUCCESS", "alice")
         assert alice["ARRCERT_THUMBPRINT"] == certs["alice"].sha1
-        nobody = client_variables(curl_json(httpd.url("/env.cgi")))
+        nobody = send(httpd, "/env.cgi").variables
         assert nobody == {"SSL_CLIENT_VERIFY": "NONE"}
-    finally:
-        httpd.stop()

@@ -13,18 +13,11 @@ from cryptography.hazmat.primitives import hashes as _hashes
 from cryptography.hazmat.primitives import serialization as _ser
 from cryptography.hazmat.primitives.asymmetric import ec as _ec
 
-from harness.servers import MOD_SSL, Httpd, PhpFpm, curl, curl_json, free_port, tls_vhost
+from harness.client import send
+from harness.pki import certificate_set
+from harness.servers import MOD_SSL, PROXY, REWRITE, Httpd, PhpFpm, free_port, running, tls_vhost, vhost_rewrite
 
-HEADER = "X-ARR-ClientCert"
-
-
-@pytest.fixture(scope="module")
-def certs(pki):
-    return {"alice": pki.leaf("r15_alice", "alice"), "bob": pki.leaf("r15_bob", "bob")}
-
-
-def send(cert):
-    return [(HEADER, cert.azure_header)] if cert is not None else []
+certs = certificate_set("r15", alice="alice", bob="bob")
 
 
 # --- mod_dir's fast internal redirect brings back what the main request's environment held --
@@ -51,31 +44,15 @@ def fast_redirect(pki):
 
 def test_directory_index_does_not_bring_back_a_forged_entry(fast_redirect, certs):
     # Direct: the forged value is replaced.
-    env = curl_json(fast_redirect.url("/fr/index.cgi"), headers=[("X-Forge", "admin")])
+    env = send(fast_redirect, "/fr/index.cgi", headers=[("X-Forge", "admin")]).env
     assert "SSL_CLIENT_S_DN_CN" not in env
     # Through DirectoryIndex (ap_internal_fast_redirect overlays the main request's env).
-    env = curl_json(fast_redirect.url("/fr/"), headers=[("X-Forge", "admin")])
+    env = send(fast_redirect, "/fr/", headers=[("X-Forge", "admin")]).env
     assert env.get("SSL_CLIENT_VERIFY") == "NONE"
     assert "SSL_CLIENT_S_DN_CN" not in env, "forged identity reached the protected index script"
 
 
 # --- sections the audit might miss when answering with the virtual host's verdict ---------
-def vhost_rewrite(pki, extra):
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        ArrCertVerifyClient optional
-        RewriteEngine On
-        RewriteCond %{{SSL:SSL_CLIENT_S_DN_CN}} =alice
-        RewriteRule ^/who$ /alice.html [L]
-        RewriteRule ^/who$ /nobody.html [L]
-        {extra}
-        """, modules=["rewrite_module mod_rewrite.so", "proxy_module mod_proxy.so",
-                      "proxy_http_module mod_proxy_http.so"], allow_override="None")
-    httpd.add_file("alice.html", "alice\n")
-    httpd.add_file("nobody.html", "nobody\n")
-    return httpd
-
-
 SECTIONS = {
     "LocationMatch": '<LocationMatch "^/x">\n ArrCertSubject "CN=bob"\n</LocationMatch>',
     "DirectoryMatch": '<DirectoryMatch "^/nonexistent">\n ArrCertSubject "CN=bob"\n</DirectoryMatch>',
@@ -96,17 +73,13 @@ SECTIONS = {
 
 @pytest.mark.parametrize("section", sorted(SECTIONS))
 def test_vhost_answer_absent_where_a_section_judges_otherwise(pki, certs, section):
-    httpd = vhost_rewrite(pki, SECTIONS[section])
-    httpd.start()
-    try:
-        assert curl(httpd.url("/who"), headers=send(certs["alice"])) == (200, "nobody\n")
-    finally:
-        httpd.stop()
+    httpd = vhost_rewrite(pki, SECTIONS[section], modules=[REWRITE, *PROXY])
+    with running(httpd):
+        assert send(httpd, "/who", certs["alice"]) == (200, "nobody\n")
 
 
 def test_vhost_answer_in_a_virtual_host_under_a_main_server_with_sections(pki, certs):
     # The main server's sections apply to the virtual host too (core merges sec_dir/sec_url).
-    from harness.servers import free_port
     port = free_port()
     httpd = vhost_rewrite(pki, f"""
         <Location /x>
@@ -119,12 +92,9 @@ def test_vhost_answer_in_a_virtual_host_under_a_main_server_with_sections(pki, c
             RewriteRule ^/who$ /alice.html [L]
             RewriteRule ^/who$ /nobody.html [L]
         </VirtualHost>
-        """)
-    httpd.start()
-    try:
-        assert curl(f"http://127.0.0.1:{port}/who", headers=send(certs["alice"])) == (200, "nobody\n")
-    finally:
-        httpd.stop()
+        """, modules=[REWRITE, *PROXY])
+    with running(httpd):
+        assert send(httpd, "/who", certs["alice"], port=port) == (200, "nobody\n")
 
 
 # --- the same through PHP (mod_php, PHP-FPM): duplicates, the main request's value last ----
@@ -165,9 +135,9 @@ def php_fast_redirect(request, pki):
 
 def test_php_behind_directory_index_sees_the_index_scripts_verdict(php_fast_redirect, certs):
     sapi, httpd = php_fast_redirect
-    status, body = curl(httpd.url("/app/index.php"), headers=send(certs["bob"]) + [("X-Forge", "admin")])
+    status, body = send(httpd, "/app/index.php", certs["bob"], headers=[("X-Forge", "admin")])
     assert status == 200 and json.loads(body)["SSL_CLIENT_S_DN_CN"] == "bob"
-    status, body = curl(httpd.url("/app/"), headers=send(certs["bob"]) + [("X-Forge", "admin")])
+    status, body = send(httpd, "/app/", certs["bob"], headers=[("X-Forge", "admin")])
     assert status == 200
     assert json.loads(body)["SSL_CLIENT_S_DN_CN"] == "bob", sapi
 
@@ -199,16 +169,12 @@ def test_directory_index_behind_a_mod_ssl_hop_sees_the_forwarded_identity_mod_ph
             ArrCertVerifyClient require
         </Files>
         """ + tls_vhost(pki, ssl_port, "optional", "SSLOptions +StdEnvVars", f'DocumentRoot "{httpd.docroot}"')
-    httpd.start()
-    try:
-        tls = dict(cert=hop, cacert=pki.ca.cert_path)
+    with running(httpd):
         base = f"https://localhost:{ssl_port}"
         for path in ("/app/index.php", "/mv/page", "/app/"):
-            status, body = curl(base + path, headers=send(certs["alice"]), **tls)
+            status, body = send(base, path, certs["alice"], tls_cert=hop, cacert=pki.ca.cert_path)
             assert status == 200
             assert json.loads(body)["SSL_CLIENT_S_DN_CN"] == "alice", path
-    finally:
-        httpd.stop()
 
 
 # --- E7: hostile chains for SSL_CLIENT_CERT_CHAIN_n -------------------------------------------
@@ -234,16 +200,13 @@ def test_a_chain_item_that_is_no_certificate_is_refused_even_unverified(pki, cer
         ArrCertVerifyClient require
         ArrCertOptions +ExportCertData
         """, allow_override="None")
-    httpd.start()
-    try:
+    with running(httpd):
         good = ",".join(base64.b64encode(d).decode() for d in [certs["alice"].der] + junk)
-        env = curl_json(httpd.url("/env.cgi"), headers=[("X-Client-Cert", good)])
+        env = send(httpd, "/env.cgi", header="X-Client-Cert", value=good).env
         assert sorted(k for k in env if k.startswith("SSL_CLIENT_CERT_CHAIN_")) == [
             f"SSL_CLIENT_CERT_CHAIN_{i}" for i in range(3)]
         bad = ",".join(base64.b64encode(d).decode() for d in [certs["alice"].der, bogus] + junk)
-        assert curl(httpd.url("/env.cgi"), headers=[("X-Client-Cert", bad)])[0] == 403
-    finally:
-        httpd.stop()
+        assert send(httpd, "/env.cgi", header="X-Client-Cert", value=bad).status == 403
 
 
 # --- ErrorDocument, SSI include virtual, [PT] into a stricter section ---------------------
@@ -274,21 +237,18 @@ def test_redirects_and_subrequests_keep_their_own_scope(pki, certs):
             AddOutputFilter INCLUDES .shtml
         </Directory>
         """
-    httpd.start()
-    try:
+    with running(httpd):
         forge = [("X-Forge", "admin")]
-        st, body = curl(httpd.url("/secure/env.cgi"), headers=send(certs["alice"]) + forge)
+        st, body = send(httpd, "/secure/env.cgi", certs["alice"], headers=forge)
         env = json.loads(body)
         leaked = {k: v for k, v in env.items() if "SSL_CLIENT" in k}
         assert st == 403 and not leaked
-        assert curl(httpd.url("/pt"), headers=send(certs["alice"]))[0] == 403
-        assert json.loads(curl(httpd.url("/pt"), headers=send(certs["bob"]) + forge)[1])["SSL_CLIENT_S_DN_CN"] == "bob"
-        st, body = curl(httpd.url("/on/page.shtml"), headers=send(certs["alice"]) + forge)
+        assert send(httpd, "/pt", certs["alice"]).status == 403
+        assert json.loads(send(httpd, "/pt", certs["bob"], headers=forge).body)["SSL_CLIENT_S_DN_CN"] == "bob"
+        st, body = send(httpd, "/on/page.shtml", certs["alice"], headers=forge)
         assert "alice" not in body and "admin" not in body
-        st, body = curl(httpd.url("/on/page.shtml"), headers=send(certs["bob"]) + forge)
+        st, body = send(httpd, "/on/page.shtml", certs["bob"], headers=forge)
         assert json.loads(body)["SSL_CLIENT_S_DN_CN"] == "bob"
-    finally:
-        httpd.stop()
 
 
 # --- trying to fool exported_unchanged between settle_environment and export_fixups --------
@@ -321,12 +281,9 @@ def test_lua_fixup_forgery_is_replaced(pki, certs):
             LuaHookFixups {httpd.docroot}/forge.lua forge
         </Directory>
         """
-    httpd.start()
-    try:
+    with running(httpd):
         for mode in ("set", "swap", "unrelated"):
-            env = json.loads(curl(httpd.url("/on/env.cgi"), headers=send(certs["bob"]) + [("X-Mode", mode)])[1])
+            env = json.loads(send(httpd, "/on/env.cgi", certs["bob"], headers=[("X-Mode", mode)]).body)
             got = {k: v for k, v in env.items() if k.lower().startswith("ssl_client_s_dn")}
             assert got == {"SSL_CLIENT_S_DN": "CN=bob,O=Contoso", "SSL_CLIENT_S_DN_CN": "bob",
                            "SSL_CLIENT_S_DN_O": "Contoso"}, mode
-    finally:
-        httpd.stop()

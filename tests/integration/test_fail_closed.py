@@ -2,7 +2,6 @@
 unverified certificate into an identity. One test (or more) per weakness found by attacking a
 real httpd; each failed on the code before the fix."""
 import datetime
-import http.client
 import os
 import re
 import time
@@ -10,43 +9,13 @@ import urllib.parse
 
 import pytest
 
-from harness.pki import name, now
-from harness.servers import (MOD_SSL, Httpd, curl, curl_json, free_port, make_workdir, running, tls_vhost,
-                             write_file)
-
-HEADER = "X-ARR-ClientCert"
+from harness.client import send
+from harness.pki import LOOK_ALIKE, Cert, certificate_set, name, now
+from harness.servers import MOD_SSL, Httpd, free_port, running, tls_vhost
 
 
-def fetch(httpd, path, headers=(), host=None):
-    """(status, response headers as a dict of lists, body) over plain HTTP from 127.0.0.1."""
-    connection = http.client.HTTPConnection("127.0.0.1", httpd.port, timeout=20)
-    try:
-        connection.putrequest("GET", path, skip_host=host is not None)
-        if host is not None:
-            connection.putheader("Host", host)
-        for key, value in headers:
-            connection.putheader(key, value)
-        connection.endheaders()
-        response = connection.getresponse()
-        found = {}
-        for key, value in response.getheaders():
-            found.setdefault(key.lower(), []).append(value)
-        return response.status, found, response.read().decode(errors="replace")
-    finally:
-        connection.close()
-
-
-@pytest.fixture(scope="module")
-def certs(pki):
-    look_alike_ca = pki.issue("fc_look_alike_ca", name(("O", "Contoso"), ("CN", "Contoso Test CA")), ca=True)
-    return {
-        "alice": pki.leaf("fc_alice", "alice"),
-        "bob": pki.leaf("fc_bob", "bob"),
-        # Self-made: signed by a CA that merely carries the real CA's name.
-        "admin_self": pki.issue("fc_admin_self", name(("O", "Contoso"), ("CN", "admin")), issuer=look_alike_ca),
-        "lb": pki.leaf("fc_lb", "frontend-lb"),
-        "look_alike_ca": look_alike_ca,
-    }
+# admin_self is self-made: signed by a CA that merely carries the real CA's name.
+certs = certificate_set("fc", alice="alice", bob="bob", admin_self=Cert("admin", issuer=LOOK_ALIKE), lb="frontend-lb")
 
 
 # 1. Values are visible only where the module is on, as that scope's verdict gives them ---------
@@ -110,29 +79,29 @@ def scoped(pki):
 
 def test_expressions_see_nothing_where_the_module_is_off(scoped, certs):
     for path in ("/off/", "/off-function/"):
-        assert curl(scoped.url(path), headers=[(HEADER, certs["admin_self"].azure_header)])[0] == 403
+        assert send(scoped, path, certs["admin_self"]).status == 403
         # Not even a good certificate: the module is off there.
-        assert curl(scoped.url(path), headers=[(HEADER, certs["alice"].azure_header)])[0] == 403
-    assert curl(scoped.url("/ssi/page.shtml"), headers=[(HEADER, certs["admin_self"].azure_header)]) == \
+        assert send(scoped, path, certs["alice"]).status == 403
+    assert send(scoped, "/ssi/page.shtml", certs["admin_self"]) == \
         (200, "NOBODY\n")
 
 
 def test_expressions_see_the_verdict_where_the_module_is_on(scoped, certs):
-    assert curl(scoped.url("/on/"), headers=[(HEADER, certs["alice"].azure_header)]) == (200, "granted\n")
-    assert curl(scoped.url("/on/"), headers=[(HEADER, certs["bob"].azure_header)])[0] == 403
-    assert curl(scoped.url("/ssi-on/page.shtml"), headers=[(HEADER, certs["alice"].azure_header)]) == \
+    assert send(scoped, "/on/", certs["alice"]) == (200, "granted\n")
+    assert send(scoped, "/on/", certs["bob"]).status == 403
+    assert send(scoped, "/ssi-on/page.shtml", certs["alice"]) == \
         (200, "ALICE\n")
 
 
 def test_server_level_setenvif_cannot_vouch_for_a_location(scoped, certs):
     # bob passes the server's rules but not the location's: nothing is known at post_read_request.
-    assert curl(scoped.url("/strict/"), headers=[(HEADER, certs["bob"].azure_header)])[0] == 403
-    env = curl_json(scoped.url("/strict-report/env.cgi"), headers=[(HEADER, certs["bob"].azure_header)])
+    assert send(scoped, "/strict/", certs["bob"]).status == 403
+    env = send(scoped, "/strict-report/env.cgi", certs["bob"]).env
     assert env["SSL_CLIENT_VERIFY"] == "FAILED:subject does not match"
     assert "CERT_OK" not in env and "EARLY_CN_SEEN" not in env
     # Inside the location the same test sees the location's verdict.
-    assert curl(scoped.url("/strict-here/"), headers=[(HEADER, certs["alice"].azure_header)]) == (200, "granted\n")
-    assert curl(scoped.url("/strict-here/"), headers=[(HEADER, certs["bob"].azure_header)])[0] == 403
+    assert send(scoped, "/strict-here/", certs["alice"]) == (200, "granted\n")
+    assert send(scoped, "/strict-here/", certs["bob"]).status == 403
 
 
 # 2. Configurations that protect nothing do not start; the shipped examples are secure ----------
@@ -186,7 +155,7 @@ def test_accept_unverified_is_not_for_htaccess(pki, certs):
     httpd.add_file("guarded/.htaccess", "ArrCertAcceptUnverified on\n")
     httpd.add_file("guarded/index.html", "secret\n")
     with running(httpd):
-        status, body = curl(httpd.url("/guarded/"), headers=[(HEADER, certs["admin_self"].azure_header)])
+        status, body = send(httpd, "/guarded/", certs["admin_self"])
         assert status == 500 and "secret" not in body
         assert "ArrCertAcceptUnverified not allowed here" in httpd.error_log()
 
@@ -226,9 +195,9 @@ def tls_hop(request, pki):
 
 
 def hop(httpd, pki, certs, path, forwarded=None, extra=()):
-    headers = [(HEADER, certs[forwarded].azure_header)] if forwarded else []
-    return curl(f"https://127.0.0.1:{httpd.tls_port}{path}", headers=headers, cert=certs["lb"],
-                cacert=pki.ca.cert_path, extra=extra)
+    """Through the TLS hop, which presents lb's certificate and forwards `forwarded`'s in the header."""
+    return send(f"https://127.0.0.1:{httpd.tls_port}", path, certs[forwarded] if forwarded else None,
+                tls_cert=certs["lb"], cacert=pki.ca.cert_path, extra=extra)
 
 
 def test_tls_hop_identity_never_reaches_the_app(tls_hop, pki, certs):
@@ -291,15 +260,14 @@ def test_subrequests_and_redirects_inherit_no_certificate_variables(pki, certs):
     httpd.add_cgi("on/env.cgi")
     httpd.add_file("prot/page.shtml", '<!--#include virtual="/pub/env.cgi" -->')
     os.makedirs(os.path.join(httpd.docroot, "hop"))
-    alice = [(HEADER, certs["alice"].azure_header)]
     with running(httpd):
         import json
         for path in ("/prot/page.shtml", "/prot/missing"):
-            status, body = curl(httpd.url(path), headers=alice)
+            status, body = send(httpd, path, certs["alice"])
             env = json.loads(body)
             leaked = {k: v for k, v in env.items() if "SSL_CLIENT_" in k or "ARRCERT_" in k}
             assert leaked == {}, (path, status, leaked)
-        status, body = curl(f"https://127.0.0.1:{tls_port}/hop/missing", cert=certs["lb"],
+        status, body = send(f"https://127.0.0.1:{tls_port}", "/hop/missing", tls_cert=certs["lb"],
                             cacert=pki.ca.cert_path)
         env = json.loads(body)
         assert env["SSL_CLIENT_VERIFY"] == "NONE"
@@ -328,11 +296,11 @@ def test_a_header_one_vhost_ignores_is_not_relayed_to_one_that_reads_it(pki, cer
     httpd.modules = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so"]
     httpd.add_file("secret.html", "secret\n")
     with running(httpd):
-        forged = ["-H", f"X-SSL-Client-Cert: {certs['alice'].azure_header}"]
-        assert curl(httpd.url("/b/secret.html"), extra=("--interface", "127.0.0.2", *forged))[0] == 403
+        forged = dict(cert=certs["alice"], header="X-SSL-Client-Cert")
+        assert send(httpd, "/b/secret.html", **forged, interface="127.0.0.2").status == 403
         assert "removed X-SSL-Client-Cert sent by 127.0.0.2" in httpd.error_log()
         # From the trusted front end the same request goes through.
-        assert curl(httpd.url("/b/secret.html"), extra=forged) == (200, "secret\n")
+        assert send(httpd, "/b/secret.html", **forged) == (200, "secret\n")
 
 
 # 5. httpd's cache never answers for the module ------------------------------------------------------
@@ -361,15 +329,15 @@ def test_mod_cache_never_serves_a_protected_response(pki, certs, store):
     httpd.add_file("protected/page.html", "secret\n")
     with running(httpd):
         # The cache works: a public page is served from it the second time.
-        fetch(httpd, "/public/page.html")
-        _, headers, _ = fetch(httpd, "/public/page.html")
+        send(httpd, "/public/page.html")
+        headers = send(httpd, "/public/page.html").headers
         assert "HIT" in " ".join(headers.get("x-cache", [])), headers
-        status, headers, body = fetch(httpd, "/protected/page.html", [(HEADER, certs["alice"].azure_header)])
-        assert (status, body) == (200, "secret\n")
-        assert any("private" in value for value in headers.get("cache-control", [])), headers
-        for attempt in ([], [(HEADER, certs["admin_self"].azure_header)]):
-            status, headers, body = fetch(httpd, "/protected/page.html", attempt)
-            assert status == 403 and "secret" not in body, headers
+        response = send(httpd, "/protected/page.html", certs["alice"])
+        assert response == (200, "secret\n")
+        assert any("private" in value for value in response.headers.get("cache-control", [])), response.headers
+        for attempt in (None, certs["admin_self"]):
+            response = send(httpd, "/protected/page.html", attempt)
+            assert response.status == 403 and "secret" not in response.body, response.headers
 
 
 # 6. A client's certificate cannot buy CPU ------------------------------------------------------------
@@ -403,7 +371,7 @@ def costly(pki):
 def test_san_variables_are_bounded_in_requests_and_subrequests(costly, pki):
     many = pki.leaf("fc_many_sans", "many", dns=["a"] * 1850)
     for path in ("/report/env.cgi", "/report/index/"):
-        env = curl_json(costly.url(path), headers=[(HEADER, many.azure_header)])
+        env = send(costly, path, many).env
         assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
         names = [key for key in env if key.startswith("SSL_CLIENT_SAN_DNS_")]
         assert len(names) == 100, (path, len(names))
@@ -413,11 +381,11 @@ def test_san_variables_are_bounded_in_requests_and_subrequests(costly, pki):
 def test_a_chain_longer_than_the_depth_is_refused_before_parsing(costly, pki, certs):
     fakes = [pki.issue(f"fc_fake_ca_{i}", name(("CN", f"Fake CA {i}")), ca=True) for i in range(25)]
     chain = " ".join(c.pem_spaces for c in [certs["alice"], *fakes])
-    mark = costly.log_mark()
-    assert curl(costly.url("/require/"), headers=[(HEADER, chain)])[0] == 403
-    assert "certificate chain too long" in costly.log_since(mark)
+    response = send(costly, "/require/", value=chain)
+    assert response.status == 403
+    assert "certificate chain too long" in response.log
     # Within the depth the same leaf passes.
-    assert curl(costly.url("/require/"), headers=[(HEADER, certs["alice"].azure_header)]) == (200, "ok\n")
+    assert send(costly, "/require/", certs["alice"]) == (200, "ok\n")
 
 
 # 7. A cached success never outlives the path or the CRLs it was judged on ---------------------------
@@ -445,12 +413,12 @@ def test_cached_success_ends_with_the_crl_and_the_intermediate(pki):
     httpd.add_file("path/index.html", "ok\n")
     chain = under_short.pem_spaces + " " + short_ca.pem_spaces
     with running(httpd):
-        assert curl(httpd.url("/crl/"), headers=[(HEADER, alice.azure_header)]) == (200, "ok\n")
-        assert curl(httpd.url("/path/"), headers=[(HEADER, chain)]) == (200, "ok\n")
+        assert send(httpd, "/crl/", alice) == (200, "ok\n")
+        assert send(httpd, "/path/", value=chain) == (200, "ok\n")
         time.sleep(max(0.0, (soon - now()).total_seconds()) + 1.5)
         mark = httpd.log_mark()
-        assert curl(httpd.url("/crl/"), headers=[(HEADER, alice.azure_header)])[0] == 403
-        assert curl(httpd.url("/path/"), headers=[(HEADER, chain)])[0] == 403
+        assert send(httpd, "/crl/", alice).status == 403
+        assert send(httpd, "/path/", value=chain).status == 403
         log = httpd.log_since(mark)
         assert "CRL has expired" in log and "certificate has expired" in log, log
 
@@ -460,10 +428,10 @@ def test_malformed_header_reason_is_fixed_text(scoped):
     evil = "-----BEGIN <b>EVIL</b>----- AAAA -----END <b>EVIL</b>-----"
     encoded = urllib.parse.quote("-----BEGIN EVIL\nLINE-----\nAAAA\n-----END EVIL\nLINE-----\n", safe="")
     for value in (evil, encoded):
-        mark = scoped.log_mark()
-        env = curl_json(scoped.url("/strict-report/env.cgi"), headers=[(HEADER, value)])
+        response = send(scoped, "/strict-report/env.cgi", value=value)
+        env = response.env
         assert env["SSL_CLIENT_VERIFY"] == "FAILED:malformed certificate header: PEM block is not a CERTIFICATE"
-        log = scoped.log_since(mark)
+        log = response.log
         assert "EVIL" in log  # the detail is logged
         assert "EVIL\nLINE" not in log  # escaped
     assert "<b>EVIL</b>" in scoped.error_log()
@@ -485,7 +453,7 @@ def test_url_encoded_base64_is_shared(pki, certs):
     assert "%" in value
     with running(httpd):
         for _ in range(2):
-            assert curl(httpd.url("/api/"), headers=[(HEADER, value)]) == (200, "ok\n")
+            assert send(httpd, "/api/", value=value) == (200, "ok\n")
         log = httpd.error_log()
         assert "format url-der-base64" in log and "from shared cache" in log, log
         assert "not sealed" not in log
@@ -512,10 +480,10 @@ def test_htaccess_cannot_loosen_verification(pki, certs):
     httpd.add_file("off/index.html", "public\n")
     with running(httpd):
         for i, line in enumerate(LOOSENING):
-            status, body = curl(httpd.url(f"/loose{i}/"), headers=[(HEADER, certs["bob"].azure_header)])
+            status, body = send(httpd, f"/loose{i}/", certs["bob"])
             assert status == 500 and "secret" not in body, line
             assert f"{line.split()[0]} not allowed here" in httpd.error_log()
-        assert curl(httpd.url("/off/")) == (200, "public\n")
+        assert send(httpd, "/off/") == (200, "public\n")
 
 
 # Also: ArrCertExport takes exactly the names the module exports; keywords in any case ---------------
@@ -552,11 +520,10 @@ def test_log_tag_x_without_mod_ssl(pki, certs):
         """
     httpd.add_file("on/index.html", "on\n")
     httpd.add_file("off/index.html", "off\n")
-    alice = [(HEADER, certs["alice"].azure_header)]
     with running(httpd):
-        assert curl(httpd.url("/on/"), headers=alice) == (200, "on\n")
-        assert curl(httpd.url("/on/")) == (200, "on\n")
-        assert curl(httpd.url("/off/"), headers=alice) == (200, "off\n")
+        assert send(httpd, "/on/", certs["alice"]) == (200, "on\n")
+        assert send(httpd, "/on/") == (200, "on\n")
+        assert send(httpd, "/off/", certs["alice"]) == (200, "off\n")
     lines = open(os.path.join(httpd.dir, "certs.log")).read().splitlines()
     assert lines == [f"/on/index.html cn=alice verify=SUCCESS thumb={certs['alice'].sha1}",
                      "/on/index.html cn=- verify=NONE thumb=-",

@@ -4,14 +4,14 @@ import base64
 import json
 import os
 import re
-import subprocess
 import urllib.parse
 
 import pytest
 
 from harness.pki import name
-from harness.servers import (MOD_SSL, ROOT, BackgroundServer, HAProxy, Httpd, Nginx, client_variables, curl, curl_json,
-                             free_port, make_workdir, tls_vhost, write_file)
+from harness.client import send
+from harness.servers import (MOD_SSL, ROOT, BackgroundServer, HAProxy, Httpd, Nginx, free_port, make_workdir,
+                             running, tls_vhost, write_file)
 
 
 class Chain:
@@ -81,35 +81,32 @@ def server(chain):
     httpd.stop()
 
 
-def status(server, path, headers):
-    return curl(server.url(path), headers=headers)[0]
-
-
 def test_azure_preset(server, chain):
     # Azure forwards the leaf only: with a CA that needs intermediates it cannot chain.
-    assert status(server, "/azure/env.cgi", [("X-ARR-ClientCert", chain.b64(chain.leaf))]) == 403
-    assert status(server, "/azure/env.cgi", [("X-ARR-ClientCert", chain.leaf.pem_spaces)]) == 403  # strict format
+    assert send(server, "/azure/env.cgi", chain.leaf).status == 403
+    assert send(server, "/azure/env.cgi", chain.leaf, form="pem_spaces").status == 403  # strict format
 
 
 def test_envoy_xfcc(server, chain):
     value = xfcc_element(chain.leaf, [chain.leaf, chain.lower, chain.upper])
-    env = curl_json(server.url("/envoy/env.cgi"), headers=[("X-Forwarded-Client-Cert", value)])
+    env = send(server, "/envoy/env.cgi", header="X-Forwarded-Client-Cert", value=value).env
     assert env["SSL_CLIENT_VERIFY"] == "SUCCESS" and env["SSL_CLIENT_S_DN_CN"] == "alice"
     # The chain may omit the leaf.
     value = xfcc_element(chain.leaf, [chain.lower, chain.upper])
-    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", value)]) == 200
+    assert send(server, "/envoy/env.cgi", header="X-Forwarded-Client-Cert", value=value).status == 200
 
 
 def test_envoy_element_choice(server, chain, pki):
     other = pki.leaf("f_other", "mallory")
     good = xfcc_element(chain.leaf, [chain.lower, chain.upper])
     bad = xfcc_element(other)
-    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", f"{bad},{good}")]) == 200
-    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", f"{good},{bad}")]) == 403
-    assert status(server, "/envoy-first/env.cgi", [("X-Forwarded-Client-Cert", f"{good},{bad}")]) == 200
+    assert send(server, "/envoy/env.cgi", header="X-Forwarded-Client-Cert", value=f"{bad},{good}").status == 200
+    assert send(server, "/envoy/env.cgi", header="X-Forwarded-Client-Cert", value=f"{good},{bad}").status == 403
+    first = send(server, "/envoy-first/env.cgi", header="X-Forwarded-Client-Cert", value=f"{good},{bad}")
+    assert first.status == 200
     # Two header lines are two elements; the last one (nearest proxy) decides.
-    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", bad),
-                                             ("X-Forwarded-Client-Cert", good)]) == 200
+    assert send(server, "/envoy/env.cgi", headers=[("X-Forwarded-Client-Cert", bad),
+                                                   ("X-Forwarded-Client-Cert", good)]).status == 200
 
 
 def test_envoy_subject_injection(server, chain, pki):
@@ -117,112 +114,91 @@ def test_envoy_subject_injection(server, chain, pki):
     # A quoted Subject that tries to smuggle another Cert and element.
     injected = f'CN=x;Cert={urllib.parse.quote(chain.leaf.pem, safe="")},By=evil'
     value = xfcc_element(other, subject=injected.replace('"', '\\"'))
-    assert status(server, "/envoy/env.cgi", [("X-Forwarded-Client-Cert", value)]) == 403
+    assert send(server, "/envoy/env.cgi", header="X-Forwarded-Client-Cert", value=value).status == 403
 
 
 def test_traefik_with_intermediates_out_of_order(server, chain):
     value = ",".join(chain.b64(c) for c in (chain.leaf, chain.upper, chain.lower))
-    env = curl_json(server.url("/traefik/env.cgi"), headers=[("X-Forwarded-Tls-Client-Cert", value)])
+    env = send(server, "/traefik/env.cgi", header="X-Forwarded-Tls-Client-Cert", value=value).env
     assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
-    assert status(server, "/traefik/env.cgi", [("X-Forwarded-Tls-Client-Cert", chain.b64(chain.leaf))]) == 403
+    assert send(server, "/traefik/env.cgi", chain.leaf, header="X-Forwarded-Tls-Client-Cert").status == 403
 
 
 def test_aws_alb_passthrough_chain(server, chain):
     value = urllib.parse.quote(chain.leaf.pem + chain.lower.pem + chain.upper.pem, safe="+/=")
     assert "+" in value or "/" in value
-    assert status(server, "/aws-alb/env.cgi", [("X-Amzn-Mtls-Clientcert", value)]) == 200
+    assert send(server, "/aws-alb/env.cgi", header="X-Amzn-Mtls-Clientcert", value=value).status == 200
 
 
 def test_rfc9440_with_chain_header(server, chain):
     headers = [("Client-Cert", f":{chain.b64(chain.leaf)}:"),
                ("Client-Cert-Chain", f":{chain.b64(chain.lower)}:, :{chain.b64(chain.upper)}:")]
-    assert status(server, "/rfc9440/env.cgi", headers) == 200
-    assert status(server, "/rfc9440/env.cgi", headers[:1]) == 403
-    assert status(server, "/rfc9440/env.cgi", [headers[0], ("Client-Cert-Chain", "not:a:list")]) == 403
+    assert send(server, "/rfc9440/env.cgi", headers=headers).status == 200
+    assert send(server, "/rfc9440/env.cgi", headers=headers[:1]).status == 403
+    not_a_list = [headers[0], ("Client-Cert-Chain", "not:a:list")]
+    assert send(server, "/rfc9440/env.cgi", headers=not_a_list).status == 403
 
 
 def test_explicit_header_overrides_preset(server, chain):
     value = xfcc_element(chain.leaf, [chain.lower, chain.upper])
-    assert status(server, "/envoy-override/env.cgi", [("X-Mesh-Cert", value)]) == 200
-    assert status(server, "/envoy-override/env.cgi", [("X-Forwarded-Client-Cert", value)]) == 403
+    assert send(server, "/envoy-override/env.cgi", header="X-Mesh-Cert", value=value).status == 200
+    assert send(server, "/envoy-override/env.cgi", header="X-Forwarded-Client-Cert", value=value).status == 403
 
 
 def test_separate_chain_header(server, chain):
     headers = [("X-Leaf", chain.b64(chain.leaf)), ("X-Chain", chain.url_pem(chain.lower, chain.upper))]
-    assert status(server, "/chain-header/env.cgi", headers) == 200
+    assert send(server, "/chain-header/env.cgi", headers=headers).status == 200
+
+
+def backend(pki, reading, server=""):
+    """httpd behind a real front end: /app/env.cgi requires a certificate of the test CA, read as
+    the line `reading` says (ArrCertHeader, ArrCertFrontEnd); `server`: a server-level line."""
+    httpd = Httpd(f"""
+        {server}
+        <Location /app>
+            {reading}
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {pki.ca.cert_path}
+        </Location>
+        """)
+    httpd.add_cgi("app/env.cgi")
+    return httpd
 
 
 def test_through_nginx(pki):
-    httpd = Httpd(f"""
-        ArrCertTrustedProxy 127.0.0.1
-        <Location /app>
-            ArrCertHeader X-SSL-Client-Cert url-pem
-            ArrCertVerifyClient require
-            ArrCertCACertificateFile {pki.ca.cert_path}
-        </Location>
-        """)
-    httpd.add_cgi("app/env.cgi")
-    httpd.start()
-    front = Nginx(pki, httpd.port).start()
-    try:
+    httpd = backend(pki, "ArrCertHeader X-SSL-Client-Cert url-pem", server="ArrCertTrustedProxy 127.0.0.1")
+    with running(httpd), running(Nginx(pki, httpd.port)) as front:
         alice = pki.leaf("f_nginx", "alice")
-        status_code, body = curl(front.url("/app/env.cgi"), cert=alice, cacert=pki.ca.cert_path)
+        status_code, body = send(front, "/app/env.cgi", tls_cert=alice, cacert=pki.ca.cert_path)
         assert status_code == 200, body
         env = json.loads(body)
         assert env["ARRCERT_THUMBPRINT"] == alice.sha1
-        assert curl(front.url("/app/env.cgi"), cacert=pki.ca.cert_path)[0] == 403
-    finally:
-        front.stop()
-        httpd.stop()
+        assert send(front, "/app/env.cgi", cacert=pki.ca.cert_path).status == 403
 
 
 def test_through_httpd_mod_ssl_and_mod_headers(pki):
-    backend = Httpd(f"""
-        <Location /app>
-            ArrCertHeader X-Client-Cert pem
-            ArrCertVerifyClient require
-            ArrCertCACertificateFile {pki.ca.cert_path}
-        </Location>
-        """)
-    backend.add_cgi("app/env.cgi")
-    backend.start()
+    httpd = backend(pki, "ArrCertHeader X-Client-Cert pem").start()
     tls_port = free_port()
     front = Httpd(tls_vhost(pki, tls_port, "optional_no_ca", 'RequestHeader set X-Client-Cert "%{SSL_CLIENT_CERT}s"',
-                            f"ProxyPass / http://127.0.0.1:{backend.port}/"),
+                            f"ProxyPass / http://127.0.0.1:{httpd.port}/"),
                   with_module=False, modules=MOD_SSL + ["headers_module mod_headers.so", "proxy_module mod_proxy.so",
                                                         "proxy_http_module mod_proxy_http.so"])
-    front.start()
-    try:
+    with running(front, httpd):
         alice = pki.leaf("f_modheaders", "alice")
         url = f"https://localhost:{tls_port}/app/env.cgi"
-        status_code, body = curl(url, cert=alice, cacert=pki.ca.cert_path)
+        status_code, body = send(url, tls_cert=alice, cacert=pki.ca.cert_path)
         assert status_code == 200, body
         assert json.loads(body)["ARRCERT_THUMBPRINT"] == alice.sha1
         # No certificate: mod_headers sends "(null)", which means no certificate.
-        assert curl(url, cacert=pki.ca.cert_path)[0] == 403
-    finally:
-        front.stop()
-        backend.stop()
+        assert send(url, cacert=pki.ca.cert_path).status == 403
 
 
 def test_through_haproxy_with_the_azure_preset(pki):
-    httpd = Httpd(f"""
-        <Location /app>
-            ArrCertFrontEnd azure
-            ArrCertVerifyClient require
-            ArrCertCACertificateFile {pki.ca.cert_path}
-        </Location>
-        """)
-    httpd.add_cgi("app/env.cgi")
-    httpd.start()
-    front = HAProxy(pki, httpd.port).start()
-    try:
+    httpd = backend(pki, "ArrCertFrontEnd azure")
+    with running(httpd), running(HAProxy(pki, httpd.port)) as front:
         alice = pki.leaf("f_haproxy", "alice")
-        env = json.loads(curl(front.url("/app/env.cgi"), cert=alice, cacert=pki.ca.cert_path)[1])
-        assert client_variables(env)["SSL_CLIENT_S_DN_CN"] == "alice"
-    finally:
-        front.stop()
-        httpd.stop()
+        variables = send(front, "/app/env.cgi", tls_cert=alice, cacert=pki.ca.cert_path).variables
+        assert variables["SSL_CLIENT_S_DN_CN"] == "alice"
 
 
 def test_untrusted_peer_loses_preset_headers(pki, chain):
@@ -238,16 +214,11 @@ def test_untrusted_peer_loses_preset_headers(pki, chain):
         </VirtualHost>
         """)
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
-        headers = ["-H", f"Client-Cert: :{chain.b64(chain.leaf)}:", "-H", f"Client-Cert-Chain: :{chain.b64(chain.lower)}:"]
-        out = subprocess.run(["curl", "-sS", "--interface", "127.0.0.2", *headers, f"http://127.0.0.1:{port}/env.cgi"],
-                             capture_output=True, text=True, timeout=20).stdout
-        env = json.loads(out)
+    with running(httpd):
+        headers = [("Client-Cert", f":{chain.b64(chain.leaf)}:"), ("Client-Cert-Chain", f":{chain.b64(chain.lower)}:")]
+        env = json.loads(send(httpd, "/env.cgi", headers=headers, port=port, interface="127.0.0.2").body)
         assert "HTTP_CLIENT_CERT" not in env and "HTTP_CLIENT_CERT_CHAIN" not in env
         assert env["SSL_CLIENT_VERIFY"] == "NONE"
-    finally:
-        httpd.stop()
 
 
 @pytest.mark.parametrize("line,message", [
@@ -324,7 +295,7 @@ def documented_httpd(kind, module_verifies, pki):
 def through(front, pki, cert):
     """The status through the front end; "TLS" when the front end refused the handshake."""
     try:
-        status, body = curl(front.url("/env.cgi"), cert=cert, cacert=pki.ca.cert_path)
+        status, body = send(front, "/env.cgi", tls_cert=cert, cacert=pki.ca.cert_path)
     except RuntimeError:
         return "TLS", ""
     return status, body
@@ -351,8 +322,8 @@ def test_documented_front_ends_run_as_written(pki, kind, module_verifies):
             assert status in expected, (cert, status)
         # A client's own header is replaced by what the front end sets (nothing, without a certificate).
         if module_verifies:
-            forged = [("X-ARR-ClientCert", alice.azure_header), ("X-SSL-Client-Cert", alice.nginx_header)]
-            assert curl(front.url("/env.cgi"), headers=forged, cacert=pki.ca.cert_path)[0] == 403
+            forged = [("X-SSL-Client-Cert", alice.nginx_header)]
+            assert send(front, "/env.cgi", alice, headers=forged, cacert=pki.ca.cert_path).status == 403
     finally:
         front.stop()
         httpd.stop()

@@ -7,28 +7,17 @@ import time
 
 import pytest
 
-from harness.pki import name
-from harness.servers import HTTPD, MOD_SSL, Httpd, curl, httpd_env, make_workdir
+from harness.client import send
+from harness.pki import LOOK_ALIKE, Cert, certificate_set
+from harness.servers import HTTPD, MOD_SSL, Httpd, httpd_env, running
 
-HEADER = "X-ARR-ClientCert"
-
-
-@pytest.fixture(scope="module")
-def certs(pki):
-    stranger_ca = pki.issue("n_stranger_ca", name(("O", "Contoso"), ("CN", "Contoso Test CA")), ca=True)
-    return {
-        "alice": pki.issue("n_alice", name(("O", "Contoso"), ("OU", "Engineering"), ("CN", "alice")),
-                           issuer=pki.ca),
-        "bob": pki.issue("n_bob", name(("O", "Contoso"), ("OU", "Sales"), ("CN", "bob")), issuer=pki.ca),
-        "carol": pki.issue("n_carol", name(("O", "Contoso"), ("CN", "carol")), issuer=pki.ca),
-        "stranger": pki.issue("n_stranger", name(("O", "Contoso"), ("CN", "alice")), issuer=stranger_ca),
-    }
-
-
-def get(server, path, cert=None, interface=None, extra=()):
-    headers = [(HEADER, cert.azure_header)] if cert else []
-    args = list(extra) + (["--interface", interface] if interface else [])
-    return curl(server.url(path), headers=headers, extra=args)
+certs = certificate_set(
+    "n",
+    alice=Cert(subject=(("O", "Contoso"), ("OU", "Engineering"), ("CN", "alice"))),
+    bob=Cert(subject=(("O", "Contoso"), ("OU", "Sales"), ("CN", "bob"))),
+    carol="carol",
+    stranger=Cert("alice", issuer=LOOK_ALIKE),
+)
 
 
 PROVIDERS = """
@@ -122,43 +111,41 @@ def server(pki, certs):
 ])
 def test_require_providers(server, certs, path, granted, denied):
     for label in granted:
-        assert get(server, path, certs[label]) == (200, "granted"), (path, label)
+        assert send(server, path, certs[label]) == (200, "granted"), (path, label)
     for label in denied:
-        assert get(server, path, certs.get(label))[0] == 403, (path, label)
+        assert send(server, path, certs.get(label)).status == 403, (path, label)
 
 
 def test_require_any_lets_the_listed_network_in_without_a_certificate(server, certs):
-    assert get(server, "/authz/local-or-cert/", interface="127.0.0.2") == (200, "granted")
-    assert get(server, "/authz/local-or-cert/")[0] == 403
+    assert send(server, "/authz/local-or-cert/", interface="127.0.0.2") == (200, "granted")
+    assert send(server, "/authz/local-or-cert/").status == 403
 
 
 def test_providers_decode_once_per_request(server, certs):
-    mark = server.log_mark()
-    assert get(server, "/authz/all/", certs["alice"])[0] == 200
-    assert server.log_since(mark).count("judged X-ARR-ClientCert") == 1
+    response = send(server, "/authz/all/", certs["alice"])
+    assert response.status == 200
+    assert response.log.count("judged X-ARR-ClientCert") == 1
 
 
 def test_require_expr(server, certs):
-    assert get(server, "/expr/require/", certs["alice"]) == (200, "granted")
-    assert get(server, "/expr/require/", certs["bob"])[0] == 403
-    assert get(server, "/expr/require/")[0] == 403
+    assert send(server, "/expr/require/", certs["alice"]) == (200, "granted")
+    assert send(server, "/expr/require/", certs["bob"]).status == 403
+    assert send(server, "/expr/require/").status == 403
 
 
 def test_if_block(server, certs):
-    assert get(server, "/expr/if/", certs["alice"]) == (200, "granted")
-    assert get(server, "/expr/if/", certs["bob"])[0] == 403
+    assert send(server, "/expr/if/", certs["alice"]) == (200, "granted")
+    assert send(server, "/expr/if/", certs["bob"]).status == 403
 
 
 def test_rewrite_cond_expr(server, certs):
-    assert get(server, "/rewrite", certs["alice"]) == (200, "alice page")
-    assert get(server, "/rewrite", certs["bob"]) == (200, "other page")
+    assert send(server, "/rewrite", certs["alice"]) == (200, "alice page")
+    assert send(server, "/rewrite", certs["bob"]) == (200, "other page")
 
 
 def response_headers(server, path, cert):
-    run = subprocess.run(["curl", "-sS", "-D", "-", "-o", "/dev/null", "-H", f"{HEADER}: {cert.azure_header}",
-                          server.url(path)], capture_output=True, text=True, timeout=20)
-    return {k.strip().lower(): v.strip() for k, _, v in
-            (line.partition(":") for line in run.stdout.splitlines() if ":" in line)}
+    """The response's headers, each name's last value."""
+    return {name: values[-1] for name, values in send(server, path, cert).headers.items()}
 
 
 def test_mod_headers_expr(server, certs):
@@ -193,18 +180,15 @@ def test_expressions_beside_mod_ssl(pki, certs, load_order):
         """, modules=["headers_module mod_headers.so", *MOD_SSL], module_first=request.param)
     httpd.add_file("both/index.html", "both")
     httpd.add_file("off/index.html", "off")
-    httpd.start()
-    try:
+    with running(httpd):
         headers = response_headers(httpd, "/both/", certs["alice"])
         assert headers["x-ours"] == "alice"
         assert headers["x-modssl"] == "alice"
         headers = response_headers(httpd, "/off/", certs["alice"])
         assert headers.get("x-ours", "") == ""
         assert headers.get("x-modssl", "") == ""  # plain HTTP: mod_ssl has no client certificate
-        assert get(httpd, "/both/", certs["alice"]) == (200, "both")
-        assert get(httpd, "/both/", certs["bob"])[0] == 403
-    finally:
-        httpd.stop()
+        assert send(httpd, "/both/", certs["alice"]) == (200, "both")
+        assert send(httpd, "/both/", certs["bob"]).status == 403
 
 
 SITE = """
@@ -220,31 +204,22 @@ SITE = """
 def test_every_mpm(certs, mpm):
     httpd = Httpd(SITE, mpm=mpm)
     httpd.add_cgi("site/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         for _ in range(3):  # prefork: several children answer
-            status, body = get(httpd, "/site/env.cgi", certs["alice"])
+            status, body = send(httpd, "/site/env.cgi", certs["alice"])
             assert status == 200 and json.loads(body)["SSL_CLIENT_S_DN_CN"] == "alice"
-            assert get(httpd, "/site/env.cgi", certs["bob"])[0] == 403
-            assert get(httpd, "/site/env.cgi")[0] == 403
-    finally:
-        httpd.stop()
+            assert send(httpd, "/site/env.cgi", certs["bob"]).status == 403
+            assert send(httpd, "/site/env.cgi").status == 403
     assert "exit signal" not in httpd.error_log()
 
 
 def test_http2_cleartext(certs):
     httpd = Httpd(SITE + "Protocols h2c http/1.1\n", modules=["http2_module mod_http2.so"])
     httpd.add_cgi("site/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         for cert, expected in [(certs["alice"], "200"), (certs["bob"], "403"), (None, "403")]:
-            headers = ["-H", f"{HEADER}: {cert.azure_header}"] if cert else []
-            run = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "/dev/null", "-w",
-                                  "%{http_version} %{http_code}", *headers, httpd.url("/site/env.cgi")],
-                                 capture_output=True, text=True, timeout=20)
-            assert run.stdout == f"2 {expected}", run.stderr
-    finally:
-        httpd.stop()
+            response = send(httpd, "/site/env.cgi", cert, extra=("--http2-prior-knowledge",))
+            assert f"{response.http_version} {response.status}" == f"2 {expected}"
 
 
 def test_graceful_restart_with_changed_directives(certs):
@@ -257,7 +232,7 @@ def test_graceful_restart_with_changed_directives(certs):
         while not stop.is_set():
             for label in ("alice", "bob"):
                 try:
-                    results.append((label, get(httpd, "/site/", certs[label])[0]))
+                    results.append((label, send(httpd, "/site/", certs[label]).status))
                 except RuntimeError as error:
                     errors.append(str(error))
 
@@ -267,7 +242,7 @@ def test_graceful_restart_with_changed_directives(certs):
         time.sleep(0.5)
         httpd.graceful(SITE.replace("CN=alice", "CN=bob"))
         deadline = time.time() + 20
-        while time.time() < deadline and get(httpd, "/site/", certs["bob"])[0] != 200:
+        while time.time() < deadline and send(httpd, "/site/", certs["bob"]).status != 200:
             time.sleep(0.1)
         time.sleep(0.5)
     finally:
@@ -276,8 +251,8 @@ def test_graceful_restart_with_changed_directives(certs):
     try:
         assert errors == []
         assert results and all(status in (200, 403) for _, status in results)
-        assert get(httpd, "/site/", certs["bob"])[0] == 200
-        assert get(httpd, "/site/", certs["alice"])[0] == 403
+        assert send(httpd, "/site/", certs["bob"]).status == 200
+        assert send(httpd, "/site/", certs["alice"]).status == 403
         # Each response came from one configuration: alice and bob never both let in after the switch.
         switched = next(i for i, (label, status) in enumerate(results) if label == "bob" and status == 200)
         assert all(not (label == "alice" and status == 200) for label, status in results[switched + 2:])
@@ -294,10 +269,7 @@ def test_httpd_lists_the_module_and_mod_info_shows_directives(certs):
     run = subprocess.run([HTTPD, "-M", "-f", httpd.write_config()], capture_output=True, text=True, timeout=30,
                          env=httpd_env())
     assert "arrcert_module (shared)" in run.stdout
-    httpd.start()
-    try:
-        status, body = get(httpd, "/server-info?mod_arrcert.c")
+    with running(httpd):
+        status, body = send(httpd, "/server-info?mod_arrcert.c")
         assert status == 200
         assert "mod_arrcert.c" in body and "ArrCertVerifyClient" in body and "ArrCertTrustedProxy" in body
-    finally:
-        httpd.stop()

@@ -15,7 +15,8 @@ from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import NameOID
 
 from harness.pki import name, now
-from harness.servers import MOD_SSL, Httpd, curl_json, free_port, tls_vhost
+from harness.client import send
+from harness.servers import MOD_SSL, Httpd, free_port, tls_vhost
 
 EVERY_ATTRIBUTE = [f"2.5.4.{n}" for n in (3, 4, 7, 8, 9, 10, 11, 12, 13, 15, 17, 18, 19, 20, 41, 42, 43, 44, 51,
                                              54, 65, 72)] + [
@@ -83,8 +84,8 @@ def test_same_variables_as_mod_ssl(pki, servers, label):
     subject = spec.pop("subject")
     leaf = pki.issue(f"diff_{label}", subject, issuer=pki.ca, **spec)
 
-    oracle = ssl_client(curl_json(f"https://localhost:{ssl_port}/env.cgi", cert=leaf, cacert=pki.ca.cert_path))
-    ours_env = curl_json(httpd.url("/arrcert/env.cgi"), headers=[("X-ARR-ClientCert", leaf.azure_header)])
+    oracle = ssl_client(send(f"https://localhost:{ssl_port}", "/env.cgi", tls_cert=leaf, cacert=pki.ca.cert_path).env)
+    ours_env = send(httpd, "/arrcert/env.cgi", leaf).env
     ours = ssl_client(ours_env)
 
     # curl's OpenSSL completes the chain from --cacert and sends the CA too, so mod_ssl exports it
@@ -100,8 +101,8 @@ def test_same_variables_as_mod_ssl(pki, servers, label):
 
 def test_no_certificate_is_none_as_in_mod_ssl(pki, servers):
     httpd, ssl_port = servers
-    oracle = ssl_client(curl_json(f"https://localhost:{ssl_port}/env.cgi", cacert=pki.ca.cert_path))
-    ours = ssl_client(curl_json(httpd.url("/arrcert/env.cgi")))
+    oracle = ssl_client(send(f"https://localhost:{ssl_port}", "/env.cgi", cacert=pki.ca.cert_path).env)
+    ours = ssl_client(send(httpd, "/arrcert/env.cgi").env)
     assert oracle == {"SSL_CLIENT_VERIFY": "NONE", "SSL_CLIENT_CERT": ""}
     assert ours == oracle
 
@@ -110,7 +111,7 @@ def test_expired_days_remaining_is_zero(pki, servers):
     httpd, _ = servers
     leaf = pki.leaf("diff_expired", not_before=now() - datetime.timedelta(days=10),
                     not_after=now() - datetime.timedelta(days=2))
-    ours = ssl_client(curl_json(httpd.url("/arrcert/env.cgi"), headers=[("X-ARR-ClientCert", leaf.azure_header)]))
+    ours = ssl_client(send(httpd, "/arrcert/env.cgi", leaf).env)
     assert ours["SSL_CLIENT_V_REMAIN"] == "0"
     assert ours["SSL_CLIENT_VERIFY"] == "FAILED:certificate has expired"
 
@@ -190,7 +191,8 @@ def oracle_env(chain, ssl_port):
     return json.loads(run.stdout)
 
 
-def forwarded(chain, preset):
+def preset_headers(chain, preset):
+    """The headers each preset's front end sends for the chain."""
     leaf, lower, upper = chain["leaf"], chain["lower"], chain["upper"]
     b64 = lambda c: base64.b64encode(c.der).decode()  # noqa: E731
     if preset == "envoy":  # Envoy's Chain holds the leaf too
@@ -210,7 +212,7 @@ def forwarded(chain, preset):
 def test_chain_and_lookups_as_mod_ssl(chain, chain_servers, preset):
     httpd, ssl_port = chain_servers
     oracle = oracle_env(chain, ssl_port)
-    ours = curl_json(httpd.url(f"/{preset}/env.cgi"), headers=forwarded(chain, preset))
+    ours = send(httpd, f"/{preset}/env.cgi", headers=preset_headers(chain, preset)).env
 
     def chain_of(env):
         return {k: v for k, v in env.items() if k.startswith("SSL_CLIENT_CERT_CHAIN_")}

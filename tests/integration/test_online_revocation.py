@@ -7,15 +7,11 @@ import time
 
 import pytest
 
-from harness.ocsp import ConnectionCounter, OpenSslResponder, ScriptedResponder, StaticHttp, wait_until
+from harness.client import send
+from harness.ocsp import OpenSslResponder, ScriptedResponder, StaticHttp, wait_until
 from harness.pki import name
-from harness.servers import Httpd, curl, curl_json, free_port
-
-HEADER = "X-ARR-ClientCert"
-
-
-def send(cert):
-    return [(HEADER, cert.azure_header)]
+from harness.scripted import ConnectionCounter
+from harness.servers import Httpd, free_port, location, running
 
 
 # --- OCSP ---------------------------------------------------------------------------------------
@@ -59,9 +55,9 @@ def ocsp(pki):
         responder.stop()
 
 
-def location(path, *lines):
-    body = "\n".join(lines)
-    return f"<Location {path}>\nArrCertVerifyClient require\n{body}\n</Location>\n"
+def requiring(path, *lines):
+    """A <Location> that requires a certificate, with these directives."""
+    return location(path, "ArrCertVerifyClient require", *lines)
 
 
 def override(responder):
@@ -72,28 +68,28 @@ def override(responder):
 def server(pki, ocsp):
     closed = f"http://127.0.0.1:{free_port()}/"
     body = f"ArrCertCACertificateFile {pki.ca.cert_path}\nArrCertCache none\n"
-    body += location("/ocsp", "ArrCertOCSPEnable leaf")
-    body += location("/delegated", "ArrCertOCSPEnable leaf", override(ocsp["delegated"]))
-    body += location("/wrong-key", "ArrCertOCSPEnable leaf", override(ocsp["wrong_key"]))
+    body += requiring("/ocsp", "ArrCertOCSPEnable leaf")
+    body += requiring("/delegated", "ArrCertOCSPEnable leaf", override(ocsp["delegated"]))
+    body += requiring("/wrong-key", "ArrCertOCSPEnable leaf", override(ocsp["wrong_key"]))
     for mode, responder in ocsp["scripted"].items():
-        body += location(f"/{mode}", "ArrCertOCSPEnable leaf", override(responder))
-        body += location(f"/{mode}-soft", "ArrCertOCSPEnable leaf soft_fail", override(responder))
-    body += location("/no-nonce-replay", "ArrCertOCSPEnable leaf", "ArrCertOCSPUseRequestNonce off",
-                     override(ocsp["scripted"]["replay"]))
-    body += location("/down", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2", f"ArrCertOCSPDefaultResponder {closed}",
-                     "ArrCertOCSPOverrideResponder on")
-    body += location("/down-soft", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
-                     f"ArrCertOCSPDefaultResponder {closed}",
-                     "ArrCertOCSPOverrideResponder on")
-    body += location("/stalled", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
-                     override(ocsp["stalled"]))
-    body += location("/stalled-hard", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2",
-                     override(ocsp["stalled"]))
-    body += location("/no-responder-ok", "ArrCertOCSPEnable leaf no_ocsp_for_cert_ok")
-    body += location("/chain-on", "ArrCertOCSPEnable on")
-    body += location("/chain-leaf", "ArrCertOCSPEnable leaf")
-    body += location("/max-age", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponseMaxAge 30",
-                     override(ocsp["scripted"]["stale"]))
+        body += requiring(f"/{mode}", "ArrCertOCSPEnable leaf", override(responder))
+        body += requiring(f"/{mode}-soft", "ArrCertOCSPEnable leaf soft_fail", override(responder))
+    body += requiring("/no-nonce-replay", "ArrCertOCSPEnable leaf", "ArrCertOCSPUseRequestNonce off",
+                      override(ocsp["scripted"]["replay"]))
+    body += requiring("/down", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2",
+                      f"ArrCertOCSPDefaultResponder {closed}", "ArrCertOCSPOverrideResponder on")
+    body += requiring("/down-soft", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
+                      f"ArrCertOCSPDefaultResponder {closed}",
+                      "ArrCertOCSPOverrideResponder on")
+    body += requiring("/stalled", "ArrCertOCSPEnable leaf soft_fail", "ArrCertOCSPResponderTimeout 2",
+                      override(ocsp["stalled"]))
+    body += requiring("/stalled-hard", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2",
+                      override(ocsp["stalled"]))
+    body += requiring("/no-responder-ok", "ArrCertOCSPEnable leaf no_ocsp_for_cert_ok")
+    body += requiring("/chain-on", "ArrCertOCSPEnable on")
+    body += requiring("/chain-leaf", "ArrCertOCSPEnable leaf")
+    body += requiring("/max-age", "ArrCertOCSPEnable leaf", "ArrCertOCSPResponseMaxAge 30",
+                      override(ocsp["scripted"]["stale"]))
     httpd = Httpd(body)
     paths = ["ocsp", "delegated", "wrong-key", "no-nonce-replay", "down", "down-soft", "stalled", "stalled-hard",
              "no-responder-ok", "chain-on", "chain-leaf", "max-age"]
@@ -105,25 +101,20 @@ def server(pki, ocsp):
     httpd.stop()
 
 
-def verify(server, path, cert):
-    status, body = curl(server.url(f"{path}/env.cgi"), headers=send(cert))
-    return status
-
-
 def test_good_revoked_and_unknown_from_openssl_ocsp(server, ocsp):
     certs = ocsp["certs"]
-    env = curl_json(server.url("/ocsp/env.cgi"), headers=send(certs["alice"]))
+    env = send(server, "/ocsp/env.cgi", certs["alice"]).env
     assert env["SSL_CLIENT_VERIFY"] == "SUCCESS" and "ARRCERT_OCSP_SOFT_FAIL" not in env
-    assert verify(server, "/ocsp", certs["bob"]) == 403
-    assert verify(server, "/ocsp", certs["carol"]) == 403
+    assert send(server, "/ocsp/env.cgi", certs["bob"]).status == 403
+    assert send(server, "/ocsp/env.cgi", certs["carol"]).status == 403
     log = server.error_log()
     assert "refused (rule chain): certificate revoked" in log
     assert "refused (rule chain): OCSP responder does not know the certificate" in log
 
 
 def test_delegated_responder_and_a_responder_signed_by_the_wrong_key(server, ocsp):
-    assert verify(server, "/delegated", ocsp["certs"]["alice"]) == 200
-    assert verify(server, "/wrong-key", ocsp["certs"]["alice"]) == 403
+    assert send(server, "/delegated/env.cgi", ocsp["certs"]["alice"]).status == 200
+    assert send(server, "/wrong-key/env.cgi", ocsp["certs"]["alice"]).status == 403
     assert "OCSP response signature not verified" in server.error_log()
 
 
@@ -135,40 +126,40 @@ def test_delegated_responder_and_a_responder_signed_by_the_wrong_key(server, ocs
 ])
 def test_responses_that_fail_verification_are_refused_even_under_soft_fail(server, ocsp, mode, reason):
     cert = ocsp["certs"]["dave"]
-    assert verify(server, f"/{mode}", cert) == 403
-    assert verify(server, f"/{mode}-soft", cert) == 403
+    assert send(server, f"/{mode}/env.cgi", cert).status == 403
+    assert send(server, f"/{mode}-soft/env.cgi", cert).status == 403
     assert f"refused (rule chain): {reason}" in server.error_log()
 
 
 def test_without_a_nonce_a_response_without_one_is_taken(server, ocsp):
-    assert verify(server, "/no-nonce-replay", ocsp["certs"]["dave"]) == 200
+    assert send(server, "/no-nonce-replay/env.cgi", ocsp["certs"]["dave"]).status == 200
 
 
 def test_max_age_refuses_an_old_response(server, ocsp):
-    assert verify(server, "/max-age", ocsp["certs"]["dave"]) == 403
+    assert send(server, "/max-age/env.cgi", ocsp["certs"]["dave"]).status == 403
 
 
 @pytest.mark.parametrize("mode", ["trylater", "internalerror"])
 def test_try_later_and_internal_error_pass_only_under_soft_fail(server, ocsp, mode):
     cert = ocsp["certs"]["erin"]
-    assert verify(server, f"/{mode}", cert) == 403
-    env = curl_json(server.url(f"/{mode}-soft/env.cgi"), headers=send(cert))
+    assert send(server, f"/{mode}/env.cgi", cert).status == 403
+    env = send(server, f"/{mode}-soft/env.cgi", cert).env
     assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
     assert env["ARRCERT_OCSP_SOFT_FAIL"].startswith("OCSP responder")
 
 
 def test_responder_down(server, ocsp):
     cert = ocsp["certs"]["frank"]
-    assert verify(server, "/down", cert) == 403
-    env = curl_json(server.url("/down-soft/env.cgi"), headers=send(cert))
+    assert send(server, "/down/env.cgi", cert).status == 403
+    env = send(server, "/down-soft/env.cgi", cert).env
     assert env["ARRCERT_OCSP_SOFT_FAIL"].startswith("OCSP responder unreachable")
     assert "let through under soft_fail: OCSP responder unreachable" in server.error_log()
 
 
 def test_a_certificate_without_a_responder(server, ocsp):
-    assert verify(server, "/ocsp", ocsp["certs"]["no_aia"]) == 403
+    assert send(server, "/ocsp/env.cgi", ocsp["certs"]["no_aia"]).status == 403
     assert "the certificate names no OCSP responder" in server.error_log()
-    assert verify(server, "/no-responder-ok", ocsp["certs"]["no_aia"]) == 200
+    assert send(server, "/no-responder-ok/env.cgi", ocsp["certs"]["no_aia"]).status == 200
 
 
 def test_stalled_responder_waits_at_most_the_timeout_then_backs_off(server, ocsp):
@@ -176,13 +167,13 @@ def test_stalled_responder_waits_at_most_the_timeout_then_backs_off(server, ocsp
     stalled.pause()
     try:
         started = time.monotonic()
-        env = curl_json(server.url("/stalled/env.cgi"), headers=send(ocsp["certs"]["alice"]))
+        env = send(server, "/stalled/env.cgi", ocsp["certs"]["alice"]).env
         waited = time.monotonic() - started
         assert 1.5 < waited < 4.5, waited
         assert env["ARRCERT_OCSP_SOFT_FAIL"]
         # The responder is left alone for a while: the next request does not wait again.
         started = time.monotonic()
-        assert verify(server, "/stalled-hard", ocsp["certs"]["dave"]) == 403
+        assert send(server, "/stalled-hard/env.cgi", ocsp["certs"]["dave"]).status == 403
         assert time.monotonic() - started < 1.0
     finally:
         stalled.resume()
@@ -191,7 +182,7 @@ def test_stalled_responder_waits_at_most_the_timeout_then_backs_off(server, ocsp
 def test_chain_on_checks_intermediates_leaf_only_the_leaf_and_queries_are_shared(pki, ocsp):
     counted = ocsp["counted"]
     chained, issuing = ocsp["certs"]["chained"], ocsp["certs"]["issuing"]
-    chain = [(HEADER, chained.azure_header), ("X-Chain", issuing.pem.replace("\n", " "))]
+    chain = dict(cert=chained, headers=[("X-Chain", issuing.pem.replace("\n", " "))])
     httpd = Httpd(f"""
         ArrCertCACertificateFile {pki.ca.cert_path}
         ArrCertChainHeader X-Chain
@@ -205,15 +196,14 @@ def test_chain_on_checks_intermediates_leaf_only_the_leaf_and_queries_are_shared
         """)
     httpd.add_cgi("on/env.cgi")
     httpd.add_cgi("leaf/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         before = counted.queries()
-        assert curl(httpd.url("/leaf/env.cgi"), headers=chain)[0] == 200
+        assert send(httpd, "/leaf/env.cgi", **chain).status == 200
         assert counted.queries() - before == 1
         before = counted.queries()
         # Ten at once, for a certificate judged nowhere yet: one query for each certificate.
         statuses = []
-        threads = [threading.Thread(target=lambda: statuses.append(curl(httpd.url("/on/env.cgi"), headers=chain)[0]))
+        threads = [threading.Thread(target=lambda: statuses.append(send(httpd, "/on/env.cgi", **chain).status))
                    for _ in range(10)]
         for thread in threads:
             thread.start()
@@ -223,10 +213,8 @@ def test_chain_on_checks_intermediates_leaf_only_the_leaf_and_queries_are_shared
         # The leaf's answer was already kept from /leaf: only the intermediate is asked, once.
         assert counted.queries() - before == 1
         # Kept: no further query.
-        assert curl(httpd.url("/on/env.cgi"), headers=chain)[0] == 200
+        assert send(httpd, "/on/env.cgi", **chain).status == 200
         assert counted.queries() - before == 1
-    finally:
-        httpd.stop()
 
 
 @pytest.mark.parametrize("line,message", [
@@ -279,21 +267,21 @@ def test_crl_fetched_from_the_distribution_point(pki, cdp):
     httpd.start()
     certs = cdp["certs"]
     try:
-        assert verify(httpd, "/fetch", certs["alice"]) == 200
+        assert send(httpd, "/fetch/env.cgi", certs["alice"]).status == 200
         assert "CRL fetched from " + cdp["server"].url("/cdp.crl") in httpd.error_log()
         # Republished with bob revoked: fetched again in the background after the refresh interval.
         pki.write_crl(cdp["crl"], cdp["ca"], revoked=[certs["bob"]], der=True)
-        assert verify(httpd, "/fetch", certs["bob"]) in (200, 403)
-        assert wait_until(lambda: verify(httpd, "/fetch", certs["bob"]) == 403, timeout=10)
-        assert verify(httpd, "/fetch", certs["alice"]) == 200
+        assert send(httpd, "/fetch/env.cgi", certs["bob"]).status in (200, 403)
+        assert wait_until(lambda: send(httpd, "/fetch/env.cgi", certs["bob"]).status == 403, timeout=10)
+        assert send(httpd, "/fetch/env.cgi", certs["alice"]).status == 200
         # The server goes away: the CRL kept is used until its nextUpdate ...
         cdp["server"].stop()
         time.sleep(1.5)
-        assert verify(httpd, "/fetch", certs["alice"]) == 200
-        assert verify(httpd, "/fetch", certs["bob"]) == 403
+        assert send(httpd, "/fetch/env.cgi", certs["alice"]).status == 200
+        assert send(httpd, "/fetch/env.cgi", certs["bob"]).status == 403
         # The background fetch failed, and said so.
         assert wait_until(lambda: "not taken" in httpd.error_log(), timeout=20)  # OpenSSL retries a refused connect
-        assert verify(httpd, "/fetch", certs["alice"]) == 200
+        assert send(httpd, "/fetch/env.cgi", certs["alice"]).status == 200
     finally:
         httpd.stop()
 
@@ -313,14 +301,10 @@ def test_a_forged_certificate_makes_no_fetch(pki, cdp):
         </Location>
         """)
     httpd.add_cgi("fetch/env.cgi")
-    httpd.start()
-    try:
-        assert verify(httpd, "/fetch", forged) == 403
+    with running(httpd, counter):
+        assert send(httpd, "/fetch/env.cgi", forged).status == 403
         time.sleep(0.5)
         assert counter.count == 0
-    finally:
-        httpd.stop()
-        counter.sock.close()
 
 
 def test_crl_past_next_update_fails_closed(pki, cdp):
@@ -348,17 +332,13 @@ def test_crl_past_next_update_fails_closed(pki, cdp):
         """)
     httpd.add_cgi("fetch/env.cgi")
     httpd.add_cgi("fetch-ok/env.cgi")
-    httpd.start()
-    try:
-        assert verify(httpd, "/fetch", alice) == 200
+    with running(httpd, server):
+        assert send(httpd, "/fetch/env.cgi", alice).status == 200
         server.stop()
         time.sleep(5)
-        assert verify(httpd, "/fetch", alice) == 403
+        assert send(httpd, "/fetch/env.cgi", alice).status == 403
         assert "unable to get certificate CRL" in httpd.error_log()
-        assert verify(httpd, "/fetch-ok", alice) == 200
-    finally:
-        httpd.stop()
-        server.stop()
+        assert send(httpd, "/fetch-ok/env.cgi", alice).status == 200
 
 
 # --- Partial chains -------------------------------------------------------------------------------
@@ -373,12 +353,9 @@ def test_an_intermediate_as_the_trust_anchor(pki, tmp_path):
         </Location>
         """)
     httpd.add_cgi("partial/env.cgi")
-    httpd.start()
-    try:
-        assert verify(httpd, "", alice) == 403  # the root is not there: no complete path
-        assert verify(httpd, "/partial", alice) == 200
-    finally:
-        httpd.stop()
+    with running(httpd):
+        assert send(httpd, "/env.cgi", alice).status == 403  # the root is not there: no complete path
+        assert send(httpd, "/partial/env.cgi", alice).status == 200
 
 
 @pytest.mark.parametrize("mpm", ["prefork", "worker"])
@@ -406,16 +383,12 @@ def test_every_mpm(pki, ocsp, mpm):
         """, mpm=mpm)
     httpd.add_cgi("ocsp/env.cgi")
     httpd.add_cgi("fetch/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, server):
         for _ in range(3):
-            assert verify(httpd, "/ocsp", ocsp["certs"]["alice"]) == 200
-            assert verify(httpd, "/ocsp", ocsp["certs"]["bob"]) == 403
-            assert verify(httpd, "/fetch", carol) == 200
+            assert send(httpd, "/ocsp/env.cgi", ocsp["certs"]["alice"]).status == 200
+            assert send(httpd, "/ocsp/env.cgi", ocsp["certs"]["bob"]).status == 403
+            assert send(httpd, "/fetch/env.cgi", carol).status == 200
             time.sleep(1)
-    finally:
-        httpd.stop()
-        server.stop()
 
 
 def test_a_refusal_for_an_unusable_answer_is_not_kept_long(pki):
@@ -428,14 +401,10 @@ def test_a_refusal_for_an_unusable_answer_is_not_kept_long(pki):
         ArrCertVerifyClient require
         ArrCertOCSPEnable leaf
         """)
-    httpd.start()
-    try:
+    with running(httpd, responder):
         responder.start(good=[])
-        assert verify(httpd, "", cert) == 403
+        assert send(httpd, "/env.cgi", cert).status == 403
         responder.stop()
         responder.start(good=[cert])
         time.sleep(11)
-        assert verify(httpd, "", cert) == 200
-    finally:
-        httpd.stop()
-        responder.stop()
+        assert send(httpd, "/env.cgi", cert).status == 200

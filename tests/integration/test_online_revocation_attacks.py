@@ -2,79 +2,43 @@
 trickles, answers kept past their maximum age, a section that tunes one OCSP directive, a CRL
 distribution point that redirects elsewhere, a partial chain with OCSP, a verdict judged while its
 CRL was still on its way, a delegated responder without id-kp-OCSPSigning, redirect chains."""
-import socket
 import threading
 import time
-import http.server
 
 import pytest
 
-from harness.ocsp import ConnectionCounter, OpenSslResponder, ScriptedResponder, wait_until
+from harness.client import send
+from harness.ocsp import OpenSslResponder, ScriptedResponder, wait_until
 from harness.pki import name
-from harness.servers import Httpd, curl
-
-HEADER = "X-ARR-ClientCert"
-
-
-def verify(server, path, cert):
-    return curl(server.url(f"{path}/env.cgi"), headers=[(HEADER, cert.azure_header)])[0]
+from harness.scripted import ConnectionCounter, Listener, ScriptedHttp
+from harness.servers import Httpd, running
 
 
 def timed(server, path, cert):
+    """The status of `path`/env.cgi with `cert`, and how long the answer took."""
     started = time.monotonic()
-    status = verify(server, path, cert)
+    status = send(server, f"{path}/env.cgi", cert).status
     return status, time.monotonic() - started
 
 
-class Blackhole:
+class Blackhole(Listener):
     """Accepts TCP connections (kernel backlog) and never answers: a stalled responder."""
 
+    accepting = False
+
     def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self.port = self.sock.getsockname()[1]
-
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/"
+        super().__init__(backlog=64)
 
 
-class Redirector:
+def redirector(target):
     """A CDP host that answers every GET with 302 to `target`."""
-
-    def __init__(self, target):
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(302)
-                self.send_header("Location", target)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+    return ScriptedHttp(lambda method, path, body: (302, {"Location": target}, b""))
 
 
-class Trickle:
+class Trickle(Listener):
     """An HTTP server that sends its headers, then one byte every 0.5 s."""
 
-    def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self.drip, args=(c,), daemon=True).start()
-
-    def drip(self, c):
+    def handle(self, c):
         try:
             c.recv(65536)
             c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/ocsp-response\r\n"
@@ -86,9 +50,6 @@ class Trickle:
             pass
         finally:
             c.close()
-
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/"
 
 
 def test_a_responder_that_never_answers_is_left_alone_with_the_default_timeout(pki):
@@ -111,8 +72,7 @@ def test_a_responder_that_never_answers_is_left_alone_with_the_default_timeout(p
         """)
     httpd.add_cgi("hard/env.cgi")
     httpd.add_cgi("soft/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd, hole):
         status, first = timed(httpd, "/hard", a)
         assert status == 403 and first > 9
         status, second = timed(httpd, "/hard", b)
@@ -122,9 +82,6 @@ def test_a_responder_that_never_answers_is_left_alone_with_the_default_timeout(p
         soft2 = timed(httpd, "/soft", a)   # "verdict kept 10 s" under soft_fail
         assert second < 1.0, f"second certificate waited {second:.1f}s: no back-off"
         assert soft2[1] < 1.0, f"soft_fail verdict not kept: waited {soft2[1]:.1f}s again"
-    finally:
-        httpd.stop()
-        hole.sock.close()
 
 
 @pytest.mark.parametrize("skew", [300, 0])
@@ -145,16 +102,13 @@ def test_a_kept_answer_ends_at_its_maximum_age(pki, skew):
         </Location>
         """)
     httpd.add_cgi("ocsp/env.cgi")
-    httpd.start()
-    try:
-        assert verify(httpd, "/ocsp", cert) == 200
+    with running(httpd, responder):
+        assert send(httpd, "/ocsp/env.cgi", cert).status == 200
         responder.stop()
         responder.start(revoked=[cert])      # same port: the certificate is now revoked
         time.sleep(8)                        # the kept answer is older than max_age
-        assert verify(httpd, "/ocsp", cert) == 403, "answer older than ArrCertOCSPResponseMaxAge still used"
-    finally:
-        httpd.stop()
-        responder.stop()
+        status = send(httpd, "/ocsp/env.cgi", cert).status
+        assert status == 403, "answer older than ArrCertOCSPResponseMaxAge still used"
 
 
 def test_one_ocsp_directive_in_a_section_keeps_ocsp_on(pki):
@@ -171,35 +125,34 @@ def test_one_ocsp_directive_in_a_section_keeps_ocsp_on(pki):
         """)
     httpd.add_cgi("env.cgi")
     httpd.add_cgi("tuned/env.cgi")
-    httpd.start()
-    try:
-        assert verify(httpd, "", bob) == 403
-        assert verify(httpd, "/tuned", bob) == 403, "revoked certificate accepted where only the timeout was tuned"
-    finally:
-        httpd.stop()
-        responder.stop()
+    with running(httpd, responder):
+        assert send(httpd, "/env.cgi", bob).status == 403
+        status = send(httpd, "/tuned/env.cgi", bob).status
+        assert status == 403, "revoked certificate accepted where only the timeout was tuned"
 
 
-def test_a_distribution_point_redirect_is_not_followed(pki):
-    counter = ConnectionCounter()
-    redirect = Redirector(f"http://127.0.0.1:{counter.port}/internal/admin?x=1")
-    ca = pki.issue("r16_rd_ca", name(("O", "R16"), ("CN", "Redirect CA")), ca=True)
-    alice = pki.issue("r16_rd_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca,
-                      crl_url=redirect.url("/ca.crl"))
+def fetching_crls(ca, *lines):
+    """httpd that requires, at /env.cgi, a certificate of `ca`, and fetches CRLs from where it says."""
     httpd = Httpd(f"""
         ArrCertCACertificateFile {ca.cert_path}
         ArrCertVerifyClient require
         ArrCertCARevocationFetch on
-        """)
+        """ + "".join(f"{line}\n" for line in lines))
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
-        verify(httpd, "", alice)
+    return httpd
+
+
+def test_a_distribution_point_redirect_is_not_followed(pki):
+    counter = ConnectionCounter()
+    redirect = redirector(f"http://127.0.0.1:{counter.port}/internal/admin?x=1")
+    ca = pki.issue("r16_rd_ca", name(("O", "R16"), ("CN", "Redirect CA")), ca=True)
+    alice = pki.issue("r16_rd_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca,
+                      crl_url=redirect.url("/ca.crl"))
+    httpd = fetching_crls(ca)
+    with running(httpd, redirect):
+        send(httpd, "/env.cgi", alice)
         time.sleep(0.5)
         assert counter.count == 0, "the CRL fetch followed a redirect to another host:port"
-    finally:
-        httpd.stop()
-        redirect.httpd.shutdown()
 
 
 def test_trickled_ocsp_response_is_bounded_by_the_timeout(pki):
@@ -214,12 +167,9 @@ def test_trickled_ocsp_response_is_bounded_by_the_timeout(pki):
         </Location>
         """)
     httpd.add_cgi("ocsp/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         status, waited = timed(httpd, "/ocsp", cert)
         assert status == 403 and waited < 5
-    finally:
-        httpd.stop()
 
 
 def test_partial_chain_with_ocsp_signed_by_the_anchor(pki):
@@ -235,65 +185,38 @@ def test_partial_chain_with_ocsp_signed_by_the_anchor(pki):
         ArrCertOCSPEnable leaf
         """)
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
-        assert verify(httpd, "", alice) == 200, httpd.error_log()[-600:]
-    finally:
-        httpd.stop()
-        responder.stop()
+    with running(httpd, responder):
+        assert send(httpd, "/env.cgi", alice).status == 200, httpd.error_log()[-600:]
 
 
-class SlowCrl:
+def slow_crl(path, delay):
     """Serves one file after `delay` seconds."""
 
-    def __init__(self, path, delay):
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                time.sleep(delay)
-                body = open(path, "rb").read()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def answer(method, url_path, body):
+        time.sleep(delay)
+        return 200, {}, open(path, "rb").read()
 
-            def log_message(self, *a):
-                pass
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+    return ScriptedHttp(answer)
 
 
 def test_a_verdict_judged_without_its_crl_ends_when_the_crl_arrives(pki, tmp_path):
     """no_crl_for_cert_ok: while the first fetch runs, a revoked certificate passes (documented); that
     verdict is not kept, so once the CRL that revokes it is there, it is refused."""
     crl = str(tmp_path / "ca.crl")
-    server = SlowCrl(crl, 3)
+    server = slow_crl(crl, 3)
     ca = pki.issue("r16_sc_ca", name(("O", "R16"), ("CN", "Slow CRL CA")), ca=True)
     alice = pki.issue("r16_sc_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca, crl_url=server.url("/ca.crl"))
     bob = pki.issue("r16_sc_bob", name(("O", "R16"), ("CN", "bob")), issuer=ca, crl_url=server.url("/ca.crl"))
     pki.write_crl(crl, ca, revoked=[bob], der=True)
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {ca.cert_path}
-        ArrCertVerifyClient require
-        ArrCertCARevocationFetch on
-        ArrCertCARevocationCheck chain no_crl_for_cert_ok
-        """)
-    httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
-        first = threading.Thread(target=verify, args=(httpd, "", alice))
+    httpd = fetching_crls(ca, "ArrCertCARevocationCheck chain no_crl_for_cert_ok")
+    with running(httpd, server):
+        first = threading.Thread(target=send, args=(httpd, "/env.cgi", alice))
         first.start()
         time.sleep(1)
-        assert verify(httpd, "", bob) == 200          # during the fetch: documented
+        assert send(httpd, "/env.cgi", bob).status == 200          # during the fetch: documented
         first.join()
         assert wait_until(lambda: "CRL fetched from" in httpd.error_log())
-        assert verify(httpd, "", bob) == 403, "revoked certificate still passes from the cached verdict"
-    finally:
-        httpd.stop()
-        server.httpd.shutdown()
+        assert send(httpd, "/env.cgi", bob).status == 403, "revoked certificate still passes from the cached verdict"
 
 
 def test_delegated_responder_without_ocsp_signing_eku_is_refused(pki):
@@ -307,61 +230,32 @@ def test_delegated_responder_without_ocsp_signing_eku_is_refused(pki):
         ArrCertOCSPEnable leaf
         """)
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
-        assert verify(httpd, "", cert) == 403
+    with running(httpd, responder):
+        assert send(httpd, "/env.cgi", cert).status == 403
         assert "OCSP response signature not verified" in httpd.error_log()
-    finally:
-        httpd.stop()
-        responder.stop()
 
 
-class SlowRedirectChain:
+def slow_redirect_chain(delay, hops):
     """Each GET waits `delay` s, then redirects (absolute URL, same host) to the next hop, `hops` times."""
 
-    def __init__(self, delay, hops):
-        outer = self
-        self.hits = 0
+    def answer(method, path, body):
+        time.sleep(delay)
+        if chain.requests <= hops:
+            return 302, {"Location": chain.url(f"/hop{chain.requests}")}, b""
+        return 404, {}, b""
 
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.hits += 1
-                time.sleep(delay)
-                if outer.hits <= hops:
-                    self.send_response(302)
-                    self.send_header("Location", f"http://127.0.0.1:{outer.port}/hop{outer.hits}")
-                else:
-                    self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
+    chain = ScriptedHttp(answer)
+    return chain
 
 
 def test_redirects_do_not_restart_the_crl_fetch_timeout(pki):
     """10 seconds per CRL, redirects or not: a slow distribution point that redirects holds the
     request that first needs the CRL no longer than one fetch (no redirect is followed)."""
-    chain = SlowRedirectChain(delay=3, hops=6)
+    chain = slow_redirect_chain(delay=3, hops=6)
     ca = pki.issue("r16_sr_ca", name(("O", "R16"), ("CN", "Slow Redirect CA")), ca=True)
     alice = pki.issue("r16_sr_alice", name(("O", "R16"), ("CN", "alice")), issuer=ca, crl_url=chain.url("/ca.crl"))
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {ca.cert_path}
-        ArrCertVerifyClient require
-        ArrCertCARevocationFetch on
-        """)
-    httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
+    httpd = fetching_crls(ca)
+    with running(httpd, chain):
         status, waited = timed(httpd, "", alice)
-        assert waited < 12, f"one CRL fetch held the request {waited:.0f}s ({chain.hits} hops)"
-        assert status == 403 and chain.hits == 1
-    finally:
-        httpd.stop()
-        chain.httpd.shutdown()
+        assert waited < 12, f"one CRL fetch held the request {waited:.0f}s ({chain.requests} hops)"
+        assert status == 403 and chain.requests == 1

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from harness.servers import HAProxy, Httpd, PhpFpm, curl
+from harness.client import send
+from harness.servers import HAProxy, Httpd, PhpFpm
 
 RULES = """
     ArrCertAcceptUnverified on
@@ -55,14 +56,10 @@ def stack(request, pki):
         other.stop()
 
 
-def fetch(pki, front, path, cert=None, headers=()):
-    return curl(front.url(path), cert=cert, cacert=pki.ca.cert_path, headers=headers)
-
-
 def test_php_reads_mod_ssl_variables_through_the_front_end(pki, stack):
     sapi, httpd, front = stack
     alice = pki.leaf("php_alice", "alice", emails=["alice@example.com"])
-    status, body = fetch(pki, front, "/app/index.php", cert=alice)
+    status, body = send(front, "/app/index.php", tls_cert=alice, cacert=pki.ca.cert_path)
     assert status == 200, body
     server = json.loads(body)
     assert server["PHP_SAPI"] == ("apache2handler" if sapi == "mod_php" else "fpm-fcgi")
@@ -78,20 +75,20 @@ def test_php_reads_mod_ssl_variables_through_the_front_end(pki, stack):
 def test_refused_through_the_front_end(pki, stack):
     _, httpd, front = stack
     bob = pki.leaf("php_bob", "bob")
-    assert fetch(pki, front, "/app/index.php", cert=bob)[0] == 403
-    assert fetch(pki, front, "/app/index.php")[0] == 403
+    assert send(front, "/app/index.php", tls_cert=bob, cacert=pki.ca.cert_path).status == 403
+    assert send(front, "/app/index.php", cacert=pki.ca.cert_path).status == 403
 
 
 def test_client_cannot_smuggle_the_header_past_the_front_end(pki, stack):
     _, httpd, front = stack
     alice = pki.leaf("php_smuggled", "alice")
     # Without a TLS client certificate, a header the client wrote itself is removed by the front end.
-    assert fetch(pki, front, "/app/index.php", headers=[("X-ARR-ClientCert", alice.azure_header)])[0] == 403
+    assert send(front, "/app/index.php", alice, cacert=pki.ca.cert_path).status == 403
 
 
 def test_optional_scope_without_certificate(pki, stack):
     _, httpd, front = stack
-    status, body = fetch(pki, front, "/app/public/index.php")
+    status, body = send(front, "/app/public/index.php", cacert=pki.ca.cert_path)
     assert status == 200, body
     server = json.loads(body)
     assert server["SSL_CLIENT_VERIFY"] == "NONE"

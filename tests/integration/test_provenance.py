@@ -8,20 +8,14 @@ Each failed on the code before the change."""
 import json
 import os
 
-import pytest
+from harness.client import AZURE_HEADER, send
+from harness.pki import certificate_set, name
+from harness.servers import PROXY, REWRITE, HAProxy, Httpd, free_port, running
 
-from harness.pki import name
-from harness.servers import HAProxy, Httpd, curl, free_port, running
+PROXY_MODULES = [*PROXY, "headers_module mod_headers.so", REWRITE]
+OUTSIDER = "127.0.0.2"  # a client that is no front end
 
-HEADER = "X-ARR-ClientCert"
-PROXY_MODULES = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so",
-                 "headers_module mod_headers.so", "rewrite_module mod_rewrite.so"]
-OUTSIDER = ("--interface", "127.0.0.2")  # a client that is no front end
-
-
-@pytest.fixture(scope="module")
-def certs(pki):
-    return {"bob": pki.leaf("pv_bob", "bob"), "alice": pki.leaf("pv_alice", "alice")}
+certs = certificate_set("pv", bob="bob", alice="alice")
 
 
 def protected_vhost(pki, port, docroot, *lines):
@@ -56,19 +50,18 @@ def test_a_vhost_without_a_list_relays_no_certificate(pki, certs):
         </VirtualHost>
         """
     httpd.add_file("secret.html", "secret\n")
-    bob = [(HEADER, certs["bob"].azure_header)]
+    bob = certs["bob"]
     with running(httpd):
         # B lists no front end while A does: B trusts no peer, so its hop to A carries nothing.
-        status, body = curl(httpd.url("/app/secret.html"), headers=bob, extra=OUTSIDER)
+        status, body = send(httpd, "/app/secret.html", bob, interface=OUTSIDER)
         assert status == 403 and "secret" not in body
         assert "removed X-ARR-ClientCert sent by 127.0.0.2" in httpd.error_log()
         # Not even from the address A trusts: B is no front end, and a relay is not vouched for.
-        assert curl(httpd.url("/app/secret.html"), headers=bob)[0] == 403
-        assert curl(f"http://127.0.0.1:{a_port}/secret.html", headers=bob, extra=OUTSIDER)[0] == 403
+        assert send(httpd, "/app/secret.html", bob).status == 403
+        assert send(httpd, "/secret.html", bob, port=a_port, interface=OUTSIDER).status == 403
         # Where the administrator opted in, what the front end sent goes through, and only that.
-        c_url = f"http://127.0.0.1:{c_port}/app/secret.html"
-        assert curl(c_url, headers=bob) == (200, "secret\n")
-        assert curl(c_url, headers=bob, extra=OUTSIDER)[0] == 403
+        assert send(httpd, "/app/secret.html", bob, port=c_port) == (200, "secret\n")
+        assert send(httpd, "/app/secret.html", bob, port=c_port, interface=OUTSIDER).status == 403
 
 
 # 1b. A tenant's .htaccess sets the header and relays to the protected host ------------------------
@@ -78,14 +71,14 @@ def test_a_tenants_header_relayed_by_rewrite_is_never_a_front_ends(pki, certs):
     httpd.body = "ArrCertTrustedProxy 127.0.0.1\n" + protected_vhost(pki, a_port, httpd.docroot)
     httpd.add_file("secret.html", "secret\n")
     httpd.add_file("tenant/.htaccess", f"""
-RequestHeader set {HEADER} "{certs['bob'].azure_header}"
+RequestHeader set {AZURE_HEADER} "{certs['bob'].azure_header}"
 RewriteEngine on
 RewriteRule ^(.*)$ http://127.0.0.1:{a_port}/secret.html [P]
 """)
     httpd.add_file("tenant/index.html", "tenant\n")
     with running(httpd):
         # From the front end's own address, sending nothing: the relay carries no certificate.
-        status, body = curl(httpd.url("/tenant/x"))
+        status, body = send(httpd, "/tenant/x")
         assert status == 403 and "secret" not in body
         assert "refused: no client certificate" in httpd.error_log()
 
@@ -101,13 +94,13 @@ def test_a_header_set_by_mod_headers_is_not_judged(pki, certs):
         </Location>
         """
     httpd.add_file("tenant/.htaccess", f"""
-RequestHeader set {HEADER} "{certs['bob'].azure_header}"
+RequestHeader set {AZURE_HEADER} "{certs['bob'].azure_header}"
 Header always set X-CN "expr=%{{SSL_CLIENT_S_DN_CN}}"
 Header always set X-Verify "expr=%{{SSL_CLIENT_VERIFY}}"
 """)
     httpd.add_cgi("tenant/env.cgi")
     with running(httpd):
-        status, body = curl(httpd.url("/tenant/env.cgi"), extra=("-D", "-"))
+        status, body = send(httpd, "/tenant/env.cgi", extra=("-D", "-"))
         assert status == 200, body
         head, _, payload = body.partition("\n\n")  # curl -D -: the response head, then the body
         assert payload.startswith("{"), body
@@ -115,7 +108,7 @@ Header always set X-Verify "expr=%{{SSL_CLIENT_VERIFY}}"
         assert env["SSL_CLIENT_VERIFY"] == "NONE" and "SSL_CLIENT_S_DN_CN" not in env
         assert "bob" not in head and "x-verify: none" in head.lower(), head
         # The front end's own header is still what counts.
-        status, body = curl(httpd.url("/tenant/env.cgi"), headers=[(HEADER, certs["alice"].azure_header)])
+        status, body = send(httpd, "/tenant/env.cgi", certs["alice"])
         assert status == 200 and json.loads(body)["SSL_CLIENT_S_DN_CN"] == "alice"
 
 
@@ -135,10 +128,9 @@ def test_trusted_proxy_none_and_its_mistakes(pki, certs):
         </VirtualHost>
         """
     httpd.add_file("index.html", "hello\n")
-    bob = [(HEADER, certs["bob"].azure_header)]
     with running(httpd):
-        assert curl(httpd.url("/"), headers=bob, extra=OUTSIDER) == (200, "hello\n")
-        assert curl(f"http://127.0.0.1:{status_port}/", headers=bob)[0] == 403
+        assert send(httpd, "/", certs["bob"], interface=OUTSIDER) == (200, "hello\n")
+        assert send(httpd, "/", certs["bob"], port=status_port).status == 403
 
 
 def test_a_trusted_loopback_address_is_warned_about_with_mod_proxy(pki):
@@ -181,14 +173,14 @@ def test_status_page_is_not_served_through_the_front_end(pki, certs):
     with running(httpd):
         front = HAProxy(pki, httpd.port).start()
         try:
-            assert curl(front.url("/app/"), cert=certs["bob"], cacert=pki.ca.cert_path) == (200, "app\n")
+            assert send(front, "/app/", tls_cert=certs["bob"], cacert=pki.ca.cert_path) == (200, "app\n")
             # Anyone reaching the front end, with no certificate at all:
-            status, body = curl(front.url("/arrcert-status?format=json"), cacert=pki.ca.cert_path)
+            status, body = send(front, "/arrcert-status?format=json", cacert=pki.ca.cert_path)
             assert status == 403 and certs["bob"].sha1 not in body and "bob" not in body
             assert "arrcert-status: refused a request relayed by the front end 127.0.0.1" in httpd.error_log()
         finally:
             front.stop()
-        status, body = curl(f"http://127.0.0.1:{status_port}/arrcert-status?format=json")
+        status, body = send(httpd, "/arrcert-status?format=json", port=status_port)
         assert status == 200, body
         assert certs["bob"].sha1 in body.upper().replace(":", "")
 
@@ -227,10 +219,10 @@ def test_htaccess_cannot_choose_optional_no_ca(pki, certs):
     httpd.add_file("strict/.htaccess", "ArrCertVerifyClient optional\n")  # tightening stays allowed
     httpd.add_file("strict/index.html", "strict\n")
     with running(httpd):
-        status, body = curl(httpd.url("/tenant/"), headers=[(HEADER, admin.azure_header)])
+        status, body = send(httpd, "/tenant/", admin)
         assert status == 500 and "admin area" not in body
         assert "optional_no_ca cannot be chosen in .htaccess" in httpd.error_log()
-        assert curl(httpd.url("/strict/"), headers=[(HEADER, certs["alice"].azure_header)]) == (200, "strict\n")
+        assert send(httpd, "/strict/", certs["alice"]) == (200, "strict\n")
 
 
 # 6. The chain header's format is part of the verdict's key ------------------------------------------
@@ -256,9 +248,9 @@ def test_the_chain_format_is_in_the_cache_key(pki):
         httpd.add_file(f"{path}/index.html", f"{path}\n")
     headers = [("X-Leaf", leaf.azure_header), ("X-Chain", middle.pem_spaces)]
     with running(httpd):
-        assert curl(httpd.url("/pem/"), headers=headers) == (200, "pem\n")
+        assert send(httpd, "/pem/", headers=headers) == (200, "pem\n")
         # The same values, read as RFC 9440: not a chain at all, whatever /pem judged.
-        assert curl(httpd.url("/rfc9440/"), headers=headers)[0] == 403
+        assert send(httpd, "/rfc9440/", headers=headers).status == 403
 
 
 # After an attacker's review of the change ---------------------------------------------------------
@@ -286,8 +278,7 @@ def test_status_page_is_not_reached_through_the_front_end_by_host(pki, certs):
     with running(httpd):
         front = HAProxy(pki, httpd.port).start()
         try:
-            status, body = curl(front.url("/arrcert-status?format=json"), headers=[("Host", "status.example")],
-                                cacert=pki.ca.cert_path)
+            status, body = send(front, "/arrcert-status?format=json", host="status.example", cacert=pki.ca.cert_path)
             assert status == 403, body[:300]
         finally:
             front.stop()
@@ -307,11 +298,11 @@ RequestHeader set X_ARR_ClientCert "{certs['bob'].azure_header}"
 RewriteEngine on
 RewriteRule ^(.*)$ http://127.0.0.1:{a_port}/secret.html [P]
 """)
-    look_alike = [("X_ARR_ClientCert", certs["bob"].azure_header)]
+    look_alike = dict(cert=certs["bob"], header="X_ARR_ClientCert")
     with running(httpd):
-        assert curl(httpd.url("/app/secret.html"), headers=look_alike, extra=OUTSIDER)[0] == 403
-        assert curl(httpd.url("/app/secret.html"), headers=look_alike)[0] == 403  # from the front end too
-        assert curl(httpd.url("/tenant/x"))[0] == 403
+        assert send(httpd, "/app/secret.html", **look_alike, interface=OUTSIDER).status == 403
+        assert send(httpd, "/app/secret.html", **look_alike).status == 403  # from the front end too
+        assert send(httpd, "/tenant/x").status == 403
         relayed = open(os.path.join(httpd.dir, "relayed.log")).read().split()
         assert relayed == ["-", "-", "-"], relayed
         assert "removed X_ARR_ClientCert: a look-alike of a certificate header" in httpd.error_log()
@@ -326,7 +317,7 @@ def test_a_handler_before_mod_proxy_cannot_add_the_header(pki, certs):
     with open(script, "w") as f:
         f.write(f"""
 function handle(r)
-    r.headers_in['{HEADER}'] = '{certs['bob'].azure_header}'
+    r.headers_in['{AZURE_HEADER}'] = '{certs['bob'].azure_header}'
     return apache2.DECLINED
 end
 """)
@@ -339,7 +330,7 @@ end
         """
     httpd.add_file("secret.html", "secret\n")
     with running(httpd):
-        status, body = curl(httpd.url("/lua/secret.html"), extra=OUTSIDER)
+        status, body = send(httpd, "/lua/secret.html", interface=OUTSIDER)
         assert status == 403 and "secret" not in body
 
 
@@ -362,4 +353,4 @@ def test_optional_no_ca_reports_no_unverified_names_without_the_acceptance(pki):
         """
     httpd.add_cgi("admin/env.cgi")
     with running(httpd):
-        assert curl(httpd.url("/admin/env.cgi"), headers=[(HEADER, admin.azure_header)])[0] == 403
+        assert send(httpd, "/admin/env.cgi", admin).status == 403

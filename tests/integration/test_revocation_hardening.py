@@ -9,11 +9,11 @@ import time
 from cryptography import x509
 
 from harness.forged import forged_chain, url_encoded_pem
-from harness.ocsp import ConnectionCounter, StaticHttp
+from harness.client import send
+from harness.ocsp import StaticHttp
 from harness.pki import name
-from harness.servers import Httpd, curl, free_port
-
-HEADER = "X-ARR-ClientCert"
+from harness.scripted import ConnectionCounter
+from harness.servers import Httpd, free_port, running
 
 
 def fetching_server(pki, extra="", server=""):
@@ -36,18 +36,14 @@ def test_a_forged_chain_is_refused_once_and_the_refusal_is_kept(pki):
     counter = ConnectionCounter()
     header = url_encoded_pem(forged_chain(pki.ca, f"http://127.0.0.1:{counter.port}/ca.crl", slow=False))
     httpd = fetching_server(pki)
-    httpd.start()
-    try:
-        assert curl(httpd.url("/fetch/"), headers=[(HEADER, header)])[0] == 403
-        mark = httpd.log_mark()
-        assert curl(httpd.url("/fetch/"), headers=[(HEADER, header)])[0] == 403
-        log = httpd.log_since(mark)
+    with running(httpd, counter):
+        assert send(httpd, "/fetch/", value=header).status == 403
+        again = send(httpd, "/fetch/", value=header)
+        assert again.status == 403
+        log = again.log
         assert "from cache): refused: " in log, f"the refusal was judged again:\n{log[-800:]}"
         assert "certificate signature failure" in log
         assert counter.count == 0
-    finally:
-        httpd.stop()
-        counter.sock.close()
 
 
 def test_oversized_rsa_keys_in_a_forged_chain_are_refused_before_any_signature(pki):
@@ -56,15 +52,11 @@ def test_oversized_rsa_keys_in_a_forged_chain_are_refused_before_any_signature(p
     counter = ConnectionCounter()
     header = url_encoded_pem(forged_chain(pki.ca, f"http://127.0.0.1:{counter.port}/ca.crl"))
     httpd = fetching_server(pki, server="ArrCertCache none")
-    httpd.start()
-    try:
-        mark = httpd.log_mark()
-        assert curl(httpd.url("/fetch/"), headers=[(HEADER, header)])[0] == 403
-        assert "refused (rule chain): certificate key too large (RSA exponent or modulus)" in httpd.log_since(mark)
+    with running(httpd, counter):
+        response = send(httpd, "/fetch/", value=header)
+        assert response.status == 403
+        assert "refused (rule chain): certificate key too large (RSA exponent or modulus)" in response.log
         assert counter.count == 0
-    finally:
-        httpd.stop()
-        counter.sock.close()
 
 
 def test_one_virtual_hosts_crl_never_judges_another_hosts_clients(pki):
@@ -93,22 +85,15 @@ def test_one_virtual_hosts_crl_never_judges_another_hosts_clients(pki):
         """
     httpd = Httpd(f"ArrCertCache none\nListen 127.0.0.1:{port}\n{hosts}")
     httpd.add_file("index.html", "ok\n")
-
-    def status(host, cert):
-        return curl(f"http://127.0.0.1:{port}/", headers=[("Host", host), (HEADER, cert.azure_header)])[0]
-
-    httpd.start()
-    try:
-        assert status("a.test", alice) == 200, httpd.error_log()[-800:]
-        assert status("b.test", bob) == 200, httpd.error_log()[-800:]
+    with running(httpd, cdp):
+        assert send(httpd, "/", alice, port=port, host="a.test").status == 200, httpd.error_log()[-800:]
+        assert send(httpd, "/", bob, port=port, host="b.test").status == 200, httpd.error_log()[-800:]
         # Both CRLs fetched now, each judged again: neither host sees the other's CRL.
-        assert status("a.test", alice) == 200, httpd.error_log()[-800:]
-        assert status("b.test", bob) == 200, httpd.error_log()[-800:]
+        assert send(httpd, "/", alice, port=port, host="a.test").status == 200, httpd.error_log()[-800:]
+        assert send(httpd, "/", bob, port=port, host="b.test").status == 200, httpd.error_log()[-800:]
         assert "CRL signature failure" not in httpd.error_log()
-        assert status("a.test", bob) == 403 and status("b.test", alice) == 403
-    finally:
-        httpd.stop()
-        cdp.stop()
+        assert send(httpd, "/", bob, port=port, host="a.test").status == 403
+        assert send(httpd, "/", alice, port=port, host="b.test").status == 403
 
 
 def test_a_distribution_point_url_with_cr_lf_is_never_fetched(pki):
@@ -118,17 +103,13 @@ def test_a_distribution_point_url_with_cr_lf_is_never_fetched(pki):
     url = f"http://127.0.0.1:{counter.port}/ca.crl\r\nX-Injected: 1"
     leaf = pki.issue("crlf_cdp", name(("O", "Contoso"), ("CN", "alice")), issuer=pki.ca, crl_url=url)
     httpd = fetching_server(pki, "ArrCertCARevocationCheck leaf no_crl_for_cert_ok")
-    httpd.start()
-    try:
-        assert curl(httpd.url("/fetch/"), headers=[(HEADER, leaf.azure_header)])[0] == 200
+    with running(httpd, counter):
+        assert send(httpd, "/fetch/", leaf).status == 200
         log = httpd.error_log()
         assert "CRL distribution point not fetched (characters outside RFC 3986)" in log
         assert "/ca.crl%0D%0AX-Injected:%201" in log
         time.sleep(0.3)
         assert counter.count == 0, "the URL with CR LF was fetched"
-    finally:
-        httpd.stop()
-        counter.sock.close()
 
 
 def test_an_ocsp_responder_url_with_cr_lf_is_never_asked(pki):
@@ -143,17 +124,13 @@ def test_an_ocsp_responder_url_with_cr_lf_is_never_asked(pki):
         </Location>
         """)
     httpd.add_file("ocsp/index.html", "ok\n")
-    httpd.start()
-    try:
-        assert curl(httpd.url("/ocsp/"), headers=[(HEADER, leaf.azure_header)])[0] == 403
+    with running(httpd, counter):
+        assert send(httpd, "/ocsp/", leaf).status == 403
         log = httpd.error_log()
         assert "OCSP responder location not asked (characters outside RFC 3986)" in log
         assert "refused (rule chain): the certificate names no OCSP responder" in log
         time.sleep(0.3)
         assert counter.count == 0, "the URL with CR LF was asked"
-    finally:
-        httpd.stop()
-        counter.sock.close()
 
 
 def test_the_crlf_url_is_what_the_certificate_carries(pki):

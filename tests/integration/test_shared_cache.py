@@ -7,27 +7,17 @@ import time
 
 import pytest
 
-from harness.pki import name
-from harness.servers import Httpd, Memcached, Redis, curl, make_workdir, write_file
-
-HEADER = "X-ARR-ClientCert"
+from harness.client import AZURE_HEADER, send
+from harness.pki import certificate_set
+from harness.servers import Httpd, Memcached, Redis, location, make_workdir, running, write_file
 SHMCB = "socache_shmcb_module mod_socache_shmcb.so"
 MEMCACHE = "socache_memcache_module mod_socache_memcache.so"
 REDIS = "socache_redis_module mod_socache_redis.so"
 
-SITE = """
-    ArrCertAcceptUnverified on
-    <Location /a>
-        ArrCertVerifyClient require
-        ArrCertSubject "CN=alice"
-    </Location>
-"""
+SITE = "ArrCertAcceptUnverified on\n" + location("/a", "ArrCertVerifyClient require", 'ArrCertSubject "CN=alice"')
 
 
-@pytest.fixture(scope="module")
-def certs(pki):
-    return {label: pki.issue(f"shared_{label}", name(("O", "Contoso"), ("CN", label)), issuer=pki.ca)
-            for label in ("alice", "bob", "carol", "dave")}
+certs = certificate_set("shared", alice="alice", bob="bob", carol="carol", dave="dave")
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +26,6 @@ def secret():
     path = os.path.join(directory, "cache.secret")
     write_file(path, os.urandom(32).hex() + "\n", 0o600)
     return path
-
-
-def get(server, cert, path="/a/"):
-    return curl(server.url(path), headers=[(HEADER, cert.azure_header)])[0]
 
 
 def judgements(log):
@@ -64,8 +50,7 @@ def test_prefork_children_share_verdicts(certs, memory_tier):
     httpd = Httpd("", mpm="prefork", modules=[SHMCB])
     httpd.add_file("a/index.html", "a")
     httpd.body = SITE + f"ArrCertCache shmcb:{httpd.dir}/verdicts(512000) {memory_tier}\n"
-    httpd.start()
-    try:
+    with running(httpd):
         alice = certs["alice"].azure_header
         mark = httpd.log_mark()
         # A prefork child serves one connection at a time: while the first stays open, the second
@@ -73,7 +58,7 @@ def test_prefork_children_share_verdicts(certs, memory_tier):
         first = http.client.HTTPConnection("127.0.0.1", httpd.port, timeout=20)
         second = http.client.HTTPConnection("127.0.0.1", httpd.port, timeout=20)
         for connection in (first, second):
-            connection.request("GET", "/a/", headers={HEADER: alice})
+            connection.request("GET", "/a/", headers={AZURE_HEADER: alice})
             response = connection.getresponse()
             response.read()
             assert response.status == 200
@@ -82,8 +67,6 @@ def test_prefork_children_share_verdicts(certs, memory_tier):
         seen = judgements(httpd.log_since(mark))
         assert len(seen) == 2 and seen[0][0] != seen[1][0], seen
         assert seen == [(seen[0][0], ""), (seen[1][0], "shared cache")], seen
-    finally:
-        httpd.stop()
 
 
 def test_without_a_shared_cache_children_judge_alone(certs):
@@ -94,7 +77,7 @@ def test_without_a_shared_cache_children_judge_alone(certs):
         first = http.client.HTTPConnection("127.0.0.1", httpd.port, timeout=20)
         second = http.client.HTTPConnection("127.0.0.1", httpd.port, timeout=20)
         for connection in (first, second):
-            connection.request("GET", "/a/", headers={HEADER: certs["alice"].azure_header})
+            connection.request("GET", "/a/", headers={AZURE_HEADER: certs["alice"].azure_header})
             connection.getresponse().read()
         first.close()
         second.close()
@@ -116,10 +99,10 @@ def test_a_fleet_shares_verdicts_sealed_with_its_secret(certs, secret, kind):
     stranger = start(cache, [module])  # no secret: a random one of its own
     try:
         marks = [server.log_mark() for server in fleet]
-        assert get(fleet[0], certs["alice"]) == 200
-        assert get(fleet[0], certs["bob"]) == 403
-        assert get(fleet[1], certs["alice"]) == 200
-        assert get(fleet[1], certs["bob"]) == 403  # refusals are shared too
+        assert send(fleet[0], "/a/", certs["alice"]).status == 200
+        assert send(fleet[0], "/a/", certs["bob"]).status == 403
+        assert send(fleet[1], "/a/", certs["alice"]).status == 200
+        assert send(fleet[1], "/a/", certs["bob"]).status == 403  # refusals are shared too
         assert [s for _, s in judgements(fleet[0].log_since(marks[0]))] == ["", ""]
         second = fleet[1].log_since(marks[1])
         assert [s for _, s in judgements(second)] == ["shared cache", "shared cache"], second
@@ -127,8 +110,8 @@ def test_a_fleet_shares_verdicts_sealed_with_its_secret(certs, secret, kind):
 
         # Same key, other secret: the entry is not trusted, the certificate is judged here.
         mark = stranger.log_mark()
-        assert get(stranger, certs["bob"]) == 403
-        assert get(stranger, certs["alice"]) == 200
+        assert send(stranger, "/a/", certs["bob"]).status == 403
+        assert send(stranger, "/a/", certs["alice"]).status == 200
         log = stranger.log_since(mark)
         assert [s for _, s in judgements(log)] == ["", ""], log
         warnings = [line for line in log.splitlines() if "[arrcert:warn]" in line]
@@ -145,13 +128,13 @@ def test_backend_outage_is_judged_locally_logged_once_and_recovers(certs, kind):
     backend = backend_class().start()
     httpd = start(f"ArrCertCache {kind}:{backend.address} none\n", [module])
     try:
-        assert get(httpd, certs["alice"]) == 200
+        assert send(httpd, "/a/", certs["alice"]).status == 200
         backend.stop()
         mark = httpd.log_mark()
         for _ in range(3):
             for label, expected in (("alice", 200), ("bob", 403), ("carol", 403)):
-                assert get(httpd, certs[label]) == expected
-            status, _ = curl(httpd.url("/a/"), headers=[(HEADER, "not base64 at all")])
+                assert send(httpd, "/a/", certs[label]).status == expected
+            status, _ = send(httpd, "/a/", value="not base64 at all")
             assert status == 403
         log = httpd.log_since(mark)
         assert log.count(f"ArrCertCache {kind}:{backend.address} failed to") == 1, log
@@ -164,8 +147,8 @@ def test_backend_outage_is_judged_locally_logged_once_and_recovers(certs, kind):
         began = time.monotonic()
         while "works again" not in httpd.log_since(mark):
             assert time.monotonic() - began < 30, httpd.log_since(mark)
-            assert get(httpd, certs["dave"]) == 403
-            assert get(httpd, certs["alice"]) == 200
+            assert send(httpd, "/a/", certs["dave"]).status == 403
+            assert send(httpd, "/a/", certs["alice"]).status == 200
             time.sleep(0.5)
         print(f"{kind}: back in use {time.monotonic() - began:.1f} s after it came back")
     finally:
@@ -181,15 +164,15 @@ def test_stalled_backend_costs_one_deadline_then_is_skipped(certs, kind):
     backend = backend_class().start()
     httpd = start(f"ArrCertCache {kind}:{backend.address} none\nArrCertCacheBackendTimeout 300\n", [module])
     try:
-        assert get(httpd, certs["alice"]) == 200  # connections to the backend are open now
+        assert send(httpd, "/a/", certs["alice"]).status == 200  # connections to the backend are open now
         backend.pause()
         mark = httpd.log_mark()
         began = time.monotonic()
-        assert get(httpd, certs["bob"]) == 403
+        assert send(httpd, "/a/", certs["bob"]).status == 403
         first = time.monotonic() - began
         began = time.monotonic()
         for label, expected in (("alice", 200), ("carol", 403), ("dave", 403), ("alice", 200)):
-            assert get(httpd, certs[label]) == expected
+            assert send(httpd, "/a/", certs[label]).status == expected
         rest = time.monotonic() - began
         print(f"\nstalled {kind}: first request {first:.2f} s, the next four {rest:.2f} s")
         assert first < 2.0, first
@@ -202,7 +185,7 @@ def test_stalled_backend_costs_one_deadline_then_is_skipped(certs, kind):
         began = time.monotonic()
         while "works again" not in httpd.log_since(mark):
             assert time.monotonic() - began < 30, httpd.log_since(mark)
-            assert get(httpd, certs["alice"]) == 200
+            assert send(httpd, "/a/", certs["alice"]).status == 200
             time.sleep(0.5)
     finally:
         backend.resume()

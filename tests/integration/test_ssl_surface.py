@@ -6,10 +6,9 @@ import os
 
 import pytest
 
-from harness.pki import name
-from harness.servers import MOD_SSL, Httpd, curl, curl_json, free_port, tls_vhost
-
-HEADER = "X-ARR-ClientCert"
+from harness.client import send
+from harness.pki import LOOK_ALIKE, Cert, certificate_set
+from harness.servers import MOD_SSL, Httpd, free_port, running, tls_vhost, vhost_rewrite
 
 LUA = """function handle(r)
     r.content_type = "text/plain"
@@ -29,15 +28,8 @@ CONSUMER_MODULES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def certs(pki):
-    look_alike_ca = pki.issue("sv_look_alike", name(("O", "Contoso"), ("CN", "Contoso Test CA")), ca=True)
-    return {
-        "alice": pki.leaf("sv_alice", "alice"),
-        "bob": pki.leaf("sv_bob", "bob"),
-        "forged_alice": pki.issue("sv_forged", name(("O", "Contoso"), ("CN", "alice")), issuer=look_alike_ca),
-        "hop": pki.leaf("sv_hop", "frontend-lb"),
-    }
+certs = certificate_set("sv", alice="alice", bob="bob", hop="frontend-lb",
+                        forged_alice=Cert("alice", issuer=LOOK_ALIKE))
 
 
 def consumers(httpd, pki, port):
@@ -127,14 +119,10 @@ def surface(pki):
     httpd.stop()
 
 
-def send(cert):
-    return [(HEADER, cert.azure_header)] if cert is not None else []
-
-
 def test_mod_security2_phase2_sees_the_forwarded_identity(surface, certs):
-    assert curl(surface.url("/modsec/env.cgi"), headers=send(certs["alice"]))[0] == 200
-    assert curl(surface.url("/modsec/env.cgi"), headers=send(certs["bob"]))[0] == 403
-    assert curl(surface.url("/modsec/env.cgi"))[0] == 403
+    assert send(surface, "/modsec/env.cgi", certs["alice"]).status == 200
+    assert send(surface, "/modsec/env.cgi", certs["bob"]).status == 403
+    assert send(surface, "/modsec/env.cgi").status == 403
     assert "ModSecurity: Access denied" in surface.error_log()
 
 
@@ -143,51 +131,51 @@ def test_set_env_rewrite_and_setenvif_cannot_replace_the_identity(surface, certs
     # SetEnvIf at server level and in the section, RewriteRule [E=] at virtual-host level: all
     # before the access phase; SetEnv in fixups, after mod_security2's phase 2.
     forge = [("X-Forge", "alice")]
-    assert curl(surface.url(path), headers=send(certs["bob"]) + forge)[0] == 403
-    assert curl(surface.url(path), headers=forge)[0] == 403
-    env = curl_json(surface.url("/on/env.cgi"), headers=send(certs["bob"]) + forge)
+    assert send(surface, path, certs["bob"], headers=forge).status == 403
+    assert send(surface, path, headers=forge).status == 403
+    env = send(surface, "/on/env.cgi", certs["bob"], headers=forge).env
     assert env["SSL_CLIENT_S_DN_CN"] == "bob"
 
 
 def test_require_env_sees_the_variables(surface, certs):
-    assert curl(surface.url("/reqenv/"), headers=send(certs["alice"])) == (200, "granted\n")
-    assert curl(surface.url("/reqenv/"))[0] == 403
-    assert curl(surface.url("/reqenv/"), headers=[("X-Forge", "alice")])[0] == 403
+    assert send(surface, "/reqenv/", certs["alice"]) == (200, "granted\n")
+    assert send(surface, "/reqenv/").status == 403
+    assert send(surface, "/reqenv/", headers=[("X-Forge", "alice")]).status == 403
 
 
 def test_mod_include_echo(surface, certs):
-    assert curl(surface.url("/on/page.shtml"), headers=send(certs["alice"])) == (200, "alice\n")
-    assert curl(surface.url("/off/page.shtml"), headers=send(certs["alice"])) == (200, "(none)\n")
+    assert send(surface, "/on/page.shtml", certs["alice"]) == (200, "alice\n")
+    assert send(surface, "/off/page.shtml", certs["alice"]) == (200, "(none)\n")
 
 
 def test_mod_rewrite_in_directory_and_htaccess(surface, certs):
     for path in ("/on/env.cgi", "/htrw/env.cgi"):
-        env = curl_json(surface.url(path), headers=send(certs["alice"]))
+        env = send(surface, path, certs["alice"]).env
         assert env["REWRITE_SAW"] == "alice", path
     # The connection is not claimed to be TLS.
-    assert curl_json(surface.url("/on/env.cgi"), headers=send(certs["alice"]))["HTTPS_SAW"] == "off"
-    assert curl_json(surface.url("/off/env.cgi"), headers=send(certs["alice"]))["REWRITE_SAW"] == ""
+    assert send(surface, "/on/env.cgi", certs["alice"]).env["HTTPS_SAW"] == "off"
+    assert send(surface, "/off/env.cgi", certs["alice"]).env["REWRITE_SAW"] == ""
 
 
 def test_mod_headers_passes_the_identity_to_a_proxied_backend(surface, certs):
-    env = curl_json(surface.url("/proxied/env.cgi"), headers=send(certs["alice"]))
+    env = send(surface, "/proxied/env.cgi", certs["alice"]).env
     assert env["HTTP_X_CLIENT_DN"] == "CN=alice,O=Contoso"
     assert env["HTTP_X_CLIENT_VERIFY"] == "SUCCESS"
     # Refused before mod_headers or mod_proxy run.
-    assert curl(surface.url("/proxied/env.cgi"), headers=send(certs["forged_alice"]))[0] == 403
-    assert curl_json(surface.url("/proxied-off/env.cgi"), headers=send(certs["alice"]))["HTTP_X_CLIENT_DN"] == "(null)"
+    assert send(surface, "/proxied/env.cgi", certs["forged_alice"]).status == 403
+    assert send(surface, "/proxied-off/env.cgi", certs["alice"]).env["HTTP_X_CLIENT_DN"] == "(null)"
 
 
 def test_mod_lua_ssl_var_lookup(surface, certs):
-    assert curl(surface.url("/on/who.lua"), headers=send(certs["alice"])) == (200, "cn=alice verify=SUCCESS\n")
-    assert curl(surface.url("/on/who.lua")) == (200, "cn= verify=NONE\n")
-    assert curl(surface.url("/on/who.lua"), headers=send(certs["forged_alice"]))[0] == 403
-    assert curl(surface.url("/off/who.lua"), headers=send(certs["alice"])) == (200, "cn=nil verify=nil\n")
+    assert send(surface, "/on/who.lua", certs["alice"]) == (200, "cn=alice verify=SUCCESS\n")
+    assert send(surface, "/on/who.lua") == (200, "cn= verify=NONE\n")
+    assert send(surface, "/on/who.lua", certs["forged_alice"]).status == 403
+    assert send(surface, "/off/who.lua", certs["alice"]) == (200, "cn=nil verify=nil\n")
 
 
 def test_log_formats_x_and_e(surface, certs):
-    curl(surface.url("/on/page.shtml?logged"), headers=send(certs["alice"]))
-    curl(surface.url("/off/page.shtml?logged"), headers=send(certs["alice"]))
+    send(surface, "/on/page.shtml?logged", certs["alice"])
+    send(surface, "/off/page.shtml?logged", certs["alice"])
     lines = [line for line in open(os.path.join(surface.dir, "surface.log")).read().splitlines()
              if "page.shtml" in line]
     assert "/on/page.shtml x=alice e=alice" in lines
@@ -195,28 +183,13 @@ def test_log_formats_x_and_e(surface, certs):
 
 
 # --- Virtual-host context: which rules answer before the section is known ----------------------
-def vhost_rewrite(pki, extra=""):
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        ArrCertVerifyClient optional
-        RewriteEngine On
-        RewriteCond %{{SSL:SSL_CLIENT_S_DN_CN}} =alice
-        RewriteRule ^/who$ /alice.html [L]
-        RewriteRule ^/who$ /nobody.html [L]
-        {extra}
-        """, modules=["rewrite_module mod_rewrite.so"], allow_override="None")
-    httpd.add_file("alice.html", "alice\n")
-    httpd.add_file("nobody.html", "nobody\n")
-    return httpd
-
-
 def test_virtual_host_rewrite_sees_the_virtual_hosts_verdict(pki, certs):
     httpd = vhost_rewrite(pki).start()
     try:
-        assert curl(httpd.url("/who"), headers=send(certs["alice"])) == (200, "alice\n")
-        assert curl(httpd.url("/who"), headers=send(certs["bob"])) == (200, "nobody\n")
-        assert curl(httpd.url("/who"))[1] == "nobody\n"
-        assert curl(httpd.url("/who"), headers=send(certs["forged_alice"]))[0] == 403
+        assert send(httpd, "/who", certs["alice"]) == (200, "alice\n")
+        assert send(httpd, "/who", certs["bob"]) == (200, "nobody\n")
+        assert send(httpd, "/who").body == "nobody\n"
+        assert send(httpd, "/who", certs["forged_alice"]).status == 403
     finally:
         httpd.stop()
 
@@ -230,11 +203,8 @@ def test_virtual_host_rewrite_sees_the_virtual_hosts_verdict(pki, certs):
 def test_virtual_host_rewrite_sees_nothing_where_sections_judge_otherwise(pki, certs, extra, allow_override):
     httpd = vhost_rewrite(pki, extra)
     httpd.allow_override = allow_override
-    httpd.start()
-    try:
-        assert curl(httpd.url("/who"), headers=send(certs["alice"])) == (200, "nobody\n")
-    finally:
-        httpd.stop()
+    with running(httpd):
+        assert send(httpd, "/who", certs["alice"]) == (200, "nobody\n")
 
 
 # --- Beside mod_ssl: its own values stay its own where the module is off --------------------
@@ -256,20 +226,20 @@ def beside_mod_ssl(pki):
 
 def test_mod_ssl_answers_for_its_own_connection_where_the_module_is_off(beside_mod_ssl, pki, certs):
     httpd, ssl_port = beside_mod_ssl
-    tls = dict(cert=certs["hop"], cacert=pki.ca.cert_path)
+    tls = dict(tls_cert=certs["hop"], cacert=pki.ca.cert_path)
     base = f"https://localhost:{ssl_port}"
-    assert curl(f"{base}/off/who.lua", **tls) == (200, "cn=frontend-lb verify=SUCCESS\n")
-    env = curl_json(f"{base}/off/env.cgi", **tls)
+    assert send(base, "/off/who.lua", **tls) == (200, "cn=frontend-lb verify=SUCCESS\n")
+    env = send(base, "/off/env.cgi", **tls).env
     assert env["REWRITE_SAW"] == "frontend-lb"
     # At virtual-host level the section is not known yet, and a section of this server turns the
     # module on: neither answers there (the hop's identity is not the forwarded client's).
     assert env["VHOST_SAW"] == ""
-    assert curl_json(f"{base}/tls-proxied/env.cgi", **tls)["HTTP_X_CLIENT_DN"] == "CN=frontend-lb,O=Contoso"
+    assert send(base, "/tls-proxied/env.cgi", **tls).env["HTTP_X_CLIENT_DN"] == "CN=frontend-lb,O=Contoso"
     # Where the module is on, the forwarded certificate, never the hop's.
-    assert curl(f"{base}/on/who.lua", headers=send(certs["alice"]), **tls) == (200, "cn=alice verify=SUCCESS\n")
-    assert curl(f"{base}/on/who.lua", **tls) == (200, "cn= verify=NONE\n")
+    assert send(base, "/on/who.lua", certs["alice"], **tls) == (200, "cn=alice verify=SUCCESS\n")
+    assert send(base, "/on/who.lua", **tls) == (200, "cn= verify=NONE\n")
     # And on the plain-HTTP virtual host, the forwarded certificate as without mod_ssl.
-    assert curl(httpd.url("/on/who.lua"), headers=send(certs["alice"])) == (200, "cn=alice verify=SUCCESS\n")
-    assert curl_json(httpd.url("/proxied/env.cgi"), headers=send(certs["alice"]))["HTTP_X_CLIENT_DN"] == \
+    assert send(httpd, "/on/who.lua", certs["alice"]) == (200, "cn=alice verify=SUCCESS\n")
+    assert send(httpd, "/proxied/env.cgi", certs["alice"]).env["HTTP_X_CLIENT_DN"] == \
         "CN=alice,O=Contoso"
-    assert curl(httpd.url("/modsec/env.cgi"), headers=send(certs["bob"]))[0] == 403
+    assert send(httpd, "/modsec/env.cgi", certs["bob"]).status == 403

@@ -15,11 +15,11 @@ import urllib.request
 
 import pytest
 
+from harness.client import send
 from harness.ocsp import OpenSslResponder, StaticHttp
-from harness.pki import name
-from harness.servers import Httpd, curl, free_port, make_workdir, wait_for_port
+from harness.pki import LOOK_ALIKE, Cert, certificate_set, name
+from harness.servers import Httpd, free_port, make_workdir, running, wait_for_port
 
-HEADER = "X-ARR-ClientCert"
 STATUS = "mod_status.so"
 
 # The front end's own address: the handler refuses what it relays, so the page is read from
@@ -58,16 +58,14 @@ SEVERAL_EVENT_CHILDREN = """
 SEVERAL_PREFORK_CHILDREN = "StartServers 4\nMinSpareServers 4\nMaxSpareServers 8\nServerLimit 8\n"
 
 
-@pytest.fixture(scope="module")
-def certs(pki):
-    stranger = pki.issue("status_stranger_ca", name(("O", "Contoso"), ("CN", "Contoso Test CA")), ca=True)
-    return {
-        "alice": pki.leaf("status_alice", "alice", days=(-1, 400)),
-        "carol": pki.leaf("status_carol", "carol", days=(-1, 10)),  # expires within 30 days
-        "bob": pki.leaf("status_bob", "bob", days=(-1, 200)),  # genuine, refused by the subject rule
-        "forged": pki.issue("status_forged", name(("O", "Contoso"), ("CN", "alice")), issuer=stranger),
-        "script": pki.leaf("status_script", "<script>x</script>", days=(-1, 100)),
-    }
+certs = certificate_set(
+    "status",
+    alice=Cert("alice", days=(-1, 400)),
+    carol=Cert("carol", days=(-1, 10)),  # expires within 30 days
+    bob=Cert("bob", days=(-1, 200)),  # genuine, refused by the subject rule
+    forged=Cert("alice", issuer=LOOK_ALIKE),
+    script=Cert("<script>x</script>", days=(-1, 100)),
+)
 
 
 def start(pki, mpm="event", extra="", children=""):
@@ -80,13 +78,8 @@ def start(pki, mpm="event", extra="", children=""):
     return httpd.start()
 
 
-def send(httpd, cert=None, interface=None, path="/app/"):
-    """From the front end; from another peer (`interface`), a header it forged."""
-    headers = [(HEADER, cert.azure_header)] if cert is not None else [(HEADER, "forged-by-anyone")] if interface else []
-    return curl(httpd.url(path), headers=headers, extra=("--interface", interface or FRONT_END))[0]
-
-
-# The mix: (certificate or None, peer address, expected status).
+# The mix: (certificate or None, peer address, expected status); a peer that is not the front end
+# sends a header it forged, and the front end nothing where it has no certificate.
 def the_mix(certs):
     return ([(certs["alice"], None, 200)] * 7 + [(certs["carol"], None, 200)] * 2 + [(certs["bob"], None, 403)] * 3
             + [(certs["forged"], None, 403)] * 4 + [(None, None, 403)] * 5 + [(None, "127.0.0.2", 403)] * 2)
@@ -96,21 +89,27 @@ EXPECTED = {"Accepted": 9, "Refused": 7, "RefusedSubject": 3, "RefusedChain": 4,
             "HeadersStripped": 2, "RefusedIssuer": 0, "RefusedThumbprint": 0, "RefusedHeader": 0}
 
 
+def send_one(httpd, cert, peer):
+    """One request of the mix: its status."""
+    forged = "forged-by-anyone" if peer and cert is None else None
+    return send(httpd, "/app/", cert, value=forged, interface=peer or FRONT_END).status
+
+
 def send_mix(httpd, certs, workers=1):
     mix = the_mix(certs)
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        statuses = list(pool.map(lambda item: send(httpd, item[0], item[1]), mix))
+        statuses = list(pool.map(lambda item: send_one(httpd, *item[:2]), mix))
     assert statuses == [expected for _, _, expected in mix]
 
 
 def auto_lines(httpd):
-    status, body = curl(httpd.url("/server-status?auto"))
+    status, body = send(httpd, "/server-status?auto")
     assert status == 200
     return {key: value for key, _, value in (line.partition(": ") for line in body.splitlines())}
 
 
 def status_json(httpd):
-    status, body = curl(httpd.url("/arrcert-status?format=json"))
+    status, body = send(httpd, "/arrcert-status?format=json")
     assert status == 200, body
     return json.loads(body)
 
@@ -136,7 +135,7 @@ def test_mod_status_lines_count_every_child(pki, certs, mpm):
         assert len(served_by(server)) > 1, "the mix was served by one child only"
         # mod_status's own lines are all still there, for its readers.
         assert "Total Accesses" in lines and "Scoreboard" in lines
-        status, page = curl(server.url("/server-status"))
+        status, page = send(server, "/server-status")
         assert status == 200 and "<h2>mod_arrcert</h2>" in page
     finally:
         server.stop()
@@ -146,7 +145,7 @@ def test_handler_formats_after_a_known_mix(pki, certs):
     httpd = start(pki)
     try:
         send_mix(httpd, certs)
-        send(httpd, certs["script"])
+        send(httpd, "/app/", certs["script"], interface=FRONT_END)
         data = status_json(httpd)
         counters = data["counters"]
         assert counters["Accepted"] == 10 and counters["Refused"] == 7 and counters["NoCertificate"] == 7
@@ -165,7 +164,7 @@ def test_handler_formats_after_a_known_mix(pki, certs):
         days = [c["days_left"] for c in data["inventory"]["certificates"]]
         assert days == sorted(days)
 
-        status, metrics = curl(httpd.url("/arrcert-status?format=prometheus"))
+        status, metrics = send(httpd, "/arrcert-status?format=prometheus")
         assert status == 200
         assert 'arrcert_requests_total{outcome="accepted",rule="none"} 10\n' in metrics
         assert 'arrcert_requests_total{outcome="refused",rule="chain"} 4\n' in metrics
@@ -174,7 +173,7 @@ def test_handler_formats_after_a_known_mix(pki, certs):
         assert re.search(r'arrcert_client_certificate_not_after_seconds\{thumbprint="%s",subject="CN=alice,O=Contoso"\} \d+'
                          % certs["alice"].sha1, metrics)
 
-        status, page = curl(httpd.url("/arrcert-status"))
+        status, page = send(httpd, "/arrcert-status")
         assert status == 200
         assert page.count('<tr class="expiring">') == 1 and "CN=carol" in page
         # The client's text is escaped; no certificate is ever shown.
@@ -189,16 +188,16 @@ def test_handler_formats_after_a_known_mix(pki, certs):
 def test_handler_answers_only_get_with_a_known_format(pki):
     httpd = start(pki)
     try:
-        assert curl(httpd.url("/arrcert-status?format=xml"))[0] == 400
-        assert curl(httpd.url("/arrcert-status"), extra=("-X", "POST"))[0] == 405
-        status, _ = curl(httpd.url("/arrcert-status?format=json"), extra=("-I",))
+        assert send(httpd, "/arrcert-status?format=xml").status == 400
+        assert send(httpd, "/arrcert-status", extra=("-X", "POST")).status == 405
+        status, _ = send(httpd, "/arrcert-status?format=json", extra=("-I",))
         assert status == 200
         run = subprocess.run(["curl", "-sS", "-D", "-", "-o", "/dev/null", httpd.url("/arrcert-status")],
                              capture_output=True, text=True, timeout=30)
         headers = run.stdout.lower()
         assert "cache-control: no-store" in headers and "content-security-policy: default-src 'none'" in headers
         # Protected as the README shows: another address is refused.
-        assert curl(httpd.url("/arrcert-status"), extra=("--interface", "127.0.0.2"))[0] == 403
+        assert send(httpd, "/arrcert-status", interface="127.0.0.2").status == 403
     finally:
         httpd.stop()
 
@@ -206,12 +205,13 @@ def test_handler_answers_only_get_with_a_known_format(pki):
 def test_inventory_keeps_the_most_recently_seen(pki, certs):
     httpd = start(pki, extra="ArrCertStatusInventory 2")
     try:
-        assert send(httpd, certs["alice"]) == 200
-        assert send(httpd, certs["carol"]) == 200
+        assert send(httpd, "/app/", certs["alice"], interface=FRONT_END).status == 200
+        assert send(httpd, "/app/", certs["carol"], interface=FRONT_END).status == 200
         time.sleep(1.1)  # seconds: the inventory's clock
-        assert send(httpd, certs["alice"]) == 200  # carol is now the least recently seen
+        # carol is now the least recently seen
+        assert send(httpd, "/app/", certs["alice"], interface=FRONT_END).status == 200
         time.sleep(1.1)
-        assert send(httpd, certs["bob"]) == 403
+        assert send(httpd, "/app/", certs["bob"], interface=FRONT_END).status == 403
         data = status_json(httpd)
         listed = [c["sha1"] for c in data["inventory"]["certificates"]]
         assert data["inventory"]["capacity"] == 2
@@ -224,19 +224,19 @@ def test_counters_survive_a_graceful_restart(pki, certs):
     httpd = start(pki)
     try:
         for _ in range(3):
-            assert send(httpd, certs["alice"]) == 200
+            assert send(httpd, "/app/", certs["alice"], interface=FRONT_END).status == 200
         httpd.graceful(httpd.body)
         time.sleep(1.5)
         wait_for_port(httpd.port, httpd.process)
         for _ in range(2):
-            assert send(httpd, certs["alice"]) == 200
+            assert send(httpd, "/app/", certs["alice"], interface=FRONT_END).status == 200
         data = status_json(httpd)
         assert data["counters"]["Accepted"] == 5
         assert data["inventory"]["certificates"][0]["requests"] == 5
         # A new inventory size needs a new area: everything starts again.
         httpd.graceful(httpd.body + "\nArrCertStatusInventory 50\n")
         time.sleep(1.5)
-        assert send(httpd, certs["alice"]) == 200
+        assert send(httpd, "/app/", certs["alice"], interface=FRONT_END).status == 200
         data = status_json(httpd)
         assert data["counters"]["Accepted"] == 1 and data["inventory"]["capacity"] == 50
     finally:
@@ -257,7 +257,7 @@ def test_promtool_accepts_the_exposition(pki, certs):
     httpd = start(pki)
     try:
         send_mix(httpd, certs)
-        status, metrics = curl(httpd.url("/arrcert-status?format=prometheus"))
+        status, metrics = send(httpd, "/arrcert-status?format=prometheus")
         assert status == 200
         run = subprocess.run(["promtool", "check", "metrics"], input=metrics, capture_output=True, text=True,
                              timeout=60)
@@ -405,7 +405,8 @@ def test_page_fits_1280_pixels(pki, certs):
     httpd = start(pki)
     try:
         send_mix(httpd, certs)
-        assert send(httpd, long_named) == 403  # genuine, refused by the subject rule: listed
+        # Genuine, refused by the subject rule: listed.
+        assert send(httpd, "/app/", long_named, interface=FRONT_END).status == 403
         path = os.environ.get("ARRCERT_SCREENSHOT_1280") or os.path.join(make_workdir("arrcert-screenshot-"),
                                                                           "status-1280.png")
         screenshot(httpd.url("/arrcert-status"), path, width=int(os.environ.get("W", "1280")))
@@ -452,13 +453,13 @@ def test_revocation_sources_show_their_state(pki):
         # Before any request: the CRL file as start-up read it.
         at_start = {(s["kind"], s["name"]): s for s in status_json(httpd)["sources"]}
         assert at_start[("crl-file", file_crl)]["next_update"] is not None
-        assert send(httpd, checked, path="/app/ocsp/") == 200
-        assert send(httpd, fetched, path="/app/cdp/") == 200
-        send(httpd, unfetched, path="/app/cdp/")
+        assert send(httpd, "/app/ocsp/", checked, interface=FRONT_END).status == 200
+        assert send(httpd, "/app/cdp/", fetched, interface=FRONT_END).status == 200
+        send(httpd, "/app/cdp/", unfetched, interface=FRONT_END)
         time.sleep(1.2)
         pki.write_crl(file_crl, pki.ca, revoked=[fetched])
         time.sleep(1.2)
-        assert send(httpd, fetched, path="/app/file/") == 403
+        assert send(httpd, "/app/file/", fetched, interface=FRONT_END).status == 403
         data = status_json(httpd)
         sources = {(s["kind"], s["name"]): s for s in data["sources"]}
         ocsp = sources[("ocsp-responder", responder.url("/"))]
@@ -472,7 +473,7 @@ def test_revocation_sources_show_their_state(pki):
         counters = data["counters"]
         assert counters["OcspQueries"] == 1 and counters["CrlFetches"] == 1 and counters["CrlFetchFailures"] == 1
         assert counters["CrlReloads"] == 1
-        status, metrics = curl(httpd.url("/arrcert-status?format=prometheus"))
+        status, metrics = send(httpd, "/arrcert-status?format=prometheus")
         assert f'arrcert_source_failures_total{{kind="crl-distribution-point",name="{down_url}"}} 1' in metrics
     finally:
         httpd.stop()
@@ -492,12 +493,12 @@ def test_decisions_reached_through_redirects_are_counted_once(pki, certs):
     """
     httpd.add_file("app/index.html", "app")
     httpd.add_file("hop/.htaccess", "RewriteEngine on\nRewriteRule ^go$ /app/index.html\n")
-    httpd.start()
-    try:
-        assert send(httpd, certs["alice"], path="/hop/go") == 200
-        assert send(httpd, certs["forged"], path="/hop/go") == 403
-        send(httpd, certs["forged"], path="/off/missing")
-        assert send(httpd, certs["forged"], path="/app/nothing-here") == 403  # the 403 page is not counted again
+    with running(httpd):
+        assert send(httpd, "/hop/go", certs["alice"], interface=FRONT_END).status == 200
+        assert send(httpd, "/hop/go", certs["forged"], interface=FRONT_END).status == 403
+        send(httpd, "/off/missing", certs["forged"], interface=FRONT_END)
+        # The 403 page is not counted again.
+        assert send(httpd, "/app/nothing-here", certs["forged"], interface=FRONT_END).status == 403
         counters = status_json(httpd)["counters"]
         assert counters["Accepted"] == 1 and counters["Refused"] == 3, counters
         run = subprocess.run(["curl", "-sS", "-X", "POST", "-D", "-", "-o", "/dev/null", httpd.url("/arrcert-status")],
@@ -505,5 +506,3 @@ def test_decisions_reached_through_redirects_are_counted_once(pki, certs):
         allow = re.search(r"(?im)^allow: (.*)$", run.stdout)
         assert " 405 " in run.stdout.splitlines()[0] and allow and {"GET", "HEAD"} <= set(allow.group(1).split(",")), \
             run.stdout
-    finally:
-        httpd.stop()

@@ -5,9 +5,10 @@ import re
 import subprocess
 import time
 
+from harness.client import send
 from harness.pki import name
 from harness.servers import free_port
-from test_status import send, start, status_json
+from test_status import FRONT_END, start, status_json
 
 
 def raw_get(url):
@@ -41,9 +42,10 @@ def test_control_characters_from_a_certificate_are_escaped_in_every_format(pki):
         </Location>""")
     httpd.add_file("app/cdp/index.html", "cdp")
     try:
-        assert send(httpd, controls, path="/app/cdp/") == 403  # genuine, refused by the subject rule: listed
+        # Genuine, refused by the subject rule: listed.
+        assert send(httpd, "/app/cdp/", controls, interface=FRONT_END).status == 403
         time.sleep(1)
-        assert send(httpd, controls, path="/app/cdp/") == 403
+        assert send(httpd, "/app/cdp/", controls, interface=FRONT_END).status == 403
         # The distribution point is never fetched, so it is no source either; the log says why.
         assert "CRL distribution point not fetched (characters outside RFC 3986)" in httpd.error_log()
         data = status_json(httpd)

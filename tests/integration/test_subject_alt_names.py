@@ -4,31 +4,28 @@ import urllib.parse
 
 import pytest
 
-from harness.pki import name
-from harness.servers import HAProxy, Httpd, curl, curl_json
+from harness.client import send
+from harness.pki import Cert, certificate_set
+from harness.servers import HAProxy, Httpd, running
 
 SRV_NAME = "1.3.6.1.5.5.7.8.7"
 
 
-@pytest.fixture(scope="module")
-def certs(pki):
-    def leaf(label, **kwargs):
-        return pki.issue(f"san_{label}", name(("O", "Contoso"), ("CN", label)), issuer=pki.ca, **kwargs)
-
-    return {
-        "svc": leaf("svc", uris=["spiffe://prod.example/ns/payments/sa/api"]),
-        "two_spiffe": leaf("two_spiffe", uris=["spiffe://prod.example/ns/payments/sa/a",
-                                               "spiffe://prod.example/ns/payments/sa/b"]),
-        "other_ns": leaf("other_ns", uris=["spiffe://prod.example/ns/payroll/sa/api", "https://id.example/x"]),
-        "device": leaf("device", ips=["192.0.2.7", "2001:db8::1:0:0:1"]),
-        "mapped": leaf("mapped", ips=["::ffff:192.0.2.7"]),
-        "wild": leaf("wild", dns=["*.Example.com"]),
-        "host": leaf("host", dns=["API.Example.COM"]),
-        "person": leaf("person", emails=["Zoe@example.com"], upns=["zoe@corp.example"]),
-        # An otherName that is not a UPN, holding what a UPN rule asks for.
-        "not_upn": leaf("not_upn", other_names=[(SRV_NAME, bytes([0x16, 16]) + b"zoe@corp.example")]),
-        "none": leaf("none"),
-    }
+certs = certificate_set(
+    "san",
+    svc=Cert("svc", uris=["spiffe://prod.example/ns/payments/sa/api"]),
+    two_spiffe=Cert("two_spiffe", uris=["spiffe://prod.example/ns/payments/sa/a",
+                                        "spiffe://prod.example/ns/payments/sa/b"]),
+    other_ns=Cert("other_ns", uris=["spiffe://prod.example/ns/payroll/sa/api", "https://id.example/x"]),
+    device=Cert("device", ips=["192.0.2.7", "2001:db8::1:0:0:1"]),
+    mapped=Cert("mapped", ips=["::ffff:192.0.2.7"]),
+    wild=Cert("wild", dns=["*.Example.com"]),
+    host=Cert("host", dns=["API.Example.COM"]),
+    person=Cert("person", emails=["Zoe@example.com"], upns=["zoe@corp.example"]),
+    # An otherName that is not a UPN, holding what a UPN rule asks for.
+    not_upn=Cert("not_upn", other_names=[(SRV_NAME, bytes([0x16, 16]) + b"zoe@corp.example")]),
+    none="none",
+)
 
 
 RULES = {
@@ -101,7 +98,7 @@ def xfcc(cert, uri="spiffe://prod.example/ns/payments/sa/api", dns="api.example.
 def test_rules_and_providers_through_haproxy(server, certs, pki, path):
     _, front = server
     for label, cert in certs.items():
-        status, _ = curl(front.url(f"{path}/env.cgi"), cert=cert, cacert=pki.ca.cert_path)
+        status, _ = send(front, f"{path}/env.cgi", tls_cert=cert, cacert=pki.ca.cert_path)
         assert status == (200 if label in ALLOWED[path] else 403), (path, label)
 
 
@@ -121,24 +118,21 @@ def test_xfcc_fields_do_not_stand_for_the_certificate(pki, certs):
     httpd = Httpd(body)
     httpd.add_cgi("spiffe-ns/env.cgi")
     httpd.add_cgi("dns-exact/env.cgi")
-    httpd.start()
-    try:
+    with running(httpd):
         for path, good in (("/spiffe-ns", "svc"), ("/dns-exact", "host")):
-            env = curl_json(httpd.url(f"{path}/env.cgi"), headers=xfcc(certs[good]))
+            env = send(httpd, f"{path}/env.cgi", headers=xfcc(certs[good])).env
             assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
             # The XFCC fields claim what the rule wants; the certificate does not hold it.
-            assert curl(httpd.url(f"{path}/env.cgi"), headers=xfcc(certs["none"]))[0] == 403
-        env = curl_json(httpd.url("/spiffe-ns/env.cgi"), headers=xfcc(certs["svc"], uri="spiffe://evil/x"))
+            assert send(httpd, f"{path}/env.cgi", headers=xfcc(certs["none"])).status == 403
+        env = send(httpd, "/spiffe-ns/env.cgi", headers=xfcc(certs["svc"], uri="spiffe://evil/x")).env
         assert env["ARRCERT_SPIFFE_ID"] == "spiffe://prod.example/ns/payments/sa/api"
-    finally:
-        httpd.stop()
 
 
 def test_variables(server, certs, pki):
     _, front = server
 
     def env(label):
-        return curl_json(front.url("/vars/env.cgi"), cert=certs[label], cacert=pki.ca.cert_path)
+        return send(front, "/vars/env.cgi", tls_cert=certs[label], cacert=pki.ca.cert_path).env
 
     svc = env("svc")
     assert svc["ARRCERT_SAN_URI_0"] == "spiffe://prod.example/ns/payments/sa/api"

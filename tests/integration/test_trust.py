@@ -7,10 +7,9 @@ import time
 
 import pytest
 
+from harness.client import send
 from harness.pki import name, now
-from harness.servers import Httpd, client_variables, curl, curl_json, free_port, make_workdir
-
-HEADER = "X-ARR-ClientCert"
+from harness.servers import Httpd, free_port, make_workdir, running
 
 
 class TrustPki:
@@ -145,33 +144,27 @@ def server(trust):
     assert "exit signal" not in httpd.error_log()
 
 
-def status(server, path, value, port=None, interface=None):
-    url = server.url(path) if port is None else f"http://127.0.0.1:{port}{path}"
-    extra = ["--interface", interface] if interface else []
-    return curl(url, headers=[(HEADER, value)], extra=extra)[0]
-
-
 def test_chain_from_the_header(server, trust):
-    assert status(server, "/chain/env.cgi", chain(trust.leaf, trust.intermediate)) == 200
-    assert status(server, "/chain/env.cgi", trust.by_root.azure_header) == 200
-    assert status(server, "/chain/env.cgi", trust.leaf.aws_header + trust.intermediate.aws_header) == 200
+    assert send(server, "/chain/env.cgi", value=chain(trust.leaf, trust.intermediate)).status == 200
+    assert send(server, "/chain/env.cgi", trust.by_root).status == 200
+    assert send(server, "/chain/env.cgi", value=trust.leaf.aws_header + trust.intermediate.aws_header).status == 200
     # Without the intermediate, the leaf does not reach the root.
-    assert status(server, "/chain/env.cgi", trust.leaf.azure_header) == 403
+    assert send(server, "/chain/env.cgi", trust.leaf).status == 403
 
 
 def test_hashed_ca_directory(server, trust):
-    assert status(server, "/chain-dir/env.cgi", chain(trust.leaf, trust.intermediate)) == 200
-    assert status(server, "/chain-dir/env.cgi", chain(trust.stranger, trust.stranger_int)) == 403
+    assert send(server, "/chain-dir/env.cgi", value=chain(trust.leaf, trust.intermediate)).status == 200
+    assert send(server, "/chain-dir/env.cgi", value=chain(trust.stranger, trust.stranger_int)).status == 403
 
 
 def test_intermediate_from_the_ca_file(server, trust):
-    assert status(server, "/chain-int-in-file/env.cgi", trust.leaf.azure_header) == 200
-    assert status(server, "/chain/env.cgi", trust.leaf.azure_header) == 403
+    assert send(server, "/chain-int-in-file/env.cgi", trust.leaf).status == 200
+    assert send(server, "/chain/env.cgi", trust.leaf).status == 403
 
 
 def test_depth(server, trust):
-    assert status(server, "/chain-depth/env.cgi", chain(trust.leaf, trust.intermediate)) == 403
-    assert status(server, "/chain-depth/env.cgi", trust.by_root.azure_header) == 200
+    assert send(server, "/chain-depth/env.cgi", value=chain(trust.leaf, trust.intermediate)).status == 403
+    assert send(server, "/chain-depth/env.cgi", trust.by_root).status == 200
 
 
 @pytest.mark.parametrize("label,reason", [
@@ -190,8 +183,8 @@ def test_refusals_say_why(server, trust, label, reason):
         "future": chain(trust.future, trust.intermediate),
     }
     mark = server.log_mark()
-    assert status(server, "/chain/env.cgi", values[label]) == 403
-    env = curl_json(server.url("/report/env.cgi"), headers=[(HEADER, values[label])])
+    assert send(server, "/chain/env.cgi", value=values[label]).status == 403
+    env = send(server, "/report/env.cgi", value=values[label]).env
     log = server.log_since(mark)
     if label == "impostor":
         # The impostor's own signature is fine: it is not in the trust store, so OpenSSL stops at
@@ -204,16 +197,16 @@ def test_refusals_say_why(server, trust, label, reason):
 
 
 def test_revoked_leaf_and_crl_replaced_while_running(server, trust):
-    assert status(server, "/crl/env.cgi", chain(trust.leaf, trust.intermediate)) == 200
+    assert send(server, "/crl/env.cgi", value=chain(trust.leaf, trust.intermediate)).status == 200
     mark = server.log_mark()
-    assert status(server, "/crl/env.cgi", chain(trust.revoked, trust.intermediate)) == 403
+    assert send(server, "/crl/env.cgi", value=chain(trust.revoked, trust.intermediate)).status == 403
     assert "certificate revoked" in server.log_since(mark)
 
     # Revoke alice too; within the refresh interval (1 s) the new CRL is in force, no restart.
     trust.write_crls(revoked=[trust.revoked, trust.leaf])
     time.sleep(1.2)
     mark = server.log_mark()
-    assert status(server, "/crl/env.cgi", chain(trust.leaf, trust.intermediate)) == 403
+    assert send(server, "/crl/env.cgi", value=chain(trust.leaf, trust.intermediate)).status == 403
     log = server.log_since(mark)
     assert "CRLs reloaded" in log and "certificate revoked" in log
 
@@ -221,14 +214,14 @@ def test_revoked_leaf_and_crl_replaced_while_running(server, trust):
     trust.write_crls(garbage=True)
     time.sleep(1.2)
     mark = server.log_mark()
-    assert status(server, "/crl/env.cgi", chain(trust.leaf, trust.intermediate)) == 403
-    assert status(server, "/crl/env.cgi", chain(trust.other, trust.intermediate)) == 200
+    assert send(server, "/crl/env.cgi", value=chain(trust.leaf, trust.intermediate)).status == 403
+    assert send(server, "/crl/env.cgi", value=chain(trust.other, trust.intermediate)).status == 200
     log = server.log_since(mark)
     assert "previous CRLs stay in force" in log and trust.crl_file in log
 
     trust.write_crls(revoked=[trust.revoked])
     time.sleep(1.2)
-    assert status(server, "/crl/env.cgi", chain(trust.leaf, trust.intermediate)) == 200
+    assert send(server, "/crl/env.cgi", value=chain(trust.leaf, trust.intermediate)).status == 200
 
 
 def test_forged_header_from_another_peer_without_trusted_proxy(trust):
@@ -240,39 +233,33 @@ def test_forged_header_from_another_peer_without_trusted_proxy(trust):
         </Location>
         """)
     httpd.add_cgi("forged/env.cgi")
-    httpd.start()
-    try:
-        assert status(httpd, "/forged/env.cgi", trust.by_root.azure_header, interface="127.0.0.2") == 200
-    finally:
-        httpd.stop()
+    with running(httpd):
+        assert send(httpd, "/forged/env.cgi", trust.by_root, interface="127.0.0.2").status == 200
 
 
 def test_forged_header_from_untrusted_peer_is_removed(server, trust):
     port = server.trusted_port
-    forged = trust.by_root.azure_header
-    mark = server.log_mark()
-    assert status(server, "/forged/env.cgi", forged, port=port, interface="127.0.0.2") == 403
-    log = server.log_since(mark)
-    assert "removed X-ARR-ClientCert sent by 127.0.0.2, which is not an ArrCertTrustedProxy" in log
+    forged = trust.by_root
+    response = send(server, "/forged/env.cgi", forged, port=port, interface="127.0.0.2")
+    assert response.status == 403
+    assert "removed X-ARR-ClientCert sent by 127.0.0.2, which is not an ArrCertTrustedProxy" in response.log
 
     # The app never sees it, and the request has no certificate.
-    status_code, body = curl(f"http://127.0.0.1:{port}/forged-report/env.cgi", headers=[(HEADER, forged)],
-                             extra=["--interface", "127.0.0.2"])
-    assert status_code == 200
-    env = __import__("json").loads(body)
+    response = send(server, "/forged-report/env.cgi", forged, port=port, interface="127.0.0.2")
+    assert response.status == 200
+    env = __import__("json").loads(response.body)
     assert "HTTP_X_ARR_CLIENTCERT" not in env
-    assert client_variables(env) == {"SSL_CLIENT_VERIFY": "NONE"}
+    assert response.variables == {"SSL_CLIENT_VERIFY": "NONE"}
 
-    status_code, body = curl(f"http://127.0.0.1:{port}/forged-custom/env.cgi",
-                             headers=[("X-Client-Cert", forged)], extra=["--interface", "127.0.0.2"])
-    env = __import__("json").loads(body)
+    response = send(server, "/forged-custom/env.cgi", forged, header="X-Client-Cert", port=port, interface="127.0.0.2")
+    env = __import__("json").loads(response.body)
     assert "HTTP_X_CLIENT_CERT" not in env
     assert env["SSL_CLIENT_VERIFY"] == "NONE"
 
 
 def test_trusted_peer_is_honoured(server, trust):
     port = server.trusted_port
-    assert status(server, "/forged/env.cgi", trust.by_root.azure_header, port=port, interface="127.0.0.1") == 200
+    assert send(server, "/forged/env.cgi", trust.by_root, port=port, interface="127.0.0.1").status == 200
 
 
 def test_trusted_proxy_over_ipv6(trust):
@@ -300,12 +287,8 @@ def test_trusted_proxy_over_ipv6(trust):
         </VirtualHost>
         """)
     httpd.add_cgi("env.cgi")
-    httpd.start()
-    try:
-        header = [("X-ARR-ClientCert", trust.by_root.azure_header)]
-        env = curl_json(f"http://[::1]:{listed}/env.cgi", headers=header)
+    with running(httpd):
+        env = send(f"http://[::1]:{listed}", "/env.cgi", trust.by_root).env
         assert env["SSL_CLIENT_VERIFY"] == "SUCCESS" and env["SSL_CLIENT_S_DN_CN"] == "bob"
-        env = curl_json(f"http://[::1]:{unlisted}/env.cgi", headers=header)
+        env = send(f"http://[::1]:{unlisted}", "/env.cgi", trust.by_root).env
         assert env["SSL_CLIENT_VERIFY"] == "NONE" and "HTTP_X_ARR_CLIENTCERT" not in env
-    finally:
-        httpd.stop()

@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from harness.pki import name
-from harness.servers import Httpd, curl, make_workdir, write_file
+from harness.client import AZURE_HEADER, forwarded, send
+from harness.servers import Httpd, make_workdir, write_file
 
 VALGRIND = shutil.which("valgrind")
 pytestmark = pytest.mark.skipif(VALGRIND is None, reason="valgrind is not installed (make deps installs it)")
@@ -88,21 +89,21 @@ def test_every_directive_under_valgrind(pki):
         xfcc = f'Hash=00;Cert="{alice.nginx_header}";Subject="CN=alice"'
         chain = carol.pem_spaces
         cases = [
-            ("/pinned/env.cgi", [("X-ARR-ClientCert", alice.azure_header)], 200),
-            ("/pinned/env.cgi", [("X-ARR-ClientCert", alice.azure_header)], 200),  # from the cache
-            ("/pinned/env.cgi", [("X-ARR-ClientCert", carol.azure_header)], 403),
-            ("/pinned/env.cgi", [("X-ARR-ClientCert", "bm90IGEgY2VydA==")], 403),
-            ("/pinned/env.cgi", [("X-ARR-ClientCert", "A" * 8100)], 403),
+            ("/pinned/env.cgi", forwarded(alice), 200),
+            ("/pinned/env.cgi", forwarded(alice), 200),  # from the cache
+            ("/pinned/env.cgi", forwarded(carol), 403),
+            ("/pinned/env.cgi", [(AZURE_HEADER, "bm90IGEgY2VydA==")], 403),
+            ("/pinned/env.cgi", [(AZURE_HEADER, "A" * 8100)], 403),
             ("/pinned/env.cgi", [], 403),
             ("/chain/env.cgi", [("X-Client-Cert", chain), ("X-Client-Chain", issuing.pem_spaces)], 200),
             ("/chain/env.cgi", [("X-Client-Cert", alice.pem_spaces)], 403),
             ("/xfcc/env.cgi", [("X-Forwarded-Client-Cert", xfcc)], 200),
             ("/xfcc/env.cgi", [("X-Forwarded-Client-Cert", 'Cert="%ZZ"')], 403),
-            ("/authz/env.cgi", [("X-ARR-ClientCert", alice.azure_header)], 200),
-            ("/authz/env.cgi", [("X-ARR-ClientCert", carol.azure_header)], 403),
+            ("/authz/env.cgi", forwarded(alice), 200),
+            ("/authz/env.cgi", forwarded(carol), 403),
         ]
         for path, headers, expected in cases:
-            status, _ = curl(httpd.url(path), headers=headers)
+            status, _ = send(httpd, path, headers=headers)
             assert status == expected, (path, headers[:1], status)
     finally:
         httpd.stop()

@@ -10,10 +10,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from .client import AZURE_HEADER
 from .pki import Issued, name, now
 from .servers import child_pids
-
-HEADER = "X-ARR-ClientCert"
 
 WRK_SCRIPT = """
 local requests = {}
@@ -63,7 +62,7 @@ def write_mix(directory, items, connection="keep-alive"):
             f.write(f"/{label}/index.html?\t{value}\n")
     script = os.path.join(directory, "mix.lua")
     with open(script, "w") as f:
-        f.write(WRK_SCRIPT % (listing, connection, HEADER))
+        f.write(WRK_SCRIPT % (listing, connection, AZURE_HEADER))
     return script
 
 

@@ -3,10 +3,8 @@ that answers as a broken or hostile responder would (stale, replayed, tryLater, 
 import datetime
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 from harness.servers import BackgroundServer, free_port, make_workdir
@@ -113,22 +111,3 @@ def wait_until(predicate, timeout=10.0):
             return True
         time.sleep(0.1)
     return predicate()
-
-
-class ConnectionCounter:
-    """A listener that counts the connections made to it and closes them: a URL nobody should ask."""
-
-    def __init__(self):
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.count = 0
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            self.count += 1
-            connection.close()

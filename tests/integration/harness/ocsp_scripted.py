@@ -5,7 +5,7 @@ MODE: good, stale (this/nextUpdate in the past), replay (a good answer without t
 nonce, as a replayed one would be), wrong_nonce, unknown, trylater, internalerror."""
 import datetime
 import glob
-import http.server
+import os
 import sys
 import threading
 import time
@@ -13,6 +13,9 @@ import time
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run as a script
+from harness.scripted import http_server  # noqa: E402
 
 port, ca_path, key_path, mode, delay, count_path, cert_dir = sys.argv[1:8]
 ca = x509.load_pem_x509_certificate(open(ca_path, "rb").read())
@@ -53,23 +56,13 @@ def answer(request_der):
     return builder.sign(signer, hashes.SHA256())
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        global count
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with lock:
-            count += 1
-            open(count_path, "w").write(str(count))
-        time.sleep(float(delay))
-        data = answer(body).public_bytes(serialization.Encoding.DER)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/ocsp-response")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+def respond(method, path, body):
+    global count
+    with lock:
+        count += 1
+        open(count_path, "w").write(str(count))
+    time.sleep(float(delay))
+    return 200, {"Content-Type": "application/ocsp-response"}, answer(body).public_bytes(serialization.Encoding.DER)
 
 
-http.server.ThreadingHTTPServer(("127.0.0.1", int(port)), Handler).serve_forever()
+http_server(respond, int(port)).serve_forever()

@@ -190,3 +190,68 @@ class Pki:
 
     def leaf(self, label, common_name="alice", **kwargs) -> Issued:
         return self.issue(label, name(("O", "Contoso"), ("CN", common_name)), issuer=self.ca, **kwargs)
+
+
+# One certificate fixture for every test module ---------------------------------------------------
+class LookAlike:
+    """An issuer for Cert: a CA of its own with the test CA's name (its O replaced by
+    `organization`, if given) and another key, as anyone can make. A set issues one for each
+    organization it names and leaves it out of the set."""
+
+    def __init__(self, organization="Contoso"):
+        self.organization = organization
+
+
+LOOK_ALIKE = LookAlike()
+
+
+class Cert:
+    """What one certificate of a module's set is (see certificate_set).
+
+    common_name: the subject is O=Contoso, CN=common_name, unless `subject` gives its RDNs;
+    issuer: the test CA (None), a LookAlike, or the key of a CA listed before it in the set;
+    valid_from, valid_until: timedeltas from when the set is issued (an expired certificate stays
+    expired however long the module waits to run); options: any other argument of Pki.issue."""
+
+    def __init__(self, common_name=None, *, subject=None, issuer=None, valid_from=None, valid_until=None,
+                 **options):
+        self.rdns = subject or (("O", "Contoso"), ("CN", common_name))
+        self.issuer, self.valid_from, self.valid_until, self.options = issuer, valid_from, valid_until, options
+
+
+def certificate_set(prefix, **wanted):
+    """A test module's `certs` fixture: {key: Issued}, issued once per module from the session's PKI.
+
+    Each keyword names a certificate: a common name stands for a leaf of the test CA (O=Contoso);
+    a Cert says anything else. Files are named PREFIX_KEY in the PKI's directory, which every
+    module shares: the prefix keeps them apart."""
+    import pytest  # only the test modules need it, not the scripts that make certificates
+
+    @pytest.fixture(scope="module", name="certs")
+    def certs(pki):
+        issued, look_alikes = {}, {}
+
+        def issuer_of(spec):
+            if spec.issuer is None:
+                return pki.ca
+            if isinstance(spec.issuer, LookAlike):
+                organization = spec.issuer.organization
+                if organization not in look_alikes:
+                    label = "look_alike" if organization == "Contoso" else f"look_alike_{organization.lower()}"
+                    look_alikes[organization] = pki.issue(
+                        f"{prefix}_{label}_ca", name(("O", organization), ("CN", "Contoso Test CA")), ca=True)
+                return look_alikes[organization]
+            return issued[spec.issuer]
+
+        for key, spec in wanted.items():
+            spec = spec if isinstance(spec, Cert) else Cert(spec)
+            times = {}
+            if spec.valid_from is not None:
+                times["not_before"] = now() + spec.valid_from
+            if spec.valid_until is not None:
+                times["not_after"] = now() + spec.valid_until
+            issued[key] = pki.issue(f"{prefix}_{key}", name(*spec.rdns), issuer=issuer_of(spec), **times,
+                                    **spec.options)
+        return issued
+
+    return certs

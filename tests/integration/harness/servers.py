@@ -1,5 +1,4 @@
 """Real httpd, HAProxy and PHP-FPM processes on loopback, each with a generated configuration."""
-import json
 import os
 import pwd
 import shutil
@@ -9,6 +8,8 @@ import subprocess
 import tempfile
 import textwrap
 import time
+
+from .client import AZURE_HEADER
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MODULE = os.environ.get("ARRCERT_MODULE", os.path.join(ROOT, "build", "mod_arrcert.so"))
@@ -44,6 +45,8 @@ echo json_encode($out);
 
 
 MOD_SSL = ["ssl_module mod_ssl.so", "socache_shmcb_module mod_socache_shmcb.so"]
+PROXY = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so"]
+REWRITE = "rewrite_module mod_rewrite.so"
 
 
 def tls_vhost(pki, port, verify_client, *lines):
@@ -58,6 +61,29 @@ def tls_vhost(pki, port, verify_client, *lines):
             SSLCACertificateFile {pki.ca.cert_path}
             SSLVerifyClient {verify_client}
         """) + body + "\n</VirtualHost>\n"
+
+
+def location(path, *lines):
+    """A <Location> section holding these directives."""
+    body = "".join(f"    {line}\n" for line in lines)
+    return f"<Location {path}>\n{body}</Location>\n"
+
+
+def vhost_rewrite(pki, extra="", modules=(REWRITE,)):
+    """httpd whose virtual-host-level mod_rewrite sends /who to alice.html where %{SSL:...} says
+    the certificate is alice's, to nobody.html otherwise; `extra`: more configuration after it."""
+    httpd = Httpd(f"""
+        ArrCertCACertificateFile {pki.ca.cert_path}
+        ArrCertVerifyClient optional
+        RewriteEngine On
+        RewriteCond %{{SSL:SSL_CLIENT_S_DN_CN}} =alice
+        RewriteRule ^/who$ /alice.html [L]
+        RewriteRule ^/who$ /nobody.html [L]
+        {extra}
+        """, modules=list(modules), allow_override="None")
+    httpd.add_file("alice.html", "alice\n")
+    httpd.add_file("nobody.html", "nobody\n")
+    return httpd
 
 
 _handed_out = set()
@@ -276,39 +302,51 @@ class Httpd:
         return total / 1e9
 
     def error_log(self):
-        try:
-            with open(os.path.join(self.dir, "error.log"), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return self._log("error.log")
 
     def access_log(self):
+        return self._log("access.log")
+
+    def _log(self, name):
         try:
-            with open(os.path.join(self.dir, "access.log"), errors="replace") as f:
+            with open(os.path.join(self.dir, name), errors="replace") as f:
                 return f.read()
         except FileNotFoundError:
             return ""
 
     def log_mark(self):
-        """An offset into the error log; log_since(mark) returns what came after it."""
-        return len(self.error_log())
+        """An offset into the error log; log_since(mark) returns what came after it. In bytes: the
+        client takes one before every request, and need not read the log for it."""
+        try:
+            return os.path.getsize(os.path.join(self.dir, "error.log"))
+        except FileNotFoundError:
+            return 0
 
     def log_since(self, mark):
         time.sleep(0.1)  # the log line of a finished request may lag its response
-        return self.error_log()[mark:]
+        try:
+            with open(os.path.join(self.dir, "error.log"), "rb") as f:
+                f.seek(mark)
+                text = f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return text.replace("\r\n", "\n").replace("\r", "\n")  # as error_log() reads it (text mode)
 
 
 class running:
-    """with running(httpd): started for the block, stopped after it, whatever happens."""
+    """with running(server, *others): `server` (httpd, a front end) started for the block; after
+    it, whatever happens, `server` stopped, then the others (responders, listeners started before)."""
 
-    def __init__(self, httpd):
-        self.httpd = httpd
+    def __init__(self, server, *others):
+        self.server, self.others = server, others
 
     def __enter__(self):
-        return self.httpd.start()
+        return self.server.start()
 
     def __exit__(self, *exc):
-        self.httpd.stop()
+        self.server.stop()
+        for other in self.others:
+            other.stop()
 
 
 class BackgroundServer:
@@ -343,7 +381,7 @@ class BackgroundServer:
 class HAProxy(BackgroundServer):
     """A TLS-terminating front end that forwards the client certificate exactly as Azure does."""
 
-    def __init__(self, pki, backend_port, header="X-ARR-ClientCert"):
+    def __init__(self, pki, backend_port, header=AZURE_HEADER):
         self.dir = make_workdir("arrcert-haproxy-")
         self.port = free_port()
         bundle = os.path.join(self.dir, "server.pem")
@@ -399,33 +437,6 @@ class PhpFpm(BackgroundServer):
     def start(self):
         args = [PHP_FPM, "-n", "-y", self.config, "-F"] + (["-R"] if RUN_AS_ROOT else [])
         return self.spawn(args, "php-fpm")
-
-
-def curl(url, headers=(), cert=None, cacert=None, extra=()):
-    """Real curl: returns (status, body). Headers are (name, value) pairs sent as given."""
-    args = ["curl", "-sS", "--max-time", "20", "-o", "-", "-w", "\n%{http_code}"]
-    for name, value in headers:
-        args += ["-H", f"{name}: {value}"]
-    if cert is not None:
-        args += ["--cert", cert.cert_path, "--key", cert.key_path]
-    if cacert is not None:
-        args += ["--cacert", cacert]
-    args += list(extra) + [url]
-    run = subprocess.run(args, capture_output=True, text=True, timeout=30)
-    if run.returncode != 0:
-        raise RuntimeError(f"curl failed ({run.returncode}): {run.stderr}")
-    body, _, status = run.stdout.rpartition("\n")
-    return int(status), body
-
-
-def curl_json(url, **kwargs):
-    status, body = curl(url, **kwargs)
-    assert status == 200, f"{url}: HTTP {status}: {body[:500]}"
-    return json.loads(body)
-
-
-def client_variables(env):
-    return {k: v for k, v in env.items() if k.startswith("SSL_CLIENT_") or k.startswith("ARRCERT_")}
 
 
 class Nginx(BackgroundServer):
