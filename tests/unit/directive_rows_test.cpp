@@ -56,6 +56,8 @@ public:
     }
     ModuleTable(const ModuleTable&) = delete;
     ModuleTable& operator=(const ModuleTable&) = delete;
+    ModuleTable(ModuleTable&&) = delete;
+    ModuleTable& operator=(ModuleTable&&) = delete;
 
     [[nodiscard]] const command_rec* find(std::string_view name) const
     {

@@ -45,6 +45,7 @@ protected:
     {
         std::vector<std::string> names;
         const apr_array_header_t* entries = apr_table_elts(env_);
+        names.reserve(static_cast<std::size_t>(entries->nelts));
         for (int i = 0; i < entries->nelts; ++i) {
             names.emplace_back(APR_ARRAY_IDX(entries, i, apr_table_entry_t).key);
         }
