@@ -2,8 +2,6 @@
 crosses rule sets, configurations or CRL generations."""
 import time
 
-import pytest
-
 from harness.client import send
 from harness.pki import certificate_set
 from harness.servers import Httpd, location
@@ -83,12 +81,3 @@ def test_timeout(certs):
         httpd.stop()
 
 
-@pytest.mark.parametrize("body,message", [
-    ("ArrCertCache disk\n", "'disk' is not none, memory[:ENTRIES] or a shared cache"),
-    ("ArrCertCache memory:0\n", "the number of entries must be from 1 to 10000000"),
-    ("ArrCertCacheTimeout 0\n", "'0' is not a number of seconds from 1 to 86400"),
-    ("<VirtualHost 127.0.0.1:8080>\nArrCertCache none\n</VirtualHost>\n", "cannot occur within <VirtualHost> section"),
-])
-def test_bad_cache_directives(body, message):
-    status, output = Httpd("").configtest(body)
-    assert status != 0 and message in output, output

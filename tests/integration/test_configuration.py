@@ -1,7 +1,7 @@
 """A bad directive value stops `httpd -t` (apachectl -t) with a message naming the problem."""
 import pytest
 
-from harness.servers import Httpd
+from harness.servers import Httpd, location
 
 BAD = [
     ("ArrCertVerifyClient sometimes", "'sometimes' is not one of none, optional, require or optional_no_ca"),
@@ -35,6 +35,26 @@ BAD = [
     ("Require arrcert-thumbprint 12AB", "Require arrcert-thumbprint: thumbprint '12AB' has 4 hex digits"),
     ("Require arrcert-subject", "Require arrcert-subject: need at least one value"),
     ("Require arrcert CN=alice", "Require arrcert takes no arguments"),
+    # Front ends.
+    ("ArrCertHeader X-Cert base64",
+     "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)"),
+    ("ArrCertChainHeader X-Chain xfcc", "xfcc carries its chain in its own Chain field"),
+    ("ArrCertFrontEnd cloudflare", "'cloudflare' is not one of azure, envoy, traefik, aws-alb or rfc9440"),
+    ("ArrCertXfccElement middle", "'middle' is not first or last"),
+]
+
+# Written at server level, not in <Location />: the verdict cache and OCSP.
+BAD_SERVER = [
+    ("ArrCertCache disk", "'disk' is not none, memory[:ENTRIES] or a shared cache"),
+    ("ArrCertCache memory:0", "the number of entries must be from 1 to 10000000"),
+    ("ArrCertCacheTimeout 0", "'0' is not a number of seconds from 1 to 86400"),
+    ("<VirtualHost 127.0.0.1:8080>\nArrCertCache none\n</VirtualHost>", "cannot occur within <VirtualHost> section"),
+    ("ArrCertOCSPEnable maybe", "'maybe'"),
+    ("ArrCertOCSPEnable on hard_fail", "'hard_fail' is neither no_ocsp_for_cert_ok nor soft_fail"),
+    ("ArrCertOCSPDefaultResponder https://ocsp.example/", "is not an http:// URL"),
+    ("ArrCertOCSPResponderTimeout 0", "ArrCertOCSPResponderTimeout"),
+    ("ArrCertOCSPResponseTimeSkew -5", "ArrCertOCSPResponseTimeSkew"),
+    ("ArrCertOCSPResponderCertificateFile /nonexistent.pem", "no PEM certificate could be read"),
 ]
 
 
@@ -45,9 +65,12 @@ def httpd():
 
 @pytest.mark.parametrize("line,message", BAD, ids=[b[0].split()[0] + str(i) for i, b in enumerate(BAD)])
 def test_bad_value_stops_configtest(httpd, line, message):
-    status, output = httpd.configtest(f"<Location />\n{line}\n</Location>\n")
-    assert status != 0
-    assert message in output, output
+    httpd.refuses(location("/", line), message)
+
+
+@pytest.mark.parametrize("line,message", BAD_SERVER, ids=[b[0].split()[0] + str(i) for i, b in enumerate(BAD_SERVER)])
+def test_bad_server_value_stops_configtest(httpd, line, message):
+    httpd.refuses(line + "\n", message)
 
 
 @pytest.mark.parametrize("value", ["300.1.2.3", "10.0.0.0/33", "frontend.example", "::1/129"])

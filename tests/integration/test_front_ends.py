@@ -221,15 +221,6 @@ def test_untrusted_peer_loses_preset_headers(pki, chain):
         assert env["SSL_CLIENT_VERIFY"] == "NONE"
 
 
-@pytest.mark.parametrize("line,message", [
-    ("ArrCertHeader X-Cert base64", "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)"),
-    ("ArrCertChainHeader X-Chain xfcc", "xfcc carries its chain in its own Chain field"),
-    ("ArrCertFrontEnd cloudflare", "'cloudflare' is not one of azure, envoy, traefik, aws-alb or rfc9440"),
-    ("ArrCertXfccElement middle", "'middle' is not first or last"),
-])
-def test_bad_front_end_directives(line, message):
-    status_code, output = Httpd("").configtest(f"<Location />\n{line}\n</Location>\n")
-    assert status_code != 0 and message in output, output
 
 
 # The complete HAProxy and nginx configurations of docs/front-ends.md, run as written ---------------

@@ -217,17 +217,6 @@ def test_chain_on_checks_intermediates_leaf_only_the_leaf_and_queries_are_shared
         assert counted.queries() - before == 1
 
 
-@pytest.mark.parametrize("line,message", [
-    ("ArrCertOCSPEnable maybe", "'maybe'"),
-    ("ArrCertOCSPEnable on hard_fail", "'hard_fail' is neither no_ocsp_for_cert_ok nor soft_fail"),
-    ("ArrCertOCSPDefaultResponder https://ocsp.example/", "is not an http:// URL"),
-    ("ArrCertOCSPResponderTimeout 0", "ArrCertOCSPResponderTimeout"),
-    ("ArrCertOCSPResponseTimeSkew -5", "ArrCertOCSPResponseTimeSkew"),
-    ("ArrCertOCSPResponderCertificateFile /nonexistent.pem", "no PEM certificate could be read"),
-])
-def test_bad_ocsp_directives_stop_start_up(line, message):
-    status, output = Httpd("").configtest(line)
-    assert status != 0 and message in output, output
 
 
 # --- CRLs from distribution points ---------------------------------------------------------------

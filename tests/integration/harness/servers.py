@@ -246,6 +246,11 @@ class Httpd:
                              env=httpd_env())
         return run.returncode, run.stdout + run.stderr
 
+    def refuses(self, body, message):
+        """Asserts that `httpd -t` on a config with this body fails and its output says `message`."""
+        status, output = self.configtest(body)
+        assert status != 0 and message in output, output
+
     # Process ---------------------------------------------------------------------------------
     def start(self, wrapper=(), timeout=15.0):
         """wrapper: a command httpd runs under (valgrind); httpd then runs as one process (-X)."""
