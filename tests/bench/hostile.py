@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from harness.forged import forged_chain, url_encoded_pem  # noqa: E402
 from harness.pki import Pki, name  # noqa: E402
-from harness.servers import Httpd, make_workdir, remove_workdirs  # noqa: E402
+from harness.servers import Httpd, judged_afresh, location, make_workdir, remove_workdirs  # noqa: E402
 
 DURATION = os.environ.get("ARRCERT_BENCH_DURATION", "4s")
 ROUNDS = int(os.environ.get("ARRCERT_BENCH_ROUNDS", "3"))
@@ -63,23 +63,7 @@ def main():
     plain_forged = url_encoded_pem(forged_chain(pki.ca, "http://127.0.0.1:9/ca.crl", slow=False))
 
     httpd = Httpd("", log_level="warn")
-    httpd.body = f"""
-        LimitRequestFieldSize 65536
-        ArrCertMaxHeaderLength 65536
-        ArrCertCache none
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /require>
-            ArrCertVerifyClient require
-        </Location>
-        <Location /report>
-            ArrCertVerifyClient optional_no_ca
-            ArrCertAcceptUnverified on
-        </Location>
-        <Location /fetch>
-            ArrCertVerifyClient require
-            ArrCertCARevocationFetch on
-        </Location>
-        """
+    httpd.body = judged_afresh(pki, location("/fetch", "ArrCertVerifyClient require", "ArrCertCARevocationFetch on"))
     httpd.add_file("fetch/index.html", "ok\n")
     httpd.add_file("require/index.html", "ok\n")
     httpd.add_file("report/index.html", "ok\n")

@@ -11,7 +11,7 @@ import pytest
 
 from harness.client import send
 from harness.pki import LOOK_ALIKE, Cert, certificate_set, name, now
-from harness.servers import MOD_SSL, Httpd, free_port, running, tls_vhost
+from harness.servers import MOD_SSL, Httpd, free_port, judged_afresh, location, running, tls_vhost
 
 
 # admin_self is self-made: signed by a CA that merely carries the real CA's name.
@@ -146,12 +146,8 @@ def test_a_scope_with_trust_starts(configtest_httpd, body):
 
 
 def test_accept_unverified_is_not_for_htaccess(pki, certs):
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /guarded>
-            ArrCertVerifyClient require
-        </Location>
-        """)
+    httpd = Httpd(f"ArrCertCACertificateFile {pki.ca.cert_path}\n"
+                  + location("/guarded", "ArrCertVerifyClient require"))
     httpd.add_file("guarded/.htaccess", "ArrCertAcceptUnverified on\n")
     httpd.add_file("guarded/index.html", "secret\n")
     with running(httpd):
@@ -344,22 +340,9 @@ def test_mod_cache_never_serves_a_protected_response(pki, certs, store):
 @pytest.fixture(scope="module")
 def costly(pki):
     httpd = Httpd("")
-    httpd.body = f"""
-        LimitRequestFieldSize 65536
-        ArrCertMaxHeaderLength 65536
-        ArrCertCache none
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /report>
-            ArrCertVerifyClient optional_no_ca
-            ArrCertAcceptUnverified on
-        </Location>
-        <Location /require>
-            ArrCertVerifyClient require
-        </Location>
-        <Directory {httpd.docroot}/report/index>
-            DirectoryIndex env.cgi
-        </Directory>
-        """
+    httpd.body = judged_afresh(pki, f"<Directory {httpd.docroot}/report/index>\n"
+                                    "    DirectoryIndex env.cgi\n"
+                                    "</Directory>\n")
     httpd.add_cgi("report/env.cgi")
     httpd.add_cgi("report/index/env.cgi")
     httpd.add_file("require/index.html", "ok\n")
@@ -493,8 +476,7 @@ def test_htaccess_cannot_loosen_verification(pki, certs):
     ("ArrCertUserName SSL_CLIENT_VERIFY", "'SSL_CLIENT_VERIFY' is not a variable of the certificate"),
 ])
 def test_export_names_are_checked(configtest_httpd, line, message):
-    status, output = configtest_httpd.configtest(f"<Location />\n{line}\n</Location>\n")
-    assert status != 0 and message in output, output
+    configtest_httpd.refuses(location("/", line), message)
 
 
 def test_export_accepts_every_name_the_module_sets_and_keywords_in_any_case(configtest_httpd):
@@ -510,14 +492,11 @@ def test_export_accepts_every_name_the_module_sets_and_keywords_in_any_case(conf
 # mod_ssl's log tag without mod_ssl (issue 15's logs, on the same rule) ------------------------------
 def test_log_tag_x_without_mod_ssl(pki, certs):
     httpd = Httpd("")
-    httpd.body = f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        LogFormat "%U cn=%{{SSL_CLIENT_S_DN_CN}}x verify=%{{SSL_CLIENT_VERIFY}}x thumb=%{{ARRCERT_THUMBPRINT}}x" certs
-        CustomLog {httpd.dir}/certs.log certs
-        <Location /on>
-            ArrCertVerifyClient optional
-        </Location>
-        """
+    httpd.body = (
+        f"ArrCertCACertificateFile {pki.ca.cert_path}\n"
+        'LogFormat "%U cn=%{SSL_CLIENT_S_DN_CN}x verify=%{SSL_CLIENT_VERIFY}x thumb=%{ARRCERT_THUMBPRINT}x" certs\n'
+        f"CustomLog {httpd.dir}/certs.log certs\n"
+        + location("/on", "ArrCertVerifyClient optional"))
     httpd.add_file("on/index.html", "on\n")
     httpd.add_file("off/index.html", "off\n")
     with running(httpd):

@@ -11,7 +11,7 @@ from harness.client import send
 from harness.ocsp import OpenSslResponder, ScriptedResponder, wait_until
 from harness.pki import name
 from harness.scripted import ConnectionCounter, Listener, ScriptedHttp
-from harness.servers import Httpd, running
+from harness.servers import Httpd, location, running
 
 
 def timed(server, path, cert):
@@ -19,6 +19,15 @@ def timed(server, path, cert):
     started = time.monotonic()
     status = send(server, f"{path}/env.cgi", cert).status
     return status, time.monotonic() - started
+
+
+def ocsp_everywhere(ca, *more):
+    """httpd requiring, everywhere, a certificate from `ca` checked by OCSP, with `more`
+    configuration after that, and env.cgi at its root."""
+    httpd = Httpd(f"ArrCertCACertificateFile {ca.cert_path}\nArrCertVerifyClient require\nArrCertOCSPEnable leaf\n"
+                  + "".join(more))
+    httpd.add_cgi("env.cgi")
+    return httpd
 
 
 class Blackhole(Listener):
@@ -59,17 +68,9 @@ def test_a_responder_that_never_answers_is_left_alone_with_the_default_timeout(p
     hole = Blackhole()
     a = pki.issue("r16_bo_a", name(("O", "R16"), ("CN", "a")), issuer=pki.ca, ocsp_url=hole.url())
     b = pki.issue("r16_bo_b", name(("O", "R16"), ("CN", "b")), issuer=pki.ca, ocsp_url=hole.url())
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /hard>
-            ArrCertVerifyClient require
-            ArrCertOCSPEnable leaf
-        </Location>
-        <Location /soft>
-            ArrCertVerifyClient require
-            ArrCertOCSPEnable leaf soft_fail
-        </Location>
-        """)
+    httpd = Httpd(f"ArrCertCACertificateFile {pki.ca.cert_path}\n"
+                  + location("/hard", "ArrCertVerifyClient require", "ArrCertOCSPEnable leaf")
+                  + location("/soft", "ArrCertVerifyClient require", "ArrCertOCSPEnable leaf soft_fail"))
     httpd.add_cgi("hard/env.cgi")
     httpd.add_cgi("soft/env.cgi")
     with running(httpd, hole):
@@ -91,16 +92,9 @@ def test_a_kept_answer_ends_at_its_maximum_age(pki, skew):
     responder = OpenSslResponder(pki.ca, pki.ca)
     cert = pki.issue(f"r16_ma{skew}", name(("O", "R16"), ("CN", "maxage")), issuer=pki.ca, ocsp_url=responder.url("/"))
     responder.start(good=[cert])
-    httpd = Httpd(f"""
-        ArrCertCache none
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /ocsp>
-            ArrCertVerifyClient require
-            ArrCertOCSPEnable leaf
-            ArrCertOCSPResponseMaxAge 5
-            ArrCertOCSPResponseTimeSkew {skew}
-        </Location>
-        """)
+    httpd = Httpd(f"ArrCertCache none\nArrCertCACertificateFile {pki.ca.cert_path}\n"
+                  + location("/ocsp", "ArrCertVerifyClient require", "ArrCertOCSPEnable leaf",
+                             "ArrCertOCSPResponseMaxAge 5", f"ArrCertOCSPResponseTimeSkew {skew}"))
     httpd.add_cgi("ocsp/env.cgi")
     with running(httpd, responder):
         assert send(httpd, "/ocsp/env.cgi", cert).status == 200
@@ -115,15 +109,7 @@ def test_one_ocsp_directive_in_a_section_keeps_ocsp_on(pki):
     responder = OpenSslResponder(pki.ca, pki.ca)
     bob = pki.issue("r16_sec_bob", name(("O", "R16"), ("CN", "bob")), issuer=pki.ca, ocsp_url=responder.url("/"))
     responder.start(revoked=[bob])
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        ArrCertVerifyClient require
-        ArrCertOCSPEnable leaf
-        <Location /tuned>
-            ArrCertOCSPResponderTimeout 5
-        </Location>
-        """)
-    httpd.add_cgi("env.cgi")
+    httpd = ocsp_everywhere(pki.ca, location("/tuned", "ArrCertOCSPResponderTimeout 5"))
     httpd.add_cgi("tuned/env.cgi")
     with running(httpd, responder):
         assert send(httpd, "/env.cgi", bob).status == 403
@@ -158,14 +144,9 @@ def test_a_distribution_point_redirect_is_not_followed(pki):
 def test_trickled_ocsp_response_is_bounded_by_the_timeout(pki):
     trickle = Trickle()
     cert = pki.issue("r16_tr", name(("O", "R16"), ("CN", "trickle")), issuer=pki.ca, ocsp_url=trickle.url())
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /ocsp>
-            ArrCertVerifyClient require
-            ArrCertOCSPEnable leaf
-            ArrCertOCSPResponderTimeout 3
-        </Location>
-        """)
+    httpd = Httpd(f"ArrCertCACertificateFile {pki.ca.cert_path}\n"
+                  + location("/ocsp", "ArrCertVerifyClient require", "ArrCertOCSPEnable leaf",
+                             "ArrCertOCSPResponderTimeout 3"))
     httpd.add_cgi("ocsp/env.cgi")
     with running(httpd):
         status, waited = timed(httpd, "/ocsp", cert)
@@ -178,13 +159,7 @@ def test_partial_chain_with_ocsp_signed_by_the_anchor(pki):
     alice = pki.issue("r16_pc_alice", name(("O", "R16"), ("CN", "alice")), issuer=issuing,
                       ocsp_url=responder.url("/"))
     responder.start(known=[pki.ca, issuing, alice])
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {issuing.cert_path}
-        ArrCertVerifyClient require
-        ArrCertVerifyPartialChain on
-        ArrCertOCSPEnable leaf
-        """)
-    httpd.add_cgi("env.cgi")
+    httpd = ocsp_everywhere(issuing, "ArrCertVerifyPartialChain on\n")
     with running(httpd, responder):
         assert send(httpd, "/env.cgi", alice).status == 200, httpd.error_log()[-600:]
 
@@ -224,12 +199,7 @@ def test_delegated_responder_without_ocsp_signing_eku_is_refused(pki):
     responder = OpenSslResponder(pki.ca, no_eku)
     cert = pki.issue("r16_noeku_leaf", name(("O", "R16"), ("CN", "leaf")), issuer=pki.ca, ocsp_url=responder.url("/"))
     responder.start(good=[cert])
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        ArrCertVerifyClient require
-        ArrCertOCSPEnable leaf
-        """)
-    httpd.add_cgi("env.cgi")
+    httpd = ocsp_everywhere(pki.ca)
     with running(httpd, responder):
         assert send(httpd, "/env.cgi", cert).status == 403
         assert "OCSP response signature not verified" in httpd.error_log()

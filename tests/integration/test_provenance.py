@@ -10,12 +10,17 @@ import os
 
 from harness.client import AZURE_HEADER, send
 from harness.pki import certificate_set, name
-from harness.servers import PROXY, REWRITE, HAProxy, Httpd, free_port, running
+from harness.servers import PROXY, REWRITE, HAProxy, Httpd, free_port, location, running
 
 PROXY_MODULES = [*PROXY, "headers_module mod_headers.so", REWRITE]
 OUTSIDER = "127.0.0.2"  # a client that is no front end
 
 certs = certificate_set("pv", bob="bob", alice="alice")
+
+
+def vouched_for(pki, *sections):
+    """Server-wide: a front end on 127.0.0.1 vouches and the test CA is trusted; then `sections`."""
+    return f"ArrCertTrustedProxy 127.0.0.1\nArrCertCACertificateFile {pki.ca.cert_path}\n" + "".join(sections)
 
 
 def protected_vhost(pki, port, docroot, *lines):
@@ -86,13 +91,7 @@ RewriteRule ^(.*)$ http://127.0.0.1:{a_port}/secret.html [P]
 # 1c. Nothing httpd adds to the headers later is judged ------------------------------------------
 def test_a_header_set_by_mod_headers_is_not_judged(pki, certs):
     httpd = Httpd("", modules=["headers_module mod_headers.so"], allow_override="FileInfo AuthConfig")
-    httpd.body = f"""
-        ArrCertTrustedProxy 127.0.0.1
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /tenant>
-            ArrCertVerifyClient optional
-        </Location>
-        """
+    httpd.body = vouched_for(pki, location("/tenant", "ArrCertVerifyClient optional"))
     httpd.add_file("tenant/.htaccess", f"""
 RequestHeader set {AZURE_HEADER} "{certs['bob'].azure_header}"
 Header always set X-CN "expr=%{{SSL_CLIENT_S_DN_CN}}"
@@ -148,12 +147,7 @@ def test_a_trusted_loopback_address_is_warned_about_with_mod_proxy(pki):
 def test_status_page_is_not_served_through_the_front_end(pki, certs):
     status_port = free_port()
     httpd = Httpd("")
-    httpd.body = f"""
-        ArrCertTrustedProxy 127.0.0.1
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /app>
-            ArrCertVerifyClient require
-        </Location>
+    httpd.body = vouched_for(pki, location("/app", "ArrCertVerifyClient require"), f"""
         # README's first snippet, as the demo layout had it: every relayed request is from 127.0.0.1.
         <Location /arrcert-status>
             SetHandler arrcert-status
@@ -168,7 +162,7 @@ def test_status_page_is_not_served_through_the_front_end(pki, certs):
                 Require ip 127.0.0.1
             </Location>
         </VirtualHost>
-        """
+        """)
     httpd.add_file("app/index.html", "app\n")
     with running(httpd):
         front = HAProxy(pki, httpd.port).start()

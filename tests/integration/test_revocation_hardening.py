@@ -13,7 +13,7 @@ from harness.client import send
 from harness.ocsp import StaticHttp
 from harness.pki import name
 from harness.scripted import ConnectionCounter
-from harness.servers import Httpd, free_port, running
+from harness.servers import Httpd, free_port, location, running
 
 
 def fetching_server(pki, extra="", server=""):
@@ -96,6 +96,18 @@ def test_one_virtual_hosts_crl_never_judges_another_hosts_clients(pki):
         assert send(httpd, "/", alice, port=port, host="b.test").status == 403
 
 
+def judged_without_contact(httpd, counter, path, leaf, status, *logged):
+    """`leaf` sent to `path` gets `status` and logs each of `logged`; the URL with CR LF that it
+    carries, which points at `counter`, is never connected to (not even a moment later)."""
+    with running(httpd, counter):
+        assert send(httpd, path, leaf).status == status
+        log = httpd.error_log()
+        for line in logged:
+            assert line in log, log
+        time.sleep(0.3)
+        assert counter.count == 0, "the URL with CR LF was fetched or asked"
+
+
 def test_a_distribution_point_url_with_cr_lf_is_never_fetched(pki):
     """Item 8a: a CA-issued certificate whose CDP URL holds CR LF made the fetch send a split
     request line; it is judged as if it named no distribution point, with a log line."""
@@ -103,34 +115,21 @@ def test_a_distribution_point_url_with_cr_lf_is_never_fetched(pki):
     url = f"http://127.0.0.1:{counter.port}/ca.crl\r\nX-Injected: 1"
     leaf = pki.issue("crlf_cdp", name(("O", "Contoso"), ("CN", "alice")), issuer=pki.ca, crl_url=url)
     httpd = fetching_server(pki, "ArrCertCARevocationCheck leaf no_crl_for_cert_ok")
-    with running(httpd, counter):
-        assert send(httpd, "/fetch/", leaf).status == 200
-        log = httpd.error_log()
-        assert "CRL distribution point not fetched (characters outside RFC 3986)" in log
-        assert "/ca.crl%0D%0AX-Injected:%201" in log
-        time.sleep(0.3)
-        assert counter.count == 0, "the URL with CR LF was fetched"
+    judged_without_contact(httpd, counter, "/fetch/", leaf, 200,
+                           "CRL distribution point not fetched (characters outside RFC 3986)",
+                           "/ca.crl%0D%0AX-Injected:%201")
 
 
 def test_an_ocsp_responder_url_with_cr_lf_is_never_asked(pki):
     counter = ConnectionCounter()
     url = f"http://127.0.0.1:{counter.port}/\r\nX-Injected: 1"
     leaf = pki.issue("crlf_aia", name(("O", "Contoso"), ("CN", "alice")), issuer=pki.ca, ocsp_url=url)
-    httpd = Httpd(f"""
-        ArrCertCACertificateFile {pki.ca.cert_path}
-        <Location /ocsp>
-            ArrCertVerifyClient require
-            ArrCertOCSPEnable leaf
-        </Location>
-        """)
+    httpd = Httpd(f"ArrCertCACertificateFile {pki.ca.cert_path}\n"
+                  + location("/ocsp", "ArrCertVerifyClient require", "ArrCertOCSPEnable leaf"))
     httpd.add_file("ocsp/index.html", "ok\n")
-    with running(httpd, counter):
-        assert send(httpd, "/ocsp/", leaf).status == 403
-        log = httpd.error_log()
-        assert "OCSP responder location not asked (characters outside RFC 3986)" in log
-        assert "refused (rule chain): the certificate names no OCSP responder" in log
-        time.sleep(0.3)
-        assert counter.count == 0, "the URL with CR LF was asked"
+    judged_without_contact(httpd, counter, "/ocsp/", leaf, 403,
+                           "OCSP responder location not asked (characters outside RFC 3986)",
+                           "refused (rule chain): the certificate names no OCSP responder")
 
 
 def test_the_crlf_url_is_what_the_certificate_carries(pki):

@@ -69,6 +69,18 @@ def location(path, *lines):
     return f"<Location {path}>\n{body}</Location>\n"
 
 
+def judged_afresh(pki, *sections):
+    """Configuration for what judging a hostile certificate costs (make bench, test_fail_closed):
+    headers up to 64 KiB, no verdict cache (every request judged afresh), the test CA trusted,
+    /require requiring a certificate from it and /report reporting any certificate
+    (optional_no_ca, accepted unverified); then `sections`."""
+    return ("LimitRequestFieldSize 65536\nArrCertMaxHeaderLength 65536\nArrCertCache none\n"
+            f"ArrCertCACertificateFile {pki.ca.cert_path}\n"
+            + location("/require", "ArrCertVerifyClient require")
+            + location("/report", "ArrCertVerifyClient optional_no_ca", "ArrCertAcceptUnverified on")
+            + "".join(sections))
+
+
 def vhost_rewrite(pki, extra="", modules=(REWRITE,)):
     """httpd whose virtual-host-level mod_rewrite sends /who to alice.html where %{SSL:...} says
     the certificate is alice's, to nobody.html otherwise; `extra`: more configuration after it."""
