@@ -8,7 +8,8 @@
 #include <atomic>
 #include <future>
 #include <thread>
-#include <vector>
+
+#include "threads.h"
 
 namespace arrcert::httpd {
 namespace {
@@ -77,20 +78,13 @@ TEST_F(BoundedCallsTest, ManyRequestThreads)
     std::atomic<int> done{0};
     std::atomic<int> busy{0};
     constexpr int thread_count = 16;
-    std::vector<std::thread> threads;
-    threads.reserve(thread_count);
-    for (int t = 0; t < thread_count; ++t) {
-        threads.emplace_back([&] {
-            for (int i = 0; i < 200; ++i) {
-                const apr_status_t status = calls.run(
-                    [](apr_pool_t* pool) { return apr_pcalloc(pool, 128) != nullptr ? APR_SUCCESS : APR_ENOMEM; });
-                ++(status == APR_SUCCESS ? done : busy);
-            }
-        });
-    }
-    for (auto& thread : threads) {
-        thread.join();
-    }
+    testing::on_threads(thread_count, [&](int /*thread*/) {
+        for (int i = 0; i < 200; ++i) {
+            const apr_status_t status = calls.run(
+                [](apr_pool_t* pool) { return apr_pcalloc(pool, 128) != nullptr ? APR_SUCCESS : APR_ENOMEM; });
+            ++(status == APR_SUCCESS ? done : busy);
+        }
+    });
     EXPECT_EQ(done.load() + busy.load(), thread_count * 200);
     EXPECT_GT(done.load(), 0);
 }

@@ -5,12 +5,11 @@
 #include <filesystem>
 #include <atomic>
 #include <fstream>
-#include <thread>
-#include <vector>
 
 #include <unistd.h>
 
 #include "test_pki.h"
+#include "threads.h"
 
 namespace arrcert {
 namespace {
@@ -108,21 +107,13 @@ TEST(CrlSourceTest, ManyReadersOneReloader)
     ASSERT_TRUE(source.add_file(file.path()).ok());
     file.write(crl({"01"}));
     std::atomic<int> reloads{0};
-    constexpr int thread_count = 8;
-    std::vector<std::thread> threads;
-    threads.reserve(thread_count);
-    for (int t = 0; t < thread_count; ++t) {
-        threads.emplace_back([&] {
-            for (int i = 0; i < 200; ++i) {
-                const auto current = source.current(100, 3600);
-                ASSERT_NE(current.snapshot, nullptr);
-                reloads += current.event.empty() ? 0 : 1;
-            }
-        });
-    }
-    for (auto& thread : threads) {
-        thread.join();
-    }
+    testing::on_threads(8, [&](int /*thread*/) {
+        for (int i = 0; i < 200; ++i) {
+            const auto current = source.current(100, 3600);
+            ASSERT_NE(current.snapshot, nullptr);
+            reloads += current.event.empty() ? 0 : 1;
+        }
+    });
     EXPECT_EQ(reloads.load(), 1);
 }
 

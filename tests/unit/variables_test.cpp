@@ -229,13 +229,16 @@ TEST(VariablesTest, ChainAndLookupOnlyValues)
 
 TEST(VariablesTest, CertificateVariableNamesInAnyCase)
 {
-    EXPECT_TRUE(is_ssl_client_name("SSL_CLIENT_S_DN_CN"));
-    EXPECT_TRUE(is_ssl_client_name("ssl_client_verify"));
-    EXPECT_FALSE(is_ssl_client_name("SSL_CLIENT"));
-    EXPECT_FALSE(is_ssl_client_name("SSL_PROTOCOL"));
+    for (const char* name : {"SSL_CLIENT_S_DN_CN", "ssl_client_verify"}) {
+        EXPECT_TRUE(is_ssl_client_name(name)) << name;
+    }
+    for (const char* name : {"SSL_CLIENT", "SSL_PROTOCOL"}) {
+        EXPECT_FALSE(is_ssl_client_name(name)) << name;
+    }
     EXPECT_TRUE(is_arrcert_name("arrcert_thumbprint"));
-    EXPECT_FALSE(is_arrcert_name("ARRCERT"));
-    EXPECT_FALSE(is_arrcert_name("REDIRECT_ARRCERT_THUMBPRINT"));
+    for (const char* name : {"ARRCERT", "REDIRECT_ARRCERT_THUMBPRINT"}) {
+        EXPECT_FALSE(is_arrcert_name(name)) << name;
+    }
 }
 
 // A certificate that carries thousands of names costs what one with the bound costs.

@@ -2,12 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <map>
-#include <thread>
 #include <vector>
 
 #include "test_pki.h"
+#include "threads.h"
 
 namespace arrcert {
 namespace {
@@ -146,15 +147,15 @@ TEST(VerdictCacheTest, TrustAndCrlsCountByContent)
     using testing::issue;
     const auto ca = issue({.subject = {{{"CN", "Fleet CA"}}}, .ca = true});
     const auto other_ca = issue({.subject = {{{"CN", "Other CA"}}}, .ca = true});
-    const testing::TempFile ca_file(testing::pem(ca.der));
-    const testing::TempFile same_ca_file(testing::pem(ca.der));
-    const testing::TempFile other_ca_file(testing::pem(other_ca.der));
-    TrustStore first;
-    TrustStore second;
-    TrustStore other;
-    ASSERT_TRUE(first.add_file(ca_file.path()).ok());
-    ASSERT_TRUE(second.add_file(same_ca_file.path()).ok());
-    ASSERT_TRUE(other.add_file(other_ca_file.path()).ok());
+    // Each trust store from a file of its own: the first two hold the same CA.
+    const testing::TempFile ca_files[] = {testing::TempFile(testing::pem(ca.der)),
+                                          testing::TempFile(testing::pem(ca.der)),
+                                          testing::TempFile(testing::pem(other_ca.der))};
+    std::array<TrustStore, 3> stores;
+    for (std::size_t i = 0; i < stores.size(); ++i) {
+        ASSERT_TRUE(stores[i].add_file(ca_files[i].path()).ok());
+    }
+    const auto& [first, second, other] = stores;
     const auto with = [](const TrustStore& trust, const CrlSnapshot* crls) {
         return rules_fingerprint({.chain = {.trust = &trust, .crls = crls}}, DecodeOptions{}, HeaderFormat::automatic);
     };
@@ -183,29 +184,21 @@ TEST(VerdictCacheTest, ManyThreads)
 {
     VerdictCache cache(64, 300);
     std::atomic<int> hits{0};
-    std::vector<std::thread> threads;
-    constexpr int thread_count = 8;
-    threads.reserve(thread_count);
     std::vector<JudgedFrom> keys;
     keys.reserve(100);
     for (int i = 0; i < 100; ++i) {
         keys.push_back(key(i));
     }
-    for (int t = 0; t < thread_count; ++t) {
-        threads.emplace_back([&, t] {
-            for (int i = 0; i < 2000; ++i) {
-                const JudgedFrom& k = keys[static_cast<std::size_t>((i * 7 + t) % 100)];
-                if (cache.find(k, 1000) != nullptr) {
-                    ++hits;
-                } else {
-                    cache.insert(k, judged(1'000'000), 1000);
-                }
+    testing::on_threads(8, [&](int t) {
+        for (int i = 0; i < 2000; ++i) {
+            const JudgedFrom& k = keys[static_cast<std::size_t>((i * 7 + t) % 100)];
+            if (cache.find(k, 1000) != nullptr) {
+                ++hits;
+            } else {
+                cache.insert(k, judged(1'000'000), 1000);
             }
-        });
-    }
-    for (auto& thread : threads) {
-        thread.join();
-    }
+        }
+    });
     EXPECT_GT(hits.load(), 0);
     EXPECT_LE(cache.size(), 64U);
 }
