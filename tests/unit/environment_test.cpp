@@ -102,6 +102,7 @@ TEST_F(EnvironmentTest, TheConnectionsTableGivesTheSameEntriesAsTheRequestsOwnCo
     export_now(&scope_);
     const std::vector<std::string> plain = keys();
     std::vector<std::string> plain_values;
+    plain_values.reserve(plain.size());
     for (const std::string& key : plain) {
         plain_values.emplace_back(apr_table_get(env_, key.c_str()));
     }
