@@ -58,9 +58,9 @@ class VerdictCache {
 public:
     VerdictCache(std::size_t capacity, std::int64_t timeout_seconds);
 
-    // A verdict that has not expired at `now`, or null. The caller still checks the validity
-    // window (decide()) at its own request time.
-    std::shared_ptr<const Verdict> find(const JudgedFrom& from, std::int64_t now);
+    // A verdict that has not expired at `now`, or null; `expires`, when set, receives its entry's
+    // expiry. The caller still checks the validity window (decide()) at its own request time.
+    std::shared_ptr<const Verdict> find(const JudgedFrom& from, std::int64_t now, std::int64_t* expires = nullptr);
     // Kept until the timeout or the certificate's notAfter, whichever comes first; the least
     // recently used entry of a full shard makes room.
     void insert(const JudgedFrom& from, std::shared_ptr<const Verdict> verdict, std::int64_t now);

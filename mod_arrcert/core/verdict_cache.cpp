@@ -180,7 +180,7 @@ void VerdictCache::erase(Shard& shard, std::list<Entry>::iterator entry)
     shard.recent.erase(entry);
 }
 
-std::shared_ptr<const Verdict> VerdictCache::find(const JudgedFrom& from, std::int64_t now)
+std::shared_ptr<const Verdict> VerdictCache::find(const JudgedFrom& from, std::int64_t now, std::int64_t* expires)
 {
     const std::size_t hash = hash_of(from);
     Shard& shard = shard_for(hash);
@@ -195,6 +195,9 @@ std::shared_ptr<const Verdict> VerdictCache::find(const JudgedFrom& from, std::i
         return nullptr;
     }
     shard.recent.splice(shard.recent.begin(), shard.recent, entry);
+    if (expires != nullptr) {
+        *expires = entry->expires;
+    }
     return entry->verdict;
 }
 

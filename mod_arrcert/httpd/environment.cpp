@@ -32,34 +32,77 @@ constexpr std::size_t max_pending = 128;
 
 // Every variable, in add_variables' order: the ones made per request first (SSL_CLIENT_VERIFY,
 // SSL_CLIENT_V_REMAIN, the chain's names), then the verdict's own strings. Those of StdEnvVars are
-// copied as the one block the verdict keeps of them.
-void add_all(apr_pool_t* pool, apr_table_t* env, const Verdict& verdict, const Decision& decision, std::int64_t now,
-             ExportOptions options)
+// copied as the one block the verdict keeps of them. Into an empty environment, with the
+// connection's table of these names: a copy of that table, its entries then pointed at this
+// request's copies (the same entries in the same order as adding them one by one).
+void add_all(apr_pool_t* pool, apr_table_t*& env, const Verdict& verdict, const Decision& decision, std::int64_t now,
+             ExportOptions options, StandardTable* standard)
 {
     const auto add_copy = [&](std::string_view name, std::string_view value) {
         apr_table_addn(env, apr_pstrmemdup(pool, name.data(), name.size()),
                        apr_pstrmemdup(pool, value.data(), value.size()));
     };
     const bool has_certificate = verdict.kind == Verdict::Kind::judged;
-    add_copy("SSL_CLIENT_VERIFY", verify_value(decision));
-    if (has_certificate) {
-        add_copy("SSL_CLIENT_V_REMAIN", days_remaining(verdict.not_after, now));
-    }
     const CertificateVariables& variables = verdict.variables;
-    if (options.certificate) {
-        for (std::size_t i = 0; i < variables.chain.size(); ++i) {
+    const std::size_t chain_count = options.certificate ? variables.chain.size() : 0;
+    const apr_table_t* table = nullptr;
+    if (has_certificate && standard != nullptr && apr_is_empty_table(env)) {
+        table = standard->of(variables.block, chain_count);
+    }
+    if (table != nullptr) {
+        env = apr_table_copy(pool, table);
+        const apr_array_header_t* entries = apr_table_elts(env);
+        auto* entry = reinterpret_cast<apr_table_entry_t*>(entries->elts);
+        const std::string verify = verify_value(decision);
+        const std::string remain = days_remaining(verdict.not_after, now);
+        const std::string& bytes = variables.block.bytes;
+        // This request's copies in one allocation: the block, then each name and value made apart.
+        std::size_t size = bytes.size() + 1 + verify.size() + 1 + remain.size() + 1;
+        for (std::size_t i = 0; i < 2 + chain_count; ++i) {
+            size += std::strlen(entry[i].key) + 1 + (i >= 2 ? variables.chain[i - 2].size() + 1 : 0);
+        }
+        char* cursor = static_cast<char*>(apr_palloc(pool, size));
+        const char* copy = cursor;
+        std::memcpy(cursor, bytes.c_str(), bytes.size() + 1);
+        cursor += bytes.size() + 1;
+        const auto put = [&cursor](std::string_view text) {
+            char* copied = cursor;
+            std::memcpy(copied, text.data(), text.size());
+            copied[text.size()] = '\0';
+            cursor += text.size() + 1;
+            return copied;
+        };
+        const auto set_copy = [&](apr_table_entry_t& each, std::string_view value) {
+            each.key = put(each.key);
+            each.val = put(value);
+        };
+        set_copy(entry[0], verify);
+        set_copy(entry[1], remain);
+        for (std::size_t i = 0; i < chain_count; ++i) {
+            set_copy(entry[2 + i], variables.chain[i]);
+        }
+        for (int i = 2 + static_cast<int>(chain_count); i < entries->nelts; ++i) {
+            entry[i].key = const_cast<char*>(copy + (entry[i].key - standard->base()));
+            entry[i].val = const_cast<char*>(copy + (entry[i].val - standard->base()));
+        }
+    } else {
+        add_copy("SSL_CLIENT_VERIFY", verify_value(decision));
+        if (has_certificate) {
+            add_copy("SSL_CLIENT_V_REMAIN", days_remaining(verdict.not_after, now));
+        }
+        for (std::size_t i = 0; i < chain_count; ++i) {
             add_copy("SSL_CLIENT_CERT_CHAIN_" + std::to_string(i), variables.chain[i]);
         }
+        if (has_certificate) {
+            const CertificateVariables::Block& block = variables.block;
+            const char* copy = static_cast<const char*>(apr_pmemdup(pool, block.bytes.data(), block.bytes.size() + 1));
+            for (const auto& [name, value] : block.offsets) {
+                apr_table_addn(env, copy + name, copy + value);
+            }
+        }
     }
-    if (has_certificate) {
-        const CertificateVariables::Block& block = variables.block;
-        const char* copy = static_cast<const char*>(apr_pmemdup(pool, block.bytes.data(), block.bytes.size() + 1));
-        for (const auto& [name, value] : block.offsets) {
-            apr_table_addn(env, copy + name, copy + value);
-        }
-        if (!verdict.warning.empty()) {
-            add_copy("ARRCERT_OCSP_SOFT_FAIL", verdict.warning);
-        }
+    if (has_certificate && !verdict.warning.empty()) {
+        add_copy("ARRCERT_OCSP_SOFT_FAIL", verdict.warning);
     }
     if (options.certificate) {
         add_copy("SSL_CLIENT_CERT", variables.pem);
@@ -67,13 +110,14 @@ void add_all(apr_pool_t* pool, apr_table_t* env, const Verdict& verdict, const D
 }
 
 // Adds the verdict's variables to `env`. The verdict's own strings are copied in one block.
-void add_variables(apr_pool_t* pool, apr_table_t* env, const Verdict& verdict, const Decision& decision,
-                   std::int64_t now, ExportOptions options, const std::vector<std::string>* only)
+void add_variables(apr_pool_t* pool, apr_table_t*& env, const Verdict& verdict, const Decision& decision,
+                   std::int64_t now, ExportOptions options, const std::vector<std::string>* only,
+                   StandardTable* standard)
 {
     // StdEnvVars whole (the default): the same entries in the same order, from the sealed block.
     if (only == nullptr && options.standard && verdict.variables.sealed() &&
         verdict.variables.standard.size() + 2 <= max_pending) {
-        add_all(pool, env, verdict, decision, now, options);
+        add_all(pool, env, verdict, decision, now, options, standard);
         return;
     }
     struct Pending {
@@ -144,12 +188,12 @@ apr_table_t* without_certificate(apr_pool_t* pool, apr_table_t* env)
 
 const ExportRecord& export_certificate(apr_pool_t* pool, apr_table_t*& env, const void* scope, const Verdict& verdict,
                                        const Decision& decision, std::int64_t now, ExportOptions options,
-                                       const std::vector<std::string>* only)
+                                       const std::vector<std::string>* only, StandardTable* standard)
 {
     env = without_certificate(pool, env);
     const int first = apr_table_elts(env)->nelts;
     if (options.standard || options.certificate) {
-        add_variables(pool, env, verdict, decision, now, options, only);
+        add_variables(pool, env, verdict, decision, now, options, only, standard);
     }
     const apr_array_header_t* entries = apr_table_elts(env);
     auto* record = new (apr_pcalloc(pool, sizeof(ExportRecord))) ExportRecord();
@@ -162,6 +206,48 @@ const ExportRecord& export_certificate(apr_pool_t* pool, apr_table_t*& env, cons
     record->entries_ = static_cast<apr_table_entry_t*>(
         apr_pmemdup(pool, reinterpret_cast<const apr_table_entry_t*>(entries->elts) + first, bytes > 0 ? bytes : 1));
     return *record;
+}
+
+bool StandardTable::holds(const CertificateVariables::Block& block, std::size_t chain_count) const noexcept
+{
+    return table_ != nullptr && chain_count == chain_count_ && block.bytes.size() == size_ &&
+           block.offsets.size() == count_ && std::memcmp(block.bytes.data(), bytes_, size_) == 0 &&
+           std::memcmp(block.offsets.data(), offsets_, sizeof(block.offsets[0]) * count_) == 0;
+}
+
+const apr_table_t* StandardTable::of(const CertificateVariables::Block& block, std::size_t chain_count)
+{
+    if (holds(block, chain_count)) {
+        return table_;
+    }
+    if (asked_ != &block) {
+        asked_ = &block;  // made if the next export asks for it again
+        return nullptr;
+    }
+    asked_ = nullptr;
+    table_ = nullptr;
+    apr_pool_clear(pool_);
+    char* bytes = static_cast<char*>(apr_pmemdup(pool_, block.bytes.data(), block.bytes.size() + 1));
+    const std::size_t offsets_size = sizeof(block.offsets[0]) * block.offsets.size();
+    offsets_ = static_cast<const std::pair<std::uint32_t, std::uint32_t>*>(
+        apr_pmemdup(pool_, block.offsets.data(), offsets_size > 0 ? offsets_size : 1));
+    bytes_ = bytes;
+    size_ = block.bytes.size();
+    count_ = block.offsets.size();
+    chain_count_ = chain_count;
+    // Room for what an export and httpd add after it (as without_certificate's copy has).
+    apr_table_t* table = apr_table_make(pool_, static_cast<int>(2 + chain_count + count_) + 32);
+    // The values made per request are set by each export.
+    apr_table_addn(table, "SSL_CLIENT_VERIFY", "");
+    apr_table_addn(table, "SSL_CLIENT_V_REMAIN", "");
+    for (std::size_t i = 0; i < chain_count; ++i) {
+        apr_table_addn(table, apr_pstrcat(pool_, "SSL_CLIENT_CERT_CHAIN_", std::to_string(i).c_str(), nullptr), "");
+    }
+    for (const auto& [name, value] : block.offsets) {
+        apr_table_addn(table, bytes + name, bytes + value);
+    }
+    table_ = table;
+    return table_;
 }
 
 bool ExportRecord::stands(const apr_table_t* env, const void* scope) const noexcept

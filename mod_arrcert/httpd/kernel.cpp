@@ -136,8 +136,9 @@ int settle(request_rec* r, Step step)
     // By the end of the access phase, for authn, authz and mod_security2's phase 2; the fixups
     // export again only if something changed the environment since.
     if (!export_stands) {
-        state.set_exported(r, export_certificate(r->pool, r->subprocess_env, &scope, verdict, decision,
-                                                 request_seconds(r), scope.exports, scope.export_names));
+        state.set_exported(r,
+                           export_certificate(r->pool, r->subprocess_env, &scope, verdict, decision, request_seconds(r),
+                                              scope.exports, scope.export_names, &standard_table_of(r->connection)));
     }
     return DECLINED;
 }

@@ -47,6 +47,29 @@ bool RequestState::first_count() noexcept
     return !std::exchange(counted_, true);
 }
 
+ConnectionState& ConnectionState::of(conn_rec* c)
+{
+    auto* state = static_cast<ConnectionState*>(ap_get_module_config(c->conn_config, &arrcert_module));
+    if (state == nullptr) {
+        state = new (apr_pcalloc(c->pool, sizeof(ConnectionState))) ConnectionState();
+        ap_set_module_config(c->conn_config, &arrcert_module, state);
+    }
+    return *state;
+}
+
+StandardTable& standard_table_of(conn_rec* c)
+{
+    ConnectionState& state = ConnectionState::of(c);
+    if (state.standard == nullptr) {
+        apr_pool_t* pool = nullptr;
+        if (apr_pool_create(&pool, c->pool) != APR_SUCCESS) {
+            throw std::bad_alloc();
+        }
+        state.standard = new (apr_palloc(c->pool, sizeof(StandardTable))) StandardTable(pool);
+    }
+    return *state.standard;
+}
+
 request_rec* initial_request(request_rec* r) noexcept
 {
     while (r->main != nullptr || r->prev != nullptr) {

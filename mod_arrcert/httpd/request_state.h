@@ -24,6 +24,10 @@ public:
     // before any other module runs, so nothing httpd adds later is judged.
     const char** received = nullptr;
 
+    // Of this request_rec: whether its section is known (map_to_storage or post_perdir_config
+    // ran; mod_dir's fast redirect brings its subrequest's state, which knows it).
+    bool scope_known = false;
+
     // Of the chain: what it already judged, made on first use.
     RequestMemo& memo();
 
@@ -50,6 +54,19 @@ private:
     const request_rec* exported_by_ = nullptr;
     const ExportRecord* exported_ = nullptr;
 };
+
+class ConnectionVerdict;  // request_verdict.cpp
+
+// What the module keeps for one connection, in its pool (its conn_config slot), made on first use:
+// a connection carries one request at a time.
+struct ConnectionState {
+    StandardTable* standard = nullptr;     // see StandardTable
+    ConnectionVerdict* verdict = nullptr;  // the last memory-cache hit (request_verdict.cpp)
+
+    static ConnectionState& of(conn_rec* c);
+};
+
+StandardTable& standard_table_of(conn_rec* c);
 
 // The first request of the chain; subrequests' and redirects' pools live inside its pool.
 request_rec* initial_request(request_rec* r) noexcept;

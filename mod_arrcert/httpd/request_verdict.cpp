@@ -62,6 +62,9 @@ public:
         }
     }
 
+    // Nothing judged or found yet for this chain: a lookup would go on to the memory cache.
+    [[nodiscard]] bool empty() const noexcept { return first_.verdict == nullptr; }
+
     // What the initial request last looked up: its access check and its fixups ask with the same
     // scope and the same header strings, which give the same verdict. Only for the initial
     // request, whose pool holds all of these until it ends: no address is reused meanwhile.
@@ -118,7 +121,45 @@ RequestMemo* make_request_memo(request_rec* initial)
     return memo;
 }
 
+// The last verdict the memory cache gave on a connection (a front end's keep-alive connection
+// mostly carries one client's requests): the next request with the same runtime, scope, CRLs and
+// header bytes, before the entry's expiry, takes it without hashing the header and locking a
+// shard, counted as the memory-cache hit it stands for. The same key gives the same fingerprint.
+class ConnectionVerdict {
+public:
+    const Runtime* runtime = nullptr;
+    const Scope* scope = nullptr;
+    std::shared_ptr<const CrlSnapshot> crls;  // held, so that its address names only it
+    std::string values;
+    std::string fingerprint;
+    FoundVerdict found;
+    MemoryTier* memory = nullptr;  // the runtime's, which counts the hit
+
+    [[nodiscard]] bool answers(const Runtime& asked_runtime, const Scope& asked_scope, const CrlSnapshot* asked_crls,
+                               std::string_view asked_values, std::int64_t now) const noexcept
+    {
+        return found.verdict != nullptr && runtime == &asked_runtime && scope == &asked_scope &&
+               crls.get() == asked_crls && now <= found.expires && values == asked_values;
+    }
+};
+
 namespace {
+
+apr_status_t destroy_connection_verdict(void* verdict) noexcept
+{
+    static_cast<ConnectionVerdict*>(verdict)->~ConnectionVerdict();
+    return APR_SUCCESS;
+}
+
+ConnectionVerdict& connection_verdict(conn_rec* c)
+{
+    ConnectionState& state = ConnectionState::of(c);
+    if (state.verdict == nullptr) {
+        state.verdict = new (apr_palloc(c->pool, sizeof(ConnectionVerdict))) ConnectionVerdict();
+        apr_pool_cleanup_register(c->pool, state.verdict, destroy_connection_verdict, apr_pool_cleanup_null);
+    }
+    return *state.verdict;
+}
 
 // The CRLs in force, logging a reload or a failed one (only the request that did it sees it).
 std::shared_ptr<const CrlSnapshot> current_crls(request_rec* r, const Scope& scope)
@@ -157,7 +198,7 @@ void log_judgement(request_rec* r, const Scope& scope, std::size_t size, const V
 
 struct Lookup {
     FoundVerdict verdict;
-    const VerdictTier* tier = nullptr;  // where it was found; null: judged now
+    VerdictTier* tier = nullptr;  // where it was found; null: judged now
 };
 
 // The tiers in order; a verdict found in one is stored in the tiers before it, a judged one in all.
@@ -202,9 +243,8 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
 
     const std::string_view certificate = value != nullptr ? value : "";
     const std::string_view chain = chain_value != nullptr ? chain_value : "";
-    const std::shared_ptr<const CrlSnapshot> crls = current_crls(r, scope);
+    std::shared_ptr<const CrlSnapshot> crls = current_crls(r, scope);
     const Runtime& runtime = runtime_of(r->server);
-    const RuleSet rules = scope.rules(crls.get(), {runtime.crl_fetcher.get(), runtime.ocsp_client.get()});
     // A header line cannot hold a newline: it separates the two values unambiguously. Without a
     // chain header the value is used in place (it is about 1.3 KB; no copy per request).
     std::string joined;
@@ -212,10 +252,27 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
         joined.reserve(certificate.size() + 1 + chain.size());
         joined.append(certificate).append("\n").append(chain);
     }
+    const std::string_view values = joined.empty() ? certificate : std::string_view(joined);
+    const std::int64_t now = request_seconds(r);
+    ConnectionVerdict& on_connection = connection_verdict(r->connection);
+    if (memo.empty() && on_connection.answers(runtime, scope, crls.get(), values, now)) {
+        on_connection.memory->count_hit();
+        const VerdictKey key({values, on_connection.fingerprint}, &runtime.sha256);
+        memo.store(key, on_connection.found, now, r);
+        const Verdict& verdict = *on_connection.found.verdict;
+        if (APLOGrdebug(r)) {
+            log_judgement(r, scope, values.size(), verdict, on_connection.memory->name());
+        }
+        if (is_initial) {
+            memo.last = {&scope, value, chain_value, &verdict};
+        }
+        return verdict;
+    }
+    const RuleSet rules = scope.rules(crls.get(), {runtime.crl_fetcher.get(), runtime.ocsp_client.get()});
     std::array<char, 512> buffer;  // NOLINT(cppcoreguidelines-pro-type-member-init): written before it is read
     std::string spill;
     const std::string_view fingerprint = scope.verdict_fingerprint(rules, buffer, spill);
-    const VerdictKey key({joined.empty() ? certificate : std::string_view(joined), fingerprint}, &runtime.sha256);
+    const VerdictKey key({values, fingerprint}, &runtime.sha256);
 
     // This request's memo, then the runtime's caches: no allocation on the request path.
     std::array<VerdictTier*, 1 + Runtime::max_tiers> tiers{&memo};
@@ -223,7 +280,6 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     for (const auto& tier : runtime.tiers) {
         tiers.at(count++) = tier.get();
     }
-    const std::int64_t now = request_seconds(r);
     const Lookup found = find_or_judge(std::span<VerdictTier* const>(tiers.data(), count), key, now, r, [&] {
         auto judged = std::make_shared<const Verdict>(
             judge(decode_request(certificate, chain, scope.headers, scope.max_header_length, scope.xfcc_element), rules,
@@ -238,6 +294,15 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     if (APLOGrdebug(r) && found.tier != &memo) {  // not again for what this request already judged
         log_judgement(r, scope, key.from().values.size(), *found.verdict.verdict,
                       found.tier != nullptr ? found.tier->name() : "");
+    }
+    if (auto* memory = dynamic_cast<MemoryTier*>(found.tier); memory != nullptr) {
+        on_connection.runtime = &runtime;
+        on_connection.scope = &scope;
+        on_connection.crls = std::move(crls);
+        on_connection.values.assign(values);
+        on_connection.fingerprint.assign(fingerprint);
+        on_connection.found = found.verdict;
+        on_connection.memory = memory;
     }
     if (is_initial) {
         memo.last = {&scope, value, chain_value, found.verdict.verdict.get()};

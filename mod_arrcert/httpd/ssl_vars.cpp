@@ -14,14 +14,13 @@
 #include "c_boundary.h"
 #include "directives.h"
 #include "request_verdict.h"
+#include "request_state.h"
 #include "runtime.h"
 
 APLOG_USE_MODULE(arrcert);
 
 namespace arrcert::httpd {
 namespace {
-
-constexpr const char* scope_known_note = "arrcert-scope-known";
 
 // What a lookup of a certificate name answers: a value (possibly empty), or "not ours": then
 // mod_ssl answers, when it is loaded and terminated the connection.
@@ -36,7 +35,7 @@ Answer certificate_value(request_rec* r, const char* name, apr_pool_t* pool)
     if (r == nullptr) {
         return is_arrcert_name(name) ? Answer{} : not_ours;  // connection-level: mod_ssl's
     }
-    if (apr_table_get(r->notes, scope_known_note) == nullptr) {
+    if (!RequestState::of(r).scope_known) {
         // post_read_request, translate_name (server-level SetEnvIf, virtual-host RewriteRule): the
         // section that will judge the request is not known yet. Where every section judges as the
         // virtual host's own directives do, that verdict answers; elsewhere, where some scope
@@ -99,7 +98,7 @@ extern "C" const char* ssl_function(ap_expr_eval_ctx_t* ctx, const void* /*data*
 
 extern "C" int mark_scope_known(request_rec* r)
 {
-    apr_table_setn(r->notes, scope_known_note, "1");
+    RequestState::of(r).scope_known = true;
     return DECLINED;
 }
 

@@ -169,6 +169,24 @@ bool looks_alike(std::string_view key, std::string_view name) noexcept
            });
 }
 
+// Every line of header `name`, joined as apr_table_getm joins them; a single line is its own
+// value (what apr_table_getm returns then), found without its callback walk.
+const char* every_line(request_rec* r, const char* name) noexcept
+{
+    const apr_array_header_t* entries = apr_table_elts(r->headers_in);
+    const auto* entry = reinterpret_cast<const apr_table_entry_t*>(entries->elts);
+    const char* first = nullptr;
+    for (int i = 0; i < entries->nelts; ++i) {
+        if (entry[i].key != nullptr && strcasecmp(entry[i].key, name) == 0) {
+            if (first != nullptr) {
+                return apr_table_getm(r->pool, r->headers_in, name);
+            }
+            first = entry[i].val;
+        }
+    }
+    return first;
+}
+
 }  // namespace
 
 void remove_look_alikes(request_rec* r, const std::vector<std::string>& names) noexcept
@@ -211,7 +229,7 @@ extern "C" int receive_certificate_headers(request_rec* r)
                                  for (std::size_t i = 0; i < names.size(); ++i) {
                                      // Every line, joined with ", " as httpd joins repeated lines: never only the
                                      // first.
-                                     received[i] = apr_table_getm(r->pool, r->headers_in, names[i].c_str());
+                                     received[i] = every_line(r, names[i].c_str());
                                  }
                                  RequestState::of(r).received = received;
                                  return DECLINED;

@@ -14,12 +14,18 @@ const CacheKey& VerdictKey::shared() const
 
 std::optional<FoundVerdict> MemoryTier::find(const VerdictKey& key, std::int64_t now, request_rec* /*r*/)
 {
-    std::shared_ptr<const Verdict> verdict = cache_.find(key.from(), now);
+    std::int64_t expires = 0;
+    std::shared_ptr<const Verdict> verdict = cache_.find(key.from(), now, &expires);
     status_.count(verdict != nullptr ? Counter::memory_cache_hits : Counter::memory_cache_misses);
     if (verdict == nullptr) {
         return std::nullopt;
     }
-    return FoundVerdict{std::move(verdict), 0};
+    return FoundVerdict{std::move(verdict), expires};
+}
+
+void MemoryTier::count_hit() noexcept
+{
+    status_.count(Counter::memory_cache_hits);
 }
 
 void MemoryTier::store(const VerdictKey& key, const FoundVerdict& found, std::int64_t /*now*/, request_rec* /*r*/)

@@ -58,6 +58,8 @@ public:
     [[nodiscard]] const char* name() const noexcept override { return "cache"; }
     std::optional<FoundVerdict> find(const VerdictKey& key, std::int64_t now, request_rec* r) override;
     void store(const VerdictKey& key, const FoundVerdict& found, std::int64_t now, request_rec* r) override;
+    // A hit answered by a connection's copy of what find() returned (request_verdict.cpp).
+    void count_hit() noexcept;
 
 private:
     VerdictCache& cache_;

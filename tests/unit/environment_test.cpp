@@ -92,6 +92,39 @@ TEST_F(EnvironmentTest, ValuesAreTheRequestsOwnCopies)
     }
 }
 
+// A connection's table (from its second export of the same block on) gives the same entries in the
+// same order, each the request's own copy: none in the table's pool, none in the verdict.
+TEST_F(EnvironmentTest, TheConnectionsTableGivesTheSameEntriesAsTheRequestsOwnCopies)
+{
+    apr_pool_t* connection = nullptr;
+    ASSERT_EQ(apr_pool_create(&connection, pool_), APR_SUCCESS);
+    StandardTable table(connection);
+    export_now(&scope_);
+    const std::vector<std::string> plain = keys();
+    std::vector<std::string> plain_values;
+    plain_values.reserve(plain.size());
+    for (const std::string& key : plain) {
+        plain_values.emplace_back(apr_table_get(env_, key.c_str()));
+    }
+    for (int round = 0; round < 3; ++round) {
+        env_ = apr_table_make(pool_, 8);
+        export_certificate(pool_, env_, &scope_, verdict(), decision(), testing::now(), {true, false}, nullptr, &table);
+        ASSERT_EQ(keys(), plain) << round;
+        const apr_array_header_t* entries = apr_table_elts(env_);
+        for (int i = 0; i < entries->nelts; ++i) {
+            const apr_table_entry_t& entry = APR_ARRAY_IDX(entries, i, apr_table_entry_t);
+            EXPECT_EQ(entry.val, plain_values.at(static_cast<std::size_t>(i))) << entry.key;
+            EXPECT_EQ(apr_table_get(env_, entry.key), entry.val) << entry.key;  // the index holds
+            if (table.base() != nullptr) {
+                const std::string& kept = verdict().variables.block.bytes;
+                EXPECT_FALSE(entry.key >= table.base() && entry.key < table.base() + kept.size()) << entry.key;
+                EXPECT_FALSE(entry.val >= kept.data() && entry.val < kept.data() + kept.size()) << entry.key;
+            }
+        }
+    }
+    EXPECT_NE(table.base(), nullptr);
+}
+
 TEST_F(EnvironmentTest, OnlyTheListedNamesWithArrCertExport)
 {
     const std::vector<std::string> only{"SSL_CLIENT_S_DN_CN"};
