@@ -1,5 +1,7 @@
 #include "dir_config.h"
 
+#include <atomic>
+
 #include "arrcert/verdict_cache.h"
 
 namespace arrcert::httpd {
@@ -88,7 +90,11 @@ DirSettings merge(const DirSettings& outer, const DirSettings& inner)
 
 Scope resolve(const DirSettings& settings)
 {
+    // Counts resolutions, not configurations: only ever compared for equality, never kept
+    // across processes.
+    static std::atomic<std::uint64_t> resolutions{0};
     Scope scope;
+    scope.identity = resolutions.fetch_add(1, std::memory_order_relaxed) + 1;
     if (settings.verify_client) {
         scope.mode = settings.verify_client->mode;
         scope.mode_at = settings.verify_client->at;

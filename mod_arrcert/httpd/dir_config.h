@@ -315,6 +315,10 @@ struct Scope {
     bool partial_chain = false;
     RelayHeaders relay_headers = RelayHeaders::none;
     OcspPolicy ocsp;  // mode off: no OCSP
+    // Unique to this resolution in the process. What outlives a request (a connection's memo)
+    // compares this, never the address: a scope merged for one request lives in its pool, and the
+    // next request's merge may be placed at the same address with other rules.
+    std::uint64_t identity = 0;
 
     // The rules of this scope, with the CRLs in force for the request and the process's online
     // sources (used where the scope fetches CRLs or asks OCSP).

@@ -128,7 +128,7 @@ RequestMemo* make_request_memo(request_rec* initial)
 class ConnectionVerdict {
 public:
     const Runtime* runtime = nullptr;
-    const Scope* scope = nullptr;
+    std::uint64_t scope = 0;                  // Scope::identity: a request's merged scope may reuse an address
     std::shared_ptr<const CrlSnapshot> crls;  // held, so that its address names only it
     std::string values;
     std::string fingerprint;
@@ -138,7 +138,7 @@ public:
     [[nodiscard]] bool answers(const Runtime& asked_runtime, const Scope& asked_scope, const CrlSnapshot* asked_crls,
                                std::string_view asked_values, std::int64_t now) const noexcept
     {
-        return found.verdict != nullptr && runtime == &asked_runtime && scope == &asked_scope &&
+        return found.verdict != nullptr && runtime == &asked_runtime && scope == asked_scope.identity &&
                crls.get() == asked_crls && now <= found.expires && values == asked_values;
     }
 };
@@ -297,7 +297,7 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
     }
     if (auto* memory = dynamic_cast<MemoryTier*>(found.tier); memory != nullptr) {
         on_connection.runtime = &runtime;
-        on_connection.scope = &scope;
+        on_connection.scope = scope.identity;
         on_connection.crls = std::move(crls);
         on_connection.values.assign(values);
         on_connection.fingerprint.assign(fingerprint);

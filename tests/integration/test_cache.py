@@ -1,5 +1,6 @@
 """The verdict cache: a certificate already judged is not parsed again, and a cached verdict never
 crosses rule sets, configurations or CRL generations."""
+import subprocess
 import time
 
 from harness.client import send
@@ -81,3 +82,22 @@ def test_timeout(certs):
         httpd.stop()
 
 
+
+
+def test_a_connection_never_carries_a_verdict_into_another_scope(certs):
+    """One keep-alive connection, the same certificate, two sections whose scopes httpd merges for
+    each request (in the request's pool, so one request's merged scope may lie where the last
+    one's lay): the connection's memo of its last verdict never answers for the other section."""
+    httpd = start(SITE, certs)
+    try:
+        paths = ["/a/", "/a/", "/b/", "/b/", "/a/", "/b/", "/a/", "/a/", "/b/"] * 3
+        each = [argument for path in paths for argument in ("-o", "/dev/null", httpd.url(path))]
+        out = subprocess.run(["curl", "-s", "-w", "%{http_code} %{num_connects}\n",
+                              "-H", f"X-ARR-ClientCert: {certs['alice'].azure_header}", *each],
+                             capture_output=True, text=True, timeout=60, check=True).stdout.split("\n")
+        codes = [line.split()[0] for line in out if line]
+        connects = sum(int(line.split()[1]) for line in out if line)
+        assert connects == 1, "curl did not keep one connection"
+        assert codes == ["200" if path == "/a/" else "403" for path in paths], list(zip(paths, codes))
+    finally:
+        httpd.stop()

@@ -214,7 +214,7 @@ TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
     [[maybe_unused]] const auto& [mode, mode_at, require_at, headers, xfcc_element, max_header_length, clock_skew,
                                   exports, user_name, export_names, accept_unverified, thumbprints, issuers, subjects,
                                   alt_names, trust, crls, revocation, verify_depth, crl_refresh, fetch_crls,
-                                  partial_chain, relay_headers, ocsp] = base;
+                                  partial_chain, relay_headers, ocsp, identity] = base;
 
     CrlFetcher fetcher(1, [](const SourceEvent&, const std::string&) {});
     OcspClient ocsp_client;
@@ -264,6 +264,7 @@ TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
     // the key's other half), what is applied to a verdict after it (the clock skew, the export,
     // the user), how often sources are looked at, and what relayed requests carry.
     EXPECT_FALSE(changes_key([](Scope& s) { s.mode = VerifyMode::require; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.identity = 42; }));  // compared only for equality
     EXPECT_FALSE(changes_key([](Scope& s) { s.mode_at = {"a.conf", 1, "x"}; }));
     EXPECT_FALSE(changes_key([](Scope& s) { s.require_at = Origin{"a.conf", 2, "y"}; }));
     EXPECT_FALSE(changes_key([](Scope& s) { s.headers.name = "X-Other"; }));
