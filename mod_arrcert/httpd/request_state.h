@@ -24,8 +24,8 @@ public:
     // before any other module runs, so nothing httpd adds later is judged.
     const char** received = nullptr;
 
-    // Of this request_rec: whether its section is known (map_to_storage or post_perdir_config
-    // ran; mod_dir's fast redirect brings its subrequest's state, which knows it).
+    // Of this request_rec: whether its section is known (map_to_storage or post_perdir_config ran
+    // for it; mod_dir's fast redirect keeps the request's own state, which knows it already).
     bool scope_known = false;
 
     // Of the chain: what it already judged, made on first use.
