@@ -251,7 +251,7 @@ def test_redirects_and_subrequests_keep_their_own_scope(pki, certs):
         assert json.loads(body)["SSL_CLIENT_S_DN_CN"] == "bob"
 
 
-# --- trying to fool exported_unchanged between settle_environment and export_fixups --------
+# --- trying to fool ExportRecord::stands between the first fixup and the later ones ---------------
 LUA_FORGE = """
 function forge(r)
     local mode = r.headers_in['X-Mode'] or ''
