@@ -30,6 +30,33 @@ bool is_certificate_entry(const apr_table_entry_t& entry) noexcept
 
 constexpr std::size_t max_pending = 128;
 
+// Strings copied one after another into one allocation of the request's pool, each ended by a NUL.
+class StringBlock {
+public:
+    StringBlock(apr_pool_t* pool, std::size_t bytes)
+        : cursor_(static_cast<char*>(apr_palloc(pool, bytes > 0 ? bytes : 1)))
+    {
+    }
+    char* put(std::string_view text) noexcept
+    {
+        char* copied = cursor_;
+        std::memcpy(copied, text.data(), text.size());
+        copied[text.size()] = '\0';
+        cursor_ += text.size() + 1;
+        return copied;
+    }
+
+private:
+    char* cursor_;
+};
+
+// A name and value that live only for the call: copied into the pool on their own.
+void add_copy(apr_pool_t* pool, apr_table_t* env, std::string_view name, std::string_view value)
+{
+    apr_table_addn(env, apr_pstrmemdup(pool, name.data(), name.size()),
+                   apr_pstrmemdup(pool, value.data(), value.size()));
+}
+
 // Every variable, in add_variables' order: the ones made per request first (SSL_CLIENT_VERIFY,
 // SSL_CLIENT_V_REMAIN, the chain's names), then the verdict's own strings. Those of StdEnvVars are
 // copied as the one block the verdict keeps of them. Into an empty environment, with the
@@ -38,10 +65,6 @@ constexpr std::size_t max_pending = 128;
 void add_all(apr_pool_t* pool, apr_table_t*& env, const Verdict& verdict, const Decision& decision, std::int64_t now,
              ExportOptions options, StandardTable* standard)
 {
-    const auto add_copy = [&](std::string_view name, std::string_view value) {
-        apr_table_addn(env, apr_pstrmemdup(pool, name.data(), name.size()),
-                       apr_pstrmemdup(pool, value.data(), value.size()));
-    };
     const bool has_certificate = verdict.kind == Verdict::Kind::judged;
     const CertificateVariables& variables = verdict.variables;
     const std::size_t chain_count = options.certificate ? variables.chain.size() : 0;
@@ -61,20 +84,11 @@ void add_all(apr_pool_t* pool, apr_table_t*& env, const Verdict& verdict, const 
         for (std::size_t i = 0; i < 2 + chain_count; ++i) {
             size += std::strlen(entry[i].key) + 1 + (i >= 2 ? variables.chain[i - 2].size() + 1 : 0);
         }
-        char* cursor = static_cast<char*>(apr_palloc(pool, size));
-        const char* copy = cursor;
-        std::memcpy(cursor, bytes.c_str(), bytes.size() + 1);
-        cursor += bytes.size() + 1;
-        const auto put = [&cursor](std::string_view text) {
-            char* copied = cursor;
-            std::memcpy(copied, text.data(), text.size());
-            copied[text.size()] = '\0';
-            cursor += text.size() + 1;
-            return copied;
-        };
+        StringBlock block(pool, size);
+        const char* copy = block.put(bytes);  // NULs inside: the entries below point into it
         const auto set_copy = [&](apr_table_entry_t& each, std::string_view value) {
-            each.key = put(each.key);
-            each.val = put(value);
+            each.key = block.put(each.key);
+            each.val = block.put(value);
         };
         set_copy(entry[0], verify);
         set_copy(entry[1], remain);
@@ -86,12 +100,12 @@ void add_all(apr_pool_t* pool, apr_table_t*& env, const Verdict& verdict, const 
             entry[i].val = const_cast<char*>(copy + (entry[i].val - standard->base()));
         }
     } else {
-        add_copy("SSL_CLIENT_VERIFY", verify_value(decision));
+        add_copy(pool, env, "SSL_CLIENT_VERIFY", verify_value(decision));
         if (has_certificate) {
-            add_copy("SSL_CLIENT_V_REMAIN", days_remaining(verdict.not_after, now));
+            add_copy(pool, env, "SSL_CLIENT_V_REMAIN", days_remaining(verdict.not_after, now));
         }
         for (std::size_t i = 0; i < chain_count; ++i) {
-            add_copy("SSL_CLIENT_CERT_CHAIN_" + std::to_string(i), variables.chain[i]);
+            add_copy(pool, env, "SSL_CLIENT_CERT_CHAIN_" + std::to_string(i), variables.chain[i]);
         }
         if (has_certificate) {
             const CertificateVariables::Block& block = variables.block;
@@ -102,10 +116,10 @@ void add_all(apr_pool_t* pool, apr_table_t*& env, const Verdict& verdict, const 
         }
     }
     if (has_certificate && !verdict.warning.empty()) {
-        add_copy("ARRCERT_OCSP_SOFT_FAIL", verdict.warning);
+        add_copy(pool, env, "ARRCERT_OCSP_SOFT_FAIL", verdict.warning);
     }
     if (options.certificate) {
-        add_copy("SSL_CLIENT_CERT", variables.pem);
+        add_copy(pool, env, "SSL_CLIENT_CERT", variables.pem);
     }
 }
 
@@ -138,21 +152,13 @@ void add_variables(apr_pool_t* pool, apr_table_t*& env, const Verdict& verdict, 
                              bytes += name.size() + value.size() + 2;
                              return;
                          }
-                         apr_table_addn(env, apr_pstrmemdup(pool, name.data(), name.size()),
-                                        apr_pstrmemdup(pool, value.data(), value.size()));
+                         add_copy(pool, env, name, value);
                      });
-    char* block = static_cast<char*>(apr_palloc(pool, bytes > 0 ? bytes : 1));
-    const auto copy = [&block](std::string_view text) {
-        char* copied = block;
-        std::memcpy(copied, text.data(), text.size());
-        copied[text.size()] = '\0';
-        block += text.size() + 1;
-        return copied;
-    };
+    StringBlock block(pool, bytes);
     for (std::size_t i = 0; i < count; ++i) {
         const Pending& each = pending.at(i);
-        const char* name = copy(each.name);
-        apr_table_addn(env, name, copy(each.value));
+        const char* name = block.put(each.name);
+        apr_table_addn(env, name, block.put(each.value));
     }
 }
 
