@@ -5,8 +5,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
+from harness.scripted import http_server
 from harness.servers import BackgroundServer, free_port, make_workdir
 
 
@@ -99,6 +101,43 @@ class StaticHttp(BackgroundServer):
     def start(self):
         return self.spawn([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", self.dir,
                            str(self.port)], "http.server")
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+class DistributionPoint:
+    """A CRL distribution point that counts: an http.server in a thread of the tests serving the
+    files of its directory (read at each request, so a CRL written there is republished), after
+    `delay` seconds, counting the GETs of each path. stop() takes it down; start() brings it up
+    again on the same port (its URL, in the certificates, stays)."""
+
+    def __init__(self, delay=0.0):
+        self.dir = make_workdir("arrcert-cdp-")
+        self.port = free_port()
+        self.delay = delay
+        self.fetches = {}  # path: GETs received (answered or not)
+        self.httpd = None
+
+    def answer(self, method, path, body):
+        self.fetches[path] = self.fetches.get(path, 0) + 1
+        time.sleep(self.delay)
+        try:
+            with open(os.path.join(self.dir, os.path.basename(path)), "rb") as f:
+                return 200, {"Content-Type": "application/pkix-crl"}, f.read()
+        except OSError:
+            return 404, {}, b""
+
+    def start(self):
+        self.httpd = http_server(self.answer, self.port)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
 
     def url(self, path="/"):
         return f"http://127.0.0.1:{self.port}{path}"

@@ -179,8 +179,12 @@ class Httpd:
     """httpd from the system, the module from the build tree, a config made for each test module."""
 
     def __init__(self, body, mpm="event", modules=(), log_level="info arrcert:debug", with_module=True,
-                 module_first=False, allow_override="AuthConfig"):
+                 module_first=False, allow_override="AuthConfig", children=None):
         self.dir = make_workdir("arrcert-httpd-")
+        # children=N: N processes kept up (event and worker: 4 threads each; prefork: N at all
+        # times), each request's serving process logged (%P) in children.log; see served().
+        # Unset: one process for the threaded MPMs, so that per-process state is predictable.
+        self.children = children
         self.allow_override = allow_override  # the document root's
         self.docroot = os.path.join(self.dir, "htdocs")
         os.makedirs(self.docroot)
@@ -237,13 +241,29 @@ class Httpd:
             f"    AllowOverride {self.allow_override}",
             "    Require all granted",
             "</Directory>",
-            # One child process for the threaded MPMs: per-process state (CRLs) is then predictable.
-            *(["StartServers 2", "MaxRequestWorkers 16"] if self.mpm == "prefork" else
-              ["StartServers 1", "ServerLimit 1", "ThreadsPerChild 16", "MaxRequestWorkers 16",
-               "MinSpareThreads 1", "MaxSpareThreads 16"]),
+            *self.process_layout(),
             textwrap.dedent(body if body is not None else self.body),
         ]
         return "\n".join(line for line in lines if line != "") + "\n"
+
+    def process_layout(self):
+        if self.children is None:
+            # One child process for the threaded MPMs: per-process state (CRLs) is then predictable.
+            return (["StartServers 2", "MaxRequestWorkers 16"] if self.mpm == "prefork" else
+                    ["StartServers 1", "ServerLimit 1", "ThreadsPerChild 16", "MaxRequestWorkers 16",
+                     "MinSpareThreads 1", "MaxSpareThreads 16"])
+        n = self.children
+        layout = ([f"StartServers {n}", f"MinSpareServers {n}", f"MaxSpareServers {n}", f"ServerLimit {n}",
+                   f"MaxRequestWorkers {n}"] if self.mpm == "prefork" else
+                  [f"StartServers {n}", f"ServerLimit {n}", "ThreadsPerChild 4", f"MaxRequestWorkers {4 * n}",
+                   f"MinSpareThreads {4 * n}", f"MaxSpareThreads {4 * n}"])
+        return layout + ['LogFormat "%P %>s %U" arrcert_children', f"CustomLog {self.dir}/children.log arrcert_children"]
+
+    def served(self, since=0):
+        """With `children`: (pid, status, path) of each request logged in children.log, from the
+        `since`th on (len() of an earlier answer)."""
+        lines = self._log("children.log").splitlines()[since:]
+        return [(int(pid), int(status), path) for pid, status, path in (line.split(" ", 2) for line in lines)]
 
     def write_config(self, body=None, name="httpd.conf"):
         path = os.path.join(self.dir, name)
