@@ -87,7 +87,8 @@ demo: deps
 	$(PYTHON) tests/integration/demo.py
 
 # Benchmarks print figures; they are not tests. Micro: Google Benchmark; macro: httpd under wrk;
-# instructions: what the module adds to a cached request, counted by callgrind.
+# instructions: what the module adds to a cached request, counted by callgrind; revocation: CRL
+# fetches and OCSP queries per server for N children.
 bench: deps
 	$(MAKE) all
 	$(BUILD)/arrcert_micro_bench --benchmark_min_time=0.5
@@ -95,6 +96,7 @@ bench: deps
 	$(PYTHON) tests/bench/instructions.py
 	$(PYTHON) tests/bench/hostile.py
 	$(PYTHON) tests/bench/memory.py
+	$(PYTHON) tests/bench/revocation.py
 
 # libFuzzer (clang, ASan, UBSan): each target for FUZZ_SECONDS from seeds made of real certificates.
 fuzz: deps

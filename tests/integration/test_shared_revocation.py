@@ -27,7 +27,8 @@ import pytest
 
 from harness.client import send
 from harness.ocsp import DistributionPoint, OpenSslResponder, ScriptedResponder, wait_until
-from harness.pki import name, now
+from harness.pki import now
+from harness.revocation import PublishingCa, batch
 from harness.servers import Httpd, Redis, make_workdir, write_file
 
 REDIS = "socache_redis_module mod_socache_redis.so"
@@ -38,38 +39,6 @@ CRL_FETCH_TIMEOUT = 10
 SLACK = 3  # seconds: a fetch, a batch of requests, a loaded machine
 WORKERS = 12  # concurrent requests of a batch: more than one process's threads
 LAYOUTS = [("event", 3), ("prefork", 8)]
-
-
-class Ca:
-    """A CA of this module's, whose leaves name its CRL at `cdp` (a DistributionPoint) and, if
-    given, an OCSP responder; fresh() issues a leaf never seen by any server."""
-
-    def __init__(self, pki, label, cdp=None, ocsp_url=None):
-        self.pki, self.label, self.cdp, self.ocsp_url = pki, label, cdp, ocsp_url
-        self.cert = pki.issue(f"sr_{label}_ca", name(("O", "Contoso"), ("CN", f"Shared Revocation {label}")),
-                              ca=True)
-        self.path = f"/{label}.crl"
-        self.issued = 0
-
-    def leaf(self, common_name):
-        self.issued += 1
-        extra = {"crl_url": self.cdp.url(self.path)} if self.cdp else {}
-        return self.pki.issue(f"sr_{self.label}_{self.issued}", name(("O", "Contoso"), ("CN", common_name)),
-                              issuer=self.cert, ocsp_url=self.ocsp_url, **extra)
-
-    def fresh(self, count=1):
-        return [self.leaf(f"fresh-{self.issued}") for _ in range(count)]
-
-    def publish(self, revoked=(), next_update=None, last_update=None):
-        """Writes its CRL where the distribution point serves it; returns its DER."""
-        path = os.path.join(self.cdp.dir, self.path[1:])
-        self.pki.write_crl(path, self.cert, revoked=revoked, next_update=next_update, last_update=last_update,
-                           der=True)
-        return open(path, "rb").read()
-
-    @property
-    def fetches(self):
-        return self.cdp.fetches.get(self.path, 0)
 
 
 def server(ca, *lines, children=3, mpm="event", modules=(), cache="ArrCertCache none", extra=""):
@@ -112,21 +81,6 @@ def status(httpd):
 
 def counters(httpd):
     return status(httpd)["counters"]
-
-
-def batch(httpd, certs, workers=WORKERS):
-    """Sends /r/ with each of `certs` concurrently: (statuses, {pid: [statuses]} of the
-    processes that served them)."""
-    mark = len(httpd.served())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
-        statuses = list(pool.map(lambda cert: send(httpd, "/r/", cert).status, certs))
-    # A request's access log line may follow its response by a moment.
-    wait_until(lambda: len([s for s in httpd.served(mark) if s[2].startswith("/r/")]) >= len(certs), timeout=5)
-    by_pid = {}
-    for pid, answered, path in httpd.served(mark):
-        if path.startswith("/r/"):
-            by_pid.setdefault(pid, []).append(answered)
-    return statuses, by_pid
 
 
 def on_every_child(httpd, certs_of_a_batch, expected, timeout=30):
@@ -172,7 +126,7 @@ def several(pids):
 def test_a_every_child_keeps_the_fetched_crl_until_next_update_while_the_distribution_point_is_down(
         pki, mpm, children):
     cdp = DistributionPoint()
-    ca = Ca(pki, f"a_{mpm}", cdp)
+    ca = PublishingCa(pki, f"a_{mpm}", cdp)
     refresh = 1
     lifetime = refresh + CRL_FETCH_TIMEOUT + 2 * SLACK + 2
     next_update = now() + datetime.timedelta(seconds=lifetime)
@@ -205,7 +159,7 @@ def test_a_every_child_keeps_the_fetched_crl_until_next_update_while_the_distrib
 def test_b_republished_with_a_revocation_and_back_up_every_child_refuses_it(pki):
     refresh = 3
     cdp = DistributionPoint()
-    ca = Ca(pki, "b", cdp)
+    ca = PublishingCa(pki, "b", cdp)
     alice, bob = ca.leaf("alice"), ca.leaf("bob")
     ca.publish()
     httpd = server(ca, *fetching(refresh=refresh))
@@ -236,7 +190,7 @@ def test_b_republished_with_a_revocation_and_back_up_every_child_refuses_it(pki)
 @pytest.mark.parametrize("mpm,children", LAYOUTS)
 def test_c_fifty_concurrent_first_requests_wait_for_one_fetch(pki, mpm, children):
     cdp = DistributionPoint(delay=1.0)  # the fetch lasts a second: the others arrive meanwhile
-    ca = Ca(pki, f"c_{mpm}", cdp)
+    ca = PublishingCa(pki, f"c_{mpm}", cdp)
     ca.publish()
     certs = ca.fresh(50)
     httpd = server(ca, *fetching(), mpm=mpm, children=children)
@@ -258,7 +212,7 @@ def test_c_fifty_concurrent_first_requests_wait_for_one_fetch(pki, mpm, children
 
 # (d) -------------------------------------------------------------------------------------------
 def test_d_two_hundred_requests_over_every_child_make_one_ocsp_query(pki):
-    ca = Ca(pki, "d")
+    ca = PublishingCa(pki, "d")
     responder = ScriptedResponder(ca.cert, "good")
     ca.ocsp_url = responder.url("/")
     alice = ca.leaf("alice")
@@ -277,7 +231,7 @@ def test_d_two_hundred_requests_over_every_child_make_one_ocsp_query(pki):
 
 
 def test_d_two_servers_sharing_redis_make_one_ocsp_query_in_all(pki):
-    ca = Ca(pki, "d_fleet")
+    ca = PublishingCa(pki, "d_fleet")
     responder = ScriptedResponder(ca.cert, "good")
     ca.ocsp_url = responder.url("/")
     carol = ca.leaf("carol")
@@ -311,7 +265,7 @@ def test_d_two_servers_sharing_redis_make_one_ocsp_query_in_all(pki):
 
 # (e) -------------------------------------------------------------------------------------------
 def test_e_the_responder_down_then_up_every_child_accepts_within_the_retry_pause(pki):
-    ca = Ca(pki, "e")
+    ca = PublishingCa(pki, "e")
     responder = ScriptedResponder(ca.cert, "good")
     ca.ocsp_url = responder.url("/")
     frank = ca.leaf("frank")
@@ -334,7 +288,7 @@ def test_e_the_responder_down_then_up_every_child_accepts_within_the_retry_pause
 # (f) -------------------------------------------------------------------------------------------
 def test_f_graceful_restart_under_load_makes_no_fetch_and_refuses_nobody(pki):
     cdp = DistributionPoint()
-    ca = Ca(pki, "f", cdp)
+    ca = PublishingCa(pki, "f", cdp)
     responder = ScriptedResponder(ca.cert, "good")
     ca.ocsp_url = responder.url("/")
     certs = [ca.leaf(f"user{i}") for i in range(4)]
@@ -411,9 +365,9 @@ def plant(httpd, source, target):
 
 def test_g_a_crl_from_another_ca_planted_over_the_fetched_one_changes_no_verdict(pki):
     cdp = DistributionPoint()
-    ca = Ca(pki, "g", cdp)
+    ca = PublishingCa(pki, "g", cdp)
     # Another CA with the same name and another key, and its CRL, which revokes nobody.
-    twin = Ca(pki, "g_twin", cdp)
+    twin = PublishingCa(pki, "g_twin", cdp)
     twin.cert = pki.issue("sr_g_twin_ca", ca.cert.cert.subject, ca=True)
     alice, bob = ca.leaf("alice"), ca.leaf("bob")
     twin_leaf = twin.leaf("twin")
@@ -444,7 +398,7 @@ def test_g_a_crl_from_another_ca_planted_over_the_fetched_one_changes_no_verdict
 
 
 def test_g_an_ocsp_response_for_another_certificate_planted_over_this_ones_changes_no_verdict(pki):
-    ca = Ca(pki, "g_ocsp")
+    ca = PublishingCa(pki, "g_ocsp")
     responder = OpenSslResponder(ca.cert, ca.cert)
     ca.ocsp_url = responder.url("/")
     good, revoked = ca.leaf("good"), ca.leaf("revoked")
