@@ -16,7 +16,6 @@ CA's CRL, another certificate's OCSP response) change no verdict.
 Every server here has `ArrCertCache none`, but (d)'s fleet: no verdict cache hides what the
 revocation state says. Timing bounds are the module's (the first retry pause is 10 s)
 plus a few seconds of slack for a loaded machine."""
-import concurrent.futures
 import datetime
 import json
 import os
@@ -67,6 +66,18 @@ def server(ca, *lines, children=3, mpm="event", modules=(), cache="ArrCertCache 
     httpd.body = body + "\n"
     httpd.add_file("r/index.html", "ok\n")
     return httpd
+
+
+def answered(pki, label, *names, cdp=None, up=True):
+    """A PublishingCa whose leaves name a counting OCSP responder, that responder (started if
+    `up`, good for the CA's leaves named `names`), and those leaves."""
+    ca = PublishingCa(pki, label, cdp)
+    responder = ScriptedResponder(ca.cert, "good")
+    ca.ocsp_url = responder.url("/")
+    leaves = [ca.leaf(common_name) for common_name in names]
+    if up:
+        responder.start(known=[ca.cert, *leaves])
+    return ca, responder, leaves
 
 
 def fetching(refresh=None):
@@ -212,11 +223,7 @@ def test_c_fifty_concurrent_first_requests_wait_for_one_fetch(pki, mpm, children
 
 # (d) -------------------------------------------------------------------------------------------
 def test_d_two_hundred_requests_over_every_child_make_one_ocsp_query(pki):
-    ca = PublishingCa(pki, "d")
-    responder = ScriptedResponder(ca.cert, "good")
-    ca.ocsp_url = responder.url("/")
-    alice = ca.leaf("alice")
-    responder.start(known=[ca.cert, alice])
+    ca, responder, (alice,) = answered(pki, "d", "alice")
     httpd = server(ca, "ArrCertOCSPEnable leaf")
     try:
         httpd.start()
@@ -231,11 +238,7 @@ def test_d_two_hundred_requests_over_every_child_make_one_ocsp_query(pki):
 
 
 def test_d_two_servers_sharing_redis_make_one_ocsp_query_in_all(pki):
-    ca = PublishingCa(pki, "d_fleet")
-    responder = ScriptedResponder(ca.cert, "good")
-    ca.ocsp_url = responder.url("/")
-    carol = ca.leaf("carol")
-    responder.start(known=[ca.cert, carol])
+    ca, responder, (carol,) = answered(pki, "d_fleet", "carol")
     redis = Redis().start()
     secret = os.path.join(make_workdir("arrcert-secret-"), "cache.secret")
     write_file(secret, os.urandom(32).hex() + "\n", 0o600)
@@ -265,10 +268,7 @@ def test_d_two_servers_sharing_redis_make_one_ocsp_query_in_all(pki):
 
 # (e) -------------------------------------------------------------------------------------------
 def test_e_the_responder_down_then_up_every_child_accepts_within_the_retry_pause(pki):
-    ca = PublishingCa(pki, "e")
-    responder = ScriptedResponder(ca.cert, "good")
-    ca.ocsp_url = responder.url("/")
-    frank = ca.leaf("frank")
+    ca, responder, (frank,) = answered(pki, "e", "frank", up=False)
     httpd = server(ca, "ArrCertOCSPEnable leaf", "ArrCertOCSPResponderTimeout 2")
     try:
         httpd.start()
@@ -288,12 +288,8 @@ def test_e_the_responder_down_then_up_every_child_accepts_within_the_retry_pause
 # (f) -------------------------------------------------------------------------------------------
 def test_f_graceful_restart_under_load_makes_no_fetch_and_refuses_nobody(pki):
     cdp = DistributionPoint()
-    ca = PublishingCa(pki, "f", cdp)
-    responder = ScriptedResponder(ca.cert, "good")
-    ca.ocsp_url = responder.url("/")
-    certs = [ca.leaf(f"user{i}") for i in range(4)]
+    ca, responder, certs = answered(pki, "f", "user0", "user1", "user2", "user3", cdp=cdp)
     ca.publish()
-    responder.start(known=[ca.cert, *certs])
     httpd = server(ca, *fetching(), "ArrCertOCSPEnable leaf")
     cdp.start()
     try:
@@ -305,7 +301,7 @@ def test_f_graceful_restart_under_load_makes_no_fetch_and_refuses_nobody(pki):
         def load():
             while not stop.is_set():
                 try:
-                    answers.extend(batch_statuses(httpd, certs))
+                    answers.extend(batch(httpd, certs, workers=len(certs))[0])
                 except Exception as error:  # a request that failed is a finding too
                     failures.append(repr(error))
 
@@ -313,7 +309,7 @@ def test_f_graceful_restart_under_load_makes_no_fetch_and_refuses_nobody(pki):
         mark = len(httpd.served())
         loader.start()
         try:
-            time.sleep(0.5)
+            assert wait_until(lambda: len(answers) >= 3 * len(certs))
             httpd.graceful(httpd.body)
             # Until each of the new children served requests.
             assert wait_until(lambda: len({pid for pid, _, _ in httpd.served(mark)} - before) >= httpd.children,
@@ -331,11 +327,6 @@ def test_f_graceful_restart_under_load_makes_no_fetch_and_refuses_nobody(pki):
         httpd.stop()
         cdp.stop()
         responder.stop()
-
-
-def batch_statuses(httpd, certs):
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(certs)) as pool:
-        return list(pool.map(lambda cert: send(httpd, "/r/", cert).status, certs))
 
 
 # (g) -------------------------------------------------------------------------------------------
