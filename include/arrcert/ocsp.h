@@ -1,6 +1,8 @@
 // OCSP (RFC 6960) for the client's certificate and its intermediates, with mod_ssl's directives'
-// meanings: responses verified by OpenSSL's OCSP functions, answers kept until nextUpdate, one
-// query per certificate at a time, and a responder that is down left alone for a while.
+// meanings: responses verified by OpenSSL's OCSP functions (again by each process that reads them
+// from the share), answers kept until nextUpdate and asked for again before it, one query per
+// certificate at a time for all the processes of a server, and a responder that is down left
+// alone for a pause that grows.
 #pragma once
 
 #include <chrono>
@@ -8,15 +10,21 @@
 #include <functional>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <mutex>
 #include <type_traits>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
+#include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
 #include "arrcert/http_fetch.h"
+#include "arrcert/openssl_ptr.h"
+#include "arrcert/refresh_queue.h"
+#include "arrcert/revocation_share.h"
 #include "arrcert/source_event.h"
 
 namespace arrcert {
@@ -49,9 +57,18 @@ struct OcspStatus {
     std::int64_t valid_until = std::numeric_limits<std::int64_t>::max();  // how long a good answer holds
 };
 
-// One per process, shared by its threads.
+// One per process, shared by its threads; the processes of one server meet in a RevocationShare.
 class OcspClient {
 public:
+    // `share` (null: this process alone) outlives the client; `refresh_percent` of an answer's
+    // window passed, the answer of a certificate seen since is asked for again in the background.
+    explicit OcspClient(RevocationShare* share = nullptr, int refresh_percent = default_refresh_percent);
+    OcspClient(const OcspClient&) = delete;
+    OcspClient& operator=(const OcspClient&) = delete;
+    OcspClient(OcspClient&&) = delete;
+    OcspClient& operator=(OcspClient&&) = delete;
+    ~OcspClient();  // stops the background queries
+
     // The status of `certificate`, issued by `issuer`, at `now`; `store` verifies the responder.
     OcspStatus check(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy, std::int64_t now);
 
@@ -69,12 +86,38 @@ private:
         OcspStatus status;
         std::int64_t this_update = 0;
         std::int64_t next_update = -1;  // -1: none
+        std::int64_t obtained = 0;      // when it was asked for (by whichever process)
     };
-    static Answer query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
-                        const std::string& url, std::int64_t now);
+    // What one certificate's query needs, kept for its background refresh.
+    struct Subject {
+        X509Ptr certificate;
+        X509Ptr issuer;
+        X509StorePtr store;
+        OcspPolicy policy;
+        std::string url;
+        std::string name;  // in the share
+    };
+    // A query: its answer, and the response's bytes when it answered (good or revoked).
+    struct Asked {
+        Answer answer;
+        std::string response;
+    };
+    static Asked ask(const Subject& subject, std::int64_t now);
+    // A response read as an answer about the subject's certificate. `request`: the nonce to match.
+    static Answer judge(std::string_view response, const Subject& subject, std::int64_t now,
+                        OCSP_REQUEST* request);
+    // The share's answer, the fleet's, else the responder's (under the share's lock). Nothing when
+    // `background` and another process is at it.
+    std::optional<Answer> obtain(const Subject& subject, std::int64_t now, bool background);
+    [[nodiscard]] std::int64_t refresh_at(const Answer& answer) const noexcept;
+    [[nodiscard]] static bool answered(const Answer& answer) noexcept;
     [[nodiscard]] static bool still_valid(const Answer& answer, const OcspPolicy& policy, std::int64_t now);
     static std::chrono::steady_clock::duration busy_threshold(const OcspPolicy& policy);
     void release(const std::string& url);
+    void keep(const std::string& key, const Answer& answer, const OcspPolicy& policy, std::int64_t now);  // under mutex_
+    void plan(const std::string& key, const Subject& subject, const Answer& answer);                   // under mutex_
+    void refresh_in_background(const std::string& key);
+    void report(const std::string& url, const Answer& answer, std::int64_t ended, int failures) const;
 
     // The queries in flight to one responder: since when some are, and when one last ended.
     struct Busy {
@@ -83,14 +126,19 @@ private:
         std::chrono::steady_clock::time_point answered;
     };
 
+    RevocationShare own_share_;
+    RevocationShare* share_;
+    int refresh_percent_;
     std::mutex mutex_;
     std::condition_variable answered_;
     std::unordered_map<std::string, Answer> answers_;  // by certificate ID, responder and policy
     std::unordered_set<std::string> in_flight_;
     std::unordered_map<std::string, std::int64_t> down_until_;  // responder URL: back-off end
     std::unordered_map<std::string, Busy> busy_;                // responder URL
+    std::unordered_map<std::string, Subject> planned_;          // by answer key: background refreshes
     std::function<void(const SourceEvent&)> report_;
     NoticeLog notice_;
+    RefreshQueue refreshes_;  // last: stopped first
 };
 
 }  // namespace arrcert

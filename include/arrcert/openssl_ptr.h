@@ -31,6 +31,7 @@ struct CertificateStackDeleter {
 };
 using CertificateStackPtr = std::unique_ptr<STACK_OF(X509), CertificateStackDeleter>;
 using CrlPtr = OpenSslPtr<X509_CRL, X509_CRL_free>;
+using X509StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
 using BioPtr = OpenSslPtr<BIO, BIO_free_all>;
 using BignumPtr = OpenSslPtr<BIGNUM, BN_free>;
 using GeneralNamesPtr = OpenSslPtr<GENERAL_NAMES, GENERAL_NAMES_free>;

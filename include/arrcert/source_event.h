@@ -18,6 +18,8 @@ struct SourceEvent {
     std::int64_t at = 0;            // UTC seconds
     std::int64_t next_update = -1;  // -1: none known
     std::string_view error;         // when !ok: fixed text, never a client's
+    std::int64_t next_refresh = -1;  // when it is fetched again (-1: not planned)
+    int failures = 0;                // failed in a row, on every process of the server
 };
 
 }  // namespace arrcert

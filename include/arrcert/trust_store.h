@@ -19,7 +19,6 @@
 
 namespace arrcert {
 
-using X509StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
 using X509NamePtr = OpenSslPtr<X509_NAME, X509_NAME_free>;
 
 // mod_ssl's SSLVerifyDepth: how many certificates may stand above the leaf, the root included.

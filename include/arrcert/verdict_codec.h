@@ -46,4 +46,12 @@ struct OpenedVerdict {
 // Null when the bytes are not an entry sealed under this key and secret.
 std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKey& key, const CacheSeal& seal);
 
+// Any bytes (a fetched CRL, an OCSP response) sealed the same way, with their expiry.
+std::string seal_bytes(std::string_view bytes, std::int64_t expires, const CacheKey& key, const CacheSeal& seal);
+struct OpenedBytes {
+    std::string bytes;
+    std::int64_t expires = 0;
+};
+std::optional<OpenedBytes> open_bytes(std::string_view sealed, const CacheKey& key, const CacheSeal& seal);
+
 }  // namespace arrcert

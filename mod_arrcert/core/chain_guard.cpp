@@ -17,13 +17,12 @@ namespace arrcert {
 namespace {
 
 using StoreContextPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
-using StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
 
 // OpenSSL's own revocation check, which a store without its own check gives a context.
 X509_STORE_CTX_check_revocation_fn openssl_check_revocation() noexcept
 {
     static const X509_STORE_CTX_check_revocation_fn check = [] {
-        const StorePtr store(X509_STORE_new());
+        const X509StorePtr store(X509_STORE_new());
         const StoreContextPtr context(X509_STORE_CTX_new());
         X509_STORE_CTX_check_revocation_fn found = nullptr;
         if (store && context && X509_STORE_CTX_init(context.get(), store.get(), nullptr, nullptr) == 1) {

@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <ctime>
 #include <optional>
 
 #include "arrcert/certificate.h"
@@ -42,22 +43,16 @@ std::string key_digest(X509* issuer)
 
 }  // namespace
 
-CrlFetcher::CrlFetcher(int timeout_seconds, Report report)
-    : timeout_seconds_(timeout_seconds), report_(std::move(report))
+CrlFetcher::CrlFetcher(int timeout_seconds, Report report, RevocationShare* share, int refresh_percent)
+    : timeout_seconds_(timeout_seconds),
+      refresh_percent_(refresh_percent),
+      report_(std::move(report)),
+      share_(share != nullptr ? share : &own_share_),
+      refreshes_([this](const std::string& id) { refresh_in_background(id); })
 {
 }
 
-CrlFetcher::~CrlFetcher()
-{
-    {
-        const std::lock_guard lock(mutex_);
-        stopping_ = true;
-    }
-    work_.notify_all();
-    if (worker_.joinable()) {
-        worker_.join();
-    }
-}
+CrlFetcher::~CrlFetcher() = default;
 
 std::vector<std::string> CrlFetcher::distribution_points(X509* certificate, std::vector<std::string>* refused)
 {
@@ -94,80 +89,160 @@ void CrlFetcher::notice_to(NoticeLog notice)
     notice_ = std::move(notice);
 }
 
-void CrlFetcher::fetch(const std::string& id, const std::string& url, X509* issuer, std::int64_t now)
+Result<CrlFetcher::Taken> CrlFetcher::verified(const std::string& bytes, X509* issuer, std::int64_t now)
 {
-    const Result<std::string> body = http_get(url, {timeout_seconds_, crl_max_bytes});
+    Taken taken;
+    taken.crl = parse_crl(bytes);
     std::string problem;
-    CrlPtr crl;
-    std::int64_t next_update = 0;
-    if (!body) {
-        problem = body.error();
-    } else if (crl = parse_crl(body.value()); !crl) {
+    if (!taken.crl) {
         problem = "not a CRL";
-    } else if (issuer == nullptr || X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer)) != 0 ||
-               X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer)) != 1) {
+    } else if (issuer == nullptr ||
+               X509_NAME_cmp(X509_CRL_get_issuer(taken.crl.get()), X509_get_subject_name(issuer)) != 0 ||
+               X509_CRL_verify(taken.crl.get(), X509_get0_pubkey(issuer)) != 1) {
         problem = "not signed by the certificate's issuer";
-    } else if (next_update = epoch_seconds_or(X509_CRL_get0_nextUpdate(crl.get()), now + 86400);
-               next_update <= now || epoch_seconds_or(X509_CRL_get0_lastUpdate(crl.get()), now) > now + 300) {
+    } else if (taken.next_update = epoch_seconds_or(X509_CRL_get0_nextUpdate(taken.crl.get()), now + 86400),
+               taken.this_update = epoch_seconds_or(X509_CRL_get0_lastUpdate(taken.crl.get()), now);
+               taken.next_update <= now || taken.this_update > now + 300) {
         problem = "outside its validity period (lastUpdate to nextUpdate)";
     }
     ERR_clear_error();
+    if (!problem.empty()) {
+        return Result<Taken>::failure(problem);
+    }
+    return taken;
+}
+
+void CrlFetcher::adopt(Entry& entry, Taken taken, std::int64_t fetched_at, std::int64_t stamp)
+{
+    entry.stamp = stamp;
+    // Never back to an older CRL, wherever it came from.
+    if (!entry.crl || taken.this_update > entry.this_update ||
+        (taken.this_update == entry.this_update && fetched_at >= entry.fetched_at)) {
+        entry.crl = std::move(taken.crl);
+        entry.this_update = taken.this_update;
+        entry.next_update = taken.next_update;
+        entry.fetched_at = fetched_at;
+    }
+}
+
+void CrlFetcher::plan(const Entry& entry, const std::string& id, std::int64_t not_before)
+{
+    if (entry.crl) {
+        refreshes_.at(std::max(not_before, next_refresh(entry.fetched_at, entry.this_update, entry.next_update,
+                                                        entry.refresh_seconds, refresh_percent_)),
+                      id);
+    }
+}
+
+void CrlFetcher::refresh_in_background(const std::string& id)
+{
     {
         const std::lock_guard lock(mutex_);
-        Entry& entry = entries_[id];
-        entry.fetching = false;
-        if (problem.empty()) {
-            entry.crl = std::move(crl);
-            entry.next_update = next_update;
-            entry.fetched_at = now;
-        } else {
-            entry.fetched_at = now;  // the next attempt waits for the refresh interval
+        const auto found = entries_.find(id);
+        if (found == entries_.end() || found->second.busy) {
+            return;
         }
+        found->second.busy = true;
     }
-    if (!problem.empty()) {
-        report_({SourceKind::crl_fetch, url, false, now, -1, problem},
-                "CRL from " + url + " not taken: " + problem + "; the last good one stays until its nextUpdate");
-    } else {
-        report_({SourceKind::crl_fetch, url, true, now, next_update, {}}, "CRL fetched from " + url);
-    }
+    renew(id, static_cast<std::int64_t>(std::time(nullptr)), true, std::chrono::milliseconds(0));
 }
 
-void CrlFetcher::schedule(const std::string& id)
+void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std::chrono::milliseconds wait)
 {
-    // Under mutex_.
-    queue_.push_back(id);
-    if (!worker_.joinable()) {
-        worker_ = std::thread([this] { run_background(); });
-    }
-    work_.notify_one();
-}
-
-void CrlFetcher::run_background()
-{
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-        if (queue_.empty()) {
-            work_.wait(lock);
-            continue;
-        }
-        const std::string id = std::move(queue_.front());
-        queue_.pop_front();
+    std::string url;
+    std::string name;
+    X509Ptr issuer;
+    std::int64_t refresh_seconds = 0;
+    {
+        const std::lock_guard lock(mutex_);
         const Entry& entry = entries_[id];
-        const std::string url = entry.url;
-        X509* issuer = entry.issuer.get();
-        if (issuer != nullptr) {
-            X509_up_ref(issuer);
-        }
-        const X509Ptr held(issuer);
-        lock.unlock();
-        try {
-            fetch(id, url, issuer, static_cast<std::int64_t>(std::time(nullptr)));
-        } catch (...) {
-            const std::lock_guard relock(mutex_);
-            entries_[id].fetching = false;
-        }
-        lock.lock();
+        url = entry.url;
+        name = entry.name;
+        X509_up_ref(entry.issuer.get());
+        issuer.reset(entry.issuer.get());
+        refresh_seconds = entry.refresh_seconds;
     }
+    // Leaves the entry settled, and its next refresh planned, however this ends.
+    struct Settle {
+        CrlFetcher& fetcher;
+        const std::string& id;
+        std::int64_t not_before;  // a refresh that failed or found another process at it waits
+        ~Settle()
+        {
+            {
+                const std::lock_guard lock(fetcher.mutex_);
+                Entry& entry = fetcher.entries_[id];
+                entry.busy = false;
+                fetcher.plan(entry, id, not_before);
+            }
+            fetcher.settled_.notify_all();
+        }
+    } settle{*this, id, now + 1};
+
+    const auto from_share = [&](std::int64_t at) {
+        // What another process of the server brought: taken when newer, and enough when not due.
+        std::optional<RevocationShare::Document> document = share_->read(name, crl_max_bytes);
+        if (!document) {
+            return false;
+        }
+        Result<Taken> taken = verified(document->bytes, issuer.get(), at);
+        const std::lock_guard lock(mutex_);
+        Entry& entry = entries_[id];
+        if (!taken) {
+            entry.stamp = document->stamp;
+            return false;
+        }
+        adopt(entry, std::move(taken.value()), document->written, document->stamp);
+        return entry.crl && next_refresh(entry.fetched_at, entry.this_update, entry.next_update, refresh_seconds,
+                                         refresh_percent_) > at;
+    };
+    if (!fetch) {
+        from_share(now);
+        return;
+    }
+    const std::optional<RevocationShare::Lock> held = share_->lock(name, wait);
+    now = std::max(now, static_cast<std::int64_t>(std::time(nullptr)));
+    if (!held) {
+        settle.not_before = now + 2;  // another process is fetching it: its file is read then
+        return;
+    }
+    if (from_share(now)) {
+        return;
+    }
+    if (std::optional<std::string> bytes = share_->from_fleet(name, now)) {
+        // Another server's fetch, verified here as if fetched.
+        if (Result<Taken> taken = verified(*bytes, issuer.get(), now)) {
+            share_->write(name, *bytes, now, 0);
+            const std::lock_guard lock(mutex_);
+            adopt(entries_[id], std::move(taken.value()), now, share_->stamp(name));
+            return;
+        }
+    }
+    if (const std::int64_t next_attempt = share_->attempts(name).next_attempt; next_attempt > now) {
+        settle.not_before = next_attempt;  // a failed fetch pauses every process
+        return;
+    }
+    const Result<std::string> body = http_get(url, {timeout_seconds_, crl_max_bytes});
+    Result<Taken> taken = body ? verified(body.value(), issuer.get(), now) : Result<Taken>::failure(body.error());
+    if (!taken) {
+        const RevocationShare::Attempts attempts = share_->failed(name, now);
+        settle.not_before = attempts.next_attempt;
+        report_({SourceKind::crl_fetch, url, false, now, -1, taken.error(), attempts.next_attempt, attempts.failures},
+                "CRL from " + url + " not taken: " + taken.error() +
+                    "; the last good one stays until its nextUpdate; tried again in " +
+                    std::to_string(attempts.next_attempt - now) + " s");
+        return;
+    }
+    const std::int64_t next_update = taken.value().next_update;
+    const std::int64_t refresh =
+        next_refresh(now, taken.value().this_update, next_update, refresh_seconds, refresh_percent_);
+    share_->write(name, body.value(), now, std::min(next_update, refresh));
+    share_->succeeded(name);
+    {
+        const std::lock_guard lock(mutex_);
+        adopt(entries_[id], std::move(taken.value()), now, share_->stamp(name));
+    }
+    report_({SourceKind::crl_fetch, url, true, now, next_update, {}, refresh, 0}, "CRL fetched from " + url);
 }
 
 CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int64_t now, std::int64_t refresh_seconds,
@@ -213,24 +288,37 @@ CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int
             entry.issuer.reset(issuer);
             entry.url = url;
             entry.issuer_key = issuer_key;
+            entry.name = RevocationShare::name_for("crl", id);
         }
-        if (!entry.crl && !entry.fetching && (entry.fetched_at == 0 || now >= entry.fetched_at + refresh_seconds)) {
-            // Never fetched (or the last attempt failed long enough ago): this request fetches it.
-            entry.fetching = true;
-            lock.unlock();
-            try {
-                fetch(id, url, issuer, now);
-            } catch (...) {
-                const std::lock_guard relock(mutex_);
-                entries_[id].fetching = false;
-                throw;
+        entry.refresh_seconds = refresh_seconds;
+        if (!entry.busy && entry.looked_at != now) {
+            // A newer CRL another process fetched: looked for at most once a second (a stat).
+            entry.looked_at = now;
+            if (const std::int64_t stamp = share_->stamp(entry.name); stamp != 0 && stamp != entry.stamp) {
+                entry.busy = true;
+                lock.unlock();
+                renew(id, now, false, {});
+                lock.lock();
             }
-            lock.lock();
-        } else if (entry.crl && !entry.fetching && now >= entry.fetched_at + refresh_seconds && !stopping_) {
-            entries_[id].fetching = true;
-            schedule(id);
         }
-        if (const Entry& current = entries_[id]; !current.crl || current.next_update <= now) {
+        const auto current = [&] {
+            const Entry& held = entries_[id];
+            return held.crl && held.next_update > now;
+        };
+        if (!current()) {
+            // Nobody has it: this request fetches it, or waits (at most the timeout) for the one
+            // that does, in this process or another.
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds_);
+            if (entries_[id].busy) {
+                settled_.wait_until(lock, deadline, [&] { return !entries_[id].busy; });
+            } else {
+                entries_[id].busy = true;
+                lock.unlock();
+                renew(id, now, true, std::chrono::seconds(timeout_seconds_));
+                lock.lock();
+            }
+        }
+        if (!current()) {
             found.incomplete = true;
         }
     }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <optional>
 
 #include "arrcert/certificate.h"
 #include "arrcert/openssl_ptr.h"
@@ -70,6 +71,15 @@ std::string OcspClient::responder_url(X509* certificate, const OcspPolicy& polic
     return is_fetchable_url(url) ? url : std::string();
 }
 
+OcspClient::OcspClient(RevocationShare* share, int refresh_percent)
+    : share_(share != nullptr ? share : &own_share_),
+      refresh_percent_(refresh_percent),
+      refreshes_([this](const std::string& key) { refresh_in_background(key); })
+{
+}
+
+OcspClient::~OcspClient() = default;
+
 std::chrono::steady_clock::duration OcspClient::busy_threshold(const OcspPolicy& policy)
 {
     // Longer than a responder that works takes; shorter than the timeout.
@@ -85,41 +95,33 @@ void OcspClient::release(const std::string& url)
     busy.answered = std::chrono::steady_clock::now();
 }
 
+bool OcspClient::answered(const Answer& answer) noexcept
+{
+    return answer.status.kind == OcspStatus::Kind::good || answer.status.kind == OcspStatus::Kind::revoked;
+}
+
 bool OcspClient::still_valid(const Answer& answer, const OcspPolicy& policy, std::int64_t now)
 {
     // As OCSP_check_validity: the maximum age counts without the skew.
-    const bool from_responder =
-        answer.status.kind == OcspStatus::Kind::good || answer.status.kind == OcspStatus::Kind::revoked;
     return now < answer.status.valid_until &&
-           (policy.max_age < 0 || !from_responder || now <= answer.this_update + policy.max_age);
+           (policy.max_age < 0 || !answered(answer) || now <= answer.this_update + policy.max_age);
 }
 
-OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
-                                     const std::string& url, std::int64_t now)
+std::int64_t OcspClient::refresh_at(const Answer& answer) const noexcept
+{
+    // At the refresh percent of the answer's window; one obtained past that point, halfway to its end.
+    const std::int64_t end = answer.status.valid_until;
+    return next_refresh(answer.obtained, answer.this_update, end,
+                        std::max<std::int64_t>(first_retry_seconds, (end - answer.obtained) / 2), refresh_percent_);
+}
+
+OcspClient::Answer OcspClient::judge(std::string_view response_bytes, const Subject& subject, std::int64_t now,
+                                     OCSP_REQUEST* request)
 {
     using Kind = OcspStatus::Kind;
-    OcspRequestPtr request(OCSP_REQUEST_new());
-    OcspCertIdPtr id(OCSP_cert_to_id(nullptr, certificate, issuer));
-    if (!request || !id) {
-        ERR_clear_error();
-        return {status(Kind::invalid, "cannot make an OCSP request for the certificate")};
-    }
-    OCSP_CERTID* sent_id = OCSP_CERTID_dup(id.get());
-    if (sent_id == nullptr || OCSP_request_add0_id(request.get(), sent_id) == nullptr ||
-        (policy.use_nonce && OCSP_request_add1_nonce(request.get(), nullptr, -1) != 1)) {
-        OCSP_CERTID_free(sent_id);
-        ERR_clear_error();
-        throw std::bad_alloc();
-    }
-    const std::string body = der_of(request.get(), i2d_OCSP_REQUEST);
-    const HttpLimits limits{policy.timeout_seconds, ocsp_max_response_bytes};
-    const Result<std::string> answer =
-        http_post(url, "application/ocsp-request", body, "application/ocsp-response", limits);
-    if (!answer) {
-        return {status(Kind::unreachable, "OCSP responder unreachable")};
-    }
-    const auto* data = reinterpret_cast<const unsigned char*>(answer.value().data());
-    OcspResponsePtr response(d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(answer.value().size())));
+    const OcspPolicy& policy = subject.policy;
+    const auto* data = reinterpret_cast<const unsigned char*>(response_bytes.data());
+    OcspResponsePtr response(d2i_OCSP_RESPONSE(nullptr, &data, static_cast<long>(response_bytes.size())));
     if (!response) {
         ERR_clear_error();
         return {status(Kind::invalid, "OCSP response malformed")};
@@ -136,7 +138,7 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
         ERR_clear_error();
         return {status(Kind::invalid, "OCSP response malformed")};
     }
-    if (policy.use_nonce && OCSP_check_nonce(request.get(), basic.get()) != 1) {
+    if (request != nullptr && policy.use_nonce && OCSP_check_nonce(request, basic.get()) != 1) {
         ERR_clear_error();
         return {status(Kind::invalid, "OCSP response nonce does not match the request")};
     }
@@ -145,20 +147,21 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
     // carried in the response is verified up to the store, with id-kp-OCSPSigning.
     CertificateStackPtr signers(policy.responder_certs != nullptr ? sk_X509_dup(policy.responder_certs)
                                                                   : sk_X509_new_null());
-    if (!signers || sk_X509_push(signers.get(), issuer) == 0) {
+    if (!signers || sk_X509_push(signers.get(), subject.issuer.get()) == 0) {
         throw std::bad_alloc();
     }
-    if (OCSP_basic_verify(basic.get(), signers.get(), store, OCSP_TRUSTOTHER) != 1) {
+    if (OCSP_basic_verify(basic.get(), signers.get(), subject.store.get(), OCSP_TRUSTOTHER) != 1) {
         ERR_clear_error();
         return {status(Kind::invalid, "OCSP response signature not verified")};
     }
+    OcspCertIdPtr id(OCSP_cert_to_id(nullptr, subject.certificate.get(), subject.issuer.get()));
     int cert_status = 0;
     int reason = 0;
     ASN1_GENERALIZEDTIME* revoked_at = nullptr;
     ASN1_GENERALIZEDTIME* this_update = nullptr;
     ASN1_GENERALIZEDTIME* next_update = nullptr;
-    if (OCSP_resp_find_status(basic.get(), id.get(), &cert_status, &reason, &revoked_at, &this_update, &next_update) !=
-        1) {
+    if (!id || OCSP_resp_find_status(basic.get(), id.get(), &cert_status, &reason, &revoked_at, &this_update,
+                                     &next_update) != 1) {
         ERR_clear_error();
         return {status(Kind::invalid, "OCSP response does not cover the certificate")};
     }
@@ -169,6 +172,7 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
     Answer result;
     result.this_update = epoch_seconds_or(this_update, now);
     result.next_update = epoch_seconds_or(next_update, -1);
+    result.obtained = now;
     std::int64_t until = result.next_update >= 0 ? result.next_update + policy.time_skew : now + default_answer_seconds;
     if (policy.max_age >= 0) {
         until = std::min(until, result.this_update + policy.max_age);
@@ -181,6 +185,175 @@ OcspClient::Answer OcspClient::query(X509* certificate, X509* issuer, X509_STORE
         default: result.status = status(Kind::invalid, "OCSP responder does not know the certificate"); break;
     }
     return result;
+}
+
+OcspClient::Asked OcspClient::ask(const Subject& subject, std::int64_t now)
+{
+    using Kind = OcspStatus::Kind;
+    OcspRequestPtr request(OCSP_REQUEST_new());
+    OcspCertIdPtr id(OCSP_cert_to_id(nullptr, subject.certificate.get(), subject.issuer.get()));
+    if (!request || !id) {
+        ERR_clear_error();
+        return {{status(Kind::invalid, "cannot make an OCSP request for the certificate")}, {}};
+    }
+    OCSP_CERTID* sent_id = OCSP_CERTID_dup(id.get());
+    if (sent_id == nullptr || OCSP_request_add0_id(request.get(), sent_id) == nullptr ||
+        (subject.policy.use_nonce && OCSP_request_add1_nonce(request.get(), nullptr, -1) != 1)) {
+        OCSP_CERTID_free(sent_id);
+        ERR_clear_error();
+        throw std::bad_alloc();
+    }
+    const std::string body = der_of(request.get(), i2d_OCSP_REQUEST);
+    const HttpLimits limits{subject.policy.timeout_seconds, ocsp_max_response_bytes};
+    Result<std::string> response =
+        http_post(subject.url, "application/ocsp-request", body, "application/ocsp-response", limits);
+    if (!response) {
+        return {{status(Kind::unreachable, "OCSP responder unreachable")}, {}};
+    }
+    Asked asked{judge(response.value(), subject, now, request.get()), {}};
+    if (answered(asked.answer)) {
+        asked.response = std::move(response.value());
+    }
+    return asked;
+}
+
+std::optional<OcspClient::Answer> OcspClient::obtain(const Subject& subject, std::int64_t now, bool background)
+{
+    using Kind = OcspStatus::Kind;
+    // Another process's answer (re-verified here; its nonce was checked by the process that asked):
+    // enough when current, unless a refresh is what is wanted.
+    const auto from_share = [&](std::int64_t at) -> std::optional<Answer> {
+        const std::optional<RevocationShare::Document> document = share_->read(subject.name, ocsp_max_response_bytes);
+        if (!document) {
+            return std::nullopt;
+        }
+        Answer answer = judge(document->bytes, subject, at, nullptr);
+        answer.obtained = document->written;
+        if (!answered(answer) || !still_valid(answer, subject.policy, at) || (background && refresh_at(answer) <= at)) {
+            return std::nullopt;
+        }
+        return answer;
+    };
+    if (!background) {
+        if (std::optional<Answer> shared = from_share(now)) {
+            return shared;
+        }
+    }
+    const std::optional<RevocationShare::Lock> held = share_->lock(
+        subject.name, background ? std::chrono::seconds(0) : std::chrono::seconds(subject.policy.timeout_seconds));
+    now = std::max(now, static_cast<std::int64_t>(std::time(nullptr)));
+    if (!held) {
+        if (background) {
+            return std::nullopt;
+        }
+        return Answer{{Kind::unreachable, "OCSP responder did not answer in time", now + ocsp_backoff_seconds}};
+    }
+    if (std::optional<Answer> shared = from_share(now)) {
+        return shared;
+    }
+    if (const std::optional<std::string> bytes = share_->from_fleet(subject.name, now)) {
+        Answer answer = judge(*bytes, subject, now, nullptr);
+        if (answered(answer) && still_valid(answer, subject.policy, now) && (!background || refresh_at(answer) > now)) {
+            share_->write(subject.name, *bytes, now, 0);
+            return answer;
+        }
+    }
+    const std::string responder = RevocationShare::name_for("responder", subject.url);
+    if (const RevocationShare::Attempts attempts = share_->attempts(responder); attempts.next_attempt > now) {
+        return Answer{{Kind::unreachable, "OCSP responder unreachable (retried after a pause)", attempts.next_attempt}};
+    }
+    Asked asked = ask(subject, now);
+    // From when the query ended, not when the request began: a query may take the whole timeout.
+    const std::int64_t ended = std::max(now, static_cast<std::int64_t>(std::time(nullptr)));
+    Answer& answer = asked.answer;
+    answer.obtained = ended;
+    int failures = 0;
+    if (answer.status.kind == Kind::unreachable) {
+        const RevocationShare::Attempts attempts = share_->failed(responder, ended);
+        answer.status.valid_until = attempts.next_attempt;
+        failures = attempts.failures;
+    } else {
+        share_->succeeded(responder);
+        if (answer.status.kind == Kind::invalid) {
+            answer.status.valid_until = ended + ocsp_backoff_seconds;  // not asked again at once
+        } else {
+            share_->write(subject.name, asked.response, ended, std::min(answer.status.valid_until, refresh_at(answer)));
+        }
+    }
+    report(subject.url, answer, ended, failures);
+    return answer;
+}
+
+void OcspClient::report(const std::string& url, const Answer& answer, std::int64_t ended, int failures) const
+{
+    if (report_) {
+        const bool ok = answered(answer);
+        report_({SourceKind::ocsp_responder, url, ok, ended, ok ? answer.next_update : -1,
+                 ok ? std::string_view() : std::string_view(answer.status.reason), ok ? -1 : answer.status.valid_until,
+                 failures});
+    }
+}
+
+void OcspClient::keep(const std::string& key, const Answer& answer, const OcspPolicy& policy, std::int64_t now)
+{
+    if (answers_.size() >= max_answers) {
+        std::erase_if(answers_, [&](const auto& entry) { return !still_valid(entry.second, policy, now); });
+        if (answers_.size() >= max_answers) {
+            answers_.clear();
+        }
+    }
+    answers_[key] = answer;
+}
+
+void OcspClient::plan(const std::string& key, const Subject& subject, const Answer& answer)
+{
+    if (!answered(answer) || planned_.contains(key) || planned_.size() >= max_answers) {
+        return;
+    }
+    Subject& kept = planned_[key];
+    X509_up_ref(subject.certificate.get());
+    kept.certificate.reset(subject.certificate.get());
+    X509_up_ref(subject.issuer.get());
+    kept.issuer.reset(subject.issuer.get());
+    X509_STORE_up_ref(subject.store.get());
+    kept.store.reset(subject.store.get());
+    kept.policy = subject.policy;
+    kept.url = subject.url;
+    kept.name = subject.name;
+    refreshes_.at(refresh_at(answer), key);
+}
+
+void OcspClient::refresh_in_background(const std::string& key)
+{
+    Subject subject;
+    {
+        const std::lock_guard lock(mutex_);
+        const auto found = planned_.find(key);
+        if (found == planned_.end() || in_flight_.contains(key)) {
+            return;
+        }
+        subject = std::move(found->second);
+        planned_.erase(found);
+        in_flight_.insert(key);
+    }
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    std::optional<Answer> answer;
+    try {
+        answer = obtain(subject, now, true);
+    } catch (...) {
+        answer.reset();
+    }
+    const std::lock_guard lock(mutex_);
+    in_flight_.erase(key);
+    if (answer && answered(*answer)) {
+        keep(key, *answer, subject.policy, now);
+    } else if (!answer && answers_.contains(key) && !planned_.contains(key)) {
+        // Another process is asking: its answer is read from the share in a moment.
+        planned_.emplace(key, std::move(subject));
+        refreshes_.at(now + 2, key);
+    }
+    // A failed refresh leaves the answer in hand until it expires; a request then asks again.
+    answered_.notify_all();
 }
 
 OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store, const OcspPolicy& policy,
@@ -202,13 +375,25 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
         ERR_clear_error();
         return status(OcspStatus::Kind::invalid, "cannot make an OCSP request for the certificate");
     }
-    const std::string key = der_of(id.get(), i2d_OCSP_CERTID) + '\n' + url + '\n' + (policy.use_nonce ? "n" : "-") +
+    const std::string certificate_id = der_of(id.get(), i2d_OCSP_CERTID);
+    const std::string key = certificate_id + '\n' + url + '\n' + (policy.use_nonce ? "n" : "-") +
                             std::to_string(policy.time_skew) + std::to_string(policy.max_age) +
                             policy.responder_certs_identity;
+    Subject subject;
+    X509_up_ref(certificate);
+    subject.certificate.reset(certificate);
+    X509_up_ref(issuer);
+    subject.issuer.reset(issuer);
+    X509_STORE_up_ref(store);
+    subject.store.reset(store);
+    subject.policy = policy;
+    subject.url = url;
+    subject.name = RevocationShare::name_for("ocsp", certificate_id + '\n' + url);
 
     std::unique_lock lock(mutex_);
     for (;;) {
         if (const auto found = answers_.find(key); found != answers_.end() && still_valid(found->second, policy, now)) {
+            plan(key, subject, found->second);  // a certificate seen: its answer is kept current
             return found->second.status;
         }
         if (const auto down = down_until_.find(url); down != down_until_.end() && down->second > now) {
@@ -236,9 +421,9 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
         busy.since = std::chrono::steady_clock::now();
     }
     lock.unlock();
-    Answer answer;
+    std::optional<Answer> obtained;
     try {
-        answer = query(certificate, issuer, store, policy, url, now);
+        obtained = obtain(subject, now, false);
     } catch (...) {
         lock.lock();
         in_flight_.erase(key);
@@ -249,32 +434,15 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
     lock.lock();
     in_flight_.erase(key);
     release(url);
-    // From when the query ended, not when the request began: a query may take the whole timeout.
-    const std::int64_t ended = std::max(now, static_cast<std::int64_t>(std::time(nullptr)));
+    const Answer answer = obtained.value_or(Answer{});
     if (answer.status.kind == OcspStatus::Kind::unreachable) {
-        down_until_[url] = ended + ocsp_backoff_seconds;
-        answer.status.valid_until = ended + ocsp_backoff_seconds;
+        down_until_[url] = answer.status.valid_until;
     } else {
         down_until_.erase(url);
-        if (answer.status.kind == OcspStatus::Kind::invalid) {
-            answer.status.valid_until = ended + ocsp_backoff_seconds;  // not asked again at once
-        }
-        if (answers_.size() >= max_answers) {
-            std::erase_if(answers_, [&](const auto& entry) { return !still_valid(entry.second, policy, now); });
-            if (answers_.size() >= max_answers) {
-                answers_.clear();
-            }
-        }
-        answers_[key] = answer;
+        keep(key, answer, policy, now);
+        plan(key, subject, answer);
     }
     answered_.notify_all();
-    lock.unlock();
-    if (report_) {
-        using Kind = OcspStatus::Kind;
-        const bool answered = answer.status.kind == Kind::good || answer.status.kind == Kind::revoked;
-        report_({SourceKind::ocsp_responder, url, answered, ended, answered ? answer.next_update : -1,
-                 answered ? std::string_view() : std::string_view(answer.status.reason)});
-    }
     return answer.status;
 }
 

@@ -17,6 +17,7 @@ namespace arrcert {
 namespace {
 
 constexpr std::string_view magic = "arrcert-verdict-6";
+constexpr std::string_view document_magic = "arrcert-document-1";
 constexpr std::size_t mac_size = 32;
 
 class Writer {
@@ -297,6 +298,41 @@ std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKe
         return std::nullopt;
     }
     return OpenedVerdict{std::move(verdict), expires};
+}
+
+std::string seal_bytes(std::string_view bytes, std::int64_t expires, const CacheKey& key, const CacheSeal& seal)
+{
+    Writer out;
+    out.text(document_magic);
+    out.number(static_cast<std::uint64_t>(expires));
+    out.text(bytes);
+    std::string sealed = out.take();
+    const auto mac = seal.mac(key, sealed);
+    sealed.append(reinterpret_cast<const char*>(mac.data()), mac.size());
+    return sealed;
+}
+
+std::optional<OpenedBytes> open_bytes(std::string_view sealed, const CacheKey& key, const CacheSeal& seal)
+{
+    if (sealed.size() < mac_size) {
+        return std::nullopt;
+    }
+    const std::string_view body = sealed.substr(0, sealed.size() - mac_size);
+    const auto expected = seal.mac(key, body);
+    if (CRYPTO_memcmp(expected.data(), sealed.data() + body.size(), mac_size) != 0) {
+        return std::nullopt;
+    }
+    Reader in(body);
+    if (in.text() != document_magic) {
+        return std::nullopt;
+    }
+    OpenedBytes opened;
+    opened.expires = static_cast<std::int64_t>(in.number());
+    opened.bytes = in.text();
+    if (!in.done()) {
+        return std::nullopt;
+    }
+    return opened;
 }
 
 }  // namespace arrcert

@@ -156,6 +156,7 @@ const command_rec directives[] = {
         keywords(revocation_checks) + " [no_crl_for_cert_ok]", "chain once CRLs are configured, else none",
         "whose CRLs are checked"),
     row(dir_rows::crl_refresh),
+    row(server_rows::revocation_refresh_at),
     row("ArrCertCache", set_cache, TAKE12, Where::main_server,
         "none|memory[:ENTRIES]|PROVIDER:ARGUMENT [none|memory[:ENTRIES]]",
         "memory:" + std::to_string(default_cache_entries),

@@ -1,6 +1,13 @@
 #include "runtime.h"
 
+#include <apr_file_info.h>
 #include <http_log.h>
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unixd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <string>
@@ -16,6 +23,52 @@
 APLOG_USE_MODULE(arrcert);
 
 namespace arrcert::httpd {
+
+namespace {
+
+// The directory where the processes of this server share fetched CRLs and OCSP responses: made
+// here (as root, before the children change user) for the children's user alone. One that
+// others could write to, or that is not a directory of that user, stops start-up.
+const char* revocation_directory(apr_pool_t* pool, server_rec* base)
+{
+    const char* path = ap_runtime_dir_relative(pool, "arrcert-revocation");
+    if (path == nullptr) {
+        return nullptr;
+    }
+    apr_status_t made = apr_dir_make_recursive(path, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, pool);
+    // mod_unixd's User and Group, looked up by name: a data symbol would stop the module loading
+    // outside httpd (make docs reads its command table).
+    const auto* unixd = static_cast<const unixd_config_rec*>(dlsym(RTLD_DEFAULT, "ap_unixd_config"));
+    const bool as_root = geteuid() == 0 && unixd != nullptr;
+    const uid_t owner = as_root ? unixd->user_id : geteuid();
+    if (made == APR_SUCCESS && as_root && chown(path, owner, unixd->group_id) != 0) {
+        made = APR_FROM_OS_ERROR(errno);
+    }
+    struct stat status {};
+    const char* problem = made != APR_SUCCESS                                           ? "cannot be made"
+                          : lstat(path, &status) != 0 || !S_ISDIR(status.st_mode)       ? "is not a directory"
+                          : status.st_uid != owner                                      ? "is not owned by httpd's User"
+                          : (status.st_mode & (S_IWGRP | S_IWOTH | S_IRWXO)) != 0 ? "is open to other users"
+                                                                                        : nullptr;
+    if (problem != nullptr) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, made, base,
+                     ARRCERT_LOGNO(0305) "the directory where httpd's processes share fetched CRLs and OCSP "
+                     "responses, %s, %s (DefaultRuntimeDir sets where it is; remove it to have it made again)",
+                     path, problem);
+        return nullptr;
+    }
+    return path;
+}
+
+apr_status_t stop_refreshes(void* data) noexcept
+{
+    auto* runtime = static_cast<Runtime*>(data);
+    runtime->crl_fetcher.reset();
+    runtime->ocsp_client.reset();
+    return APR_SUCCESS;
+}
+
+}  // namespace
 
 int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
 {
@@ -42,13 +95,24 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
     runtime->certificate_headers = certificate_headers(base);
     runtime->front_ends_listed = front_ends_listed(base);
     runtime->main_server = base;
+    const char* directory = revocation_directory(pool, base);
+    if (directory == nullptr) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    runtime->revocation_share = std::make_unique<RevocationShare>(directory, runtime->shared_cache.get());
+    // Documents nobody fetched again for a week: their CAs or certificates are gone.
+    runtime->revocation_share->sweep(apr_time_sec(apr_time_now()), 7 * 86400);
+    const int refresh_percent = server_rows::revocation_refresh_at.value(main);
+    runtime->ocsp_client = std::make_unique<OcspClient>(runtime->revocation_share.get(), refresh_percent);
     runtime->crl_fetcher = std::make_unique<CrlFetcher>(
-        default_crl_fetch_timeout_seconds, [base, &status](const SourceEvent& event, const std::string& text) {
+        default_crl_fetch_timeout_seconds,
+        [base, &status](const SourceEvent& event, const std::string& text) {
             ap_log_error(APLOG_MARK, event.ok ? APLOG_INFO : APLOG_ERR, 0, base, ARRCERT_LOGNO(0303) "%s",
                          text.c_str());
             status.count(event.ok ? Counter::crl_fetches : Counter::crl_fetch_failures);
             status.record_source(event);
-        });
+        },
+        runtime->revocation_share.get(), refresh_percent);
     runtime->ocsp_client->report_to([&status](const SourceEvent& event) {
         status.count(event.ok ? Counter::ocsp_queries : Counter::ocsp_query_failures);
         status.record_source(event);
@@ -85,7 +149,10 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
                               {}});
     }
     // Last: the provider's destroy is registered on `pool` and must run before the runtime goes.
-    return runtime->shared_cache != nullptr ? runtime->shared_cache->start(base, pool) : OK;
+    const int started = runtime->shared_cache != nullptr ? runtime->shared_cache->start(base, pool) : OK;
+    // Registered after it, so run before it: no refresh thread reaches a destroyed provider.
+    apr_pool_cleanup_register(pool, runtime, stop_refreshes, apr_pool_cleanup_null);
+    return started;
 }
 
 void start_child(apr_pool_t* pool, server_rec* base)

@@ -14,6 +14,7 @@
 #include "arrcert/crl_fetch.h"
 #include "arrcert/digest.h"
 #include "arrcert/ocsp.h"
+#include "arrcert/revocation_share.h"
 #include "arrcert/status_area.h"
 #include "arrcert/verdict_cache.h"
 #include "shared_cache.h"
@@ -38,9 +39,11 @@ struct Runtime {
 
     [[nodiscard]] bool checks_certificates(const server_rec* server) const { return checking_servers.contains(server); }
     std::unordered_set<const server_rec*> alike_servers;  // see server_judges_alike
-    // Online revocation, per process (answers and CRLs are kept in each; a fetcher's thread
-    // starts in the process that first needs one).
-    std::unique_ptr<OcspClient> ocsp_client = std::make_unique<OcspClient>();
+    // Online revocation: each process keeps answers and CRLs, and the processes of the server
+    // share them through files under the runtime directory (and the fleet through ArrCertCache).
+    // The refresh threads start in the process that first needs one; stopped before the share goes.
+    std::unique_ptr<RevocationShare> revocation_share;
+    std::unique_ptr<OcspClient> ocsp_client;
     std::unique_ptr<CrlFetcher> crl_fetcher;
     [[nodiscard]] bool judges_alike(const server_rec* server) const { return alike_servers.contains(server); }
 };

@@ -10,6 +10,7 @@
 #include <optional>
 #include <tuple>
 
+#include "arrcert/revocation_share.h"
 #include "arrcert/status_area.h"
 #include "arrcert/verdict_cache.h"
 #include "arrcert/verdict_codec.h"
@@ -37,6 +38,7 @@ struct ServerConfig {
     std::optional<CacheSecret> cache_secret;
     std::optional<std::size_t> status_inventory;
     std::optional<int> status_expiry_warning_days;
+    std::optional<int> revocation_refresh_percent;  // ArrCertRevocationRefreshAt
     // The objects of the configuration generation, linked at post_config (as mod_ssl's
     // SSLSrvConfigRec links its module config): not configuration, never written by a request.
     const Runtime* runtime = nullptr;
@@ -92,7 +94,19 @@ inline constexpr NumberRow<Settings, int> status_expiry_warning{
     Where::main_server,
     "DAYS",
     "how close to notAfter a certificate is marked as expiring on the status page"};
-inline constexpr auto all = std::tie(cache_timeout, cache_backend_timeout, status_inventory, status_expiry_warning);
+inline constexpr NumberRow<Settings, int> revocation_refresh_at{
+    "ArrCertRevocationRefreshAt",
+    &Settings::revocation_refresh_percent,
+    10,
+    99,
+    "percent",
+    default_refresh_percent,
+    Where::main_server,
+    "PERCENT",
+    "how much of a fetched CRL's or OCSP answer's thisUpdate..nextUpdate window passes before it is fetched again "
+    "in the background"};
+inline constexpr auto all =
+    std::tie(cache_timeout, cache_backend_timeout, status_inventory, status_expiry_warning, revocation_refresh_at);
 }  // namespace server_rows
 
 ServerConfig& server_config_of(cmd_parms* cmd);

@@ -4,6 +4,7 @@
 #include <http_log.h>
 #include <util_mutex.h>
 
+#include "arrcert/digest.h"
 #include "module.h"
 #include "log_ids.h"
 
@@ -211,6 +212,96 @@ void SharedCache::store(const CacheKey& key, const Verdict& verdict, std::int64_
         return;
     }
     write(request_pool);
+}
+
+namespace {
+
+CacheKey document_key(std::string_view name)
+{
+    return Sha256Digest().add("arrcert revocation document").add(name).finish();
+}
+
+// A pool of the call's own, for a provider that answers in place (no request pool in a background thread).
+class CallPool {
+public:
+    CallPool() { apr_pool_create_unmanaged_ex(&pool_, nullptr, nullptr); }
+    CallPool(const CallPool&) = delete;
+    CallPool& operator=(const CallPool&) = delete;
+    CallPool(CallPool&&) = delete;
+    CallPool& operator=(CallPool&&) = delete;
+    ~CallPool()
+    {
+        if (pool_ != nullptr) {
+            apr_pool_destroy(pool_);
+        }
+    }
+    [[nodiscard]] apr_pool_t* get() const noexcept { return pool_; }
+
+private:
+    apr_pool_t* pool_ = nullptr;
+};
+
+}  // namespace
+
+std::optional<std::string> SharedCache::fetch(std::string_view name, std::int64_t now)
+{
+    if (!backend_->available(now)) {
+        return std::nullopt;
+    }
+    struct Lookup {
+        CacheKey key{};
+        std::unique_ptr<unsigned char[]> data = std::make_unique_for_overwrite<unsigned char[]>(max_document_bytes);
+        unsigned int size = max_document_bytes;
+    };
+    auto lookup = std::make_shared<Lookup>();
+    lookup->key = document_key(name);
+    const auto retrieve = [backend = backend_, lookup](apr_pool_t* pool) {
+        return backend->locked([&] {
+            return backend->spec.provider->retrieve(backend->spec.instance, backend->quiet, lookup->key.data(),
+                                                    static_cast<unsigned int>(lookup->key.size()), lookup->data.get(),
+                                                    &lookup->size, pool);
+        });
+    };
+    apr_status_t status = APR_ENOPOOL;
+    if (calls_ != nullptr) {
+        status = calls_->run(retrieve);
+    } else if (const CallPool pool; pool.get() != nullptr) {
+        status = retrieve(pool.get());
+    }
+    if (status != APR_SUCCESS) {
+        return std::nullopt;  // a miss, a busy worker or a failure: fetched here
+    }
+    std::optional<OpenedBytes> opened =
+        open_bytes({reinterpret_cast<const char*>(lookup->data.get()), lookup->size}, lookup->key, seal_);
+    if (!opened || opened->expires < now) {
+        return std::nullopt;
+    }
+    return std::move(opened->bytes);
+}
+
+void SharedCache::keep(std::string_view name, const std::string& bytes, std::int64_t expires, std::int64_t now)
+{
+    if (!backend_->available(now) || expires <= now) {
+        return;
+    }
+    const CacheKey key = document_key(name);
+    auto sealed = std::make_shared<std::string>(seal_bytes(bytes, expires, key, seal_));
+    if (sealed->size() > max_document_bytes) {
+        return;
+    }
+    const auto write = [backend = backend_, key, sealed, expires](apr_pool_t* pool) {
+        return backend->locked([&] {
+            return backend->spec.provider->store(backend->spec.instance, backend->quiet, key.data(),
+                                                 static_cast<unsigned int>(key.size()), apr_time_from_sec(expires),
+                                                 reinterpret_cast<unsigned char*>(sealed->data()),
+                                                 static_cast<unsigned int>(sealed->size()), pool);
+        });
+    };
+    if (calls_ != nullptr) {
+        calls_->post(write);
+    } else if (const CallPool pool; pool.get() != nullptr) {
+        write(pool.get());
+    }
 }
 
 }  // namespace arrcert::httpd

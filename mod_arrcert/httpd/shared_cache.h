@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "arrcert/revocation_share.h"
 #include "arrcert/status_area.h"
 #include "arrcert/verdict_cache.h"
 #include "arrcert/verdict_codec.h"
@@ -33,19 +34,22 @@ struct SharedCacheSpec {
     const char* description = nullptr;  // as written, for the log
 };
 
-class SharedCache {
+// Also the fleet's store of fetched CRLs and OCSP responses (sealed the same way; every reader
+// verifies them again).
+class SharedCache final : public FleetStore {
 public:
     // After a failure the backend is left alone this long; then one request tries it again.
     static constexpr std::int64_t retry_seconds = 5;
     // Larger entries are not shared (they are still kept in the memory cache).
     static constexpr unsigned int max_entry_bytes = 32 * 1024;
+    static constexpr unsigned int max_document_bytes = 1024 * 1024;
 
     SharedCache(const SharedCacheSpec& spec, CacheSecret secret, std::chrono::milliseconds backend_timeout);
     SharedCache(const SharedCache&) = delete;
     SharedCache& operator=(const SharedCache&) = delete;
     SharedCache(SharedCache&&) = delete;
     SharedCache& operator=(SharedCache&&) = delete;
-    ~SharedCache() = default;
+    ~SharedCache() override = default;
 
     // post_config: the provider's init, a global mutex when the provider needs one, and the
     // provider's destroy when `pool` is cleared (the object must be owned by `pool`). Returns an
@@ -61,6 +65,11 @@ public:
     // does not wait for it. `request_pool` serves a local provider.
     void store(const CacheKey& key, const Verdict& verdict, std::int64_t expires, std::int64_t now,
                apr_pool_t* request_pool);
+
+    // FleetStore: from any thread, with a pool of the call's own. A document the backend cannot
+    // keep (too large for shmcb) is not an outage.
+    std::optional<std::string> fetch(std::string_view name, std::int64_t now) override;
+    void keep(std::string_view name, const std::string& bytes, std::int64_t expires, std::int64_t now) override;
 
 private:
     struct Backend;
