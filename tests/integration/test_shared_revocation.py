@@ -28,7 +28,7 @@ from harness.client import send
 from harness.ocsp import DistributionPoint, OpenSslResponder, ScriptedResponder, wait_until
 from harness.pki import now
 from harness.revocation import PublishingCa, batch
-from harness.servers import Httpd, Redis, make_workdir, write_file
+from harness.servers import Httpd, Redis, location, make_workdir, write_file
 
 REDIS = "socache_redis_module mod_socache_redis.so"
 FIRST_RETRY_PAUSE = 10  # seconds, after a failed fetch or query (issue 27, item 4)
@@ -237,16 +237,25 @@ def test_d_two_hundred_requests_over_every_child_make_one_ocsp_query(pki):
         responder.stop()
 
 
-def test_d_two_servers_sharing_redis_make_one_ocsp_query_in_all(pki):
-    ca, responder, (carol,) = answered(pki, "d_fleet", "carol")
+def fleet_of_two(ca, *lines):
+    """Redis (started) and two servers (not started) sharing it with one ArrCertCacheSecret, each
+    judging /r/ with `lines`. Their rule sets differ (the second also asks for O=Contoso): neither
+    finds the other's verdicts, each judges a certificate itself, with the revocation documents
+    it finds in Redis."""
     redis = Redis().start()
     secret = os.path.join(make_workdir("arrcert-secret-"), "cache.secret")
     write_file(secret, os.urandom(32).hex() + "\n", 0o600)
     cache = f"ArrCertCache redis:{redis.address} none\nArrCertCacheSecret {secret}"
-    # Two rule sets (the second also asks for O=Contoso): the second server finds no verdict of
-    # the first's, and judges the certificate itself, with the OCSP answer it finds in Redis.
-    fleet = [server(ca, "ArrCertOCSPEnable leaf", *rules, modules=[REDIS], cache=cache)
-             for rules in ((), ('ArrCertSubject "O=Contoso"',))]
+    return redis, [server(ca, *lines, *rules, modules=[REDIS], cache=cache)
+                   for rules in ((), ('ArrCertSubject "O=Contoso"',))]
+
+
+def test_d_two_servers_sharing_redis_make_one_fetch_and_one_ocsp_query_in_all(pki):
+    cdp = DistributionPoint()
+    ca, responder, (carol,) = answered(pki, "d_fleet", "carol", cdp=cdp)
+    ca.publish()
+    cdp.start()
+    redis, fleet = fleet_of_two(ca, "ArrCertOCSPEnable leaf", *fetching())
     try:
         for httpd in fleet:
             httpd.start()
@@ -257,13 +266,14 @@ def test_d_two_servers_sharing_redis_make_one_ocsp_query_in_all(pki):
             several(by_pid)
             judged = [line for line in httpd.log_since(mark).splitlines() if "judged X-ARR-ClientCert" in line]
             assert judged and "from shared cache" not in judged[0], judged[:2]
-        assert responder.queries() == 1, f"{responder.queries()} queries by two servers"
-        assert [counters(httpd)["OcspQueries"] for httpd in fleet] == [1, 0]
+        assert (ca.fetches, responder.queries()) == (1, 1), "fetches and queries of two servers"
+        assert [(counters(httpd)["CrlFetches"], counters(httpd)["OcspQueries"]) for httpd in fleet] == [(1, 1), (0, 0)]
     finally:
         for httpd in fleet:
             httpd.stop()
         redis.stop()
         responder.stop()
+        cdp.stop()
 
 
 # (e) -------------------------------------------------------------------------------------------
@@ -330,28 +340,31 @@ def test_f_graceful_restart_under_load_makes_no_fetch_and_refuses_nobody(pki):
 
 
 # (g) -------------------------------------------------------------------------------------------
-def shared_files(httpd):
-    """{name: bytes} of the files in the shared revocation directory (lock files left out)."""
-    directory = os.path.join(httpd.runtime, "arrcert-revocation")
-    found = {}
-    for entry in sorted(os.listdir(directory)):
-        path = os.path.join(directory, entry)
-        if os.path.isfile(path) and not entry.endswith(".lock"):
-            found[entry] = open(path, "rb").read()
-    return found
+def shared_directory(httpd):
+    return os.path.join(httpd.runtime, "arrcert-revocation")
 
 
-def holding(files, needle):
-    """The one file whose content holds `needle` (bytes)."""
-    names = [entry for entry, data in files.items() if needle in data]
-    assert len(names) == 1, f"{len(names)} files hold it: {sorted(files)}"
+def document_holding(httpd, needle):
+    """The name of the one document (NAME.der) in the shared directory whose bytes hold `needle`."""
+    names = [entry for entry in sorted(os.listdir(shared_directory(httpd))) if entry.endswith(".der")
+             and needle in open(os.path.join(shared_directory(httpd), entry), "rb").read()]
+    assert len(names) == 1, f"{len(names)} documents hold it: {sorted(os.listdir(shared_directory(httpd)))}"
     return names[0]
 
 
-def plant(httpd, source, target):
-    """Renames `source` over `target` in the shared directory, as someone else would."""
-    directory = os.path.join(httpd.runtime, "arrcert-revocation")
-    os.replace(os.path.join(directory, source), os.path.join(directory, target))
+def plant(httpd, target, data):
+    """Writes `data` as the document `target`, whole (as the module writes its own), as someone
+    else who can write there would."""
+    path = os.path.join(shared_directory(httpd), target)
+    with open(path + ".planted", "wb") as f:
+        f.write(data)
+    os.replace(path + ".planted", path)
+
+
+def serial(cert):
+    """The content octets of the certificate's serialNumber, as DER holds them."""
+    number = cert.cert.serial_number
+    return number.to_bytes((number.bit_length() + 8) // 8, "big")
 
 
 def test_g_a_crl_from_another_ca_planted_over_the_fetched_one_changes_no_verdict(pki):
@@ -361,28 +374,45 @@ def test_g_a_crl_from_another_ca_planted_over_the_fetched_one_changes_no_verdict
     twin = PublishingCa(pki, "g_twin", cdp)
     twin.cert = pki.issue("sr_g_twin_ca", ca.cert.cert.subject, ca=True)
     alice, bob = ca.leaf("alice"), ca.leaf("bob")
-    twin_leaf = twin.leaf("twin")
     own = ca.publish(revoked=[bob])
     planted = twin.publish()
-    # The twin is trusted on /t (its CRL fetched there): two files in the shared directory.
-    httpd = server(ca, *fetching(), extra=f"""<Location /t>
-    ArrCertVerifyClient require
-    ArrCertCACertificateFile {twin.cert.cert_path}
-    ArrCertCARevocationFetch on
-</Location>""")
-    httpd.add_file("t/index.html", "twin\n")
+    httpd = server(ca, *fetching())
     cdp.start()
     try:
         httpd.start()
         on_every_child(httpd, lambda: [alice] * WORKERS, 200)
         assert send(httpd, "/r/", bob).status == 403
-        assert send(httpd, "/t/", twin_leaf).status == 200
-        files = shared_files(httpd)
-        plant(httpd, holding(files, planted), holding(files, own))
-        # Children that read it from now on: a graceful restart's, and those already running.
+        fetches = ca.fetches
+        plant(httpd, document_holding(httpd, own), planted)
+        # Read by the children of a graceful restart: refused (its signature), fetched again, once.
         httpd.graceful(httpd.body)
         on_every_child(httpd, lambda: [bob] * WORKERS, 403)
         on_every_child(httpd, lambda: [alice] * (WORKERS // 2) + ca.fresh(WORKERS // 2), 200)
+        assert ca.fetches == fetches + 1, "the planted CRL was not read, or not refused"
+    finally:
+        httpd.stop()
+        cdp.stop()
+
+
+def test_g_an_older_crl_of_the_same_ca_planted_over_the_fetched_one_changes_no_verdict(pki):
+    """A CRL the CA signed before it revoked bob, still within its validity (CAs publish with
+    overlapping validity), put back where the current one is: by anyone who can write the
+    runtime directory (httpd's user: every mod_php or CGI script of the server)."""
+    cdp = DistributionPoint()
+    ca = PublishingCa(pki, "g_older", cdp)
+    alice, bob = ca.leaf("alice"), ca.leaf("bob")
+    older = ca.publish(last_update=now() - datetime.timedelta(minutes=10))
+    httpd = server(ca, *fetching(refresh=2))
+    cdp.start()
+    try:
+        httpd.start()
+        on_every_child(httpd, lambda: [alice, bob] * (WORKERS // 2), 200)
+        current = ca.publish(revoked=[bob], last_update=now() - datetime.timedelta(minutes=1))
+        assert wait_until(lambda: send(httpd, "/r/", bob).status == 403, timeout=2 + SLACK)
+        plant(httpd, document_holding(httpd, current), older)
+        httpd.graceful(httpd.body)
+        on_every_child(httpd, lambda: [bob] * WORKERS, 403)
+        on_every_child(httpd, lambda: [alice] * WORKERS, 200)
     finally:
         httpd.stop()
         cdp.stop()
@@ -399,12 +429,72 @@ def test_g_an_ocsp_response_for_another_certificate_planted_over_this_ones_chang
         httpd.start()
         assert send(httpd, "/r/", good).status == 200
         assert send(httpd, "/r/", revoked).status == 403
-        files = shared_files(httpd)
-        serial = lambda cert: cert.cert.serial_number.to_bytes((cert.cert.serial_number.bit_length() + 8) // 8, "big")
-        plant(httpd, holding(files, serial(good)), holding(files, serial(revoked)))
+        target = document_holding(httpd, serial(revoked))
+        plant(httpd, target, open(os.path.join(shared_directory(httpd), document_holding(httpd, serial(good))),
+                                  "rb").read())
         httpd.graceful(httpd.body)
         on_every_child(httpd, lambda: [revoked] * WORKERS, 403)
         on_every_child(httpd, lambda: [good] * WORKERS, 200)
+        # Refused, asked again, written again.
+        assert document_holding(httpd, serial(revoked)) == target
+    finally:
+        httpd.stop()
+        responder.stop()
+
+
+def test_g_a_value_planted_in_redis_changes_no_verdict(pki):
+    """In the fleet's cache, the sealed OCSP response of a good certificate copied over a revoked
+    one's: the second server refuses the revoked certificate (and asks for it itself) and takes
+    the good one's answer from Redis."""
+    ca = PublishingCa(pki, "g_redis")
+    responder = OpenSslResponder(ca.cert, ca.cert)
+    ca.ocsp_url = responder.url("/")
+    good, revoked = ca.leaf("good"), ca.leaf("revoked")
+    responder.start(good=[good], revoked=[revoked])
+    redis, (first, second) = fleet_of_two(ca, "ArrCertOCSPEnable leaf")
+    try:
+        first.start()
+        assert send(first, "/r/", good).status == 200
+        assert send(first, "/r/", revoked).status == 403
+        documents = {key: redis.command("GET", key) for key in redis.command("KEYS", "*")}
+        documents = {key: value for key, value in documents.items() if b"arrcert-document" in value}
+
+        def key_holding(needle):
+            keys = [key for key, value in documents.items() if needle in value]
+            assert len(keys) == 1, f"{len(keys)} documents in Redis hold it ({len(documents)} in all)"
+            return keys[0]
+
+        assert redis.command("SET", key_holding(serial(revoked)), documents[key_holding(serial(good))]) == "OK"
+        second.start()
+        assert send(second, "/r/", revoked).status == 403
+        assert send(second, "/r/", good).status == 200
+        assert counters(second)["OcspQueries"] == 1, "the second server asked for both, or for neither"
+    finally:
+        for httpd in (first, second):
+            httpd.stop()
+        redis.stop()
+        responder.stop()
+
+
+def test_g_a_response_taken_without_a_nonce_is_not_taken_where_one_is_required(pki):
+    """One scope asks without a nonce (ArrCertOCSPUseRequestNonce off), another with one (the
+    default); a responder answers without a nonce (as a replayed answer would). The answer the
+    first scope took, shared, is not taken by the second, as it is not when the second asks
+    first (the control, with another certificate)."""
+    ca = PublishingCa(pki, "g_nonce")
+    responder = ScriptedResponder(ca.cert, "replay")
+    ca.ocsp_url = responder.url("/")
+    dave, erin = ca.leaf("dave"), ca.leaf("erin")
+    responder.start(known=[ca.cert, dave, erin])
+    httpd = server(ca, "ArrCertOCSPEnable leaf", extra=location(
+        "/plain", "ArrCertVerifyClient require", "ArrCertOCSPEnable leaf", "ArrCertOCSPUseRequestNonce off"))
+    httpd.add_file("plain/index.html", "plain\n")
+    try:
+        httpd.start()
+        assert send(httpd, "/r/", erin).status == 403
+        assert send(httpd, "/plain/", dave).status == 200
+        on_every_child(httpd, lambda: [dave] * WORKERS, 403)
+        assert "refused (rule chain): OCSP response nonce does not match the request" in httpd.error_log()
     finally:
         httpd.stop()
         responder.stop()

@@ -529,6 +529,29 @@ class Memcached(BackgroundServer):
     def address(self):
         return f"127.0.0.1:{self.port}"
 
+    def command(self, *args):
+        """One Redis command (RESP over a socket of its own): the reply, bulk strings as bytes."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection:
+            parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+            connection.sendall(b"".join([f"*{len(parts)}\r\n".encode()]
+                                        + [f"${len(p)}\r\n".encode() + p + b"\r\n" for p in parts]))
+            return _resp(connection.makefile("rb"))
+
+
+def _resp(reader):
+    """One RESP reply from `reader`."""
+    line = reader.readline()[:-2]
+    kind, rest = line[:1], line[1:]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        raise RuntimeError(rest.decode())
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        return None if int(rest) < 0 else reader.read(int(rest) + 2)[:-2]
+    return [_resp(reader) for _ in range(int(rest))]
+
 
 class Redis(BackgroundServer):
     """A real Redis on loopback, for ArrCertCache redis:; nothing written to disk."""
@@ -546,3 +569,11 @@ class Redis(BackgroundServer):
     @property
     def address(self):
         return f"127.0.0.1:{self.port}"
+
+    def command(self, *args):
+        """One Redis command (RESP over a socket of its own): the reply, bulk strings as bytes."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection:
+            parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
+            connection.sendall(b"".join([f"*{len(parts)}\r\n".encode()]
+                                        + [f"${len(p)}\r\n".encode() + p + b"\r\n" for p in parts]))
+            return _resp(connection.makefile("rb"))
