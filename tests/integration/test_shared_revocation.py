@@ -339,6 +339,111 @@ def test_f_graceful_restart_under_load_makes_no_fetch_and_refuses_nobody(pki):
         responder.stop()
 
 
+def test_f_children_replaced_after_max_connections_per_child_fetch_and_ask_nothing(pki):
+    cdp = DistributionPoint()
+    ca, responder, (alice,) = answered(pki, "f_max", "alice", cdp=cdp)
+    ca.publish()
+    httpd = server(ca, *fetching(), "ArrCertOCSPEnable leaf", mpm="prefork", children=4,
+                   extra="MaxConnectionsPerChild 3")
+    cdp.start()
+    try:
+        httpd.start()
+        statuses, by_pid = batch(httpd, [alice] * 40, workers=4)
+        assert statuses == [200] * 40, f"{by_pid}\n{httpd.error_log()[-3000:]}"
+        assert len(by_pid) > httpd.children, f"no child was replaced: {by_pid}"
+        assert (ca.fetches, responder.queries()) == (1, 1), f"{len(by_pid)} processes"
+    finally:
+        httpd.stop()
+        cdp.stop()
+        responder.stop()
+
+
+# Ahead of need (issue 27, item 3) and the status page (item 5) ------------------------------------
+def test_a_crl_is_fetched_again_in_the_background_at_the_refresh_point_and_nobody_waits_at_its_end(pki):
+    """ArrCertRevocationRefreshAt 50 and a CRL whose window is 16 s: fetched again (once, for
+    every child) at its middle, with no request, before its nextUpdate; after that, every child
+    accepts at once."""
+    cdp = DistributionPoint()
+    ca = PublishingCa(pki, "h", cdp)
+    next_update = now() + datetime.timedelta(seconds=14)
+    ca.publish(last_update=now() - datetime.timedelta(seconds=2), next_update=next_update)
+    httpd = server(ca, *fetching(refresh=3600))
+    httpd.body = "ArrCertRevocationRefreshAt 50\n" + httpd.body
+    cdp.start()
+    try:
+        httpd.start()
+        on_every_child(httpd, lambda: ca.fresh(WORKERS), 200)
+        assert ca.fetches == 1
+        ca.publish(last_update=now())  # the next CRL: a day long
+        assert wait_until(lambda: ca.fetches >= 2, timeout=8 + SLACK), "not fetched again at 50% of its window"
+        assert now() < next_update, "fetched again only at its nextUpdate"
+        time.sleep(max(0.0, (next_update - now()).total_seconds()) + 0.5)
+        began = time.monotonic()
+        on_every_child(httpd, lambda: ca.fresh(WORKERS), 200)
+        print(f"\nevery child accepted past the first CRL's nextUpdate in {time.monotonic() - began:.1f} s")
+        assert ca.fetches == 2, f"{ca.fetches} fetches: more than one for the refresh"
+    finally:
+        httpd.stop()
+        cdp.stop()
+
+
+def test_a_distribution_point_serving_an_older_crl_is_not_asked_every_second(pki):
+    """At the refresh point the distribution point serves an older CRL than the one fetched (a
+    stale mirror behind it): the module keeps the newer one, and does not fetch again at once,
+    from every child, every second."""
+    cdp = DistributionPoint()
+    ca = PublishingCa(pki, "h_stale", cdp)
+    ca.publish(last_update=now() - datetime.timedelta(seconds=2), next_update=now() + datetime.timedelta(seconds=14))
+    httpd = server(ca, *fetching(refresh=3600))
+    httpd.body = "ArrCertRevocationRefreshAt 50\n" + httpd.body
+    cdp.start()
+    try:
+        httpd.start()
+        on_every_child(httpd, lambda: ca.fresh(WORKERS), 200)
+        ca.publish(last_update=now() - datetime.timedelta(minutes=5))  # valid for a day, but older
+        assert wait_until(lambda: ca.fetches >= 2, timeout=8 + SLACK), "not fetched again at 50% of its window"
+        began = time.monotonic()
+        while time.monotonic() - began < 5:
+            on_every_child(httpd, lambda: ca.fresh(WORKERS), 200)
+        assert ca.fetches <= 3, f"{ca.fetches} fetches in the 5 s after the refresh point"
+    finally:
+        httpd.stop()
+        cdp.stop()
+
+
+def test_status_page_shows_each_source_once_with_last_fetch_next_refresh_and_failures(pki):
+    cdp = DistributionPoint()
+    ca, responder, _ = answered(pki, "status", cdp=cdp, up=False)
+    certs = ca.fresh(WORKERS * 3)
+    responder.start(known=[ca.cert, *certs])
+    ca.publish()
+    httpd = server(ca, *fetching(refresh=2), "ArrCertOCSPEnable leaf")
+    cdp.start()
+    try:
+        httpd.start()
+        batches = iter([certs[i:i + WORKERS] for i in range(0, len(certs), WORKERS)])
+        on_every_child(httpd, lambda: next(batches), 200)
+
+        def sources():
+            return {(s["kind"], s["name"]): s for s in status(httpd)["sources"]}
+
+        listed = [s for s in status(httpd)["sources"] if s["name"] in (cdp.url(ca.path), responder.url("/"))]
+        assert sorted(s["kind"] for s in listed) == ["crl-distribution-point", "ocsp-responder"], listed
+        crl = sources()[("crl-distribution-point", cdp.url(ca.path))]
+        assert crl["successes"] == 1 and crl["failures"] == 0 and crl["last_success"] is not None, crl
+        assert crl.get("next_refresh") is not None, f"no next refresh shown: {crl}"
+        # The CRL withdrawn (404): a failed fetch, shown once, with when it is tried again.
+        os.remove(os.path.join(cdp.dir, ca.path[1:]))
+        assert wait_until(lambda: sources()[("crl-distribution-point", cdp.url(ca.path))]["failures"] >= 1,
+                          timeout=2 + SLACK)
+        crl = sources()[("crl-distribution-point", cdp.url(ca.path))]
+        assert crl["failures"] == 1 and crl["last_error"] and crl.get("next_refresh") is not None, crl
+    finally:
+        httpd.stop()
+        cdp.stop()
+        responder.stop()
+
+
 # (g) -------------------------------------------------------------------------------------------
 def shared_directory(httpd):
     return os.path.join(httpd.runtime, "arrcert-revocation")
