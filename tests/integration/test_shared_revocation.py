@@ -28,6 +28,7 @@ from harness.client import send
 from harness.ocsp import DistributionPoint, OpenSslResponder, ScriptedResponder, wait_until
 from harness.pki import now
 from harness.revocation import PublishingCa, batch
+from harness.scripted import ScriptedHttp
 from harness.servers import Httpd, Redis, location, make_workdir, write_file
 
 REDIS = "socache_redis_module mod_socache_redis.so"
@@ -441,6 +442,31 @@ def test_status_page_shows_each_source_once_with_last_fetch_next_refresh_and_fai
     finally:
         httpd.stop()
         cdp.stop()
+        responder.stop()
+
+
+def test_the_ocsp_request_goes_to_the_url_the_certificate_names(pki):
+    """Issue 27, item 6: no empty query (`?`) appended to the responder's URL, and a query kept."""
+    asked = []
+
+    def answer(method, path, body):
+        asked.append(path)
+        return 500, {}, b""
+
+    responder = ScriptedHttp(answer)
+    ca = PublishingCa(pki, "url")
+    certs = []
+    for path in ("/ocsp/responder", "/ocsp?tenant=a"):
+        ca.ocsp_url = responder.url(path)
+        certs.append(ca.leaf(path))
+    httpd = server(ca, "ArrCertOCSPEnable leaf soft_fail")
+    try:
+        httpd.start()
+        for cert in certs:
+            send(httpd, "/r/", cert)
+        assert asked == ["/ocsp/responder", "/ocsp?tenant=a"]
+    finally:
+        httpd.stop()
         responder.stop()
 
 
