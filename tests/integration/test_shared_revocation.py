@@ -360,12 +360,12 @@ def test_f_children_replaced_after_max_connections_per_child_fetch_and_ask_nothi
 
 
 # Ahead of need (issue 27, item 3) and the status page (item 5) ------------------------------------
-def test_a_crl_is_fetched_again_in_the_background_at_the_refresh_point_and_nobody_waits_at_its_end(pki):
-    """ArrCertRevocationRefreshAt 50 and a CRL whose window is 16 s: fetched again (once, for
-    every child) at its middle, with no request, before its nextUpdate; after that, every child
-    accepts at once."""
+def fetched_until_its_middle(pki, label):
+    """A distribution point (started) serving a CRL whose window is 16 s, 2 s of it gone, and
+    httpd (started, ArrCertRevocationRefreshAt 50, ArrCertCARevocationRefresh 3600) whose every
+    child judged by it: (distribution point, ca, httpd, the CRL's nextUpdate)."""
     cdp = DistributionPoint()
-    ca = PublishingCa(pki, "h", cdp)
+    ca = PublishingCa(pki, label, cdp)
     next_update = now() + datetime.timedelta(seconds=14)
     ca.publish(last_update=now() - datetime.timedelta(seconds=2), next_update=next_update)
     httpd = server(ca, *fetching(refresh=3600))
@@ -374,6 +374,19 @@ def test_a_crl_is_fetched_again_in_the_background_at_the_refresh_point_and_nobod
     try:
         httpd.start()
         on_every_child(httpd, lambda: ca.fresh(WORKERS), 200)
+    except BaseException:
+        httpd.stop()
+        cdp.stop()
+        raise
+    return cdp, ca, httpd, next_update
+
+
+def test_a_crl_is_fetched_again_in_the_background_at_the_refresh_point_and_nobody_waits_at_its_end(pki):
+    """ArrCertRevocationRefreshAt 50 and a CRL whose window is 16 s: fetched again (once, for
+    every child) at its middle, with no request, before its nextUpdate; after that, every child
+    accepts at once."""
+    cdp, ca, httpd, next_update = fetched_until_its_middle(pki, "h")
+    try:
         assert ca.fetches == 1
         ca.publish(last_update=now())  # the next CRL: a day long
         assert wait_until(lambda: ca.fetches >= 2, timeout=8 + SLACK), "not fetched again at 50% of its window"
@@ -392,15 +405,8 @@ def test_a_distribution_point_serving_an_older_crl_is_not_asked_every_second(pki
     """At the refresh point the distribution point serves an older CRL than the one fetched (a
     stale mirror behind it): the module keeps the newer one, and does not fetch again at once,
     from every child, every second."""
-    cdp = DistributionPoint()
-    ca = PublishingCa(pki, "h_stale", cdp)
-    ca.publish(last_update=now() - datetime.timedelta(seconds=2), next_update=now() + datetime.timedelta(seconds=14))
-    httpd = server(ca, *fetching(refresh=3600))
-    httpd.body = "ArrCertRevocationRefreshAt 50\n" + httpd.body
-    cdp.start()
+    cdp, ca, httpd, _ = fetched_until_its_middle(pki, "h_stale")
     try:
-        httpd.start()
-        on_every_child(httpd, lambda: ca.fresh(WORKERS), 200)
         ca.publish(last_update=now() - datetime.timedelta(minutes=5))  # valid for a day, but older
         assert wait_until(lambda: ca.fetches >= 2, timeout=8 + SLACK), "not fetched again at 50% of its window"
         began = time.monotonic()

@@ -529,14 +529,6 @@ class Memcached(BackgroundServer):
     def address(self):
         return f"127.0.0.1:{self.port}"
 
-    def command(self, *args):
-        """One Redis command (RESP over a socket of its own): the reply, bulk strings as bytes."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as connection:
-            parts = [a if isinstance(a, bytes) else str(a).encode() for a in args]
-            connection.sendall(b"".join([f"*{len(parts)}\r\n".encode()]
-                                        + [f"${len(p)}\r\n".encode() + p + b"\r\n" for p in parts]))
-            return _resp(connection.makefile("rb"))
-
 
 def _resp(reader):
     """One RESP reply from `reader`."""
