@@ -147,7 +147,7 @@ std::optional<RevocationShare::Document> RevocationShare::read(const std::string
     // The seal's limit: the document, its length and the time.
     const std::string sealed = read_all(file.get(), max_bytes + 256);
     std::optional<OpenedBytes> opened = open_bytes(sealed, document_key(name), *seal_);
-    if (!opened || opened->bytes.empty()) {
+    if (!opened || opened->bytes.empty() || opened->bytes.size() > max_bytes) {
         return std::nullopt;
     }
     return Document{std::move(opened->bytes), stamp_of(status), opened->time};
