@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -190,9 +192,10 @@ TEST(DirConfigTest, MergeCoversEveryField)
     [[maybe_unused]] auto& [verify_client, require_at, accept_unverified, thumbprints, issuers, subjects, alt_names,
                             clock_skew, headers, xfcc_element, max_header_length, options, user_name, export_names,
                             trust, crls, revocation, verify_depth, crl_refresh, fetch_crls, partial_chain,
-                            relay_headers, ocsp_enable, ocsp_default_responder, ocsp_override_responder, ocsp_timeout,
-                            ocsp_max_age, ocsp_time_skew, ocsp_use_nonce, ocsp_responder_certs] = settings;
-    constexpr std::size_t fields = 30;
+                            relay_headers, verdicts, fingerprint, ocsp_enable, ocsp_default_responder,
+                            ocsp_override_responder, ocsp_timeout, ocsp_max_age, ocsp_time_skew, ocsp_use_nonce,
+                            ocsp_responder_certs] = settings;
+    constexpr std::size_t fields = 32;
     EXPECT_EQ(std::tuple_size_v<std::remove_const_t<decltype(merged_fields)>> + 1, fields);
 
     // Each listed field: the inner value where set, else the outer one.
@@ -214,7 +217,8 @@ TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
     [[maybe_unused]] const auto& [mode, mode_at, require_at, headers, xfcc_element, max_header_length, clock_skew,
                                   exports, user_name, export_names, accept_unverified, thumbprints, issuers, subjects,
                                   alt_names, trust, crls, revocation, verify_depth, crl_refresh, fetch_crls,
-                                  partial_chain, relay_headers, ocsp, identity] = base;
+                                  partial_chain, relay_headers, verdicts, fingerprint, passthrough, front_end_at, ocsp,
+                                  identity] = base;
 
     CrlFetcher fetcher(1, [](const SourceEvent&, const std::string&) {});
     OcspClient ocsp_client;
@@ -276,6 +280,13 @@ TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
     EXPECT_FALSE(changes_key([](Scope& s) { s.export_names = &only; }));
     EXPECT_FALSE(changes_key([](Scope& s) { s.crl_refresh = 5; }));
     EXPECT_FALSE(changes_key([](Scope& s) { s.relay_headers = RelayHeaders::front_end; }));
+    // The front end's verdict and fingerprint are checked apart, per request, around the verdict.
+    static constexpr std::array<std::string_view, 1> yes{"1"};
+    static const std::array<VerdictLine, 1> lines{{{"X-Verified", yes}}};
+    EXPECT_FALSE(changes_key([](Scope& s) { s.verdicts = lines; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.fingerprint = FingerprintSource{"X-Hash", DigestAlgorithm::sha1}; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.passthrough = true; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.front_end_at = {"a.conf", 3, "z"}; }));
 }
 
 TEST(ScopeKeyTest, OptionalNoCaTrustsOnlyAnExplicitAcceptance)
