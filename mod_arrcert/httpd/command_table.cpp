@@ -135,7 +135,7 @@ const command_rec directives[] = {
         "a separate request header that carries the intermediates (FORMAT as for ArrCertHeader)"),
     row("ArrCertFrontEnd", set_front_end, TAKE1, Where::admin_only, front_end_list("|", "|"), "",
         "the header names and formats that front end uses, and its verdict and fingerprint headers"),
-    row("ArrCertVerdictHeader", add_verdict_header, TAKE_ARGV, Where::admin_only, "NAME VALUE ...|none",
+    row("ArrCertVerdictHeader", add_verdict_header, RAW_ARGS, Where::admin_only, "NAME VALUE ...|none",
         "the ArrCertFrontEnd preset's",
         "a header in which the front end says it verified the certificate, and the values that say so (\"\": "
         "empty or absent); repeatable, all must hold"),

@@ -2,11 +2,13 @@
 // ArrCertFingerprintHeader. Their headers join the certificate headers: recorded from a trusted
 // front end, removed from anyone else, relayed as ArrCertRelayHeaders says.
 #include <apr_strings.h>
+#include <httpd.h>
 
 #include <span>
 #include <string>
 #include <string_view>
 #include <strings.h>
+#include <vector>
 
 #include "directive_handlers.h"
 #include "directives.h"
@@ -14,9 +16,30 @@
 
 namespace arrcert::httpd {
 
-extern "C" const char* add_verdict_header(cmd_parms* cmd, void* config, int argc, char* const argv[])
+namespace {
+
+// The words of a line, "" included (httpd's TAKE_ARGV stops at an empty word).
+std::vector<const char*> words_of(cmd_parms* cmd, const char* line)
+{
+    std::vector<const char*> words;
+    while (true) {
+        while (*line == ' ' || *line == '\t') {
+            ++line;
+        }
+        if (*line == '\0') {
+            return words;
+        }
+        words.push_back(ap_getword_conf(cmd->temp_pool, &line));
+    }
+}
+
+}  // namespace
+
+extern "C" const char* add_verdict_header(cmd_parms* cmd, void* config, const char* line)
 {
     return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
+        const std::vector<const char*> argv = words_of(cmd, line);
+        const auto argc = static_cast<int>(argv.size());
         if (argc == 1 && strcasecmp(argv[0], "none") == 0) {
             own_list(cmd, settings.verdicts).clear();  // the preset's verdict off (the start-up check may refuse it)
             return nullptr;
