@@ -86,7 +86,7 @@ def test_every_directive_under_valgrind(pki):
                 "--num-callers=40", f"--log-file={log}", "--trace-children=no"]
     httpd.start(wrapper=valgrind, timeout=120)
     try:
-        xfcc = f'Hash=00;Cert="{alice.nginx_header}";Subject="CN=alice"'
+        xfcc = f'Hash={alice.sha256.lower()};Cert="{alice.nginx_header}";Subject="CN=alice"'
         chain = carol.pem_spaces
         cases = [
             ("/pinned/env.cgi", forwarded(alice), 200),
