@@ -59,7 +59,7 @@ std::optional<std::string> xfcc_hash(std::string_view value, XfccPick pick);
 
 // What a preset (ArrCertFrontEnd) says of the front end's own checks.
 struct FrontEndChecks {
-    std::span<const VerdictLine> verdicts;      // all must hold; empty: it sends no verdict
+    std::span<const VerdictLine> verdicts;  // all must hold; empty: it sends no verdict
     std::optional<FingerprintSource> fingerprint;
     // It has a mode that forwards certificates it did not verify: ArrCertAcceptUnverified there
     // needs a verdict header.

@@ -1,5 +1,6 @@
 #include "arrcert/front_end_check.h"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 
@@ -144,12 +145,7 @@ constexpr std::array<VerdictLine, 1> ingress_nginx_verdict{{{"ssl-client-verify"
 bool verdict_holds(std::optional<std::string_view> value, std::span<const std::string_view> accepted) noexcept
 {
     const std::string_view sent = value ? trim(*value) : std::string_view();
-    for (const std::string_view wanted : accepted) {
-        if (equal_ignoring_case(sent, wanted)) {
-            return true;
-        }
-    }
-    return false;
+    return std::ranges::any_of(accepted, [&](std::string_view wanted) { return equal_ignoring_case(sent, wanted); });
 }
 
 bool carries_certificate(std::optional<std::string_view> value) noexcept
@@ -230,18 +226,19 @@ FrontEndChecks front_end_checks(std::optional<FrontEnd> front_end) noexcept
         return {};
     }
     switch (*front_end) {
-        // App Service forwards what the client presented, unverified; Application Gateway has a
-        // passthrough mode. Neither sends a verdict with this header.
-        case FrontEnd::azure: return {{}, std::nullopt, true};
+        // Azure App Service forwards what the client presented, unverified (Application Gateway
+        // has a passthrough mode); Traefik's RequestClientCert and RequireAnyClientCert, ALB's
+        // passthrough mode and Akamai's Enforce mTLS settings without "deny request" forward what
+        // nothing verified. None sends a verdict with the certificate.
+        case FrontEnd::azure:
+        case FrontEnd::traefik:
+        case FrontEnd::aws_alb:
+        case FrontEnd::akamai: return {{}, std::nullopt, true};
         // ACCEPT_UNTRUSTED; Envoy always writes the element's Hash (SHA-256, hex).
         case FrontEnd::envoy: return {{}, FingerprintSource{"", DigestAlgorithm::sha256}, true};
-        // clientAuthType RequestClientCert / RequireAnyClientCert forward what nothing verified.
-        case FrontEnd::traefik: return {{}, std::nullopt, true};
-        // ALB's passthrough mode verifies nothing.
-        case FrontEnd::aws_alb: return {{}, std::nullopt, true};
-        // RFC 9440 says nothing of verification; what sends it decides.
-        case FrontEnd::rfc9440: return {};
-        // Verify mode: failed certificates never reach the target.
+        // RFC 9440 says nothing of verification (what sends it decides); ALB's verify mode never
+        // forwards a certificate that failed.
+        case FrontEnd::rfc9440:
         case FrontEnd::aws_alb_verify: return {};
         // CloudFront-Viewer-Cert-Pem is sent in required and optional modes only (passthrough
         // sends Client-Cert instead), and CloudFront verified it then.
@@ -254,15 +251,11 @@ FrontEndChecks front_end_checks(std::optional<FrontEnd> front_end) noexcept
         // The RFC 9440 fields are filled valid or not; the managed transform "Add TLS client auth
         // headers" sends the verdict and the fingerprint.
         case FrontEnd::cloudflare:
-            return {cloudflare_verdict, FingerprintSource{"cf-cert-fingerprint-sha256", DigestAlgorithm::sha256},
-                    true};
-        // Enforce mTLS settings without "deny request" lets failed certificates through.
-        case FrontEnd::akamai: return {{}, std::nullopt, true};
+            return {cloudflare_verdict, FingerprintSource{"cf-cert-fingerprint-sha256", DigestAlgorithm::sha256}, true};
         // auth-tls-verify-client optional_no_ca forwards what it did not verify.
         case FrontEnd::ingress_nginx: return {ingress_nginx_verdict, std::nullopt, true};
         // The mtls-auth plugin refuses what nginx did not verify; $ssl_client_fingerprint is SHA-1.
-        case FrontEnd::kong:
-            return {{}, FingerprintSource{"X-Client-Cert-Fingerprint", DigestAlgorithm::sha1}, false};
+        case FrontEnd::kong: return {{}, FingerprintSource{"X-Client-Cert-Fingerprint", DigestAlgorithm::sha1}, false};
     }
     return {};
 }

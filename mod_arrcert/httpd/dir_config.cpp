@@ -105,9 +105,9 @@ Scope resolve(const DirSettings& settings)
     // Explicit lines replace the preset's, wherever they are inherited from.
     const FrontEndChecks preset = front_end_checks(headers.front_end);
     scope.verdicts = settings.verdicts != nullptr ? all_of(settings.verdicts) : preset.verdicts;
-    scope.fingerprint = settings.fingerprint ? (settings.fingerprint->off ? std::nullopt
-                                                                          : std::optional(settings.fingerprint->source))
-                                             : preset.fingerprint;
+    scope.fingerprint = settings.fingerprint
+                            ? (settings.fingerprint->off ? std::nullopt : std::optional(settings.fingerprint->source))
+                            : preset.fingerprint;
     scope.passthrough = preset.passthrough;
     scope.front_end_at = headers.front_end_at;
     scope.xfcc_element = dir_rows::xfcc_element.value(settings);

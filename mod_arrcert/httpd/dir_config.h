@@ -327,13 +327,13 @@ struct Scope {
     bool fetch_crls = false;
     bool partial_chain = false;
     RelayHeaders relay_headers = RelayHeaders::none;
+    bool passthrough = false;  // the preset's front end can forward what it did not verify
     // What the front end says of its own check: its verdict lines (all must hold, before anything
     // else is checked) and the fingerprint it sends.
     std::span<const VerdictLine> verdicts;
     std::optional<FingerprintSource> fingerprint;
-    bool passthrough = false;  // the preset's front end can forward what it did not verify
-    Origin front_end_at;       // its ArrCertFrontEnd line
-    OcspPolicy ocsp;  // mode off: no OCSP
+    Origin front_end_at;  // its ArrCertFrontEnd line
+    OcspPolicy ocsp;      // mode off: no OCSP
     // Unique to this resolution in the process. What outlives a request (a connection's memo)
     // compares this, never the address: a scope merged for one request lives in its pool, and the
     // next request's merge may be placed at the same address with other rules.

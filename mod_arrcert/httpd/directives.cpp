@@ -82,10 +82,11 @@ const char* set_header_and_format(cmd_parms* cmd, void* config, const char* name
             return directive_error(cmd, "'" + std::string(name) + "' is not a valid HTTP header name");
         }
         if (strcasecmp(name, "Cf-Client-Cert-Der-Base64") == 0) {
-            return directive_error(cmd, "Cloudflare sends Cf-Client-Cert-Der-Base64 only on the first request of a "
-                                        "connection: every later request would have no certificate. Forward "
-                                        "cf.tls_client_auth.cert_rfc9440 with a transform rule and use "
-                                        "'ArrCertFrontEnd cloudflare' (docs/front-ends.md)");
+            return directive_error(cmd,
+                                   "Cloudflare sends Cf-Client-Cert-Der-Base64 only on the first request of a "
+                                   "connection: every later request would have no certificate. Forward "
+                                   "cf.tls_client_auth.cert_rfc9440 with a transform rule and use "
+                                   "'ArrCertFrontEnd cloudflare' (docs/front-ends.md)");
         }
         HeaderFormat format = HeaderFormat::automatic;
         if (format_name != nullptr) {

@@ -45,8 +45,9 @@ extern "C" const char* add_verdict_header(cmd_parms* cmd, void* config, const ch
             return nullptr;
         }
         if (argc < 2) {
-            return directive_error(cmd, "needs a header name and at least one value that means verified "
-                                        "(\"\" for an empty or absent header), or none");
+            return directive_error(cmd,
+                                   "needs a header name and at least one value that means verified "
+                                   "(\"\" for an empty or absent header), or none");
         }
         if (!is_token(argv[0])) {
             return directive_error(cmd, "'" + std::string(argv[0]) + "' is not a valid HTTP header name");

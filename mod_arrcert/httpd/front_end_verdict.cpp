@@ -100,8 +100,8 @@ const Verdict* fingerprint_refusal(request_rec* r, const Scope& scope, const Ver
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       ARRCERT_LOGNO(0121) "%s: certificate %s, %s %s (ArrCertFingerprintHeader)",
                       fingerprint_reason(check).data(), verdict.sha1_hex.c_str(),
-                      source.header.empty() ? "XFCC Hash in" : "header", source.header.empty() ? scope.headers.name
-                                                                                              : source.header.data());
+                      source.header.empty() ? "XFCC Hash in" : "header",
+                      source.header.empty() ? scope.headers.name : source.header.data());
     }
     return &refusal_for(check);
 }

@@ -217,7 +217,7 @@ TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
     [[maybe_unused]] const auto& [mode, mode_at, require_at, headers, xfcc_element, max_header_length, clock_skew,
                                   exports, user_name, export_names, accept_unverified, thumbprints, issuers, subjects,
                                   alt_names, trust, crls, revocation, verify_depth, crl_refresh, fetch_crls,
-                                  partial_chain, relay_headers, verdicts, fingerprint, passthrough, front_end_at, ocsp,
+                                  partial_chain, relay_headers, passthrough, verdicts, fingerprint, front_end_at, ocsp,
                                   identity] = base;
 
     CrlFetcher fetcher(1, [](const SourceEvent&, const std::string&) {});
