@@ -9,7 +9,7 @@ import pytest
 
 from harness.client import send
 from harness.pki import name
-from harness.servers import HAProxy, Httpd, Nginx, running
+from harness.servers import HAProxy, Httpd, Nginx, free_port, running
 
 UNVERIFIED = "front end did not verify the certificate"
 
@@ -285,3 +285,40 @@ def test_explicit_verdict_lines_replace_the_presets(pki):
         assert send(httpd, "/x/env.cgi", headers=cert + [("X-Checked", "yes"), ("X-Error", "")]).status == 200
         assert send(httpd, "/x/env.cgi", headers=cert + [("X-Checked", "yes"), ("X-Error", "bad")]).status == 403
         assert send(httpd, "/x/env.cgi", headers=cert + [("ssl-client-verify", "SUCCESS")]).status == 403
+
+
+# Relays -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("relay", ["front-end", "none"])
+def test_relay_carries_the_front_ends_verdict_or_none(pki, relay):
+    back = free_port()
+    httpd = Httpd("")
+    httpd.body = f"""
+        ArrCertTrustedProxy 127.0.0.1
+        Listen 127.0.0.1:{back}
+        <VirtualHost 127.0.0.1:{back}>
+            ArrCertFrontEnd ingress-nginx
+            ArrCertCACertificateFile {pki.ca.cert_path}
+            ArrCertVerifyClient optional
+            DocumentRoot {httpd.docroot}
+        </VirtualHost>
+        <VirtualHost 127.0.0.1:{httpd.port}>
+            ProxyPass /b/ http://127.0.0.1:{back}/
+            # What a module of this httpd sets is never what the back end judges.
+            RequestHeader set ssl-client-verify SUCCESS
+            ArrCertRelayHeaders {relay}
+        </VirtualHost>
+        """
+    httpd.modules = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so",
+                     "headers_module mod_headers.so"]
+    httpd.add_cgi("env.cgi")
+    with running(httpd):
+        alice = pki.leaf("v_alice", "alice")
+        sent = ingress_nginx(alice, verified=False)
+        response = send(httpd, "/b/env.cgi", headers=sent)
+        if relay == "front-end":
+            assert response.status == 403
+            assert UNVERIFIED in httpd.error_log()
+        else:
+            env = response.env
+            assert "HTTP_SSL_CLIENT_VERIFY" not in env and "HTTP_SSL_CLIENT_CERT" not in env
+            assert env["SSL_CLIENT_VERIFY"] == "NONE"

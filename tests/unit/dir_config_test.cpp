@@ -305,3 +305,40 @@ TEST(ScopeKeyTest, OptionalNoCaTrustsOnlyAnExplicitAcceptance)
 
 }  // namespace
 }  // namespace arrcert::httpd
+
+namespace arrcert::httpd {
+namespace {
+
+TEST(FrontEndChecksScopeTest, PresetVerdictUnlessLinesOfTheScopeReplaceIt)
+{
+    DirSettings preset;
+    preset.headers = HeaderChoice{FrontEnd::gcp};
+    Scope scope = resolve(preset);
+    EXPECT_EQ(scope.verdicts.size(), 3U);
+    EXPECT_TRUE(scope.passthrough);
+    ASSERT_TRUE(scope.fingerprint.has_value());
+    EXPECT_EQ(scope.fingerprint->header, "X-Client-Cert-Hash");
+
+    // Explicit lines, here or inherited, replace the preset's; an empty list is "none".
+    static constexpr std::array<std::string_view, 1> zero{"0"};
+    std::vector<VerdictLine> lines{{"X-SSL-Client-Verify", zero}};
+    DirSettings inner;
+    inner.verdicts = &lines;
+    inner.fingerprint = FingerprintChoice{true, {}};
+    scope = resolve(merge(preset, inner));
+    ASSERT_EQ(scope.verdicts.size(), 1U);
+    EXPECT_EQ(scope.verdicts.front().header, "X-SSL-Client-Verify");
+    EXPECT_FALSE(scope.fingerprint.has_value());
+    EXPECT_TRUE(scope.passthrough);  // still the preset's front end: the start-up check sees it
+
+    std::vector<VerdictLine> none;
+    inner.verdicts = &none;
+    EXPECT_TRUE(resolve(merge(preset, inner)).verdicts.empty());
+
+    // No preset, no lines: nothing is asked of the front end.
+    EXPECT_TRUE(resolve(DirSettings{}).verdicts.empty());
+    EXPECT_FALSE(resolve(DirSettings{}).passthrough);
+}
+
+}  // namespace
+}  // namespace arrcert::httpd
