@@ -9,7 +9,7 @@ import pytest
 
 from harness.client import send
 from harness.pki import name
-from harness.servers import HAProxy, Httpd, Nginx, free_port, running
+from harness.servers import HAProxy, Httpd, Nginx, free_port, location, running
 
 UNVERIFIED = "front end did not verify the certificate"
 
@@ -93,24 +93,13 @@ def cgi_name(header):
 def server(pki):
     body = "ArrCertTrustedProxy 127.0.0.1\n"
     for preset in PRESETS:
-        body += f"""
-        <Location /{preset}>
-            ArrCertFrontEnd {preset}
-            ArrCertVerifyClient require
-            ArrCertCACertificateFile {pki.ca.cert_path}
-        </Location>
-        <Location /{preset}-optional>
-            ArrCertFrontEnd {preset}
-            ArrCertVerifyClient optional
-            ArrCertCACertificateFile {pki.ca.cert_path}
-        </Location>
-        <Location /{preset}-no-ca>
-            ArrCertFrontEnd {preset}
-            ArrCertVerifyClient optional_no_ca
-            ArrCertAcceptUnverified on
-            ArrCertVerdictHeader X-Never-Sent yes
-        </Location>
-        """
+        reading = f"ArrCertFrontEnd {preset}"
+        trust = f"ArrCertCACertificateFile {pki.ca.cert_path}"
+        body += location(f"/{preset}", reading, "ArrCertVerifyClient require", trust)
+        body += location(f"/{preset}-optional", reading, "ArrCertVerifyClient optional", trust)
+        # The front end's verdict is reported where nothing else is checked.
+        body += location(f"/{preset}-no-ca", reading, "ArrCertVerifyClient optional_no_ca", "ArrCertAcceptUnverified on",
+                         "ArrCertVerdictHeader X-Never-Sent yes")
     httpd = Httpd(body)
     for preset in PRESETS:
         for path in (preset, f"{preset}-optional", f"{preset}-no-ca"):
@@ -292,22 +281,14 @@ def test_explicit_verdict_lines_replace_the_presets(pki):
 def test_relay_carries_the_front_ends_verdict_or_none(pki, relay):
     back = free_port()
     httpd = Httpd("")
-    httpd.body = f"""
-        ArrCertTrustedProxy 127.0.0.1
-        Listen 127.0.0.1:{back}
-        <VirtualHost 127.0.0.1:{back}>
-            ArrCertFrontEnd ingress-nginx
-            ArrCertCACertificateFile {pki.ca.cert_path}
-            ArrCertVerifyClient optional
-            DocumentRoot {httpd.docroot}
-        </VirtualHost>
-        <VirtualHost 127.0.0.1:{httpd.port}>
-            ProxyPass /b/ http://127.0.0.1:{back}/
-            # What a module of this httpd sets is never what the back end judges.
-            RequestHeader set ssl-client-verify SUCCESS
-            ArrCertRelayHeaders {relay}
-        </VirtualHost>
-        """
+    reader = [f"ArrCertFrontEnd ingress-nginx\nArrCertCACertificateFile {pki.ca.cert_path}",
+              f"ArrCertVerifyClient optional\nDocumentRoot {httpd.docroot}"]
+    # What a module of this httpd sets is never what the back end judges.
+    relay_lines = [f"ProxyPass /b/ http://127.0.0.1:{back}/", "RequestHeader set ssl-client-verify SUCCESS",
+                   f"ArrCertRelayHeaders {relay}"]
+    httpd.body = "\n".join(["ArrCertTrustedProxy 127.0.0.1", f"Listen 127.0.0.1:{back}",
+                             f"<VirtualHost 127.0.0.1:{back}>", *reader, "</VirtualHost>",
+                             f"<VirtualHost 127.0.0.1:{httpd.port}>", *relay_lines, "</VirtualHost>", ""])
     httpd.modules = ["proxy_module mod_proxy.so", "proxy_http_module mod_proxy_http.so",
                      "headers_module mod_headers.so"]
     httpd.add_cgi("env.cgi")
