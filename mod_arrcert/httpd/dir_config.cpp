@@ -108,6 +108,9 @@ Scope resolve(const DirSettings& settings)
     scope.fingerprint = settings.fingerprint
                             ? (settings.fingerprint->off ? std::nullopt : std::optional(settings.fingerprint->source))
                             : preset.fingerprint;
+    if (scope.fingerprint && scope.fingerprint->header.empty() && scope.headers.format != HeaderFormat::xfcc) {
+        scope.fingerprint.reset();  // XFCC's Hash, where an explicit header of another format replaced XFCC
+    }
     scope.passthrough = preset.passthrough;
     scope.front_end_at = headers.front_end_at;
     scope.xfcc_element = dir_rows::xfcc_element.value(settings);

@@ -335,6 +335,16 @@ TEST(FrontEndChecksScopeTest, PresetVerdictUnlessLinesOfTheScopeReplaceIt)
     inner.verdicts = &none;
     EXPECT_TRUE(resolve(merge(preset, inner)).verdicts.empty());
 
+    // Envoy's Hash lives in XFCC: an explicit header of another format leaves nothing to compare.
+    DirSettings envoy;
+    envoy.headers = HeaderChoice{FrontEnd::envoy};
+    EXPECT_TRUE(resolve(envoy).fingerprint.has_value());
+    envoy.headers->name = "X-Mesh-Cert";
+    envoy.headers->format = HeaderFormat::xfcc;
+    EXPECT_TRUE(resolve(envoy).fingerprint.has_value());
+    envoy.headers->format = HeaderFormat::der_base64;
+    EXPECT_FALSE(resolve(envoy).fingerprint.has_value());
+
     // No preset, no lines: nothing is asked of the front end.
     EXPECT_TRUE(resolve(DirSettings{}).verdicts.empty());
     EXPECT_FALSE(resolve(DirSettings{}).passthrough);
