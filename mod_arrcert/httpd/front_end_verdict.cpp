@@ -52,7 +52,7 @@ bool first_time(request_rec* r, const char* note) noexcept
 
 }  // namespace
 
-const Verdict* front_end_refusal(request_rec* r, const Scope& scope) noexcept
+const Verdict* front_end_refusal(request_rec* r, const Scope& scope)
 {
     if (scope.verdicts.empty() || !carries_certificate(value_of(received_header(r, scope.headers.name)))) {
         return nullptr;  // no certificate: nothing to have verified
@@ -76,7 +76,7 @@ const Verdict* front_end_refusal(request_rec* r, const Scope& scope) noexcept
     return nullptr;
 }
 
-const Verdict* fingerprint_refusal(request_rec* r, const Scope& scope, const Verdict& verdict) noexcept
+const Verdict* fingerprint_refusal(request_rec* r, const Scope& scope, const Verdict& verdict)
 {
     if (!scope.fingerprint || verdict.kind != Verdict::Kind::judged) {
         return nullptr;  // nothing compared, or no certificate to compare

@@ -12,10 +12,10 @@ namespace arrcert::httpd {
 
 // A refusal ("front end did not verify the certificate") where the request carries a certificate
 // and one of the scope's verdict lines does not hold; null otherwise. Logged once per request.
-const Verdict* front_end_refusal(request_rec* r, const Scope& scope) noexcept;
+const Verdict* front_end_refusal(request_rec* r, const Scope& scope);
 
 // A refusal where the certificate of `verdict` is not the one whose fingerprint the front end
 // sent (or it sent none, or not a fingerprint); null where it matches or nothing is compared.
-const Verdict* fingerprint_refusal(request_rec* r, const Scope& scope, const Verdict& verdict) noexcept;
+const Verdict* fingerprint_refusal(request_rec* r, const Scope& scope, const Verdict& verdict);
 
 }  // namespace arrcert::httpd
