@@ -303,3 +303,13 @@ def test_relay_carries_the_front_ends_verdict_or_none(pki, relay):
             env = response.env
             assert "HTTP_SSL_CLIENT_VERIFY" not in env and "HTTP_SSL_CLIENT_CERT" not in env
             assert env["SSL_CLIENT_VERIFY"] == "NONE"
+
+
+def test_cloudflare_never_reads_its_first_request_header(server, pki):
+    # Cf-Client-Cert-Der-Base64 comes only with a connection's first request: the preset reads the
+    # RFC 9440 pair, so a request with only that header has no certificate.
+    alice = pki.leaf("v_alice", "alice")
+    headers = [("Cf-Client-Cert-Der-Base64", alice.azure_header)] + cloudflare(alice)[1:]
+    response = send(server, "/cloudflare/env.cgi", headers=headers)
+    assert response.status == 403
+    assert "no client certificate in Client-Cert" in response.log
