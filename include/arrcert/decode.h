@@ -68,7 +68,21 @@ DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, s
 void append_chain(DecodedHeader& header, const DecodedHeader& chain);
 
 // ArrCertFrontEnd: the front ends whose header names and formats are known by name.
-enum class FrontEnd { azure, envoy, traefik, aws_alb, rfc9440 };
+// aws-alb is ALB's passthrough mode (X-Amzn-Mtls-Clientcert), aws-alb-verify its verify mode.
+enum class FrontEnd {
+    azure,
+    envoy,
+    traefik,
+    aws_alb,
+    rfc9440,
+    aws_alb_verify,
+    cloudfront,
+    gcp,
+    cloudflare,
+    akamai,
+    ingress_nginx,
+    kong
+};
 std::optional<FrontEnd> front_end_named(std::string_view name);  // "azure", "aws-alb", ... any case
 std::string front_end_list(std::string_view separator = ", ", std::string_view last = " or ");
 

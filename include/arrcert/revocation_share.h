@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "arrcert/seal.h"
+
 namespace arrcert {
 
 // Retry pauses after failed fetches: the first within 10 s, doubling up to the cap.
@@ -44,8 +46,15 @@ public:
 
 class RevocationShare {
 public:
-    // `directory` empty: this process alone (the locks and counts are kept in memory).
-    explicit RevocationShare(std::string directory = {}, FleetStore* fleet = nullptr);
+    // This process alone: the locks and counts are kept in memory.
+    RevocationShare() = default;
+    // Files in `directory`, sealed under `secret` with the time they were fetched: a process of
+    // the same user that can write there but not read the server's secret can neither forge a
+    // file nor make an old one look new.
+    RevocationShare(std::string directory, const CacheSecret& secret, FleetStore* fleet);
+
+    // The key a document is sealed under, in the files and in the fleet's cache.
+    [[nodiscard]] static CacheKey document_key(std::string_view name);
 
     // A name for a document: `kind` and the SHA-256 of what identifies it.
     [[nodiscard]] static std::string name_for(std::string_view kind, std::string_view identity);
@@ -100,7 +109,8 @@ private:
     void replace(const std::string& target, const std::string& bytes) const;
 
     std::string directory_;
-    FleetStore* fleet_;
+    std::optional<CacheSeal> seal_;
+    FleetStore* fleet_ = nullptr;
     mutable std::mutex mutex_;                                   // the counts, without a directory
     std::unordered_map<std::string, Attempts> attempts_memory_;  // idem
 };

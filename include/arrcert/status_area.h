@@ -107,6 +107,8 @@ struct StatusSnapshot {
         std::string last_error;
         std::uint64_t successes = 0;
         std::uint64_t failures = 0;
+        std::int64_t next_refresh = -1;  // when it is fetched again; -1: not planned
+        std::uint32_t failing = 0;       // failed in a row, for every process of the server
     };
     std::vector<Source> sources;  // by kind, then name
     struct Certificate {

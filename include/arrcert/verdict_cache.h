@@ -15,10 +15,10 @@
 #include <vector>
 
 #include "arrcert/rules.h"
+#include "arrcert/seal.h"
 
 namespace arrcert {
 
-using CacheKey = std::array<unsigned char, 32>;
 
 // What a verdict depends on besides the header values, all by content: how they are decoded (the
 // certificate header's options and the chain header's format), the rules (thumbprints, name

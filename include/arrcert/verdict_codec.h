@@ -13,29 +13,10 @@
 #include "arrcert/openssl_ptr.h"
 #include "arrcert/result.h"
 #include "arrcert/rules.h"
+#include "arrcert/seal.h"
 #include "arrcert/verdict_cache.h"
 
 namespace arrcert {
-
-using CacheSecret = std::array<unsigned char, 32>;
-
-// For one server: fresh random bytes.
-CacheSecret random_cache_secret();
-// For a fleet: derived from a file that every server holds. Refused when the file cannot be read
-// or holds fewer than 32 bytes.
-Result<CacheSecret> cache_secret_from_file(const std::string& path);
-
-// HMAC-SHA256 under one secret, keyed once: each use copies the keyed state instead of
-// fetching and keying the algorithm again. Safe to use from many threads.
-class CacheSeal {
-public:
-    explicit CacheSeal(const CacheSecret& secret);
-
-    [[nodiscard]] std::array<unsigned char, 32> mac(const CacheKey& key, std::string_view body) const;
-
-private:
-    OpenSslPtr<EVP_MAC_CTX, EVP_MAC_CTX_free> keyed_;
-};
 
 std::string seal_verdict(const Verdict& verdict, std::int64_t expires, const CacheKey& key, const CacheSeal& seal);
 
@@ -45,13 +26,5 @@ struct OpenedVerdict {
 };
 // Null when the bytes are not an entry sealed under this key and secret.
 std::optional<OpenedVerdict> open_verdict(std::string_view sealed, const CacheKey& key, const CacheSeal& seal);
-
-// Any bytes (a fetched CRL, an OCSP response) sealed the same way, with their expiry.
-std::string seal_bytes(std::string_view bytes, std::int64_t expires, const CacheKey& key, const CacheSeal& seal);
-struct OpenedBytes {
-    std::string bytes;
-    std::int64_t expires = 0;
-};
-std::optional<OpenedBytes> open_bytes(std::string_view sealed, const CacheKey& key, const CacheSeal& seal);
 
 }  // namespace arrcert

@@ -209,9 +209,16 @@ void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std:
     if (from_share(now)) {
         return;
     }
+    std::int64_t held_this_update = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        held_this_update = entries_[id].crl ? entries_[id].this_update : 0;
+    }
     if (std::optional<std::string> bytes = share_->from_fleet(name, now)) {
         // Another server's fetch, verified here as if fetched.
-        if (Result<Taken> taken = verified(*bytes, issuer.get(), now)) {
+        // Never an older CRL than the one in hand: that would not be a refresh.
+        Result<Taken> taken = verified(*bytes, issuer.get(), now);
+        if (taken && taken.value().this_update >= held_this_update) {
             share_->write(name, *bytes, now, 0);
             const std::lock_guard lock(mutex_);
             adopt(entries_[id], std::move(taken.value()), now, share_->stamp(name));

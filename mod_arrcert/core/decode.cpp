@@ -364,12 +364,19 @@ constexpr std::array<Keyword<HeaderFormat>, 7> formats{{
 }};
 
 // What ArrCertFrontEnd accepts; front_end_headers() says what each sends.
-constexpr std::array<Keyword<FrontEnd>, 5> front_ends{{
+constexpr std::array<Keyword<FrontEnd>, 12> front_ends{{
     {"azure", FrontEnd::azure},
     {"envoy", FrontEnd::envoy},
     {"traefik", FrontEnd::traefik},
     {"aws-alb", FrontEnd::aws_alb},
     {"rfc9440", FrontEnd::rfc9440},
+    {"aws-alb-verify", FrontEnd::aws_alb_verify},
+    {"cloudfront", FrontEnd::cloudfront},
+    {"gcp", FrontEnd::gcp},
+    {"cloudflare", FrontEnd::cloudflare},
+    {"akamai", FrontEnd::akamai},
+    {"ingress-nginx", FrontEnd::ingress_nginx},
+    {"kong", FrontEnd::kong},
 }};
 
 // What DecodedHeader::format may say: the formats of the table and the automatic ones.
@@ -499,6 +506,21 @@ HeaderSettings front_end_headers(std::optional<FrontEnd> front_end) noexcept
             return {"X-Amzn-Mtls-Clientcert", HeaderFormat::url_pem, nullptr, HeaderFormat::automatic};
         case FrontEnd::rfc9440:
             return {"Client-Cert", HeaderFormat::rfc9440, "Client-Cert-Chain", HeaderFormat::rfc9440};
+        case FrontEnd::aws_alb_verify:
+            return {"X-Amzn-Mtls-Clientcert-Leaf", HeaderFormat::url_pem, nullptr, HeaderFormat::automatic};
+        case FrontEnd::cloudfront:
+            return {"CloudFront-Viewer-Cert-Pem", HeaderFormat::url_pem, nullptr, HeaderFormat::automatic};
+        // Google names no header: these are the names of its documentation's examples.
+        case FrontEnd::gcp:
+            return {"X-Client-Cert-Leaf", HeaderFormat::rfc9440, "X-Client-Cert-Chain", HeaderFormat::rfc9440};
+        // Transform rules of cf.tls_client_auth.cert_rfc9440 and cert_chain_rfc9440; never
+        // Cf-Client-Cert-Der-Base64, which only a connection's first request carries.
+        case FrontEnd::cloudflare:
+            return {"Client-Cert", HeaderFormat::rfc9440, "Client-Cert-Chain", HeaderFormat::rfc9440};
+        case FrontEnd::akamai: return {"Akamai-CC-DER", HeaderFormat::rfc9440, nullptr, HeaderFormat::automatic};
+        case FrontEnd::ingress_nginx:
+            return {"ssl-client-cert", HeaderFormat::url_pem, nullptr, HeaderFormat::automatic};
+        case FrontEnd::kong: return {"X-Client-Cert", HeaderFormat::url_pem, nullptr, HeaderFormat::automatic};
     }
     return {};
 }

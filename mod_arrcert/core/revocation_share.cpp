@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "arrcert/certificate.h"
+#include "arrcert/digest.h"
 
 namespace arrcert {
 namespace {
@@ -92,9 +93,14 @@ std::int64_t next_refresh(std::int64_t fetched_at, std::int64_t this_update, std
     return next;
 }
 
-RevocationShare::RevocationShare(std::string directory, FleetStore* fleet)
-    : directory_(std::move(directory)), fleet_(fleet)
+RevocationShare::RevocationShare(std::string directory, const CacheSecret& secret, FleetStore* fleet)
+    : directory_(std::move(directory)), seal_(std::in_place, secret), fleet_(fleet)
 {
+}
+
+CacheKey RevocationShare::document_key(std::string_view name)
+{
+    return Sha256Digest().add("arrcert revocation document").add(name).finish();
 }
 
 RevocationShare::Lock::~Lock()
@@ -135,14 +141,16 @@ std::optional<RevocationShare::Document> RevocationShare::read(const std::string
     const Descriptor file(::open(path(name, ".der").c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     struct stat status {};
     if (file.get() < 0 || ::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode) ||
-        static_cast<std::size_t>(status.st_size) > max_bytes) {
+        static_cast<std::size_t>(status.st_size) > max_bytes + 256) {
         return std::nullopt;
     }
-    Document document{read_all(file.get(), max_bytes), stamp_of(status), status.st_mtim.tv_sec};
-    if (document.bytes.empty()) {
+    // The seal's limit: the document, its length and the time.
+    const std::string sealed = read_all(file.get(), max_bytes + 256);
+    std::optional<OpenedBytes> opened = open_bytes(sealed, document_key(name), *seal_);
+    if (!opened || opened->bytes.empty() || opened->bytes.size() > max_bytes) {
         return std::nullopt;
     }
-    return document;
+    return Document{std::move(opened->bytes), stamp_of(status), opened->time};
 }
 
 void RevocationShare::replace(const std::string& target, const std::string& bytes) const
@@ -178,7 +186,7 @@ void RevocationShare::write(const std::string& name, const std::string& bytes, s
                             std::int64_t fleet_expires)
 {
     if (!directory_.empty()) {
-        replace(path(name, ".der"), bytes);
+        replace(path(name, ".der"), seal_bytes(bytes, now, document_key(name), *seal_));
     }
     if (fleet_ != nullptr && fleet_expires > now) {
         fleet_->keep(name, bytes, fleet_expires, now);

@@ -189,13 +189,16 @@ void StatusArea::record_source(const SourceEvent& event) noexcept
         copy_text(slot->name.data(), slot->name.size(), name);
     }
     slot->touched = event.at;
+    slot->next_refresh = event.next_refresh;
     if (event.ok) {
         slot->last_success = event.at;
         slot->next_update = event.next_update;
+        slot->failing = 0;
         ++slot->successes;
     } else {
         slot->last_failure = event.at;
         copy_text(slot->last_error.data(), slot->last_error.size(), event.error);
+        slot->failing = event.failures > 0 ? static_cast<std::uint32_t>(event.failures) : slot->failing + 1;
         ++slot->failures;
     }
 }
@@ -234,7 +237,7 @@ StatusSnapshot StatusArea::snapshot(std::int64_t now) const
             snapshot.sources.push_back({each.kind, bounded(each.name.data(), each.name.size()), each.last_success,
                                         each.last_failure, each.next_update,
                                         bounded(each.last_error.data(), each.last_error.size()), each.successes,
-                                        each.failures});
+                                        each.failures, each.next_refresh, each.failing});
         }
     }
     copy_inventory(snapshot);

@@ -59,7 +59,9 @@ struct StatusArea::SourceSlot {
     std::int64_t last_success = 0;
     std::int64_t last_failure = 0;
     std::int64_t next_update = -1;
+    std::int64_t next_refresh = -1;
     std::int64_t touched = 0;
+    std::uint32_t failing = 0;  // failed in a row
     std::uint64_t successes = 0;
     std::uint64_t failures = 0;
     std::array<char, max_text> last_error{};

@@ -242,14 +242,16 @@ std::string status_page_html(const StatusSnapshot& snapshot, int expiry_warning_
         out.append("<p>None used yet.</p>\n");
     } else {
         out.append(
-            "<table>\n<tr><th>Kind</th><th>Name</th><th>Last success</th><th>nextUpdate</th>"
-            "<th>Successes</th><th>Failures</th><th>Last failure</th><th>Last error</th></tr>\n");
+            "<table>\n<tr><th>Kind</th><th>Name</th><th>Last success</th><th>nextUpdate</th><th>Next fetch</th>"
+            "<th>Successes</th><th>Failures</th><th>Failing</th><th>Last failure</th><th>Last error</th></tr>\n");
         for (const auto& source : snapshot.sources) {
             out.append("<tr><td>").append(source_kind_name(source.kind)).append("</td><td><code>");
             out.append(html(source.name)).append("</code></td><td>").append(utc(source.last_success));
             out.append("</td><td>").append(source.next_update >= 0 ? utc(source.next_update) : "-");
+            out.append("</td><td>").append(source.next_refresh >= 0 ? utc(source.next_refresh) : "-");
             out.append("</td><td class=\"n\">").append(number(source.successes));
             out.append("</td><td class=\"n\">").append(number(source.failures));
+            out.append("</td><td class=\"n\">").append(number(source.failing));
             out.append("</td><td>").append(utc(source.last_failure)).append("</td><td>");
             out.append(html(source.last_error)).append("</td></tr>\n");
         }
@@ -282,8 +284,10 @@ std::string status_json(const StatusSnapshot& snapshot, int expiry_warning_days)
         out.append(",\"name\":").append(json(source.name));
         out.append(",\"last_success\":").append(source.last_success != 0 ? json(utc(source.last_success)) : "null");
         out.append(",\"next_update\":").append(source.next_update >= 0 ? json(utc(source.next_update)) : "null");
+        out.append(",\"next_refresh\":").append(source.next_refresh >= 0 ? json(utc(source.next_refresh)) : "null");
         out.append(",\"successes\":").append(number(source.successes));
         out.append(",\"failures\":").append(number(source.failures));
+        out.append(",\"failing\":").append(number(source.failing));
         out.append(",\"last_failure\":").append(source.last_failure != 0 ? json(utc(source.last_failure)) : "null");
         out.append(",\"last_error\":").append(source.last_error.empty() ? "null" : json(source.last_error)).append("}");
         comma = ",";
@@ -368,6 +372,19 @@ std::string status_prometheus(const StatusSnapshot& snapshot)
             sample("arrcert_source_next_update_timestamp_seconds", source_labels(source),
                    std::to_string(source.next_update));
         }
+    }
+    family("arrcert_source_next_refresh_timestamp_seconds", "gauge",
+           "When a fetched CRL is fetched again, or a source that failed is tried again (Unix time).");
+    for (const auto& source : snapshot.sources) {
+        if (source.next_refresh >= 0) {
+            sample("arrcert_source_next_refresh_timestamp_seconds", source_labels(source),
+                   std::to_string(source.next_refresh));
+        }
+    }
+    family("arrcert_source_consecutive_failures", "gauge",
+           "Failed fetches or queries of a source in a row, on every process of the server (0: it works).");
+    for (const auto& source : snapshot.sources) {
+        sample("arrcert_source_consecutive_failures", source_labels(source), number(source.failing));
     }
     family("arrcert_source_failures_total", "counter", "Failed loads, fetches or queries of a source or cache.");
     for (const auto& source : snapshot.sources) {

@@ -100,7 +100,19 @@ Scope resolve(const DirSettings& settings)
         scope.mode_at = settings.verify_client->at;
     }
     scope.require_at = settings.require_at;
-    scope.headers = settings.headers.value_or(HeaderChoice{}).resolve();
+    const HeaderChoice headers = settings.headers.value_or(HeaderChoice{});
+    scope.headers = headers.resolve();
+    // Explicit lines replace the preset's, wherever they are inherited from.
+    const FrontEndChecks preset = front_end_checks(headers.front_end);
+    scope.verdicts = settings.verdicts != nullptr ? all_of(settings.verdicts) : preset.verdicts;
+    scope.fingerprint = settings.fingerprint
+                            ? (settings.fingerprint->off ? std::nullopt : std::optional(settings.fingerprint->source))
+                            : preset.fingerprint;
+    if (scope.fingerprint && scope.fingerprint->header.empty() && scope.headers.format != HeaderFormat::xfcc) {
+        scope.fingerprint.reset();  // XFCC's Hash, where an explicit header of another format replaced XFCC
+    }
+    scope.passthrough = preset.passthrough;
+    scope.front_end_at = headers.front_end_at;
     scope.xfcc_element = dir_rows::xfcc_element.value(settings);
     scope.max_header_length = dir_rows::max_header_length.value(settings);
     scope.clock_skew = dir_rows::clock_skew.value(settings);

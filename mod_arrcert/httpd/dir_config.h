@@ -16,6 +16,7 @@
 #include "arrcert/crl_fetch.h"
 #include "arrcert/decode.h"
 #include "arrcert/dn_pattern.h"
+#include "arrcert/front_end_check.h"
 #include "arrcert/ocsp.h"
 #include "arrcert/revocation.h"
 #include "arrcert/rules.h"
@@ -76,8 +77,15 @@ struct HeaderChoice {
     HeaderFormat format = HeaderFormat::automatic;
     const char* chain_name = nullptr;
     HeaderFormat chain_format = HeaderFormat::automatic;
+    Origin front_end_at;  // the ArrCertFrontEnd line, for the start-up check's messages
 
     [[nodiscard]] HeaderSettings resolve() const noexcept;
+};
+
+// ArrCertFingerprintHeader: a header and its digest, or none (off, the preset's dropped).
+struct FingerprintChoice {
+    bool off = false;
+    FingerprintSource source;
 };
 
 // What one scope's directives say. Not set means "inherit", written one way per kind (the same
@@ -107,6 +115,9 @@ struct DirSettings {
     std::optional<bool> fetch_crls;     // ArrCertCARevocationFetch
     std::optional<bool> partial_chain;  // ArrCertVerifyPartialChain
     std::optional<RelayHeaders> relay_headers;
+    // ArrCertVerdictHeader lines (all must hold), replacing the preset's; empty: "none".
+    std::vector<VerdictLine>* verdicts = nullptr;
+    std::optional<FingerprintChoice> fingerprint;  // ArrCertFingerprintHeader, replacing the preset's
     // The ArrCertOCSP* directives, each inherited on its own (a section that tunes one keeps the
     // others, ArrCertOCSPEnable included).
     std::optional<OcspEnable> ocsp_enable;
@@ -143,6 +154,8 @@ inline constexpr auto merged_fields = std::tuple{
     &DirSettings::fetch_crls,
     &DirSettings::partial_chain,
     &DirSettings::relay_headers,
+    &DirSettings::verdicts,
+    &DirSettings::fingerprint,
     &DirSettings::ocsp_enable,
     &DirSettings::ocsp_default_responder,
     &DirSettings::ocsp_override_responder,
@@ -314,7 +327,13 @@ struct Scope {
     bool fetch_crls = false;
     bool partial_chain = false;
     RelayHeaders relay_headers = RelayHeaders::none;
-    OcspPolicy ocsp;  // mode off: no OCSP
+    bool passthrough = false;  // the preset's front end can forward what it did not verify
+    // What the front end says of its own check: its verdict lines (all must hold, before anything
+    // else is checked) and the fingerprint it sends.
+    std::span<const VerdictLine> verdicts;
+    std::optional<FingerprintSource> fingerprint;
+    Origin front_end_at;  // its ArrCertFrontEnd line
+    OcspPolicy ocsp;      // mode off: no OCSP
     // Unique to this resolution in the process. What outlives a request (a connection's memo)
     // compares this, never the address: a scope merged for one request lives in its pool, and the
     // next request's merge may be placed at the same address with other rules.

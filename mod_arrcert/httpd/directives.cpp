@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <strings.h>
 
 #include "directive_handlers.h"
 #include "server_config.h"
@@ -80,6 +81,13 @@ const char* set_header_and_format(cmd_parms* cmd, void* config, const char* name
         if (!is_token(name)) {
             return directive_error(cmd, "'" + std::string(name) + "' is not a valid HTTP header name");
         }
+        if (strcasecmp(name, "Cf-Client-Cert-Der-Base64") == 0) {
+            return directive_error(cmd,
+                                   "Cloudflare sends Cf-Client-Cert-Der-Base64 only on the first request of a "
+                                   "connection: every later request would have no certificate. Forward "
+                                   "cf.tls_client_auth.cert_rfc9440 with a transform rule and use "
+                                   "'ArrCertFrontEnd cloudflare' (docs/front-ends.md)");
+        }
         HeaderFormat format = HeaderFormat::automatic;
         if (format_name != nullptr) {
             const auto named = header_format_named(format_name);
@@ -120,10 +128,20 @@ extern "C" const char* set_front_end(cmd_parms* cmd, void* config, const char* a
         if (!front_end) {
             return directive_error(cmd, "'" + std::string(arg) + "' is not one of " + front_end_list());
         }
-        settings.headers.emplace(settings.headers.value_or(HeaderChoice{})).front_end = *front_end;
+        HeaderChoice& choice = settings.headers.emplace(settings.headers.value_or(HeaderChoice{}));
+        choice.front_end = *front_end;
+        choice.front_end_at = origin_of(cmd, apr_pstrcat(cmd->pool, "ArrCertFrontEnd ", arg, nullptr));
         const HeaderSettings headers = front_end_headers(*front_end);
         remember_header(cmd, headers.name);
         remember_header(cmd, headers.chain_name);
+        // Its verdict and fingerprint headers are the front end's alone too: stripped and relayed alike.
+        const FrontEndChecks checks = front_end_checks(*front_end);
+        for (const VerdictLine& line : checks.verdicts) {
+            remember_header(cmd, line.header.data());
+        }
+        if (checks.fingerprint && !checks.fingerprint->header.empty()) {
+            remember_header(cmd, checks.fingerprint->header.data());
+        }
         return nullptr;
     });
 }

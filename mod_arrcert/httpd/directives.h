@@ -29,6 +29,9 @@ const char* set_front_end(cmd_parms* cmd, void* config, const char* arg);
 const char* add_options(cmd_parms* cmd, void* config, const char* arg);
 const char* add_export(cmd_parms* cmd, void* config, const char* arg);
 const char* set_user_name(cmd_parms* cmd, void* config, const char* arg);
+// directives_front_end.cpp:
+const char* add_verdict_header(cmd_parms* cmd, void* config, const char* line);
+const char* set_fingerprint_header(cmd_parms* cmd, void* config, const char* name, const char* algorithm);
 // directives_trust.cpp:
 const char* add_ca_certificate_file(cmd_parms* cmd, void* config, const char* arg);
 const char* add_ca_certificate_path(cmd_parms* cmd, void* config, const char* arg);

@@ -14,6 +14,7 @@
 
 #include "arrcert/export.h"
 #include "directives.h"
+#include "front_end_verdict.h"
 #include "request_state.h"
 #include "runtime.h"
 #include "verdict_tiers.h"
@@ -228,7 +229,10 @@ std::int64_t request_seconds(const request_rec* r) noexcept
     return static_cast<std::int64_t>(apr_time_sec(r->request_time));
 }
 
-const Verdict& request_verdict(request_rec* r, const Scope& scope)
+namespace {
+
+// The verdict on the certificate the front end sent: from the memo, the caches or judged now.
+const Verdict& judged_verdict(request_rec* r, const Scope& scope)
 {
     // Only what a trusted front end sent, as it arrived: never a value httpd's modules (mod_headers,
     // a tenant's .htaccess) set since.
@@ -308,6 +312,19 @@ const Verdict& request_verdict(request_rec* r, const Scope& scope)
         memo.last = {&scope, value, chain_value, found.verdict.verdict.get()};
     }
     return *found.verdict.verdict;  // the memo holds it for the rest of the request
+}
+
+}  // namespace
+
+const Verdict& request_verdict(request_rec* r, const Scope& scope)
+{
+    // The front end's own verdict first: what it did not verify is not even decoded.
+    if (const Verdict* refused = front_end_refusal(r, scope); refused != nullptr) {
+        return *refused;
+    }
+    const Verdict& verdict = judged_verdict(r, scope);
+    const Verdict* mismatch = fingerprint_refusal(r, scope, verdict);
+    return mismatch != nullptr ? *mismatch : verdict;
 }
 
 RequestCertificate request_certificate(request_rec* r)

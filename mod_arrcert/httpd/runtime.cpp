@@ -3,6 +3,7 @@
 #include <apr_file_info.h>
 #include <http_log.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <unixd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,36 @@ const char* revocation_directory(apr_pool_t* pool, server_rec* base)
     return path;
 }
 
+// The secret the shared files are sealed under: in a file of the user that starts httpd (root),
+// beside the directory, that the children's user cannot read; made once, so that what one
+// generation fetched serves the next (a graceful restart fetches nothing again).
+std::optional<CacheSecret> revocation_secret(apr_pool_t* pool, server_rec* base)
+{
+    const char* path = ap_runtime_dir_relative(pool, "arrcert-revocation.key");
+    if (const int file = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600); file >= 0) {
+        const std::string text = to_hex(random_cache_secret()) + "\n";
+        const bool written = write(file, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+        close(file);
+        if (!written) {
+            unlink(path);
+        }
+    }
+    struct stat status {};
+    const char* problem = lstat(path, &status) != 0 || !S_ISREG(status.st_mode) ? "cannot be made"
+                          : status.st_uid != geteuid()                          ? "is not owned by the user starting httpd"
+                          : (status.st_mode & (S_IRWXG | S_IRWXO)) != 0          ? "is open to other users"
+                                                                                 : nullptr;
+    Result<CacheSecret> secret = problem == nullptr ? cache_secret_from_file(path) : Result<CacheSecret>::failure(problem);
+    if (!secret) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, base,
+                     ARRCERT_LOGNO(0306) "the key that seals the CRLs and OCSP responses httpd's processes share, %s: "
+                     "%s (remove it to have it made again)",
+                     path, secret.error().c_str());
+        return std::nullopt;
+    }
+    return secret.value();
+}
+
 apr_status_t stop_refreshes(void* data) noexcept
 {
     auto* runtime = static_cast<Runtime*>(data);
@@ -99,7 +131,11 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
     if (directory == nullptr) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    runtime->revocation_share = std::make_unique<RevocationShare>(directory, runtime->shared_cache.get());
+    const std::optional<CacheSecret> secret = revocation_secret(pool, base);
+    if (!secret) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    runtime->revocation_share = std::make_unique<RevocationShare>(directory, *secret, runtime->shared_cache.get());
     // Documents nobody fetched again for a week: their CAs or certificates are gone.
     runtime->revocation_share->sweep(apr_time_sec(apr_time_now()), 7 * 86400);
     const int refresh_percent = server_rows::revocation_refresh_at.value(main);

@@ -146,9 +146,43 @@ bool htaccess_may_configure(server_rec* server)
 
 }  // namespace
 
+namespace {
+
+// ArrCertAcceptUnverified trusts the front end's check: behind a front end that can forward what
+// it did not verify, only its verdict says whether it did.
+bool refuses_unread_verdicts(server_rec* base, apr_pool_t* pool)
+{
+    std::optional<Origin> unread;
+    for (server_rec* server = base; server != nullptr && !unread; server = server->next) {
+        for_each_scope(server, pool, [&](const DirConfig& config) {
+            const Scope& scope = config.scope;
+            if (!unread && scope.checks_certificates() && scope.accept_unverified && scope.passthrough &&
+                scope.verdicts.empty()) {
+                unread = scope.front_end_at;
+            }
+        });
+    }
+    if (!unread) {
+        return false;
+    }
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
+                 ARRCERT_LOGNO(0220) "mod_arrcert: %s:%d: '%s' can forward certificates it did not verify "
+                 "(a passthrough mode), yet 'ArrCertAcceptUnverified on' in this scope trusts them as verified. "
+                 "Add 'ArrCertVerdictHeader NAME VALUE' with the header in which the front end says it verified "
+                 "the certificate, or trust a CA or pins here (ArrCertCACertificateFile, ArrCertThumbprint) "
+                 "instead of ArrCertAcceptUnverified (docs/front-ends.md).",
+                 unread->file != nullptr ? unread->file : "?", unread->line, unread->what != nullptr ? unread->what : "?");
+    return true;
+}
+
+}  // namespace
+
 extern "C" int audit_scopes(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* ptemp, server_rec* base)
 {
     return guard_server(base, "checking the configured scopes", HTTP_INTERNAL_SERVER_ERROR, [&] {
+        if (refuses_unread_verdicts(base, ptemp)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         std::optional<Origin> unproven;
         for (server_rec* server = base; server != nullptr && !unproven; server = server->next) {
             for_each_scope(server, ptemp, [&](const DirConfig& config) {

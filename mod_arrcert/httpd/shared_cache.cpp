@@ -4,7 +4,6 @@
 #include <http_log.h>
 #include <util_mutex.h>
 
-#include "arrcert/digest.h"
 #include "module.h"
 #include "log_ids.h"
 
@@ -216,11 +215,6 @@ void SharedCache::store(const CacheKey& key, const Verdict& verdict, std::int64_
 
 namespace {
 
-CacheKey document_key(std::string_view name)
-{
-    return Sha256Digest().add("arrcert revocation document").add(name).finish();
-}
-
 // A pool of the call's own, for a provider that answers in place (no request pool in a background thread).
 class CallPool {
 public:
@@ -254,7 +248,7 @@ std::optional<std::string> SharedCache::fetch(std::string_view name, std::int64_
         unsigned int size = max_document_bytes;
     };
     auto lookup = std::make_shared<Lookup>();
-    lookup->key = document_key(name);
+    lookup->key = RevocationShare::document_key(name);
     const auto retrieve = [backend = backend_, lookup](apr_pool_t* pool) {
         return backend->locked([&] {
             return backend->spec.provider->retrieve(backend->spec.instance, backend->quiet, lookup->key.data(),
@@ -273,7 +267,7 @@ std::optional<std::string> SharedCache::fetch(std::string_view name, std::int64_
     }
     std::optional<OpenedBytes> opened =
         open_bytes({reinterpret_cast<const char*>(lookup->data.get()), lookup->size}, lookup->key, seal_);
-    if (!opened || opened->expires < now) {
+    if (!opened || opened->time < now) {
         return std::nullopt;
     }
     return std::move(opened->bytes);
@@ -284,7 +278,7 @@ void SharedCache::keep(std::string_view name, const std::string& bytes, std::int
     if (!backend_->available(now) || expires <= now) {
         return;
     }
-    const CacheKey key = document_key(name);
+    const CacheKey key = RevocationShare::document_key(name);
     auto sealed = std::make_shared<std::string>(seal_bytes(bytes, expires, key, seal_));
     if (sealed->size() > max_document_bytes) {
         return;

@@ -39,7 +39,20 @@ BAD = [
     ("ArrCertHeader X-Cert base64",
      "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)"),
     ("ArrCertChainHeader X-Chain xfcc", "xfcc carries its chain in its own Chain field"),
-    ("ArrCertFrontEnd cloudflare", "'cloudflare' is not one of azure, envoy, traefik, aws-alb or rfc9440"),
+    ("ArrCertFrontEnd cloudfare", "'cloudfare' is not one of azure, envoy, traefik, aws-alb, rfc9440, aws-alb-verify, "
+     "cloudfront, gcp, cloudflare, akamai, ingress-nginx or kong"),
+    ("ArrCertHeader Cf-Client-Cert-Der-Base64",
+     "Cloudflare sends Cf-Client-Cert-Der-Base64 only on the first request of a connection"),
+    ("ArrCertChainHeader cf-client-cert-der-base64", "Cf-Client-Cert-Der-Base64 only on the first request"),
+    # The front end's verdict and fingerprint.
+    ("ArrCertVerdictHeader X-SSL-Client-Verify", "ArrCertVerdictHeader: needs a header name and at least one value"),
+    ("ArrCertVerdictHeader", "ArrCertVerdictHeader: needs a header name and at least one value"),
+    ("ArrCertVerdictHeader X(Verify) 0", "ArrCertVerdictHeader: 'X(Verify)' is not a valid HTTP header name"),
+    ('ArrCertVerdictHeader X-Verify "0, 1"', "ArrCertVerdictHeader: a verdict value cannot hold a comma"),
+    ("ArrCertFingerprintHeader X-Client-Cert-Hash md5",
+     "ArrCertFingerprintHeader: 'md5' is not a digest (sha1 or sha256)"),
+    ("ArrCertFingerprintHeader X-Client-Cert-Hash", "ArrCertFingerprintHeader: needs the digest after the header name"),
+    ("ArrCertFingerprintHeader X:Hash sha256", "ArrCertFingerprintHeader: 'X:Hash' is not a valid HTTP header name"),
     ("ArrCertXfccElement middle", "'middle' is not first or last"),
 ]
 

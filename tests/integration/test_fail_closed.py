@@ -445,7 +445,7 @@ def test_url_encoded_base64_is_shared(pki, certs):
 # 10. .htaccess cannot loosen how a certificate is verified ------------------------------------------
 LOOSENING = ["ArrCertCARevocationCheck none", "ArrCertXfccElement first", "ArrCertVerifyDepth 100",
              "ArrCertClockSkew 86400", "ArrCertThumbprint " + "C" * 40, "ArrCertMaxHeaderLength 1048576",
-             "ArrCertAcceptUnverified on"]
+             "ArrCertAcceptUnverified on", "ArrCertVerdictHeader none", "ArrCertFingerprintHeader none"]
 
 
 def test_htaccess_cannot_loosen_verification(pki, certs):

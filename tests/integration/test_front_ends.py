@@ -34,7 +34,7 @@ def chain(pki):
 
 
 def xfcc_element(cert, chain_certs=(), subject="CN=alice"):
-    element = f'By=spiffe://cluster.local/ns/a;Hash=0123;Subject="{subject}"'
+    element = f'By=spiffe://cluster.local/ns/a;Hash={cert.sha256.lower()};Subject="{subject}"'
     element += f';Cert="{urllib.parse.quote(cert.pem, safe="")}"'
     if chain_certs:
         element += f';Chain="{urllib.parse.quote("".join(c.pem for c in chain_certs), safe="")}"'

@@ -198,7 +198,7 @@ def preset_headers(chain, preset):
     if preset == "envoy":  # Envoy's Chain holds the leaf too
         pem = urllib.parse.quote(leaf.pem + lower.pem + upper.pem, safe="")
         return [("X-Forwarded-Client-Cert",
-                 f'Hash=00;Cert="{urllib.parse.quote(leaf.pem, safe="")}";Chain="{pem}";Subject="CN=x"')]
+                 f'Hash={leaf.sha256.lower()};Cert="{urllib.parse.quote(leaf.pem, safe="")}";Chain="{pem}";Subject="CN=x"')]
     if preset == "traefik":
         return [("X-Forwarded-Tls-Client-Cert", ",".join(b64(c) for c in (leaf, lower, upper)))]
     if preset == "aws-alb":

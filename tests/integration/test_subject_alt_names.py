@@ -91,7 +91,7 @@ def server(pki):
 def xfcc(cert, uri="spiffe://prod.example/ns/payments/sa/api", dns="api.example.com"):
     # The front end's URI= and DNS= fields are informational: the certificate decides.
     return [("X-Forwarded-Client-Cert",
-             f'Hash=00;Cert="{urllib.parse.quote(cert.pem, safe="")}";URI={uri};DNS={dns};Subject="CN=x"')]
+             f'Hash={cert.sha256.lower()};Cert="{urllib.parse.quote(cert.pem, safe="")}";URI={uri};DNS={dns};Subject="CN=x"')]
 
 
 @pytest.mark.parametrize("path", sorted(ALLOWED))

@@ -68,6 +68,7 @@ def test_every_directive_under_valgrind(pki):
             ArrCertVerifyClient require
             ArrCertFrontEnd envoy
             ArrCertXfccElement first
+            ArrCertVerdictHeader X-Envoy-Verified yes
         </Location>
         <Location /authz>
             ArrCertVerifyClient optional_no_ca
@@ -86,7 +87,7 @@ def test_every_directive_under_valgrind(pki):
                 "--num-callers=40", f"--log-file={log}", "--trace-children=no"]
     httpd.start(wrapper=valgrind, timeout=120)
     try:
-        xfcc = f'Hash=00;Cert="{alice.nginx_header}";Subject="CN=alice"'
+        xfcc = f'Hash={alice.sha256.lower()};Cert="{alice.nginx_header}";Subject="CN=alice"'
         chain = carol.pem_spaces
         cases = [
             ("/pinned/env.cgi", forwarded(alice), 200),
@@ -97,8 +98,9 @@ def test_every_directive_under_valgrind(pki):
             ("/pinned/env.cgi", [], 403),
             ("/chain/env.cgi", [("X-Client-Cert", chain), ("X-Client-Chain", issuing.pem_spaces)], 200),
             ("/chain/env.cgi", [("X-Client-Cert", alice.pem_spaces)], 403),
-            ("/xfcc/env.cgi", [("X-Forwarded-Client-Cert", xfcc)], 200),
-            ("/xfcc/env.cgi", [("X-Forwarded-Client-Cert", 'Cert="%ZZ"')], 403),
+            ("/xfcc/env.cgi", [("X-Forwarded-Client-Cert", xfcc), ("X-Envoy-Verified", "yes")], 200),
+            ("/xfcc/env.cgi", [("X-Forwarded-Client-Cert", xfcc), ("X-Envoy-Verified", "no")], 403),
+            ("/xfcc/env.cgi", [("X-Forwarded-Client-Cert", 'Cert="%ZZ"'), ("X-Envoy-Verified", "yes")], 403),
             ("/authz/env.cgi", forwarded(alice), 200),
             ("/authz/env.cgi", forwarded(carol), 403),
         ]

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -190,9 +192,10 @@ TEST(DirConfigTest, MergeCoversEveryField)
     [[maybe_unused]] auto& [verify_client, require_at, accept_unverified, thumbprints, issuers, subjects, alt_names,
                             clock_skew, headers, xfcc_element, max_header_length, options, user_name, export_names,
                             trust, crls, revocation, verify_depth, crl_refresh, fetch_crls, partial_chain,
-                            relay_headers, ocsp_enable, ocsp_default_responder, ocsp_override_responder, ocsp_timeout,
-                            ocsp_max_age, ocsp_time_skew, ocsp_use_nonce, ocsp_responder_certs] = settings;
-    constexpr std::size_t fields = 30;
+                            relay_headers, verdicts, fingerprint, ocsp_enable, ocsp_default_responder,
+                            ocsp_override_responder, ocsp_timeout, ocsp_max_age, ocsp_time_skew, ocsp_use_nonce,
+                            ocsp_responder_certs] = settings;
+    constexpr std::size_t fields = 32;
     EXPECT_EQ(std::tuple_size_v<std::remove_const_t<decltype(merged_fields)>> + 1, fields);
 
     // Each listed field: the inner value where set, else the outer one.
@@ -214,7 +217,8 @@ TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
     [[maybe_unused]] const auto& [mode, mode_at, require_at, headers, xfcc_element, max_header_length, clock_skew,
                                   exports, user_name, export_names, accept_unverified, thumbprints, issuers, subjects,
                                   alt_names, trust, crls, revocation, verify_depth, crl_refresh, fetch_crls,
-                                  partial_chain, relay_headers, ocsp, identity] = base;
+                                  partial_chain, relay_headers, passthrough, verdicts, fingerprint, front_end_at, ocsp,
+                                  identity] = base;
 
     CrlFetcher fetcher(1, [](const SourceEvent&, const std::string&) {});
     OcspClient ocsp_client;
@@ -276,6 +280,13 @@ TEST(ScopeKeyTest, EveryFieldIsInTheKeyOrVerdictNeutral)
     EXPECT_FALSE(changes_key([](Scope& s) { s.export_names = &only; }));
     EXPECT_FALSE(changes_key([](Scope& s) { s.crl_refresh = 5; }));
     EXPECT_FALSE(changes_key([](Scope& s) { s.relay_headers = RelayHeaders::front_end; }));
+    // The front end's verdict and fingerprint are checked apart, per request, around the verdict.
+    static constexpr std::array<std::string_view, 1> yes{"1"};
+    static const std::array<VerdictLine, 1> lines{{{"X-Verified", yes}}};
+    EXPECT_FALSE(changes_key([](Scope& s) { s.verdicts = lines; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.fingerprint = FingerprintSource{"X-Hash", DigestAlgorithm::sha1}; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.passthrough = true; }));
+    EXPECT_FALSE(changes_key([](Scope& s) { s.front_end_at = {"a.conf", 3, "z"}; }));
 }
 
 TEST(ScopeKeyTest, OptionalNoCaTrustsOnlyAnExplicitAcceptance)
@@ -290,6 +301,53 @@ TEST(ScopeKeyTest, OptionalNoCaTrustsOnlyAnExplicitAcceptance)
     scope.mode = VerifyMode::optional;
     scope.accept_unverified = false;
     EXPECT_TRUE(scope.has_trust());
+}
+
+}  // namespace
+}  // namespace arrcert::httpd
+
+namespace arrcert::httpd {
+namespace {
+
+TEST(FrontEndChecksScopeTest, PresetVerdictUnlessLinesOfTheScopeReplaceIt)
+{
+    DirSettings preset;
+    preset.headers = HeaderChoice{FrontEnd::gcp};
+    Scope scope = resolve(preset);
+    EXPECT_EQ(scope.verdicts.size(), 3U);
+    EXPECT_TRUE(scope.passthrough);
+    ASSERT_TRUE(scope.fingerprint.has_value());
+    EXPECT_EQ(scope.fingerprint->header, "X-Client-Cert-Hash");
+
+    // Explicit lines, here or inherited, replace the preset's; an empty list is "none".
+    static constexpr std::array<std::string_view, 1> zero{"0"};
+    std::vector<VerdictLine> lines{{"X-SSL-Client-Verify", zero}};
+    DirSettings inner;
+    inner.verdicts = &lines;
+    inner.fingerprint = FingerprintChoice{true, {}};
+    scope = resolve(merge(preset, inner));
+    ASSERT_EQ(scope.verdicts.size(), 1U);
+    EXPECT_EQ(scope.verdicts.front().header, "X-SSL-Client-Verify");
+    EXPECT_FALSE(scope.fingerprint.has_value());
+    EXPECT_TRUE(scope.passthrough);  // still the preset's front end: the start-up check sees it
+
+    std::vector<VerdictLine> none;
+    inner.verdicts = &none;
+    EXPECT_TRUE(resolve(merge(preset, inner)).verdicts.empty());
+
+    // Envoy's Hash lives in XFCC: an explicit header of another format leaves nothing to compare.
+    DirSettings envoy;
+    envoy.headers = HeaderChoice{FrontEnd::envoy};
+    EXPECT_TRUE(resolve(envoy).fingerprint.has_value());
+    envoy.headers->name = "X-Mesh-Cert";
+    envoy.headers->format = HeaderFormat::xfcc;
+    EXPECT_TRUE(resolve(envoy).fingerprint.has_value());
+    envoy.headers->format = HeaderFormat::der_base64;
+    EXPECT_FALSE(resolve(envoy).fingerprint.has_value());
+
+    // No preset, no lines: nothing is asked of the front end.
+    EXPECT_TRUE(resolve(DirSettings{}).verdicts.empty());
+    EXPECT_FALSE(resolve(DirSettings{}).passthrough);
 }
 
 }  // namespace

@@ -5,11 +5,15 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <memory>
+#include <vector>
 #include <string>
 
 #include "arrcert/crl_fetch.h"
 #include "arrcert/http_fetch.h"
 #include "arrcert/ocsp.h"
+#include "arrcert/revocation_share.h"
 #include "local_http.h"
 #include "test_pki.h"
 
@@ -200,6 +204,126 @@ TEST(OnlineRevocationTest, AFetchedCrlCountsOnlyUnderTheKeyThatSignedIt)
         EXPECT_EQ(X509_CRL_verify(crl.get(), X509_get0_pubkey(ca_a.certificate.get())), 1);
     }
     EXPECT_TRUE(shared.incomplete);  // /b.crl is not A's
+}
+
+// Two processes of one server: two fetchers, each with its RevocationShare on one directory.
+class TwoProcesses {
+public:
+    TwoProcesses()
+    {
+        std::string pattern = "/tmp/arrcert-share-XXXXXX";
+        directory_ = mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
+    }
+    TwoProcesses(const TwoProcesses&) = delete;
+    TwoProcesses& operator=(const TwoProcesses&) = delete;
+    TwoProcesses(TwoProcesses&&) = delete;
+    TwoProcesses& operator=(TwoProcesses&&) = delete;
+    ~TwoProcesses()
+    {
+        std::error_code ignored;
+        std::filesystem::remove_all(directory_, ignored);
+    }
+    // A process started now (a new child).
+    [[nodiscard]] std::unique_ptr<RevocationShare> share() const
+    {
+        return std::make_unique<RevocationShare>(directory_, secret_, nullptr);
+    }
+    // The names of the documents written so far.
+    [[nodiscard]] std::vector<std::string> documents() const
+    {
+        std::vector<std::string> names;
+        for (const auto& entry : std::filesystem::directory_iterator(directory_)) {
+            if (entry.path().extension() == ".der") {
+                names.push_back(entry.path().stem().string());
+            }
+        }
+        return names;
+    }
+
+private:
+    std::string directory_;
+    CacheSecret secret_ = random_cache_secret();
+};
+
+TEST(SharedRevocationTest, TheProcessesOfAServerFetchACrlOnce)
+{
+    testing::LocalHttp server;
+    const auto ca = testing::issue({.subject = {{{"CN", "Shared CA"}}}, .ca = true});
+    const auto leaf = testing::issue({.issuer = {{{"CN", "Shared CA"}}},
+                                      .issuer_key = ca.key.get(),
+                                      .crl_distribution_points = "URI:" + server.url("/ca.crl")});
+    const std::int64_t now = testing::now();
+    server.serve("/ca.crl", der_crl(testing::crl_pem(ca, {}, now - 60, now + 3600)));
+    const TwoProcesses processes;
+    const auto first_share = processes.share();
+    const auto second_share = processes.share();
+    CrlFetcher first(2, [](const SourceEvent&, const std::string&) {}, first_share.get());
+    CrlFetcher second(2, [](const SourceEvent&, const std::string&) {}, second_share.get());
+    const auto genuine = [] { return true; };
+
+    EXPECT_EQ(first.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine).crls.size(), 1U);
+    EXPECT_EQ(server.requests().size(), 1U);
+    const CrlFetcher::Found found = second.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine);
+    ASSERT_EQ(found.crls.size(), 1U);
+    EXPECT_FALSE(found.incomplete);
+    EXPECT_EQ(server.requests().size(), 1U);  // read from the share, not fetched again
+}
+
+TEST(SharedRevocationTest, AnotherCasCrlInTheShareIsFetchedAgainNotTaken)
+{
+    testing::LocalHttp server;
+    const auto ca = testing::issue({.subject = {{{"CN", "Shared CA"}}}, .ca = true});
+    const auto other = testing::issue({.subject = {{{"CN", "Shared CA"}}}, .ca = true});  // same name, other key
+    const auto leaf = testing::issue({.issuer = {{{"CN", "Shared CA"}}},
+                                      .serial_hex = "0D",
+                                      .issuer_key = ca.key.get(),
+                                      .crl_distribution_points = "URI:" + server.url("/ca.crl")});
+    const std::int64_t now = testing::now();
+    server.serve("/ca.crl", der_crl(testing::crl_pem(ca, {"0D"}, now - 60, now + 3600)));
+    const TwoProcesses processes;
+    const auto genuine = [] { return true; };
+    {
+        const auto share = processes.share();
+        CrlFetcher first(2, [](const SourceEvent&, const std::string&) {}, share.get());
+        static_cast<void>(first.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine));
+        // Planted by whoever holds the secret: a newer CRL of the other CA, revoking nothing.
+        ASSERT_EQ(processes.documents().size(), 1U);
+        share->write(processes.documents()[0], der_crl(testing::crl_pem(other, {}, now - 10, now + 3600)), now, 0);
+    }
+    const auto share = processes.share();
+    CrlFetcher later(2, [](const SourceEvent&, const std::string&) {}, share.get());
+    const CrlFetcher::Found found = later.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine);
+    ASSERT_EQ(found.crls.size(), 1U);
+    EXPECT_EQ(X509_CRL_verify(found.crls[0].get(), X509_get0_pubkey(ca.certificate.get())), 1);  // the CA's own
+    EXPECT_EQ(server.requests().size(), 2U);
+}
+
+TEST(SharedRevocationTest, AFailedFetchPausesTheOtherProcessesToo)
+{
+    testing::LocalHttp server;  // serves nothing at /gone.crl
+    const auto ca = testing::issue({.subject = {{{"CN", "Shared CA"}}}, .ca = true});
+    const auto leaf = testing::issue({.issuer = {{{"CN", "Shared CA"}}},
+                                      .issuer_key = ca.key.get(),
+                                      .crl_distribution_points = "URI:" + server.url("/gone.crl")});
+    const std::int64_t now = testing::now();
+    const TwoProcesses processes;
+    const auto first_share = processes.share();
+    const auto second_share = processes.share();
+    std::vector<SourceEvent> events;
+    CrlFetcher first(
+        2, [&](const SourceEvent& event, const std::string&) { events.push_back(event); }, first_share.get());
+    CrlFetcher second(2, [](const SourceEvent&, const std::string&) {}, second_share.get());
+    const auto genuine = [] { return true; };
+
+    EXPECT_TRUE(first.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine).incomplete);
+    const std::size_t asked = server.requests().size();
+    EXPECT_GE(asked, 1U);
+    ASSERT_EQ(events.size(), 1U);
+    EXPECT_FALSE(events[0].ok);
+    EXPECT_EQ(events[0].failures, 1);
+    EXPECT_GE(events[0].next_refresh, now + first_retry_seconds);
+    EXPECT_TRUE(second.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine).incomplete);
+    EXPECT_EQ(server.requests().size(), asked);  // paused for every process
 }
 
 }  // namespace

@@ -418,7 +418,8 @@ class BackgroundServer:
 class HAProxy(BackgroundServer):
     """A TLS-terminating front end that forwards the client certificate exactly as Azure does."""
 
-    def __init__(self, pki, backend_port, header=AZURE_HEADER):
+    def __init__(self, pki, backend_port, header=AZURE_HEADER, extra=()):
+        """extra: further http-request lines (a verdict header: set-header X %[ssl_c_verify])."""
         self.dir = make_workdir("arrcert-haproxy-")
         self.port = free_port()
         bundle = os.path.join(self.dir, "server.pem")
@@ -439,7 +440,7 @@ class HAProxy(BackgroundServer):
                     # Like Azure: whatever the client sent under this name is replaced; nothing is checked.
                     http-request del-header {header}
                     http-request set-header {header} %[ssl_c_der,base64] if {{ ssl_c_used }}
-                    default_backend app
+                    {"".join(line + chr(10) + " " * 20 for line in extra)}default_backend app
                 backend app
                     server httpd 127.0.0.1:{backend_port}
                 """))
@@ -479,7 +480,8 @@ class PhpFpm(BackgroundServer):
 class Nginx(BackgroundServer):
     """A TLS-terminating nginx that forwards $ssl_client_escaped_cert (URL-encoded PEM)."""
 
-    def __init__(self, pki, backend_port, header="X-SSL-Client-Cert"):
+    def __init__(self, pki, backend_port, header="X-SSL-Client-Cert", extra=()):
+        """extra: further (header, nginx variable) pairs sent to the backend."""
         self.dir = make_workdir("arrcert-nginx-")
         self.port = free_port()
         self.config = os.path.join(self.dir, "nginx.conf")
@@ -503,6 +505,7 @@ class Nginx(BackgroundServer):
                         ssl_verify_client optional_no_ca;
                         location / {{
                             proxy_set_header {header} $ssl_client_escaped_cert;
+                            {"".join(f"proxy_set_header {name} {value};" for name, value in extra)}
                             proxy_pass http://127.0.0.1:{backend_port};
                         }}
                     }}
