@@ -507,21 +507,28 @@ def serial(cert):
 def test_g_a_crl_from_another_ca_planted_over_the_fetched_one_changes_no_verdict(pki):
     cdp = DistributionPoint()
     ca = PublishingCa(pki, "g", cdp)
-    # Another CA with the same name and another key, and its CRL, which revokes nobody.
+    # Another CA with the same name and another key, trusted on /t: its CRL, which revokes
+    # nobody, fetched there, is the module's own document, renamed over the CA's.
     twin = PublishingCa(pki, "g_twin", cdp)
     twin.cert = pki.issue("sr_g_twin_ca", ca.cert.cert.subject, ca=True)
-    alice, bob = ca.leaf("alice"), ca.leaf("bob")
+    alice, bob, twin_leaf = ca.leaf("alice"), ca.leaf("bob"), twin.leaf("twin")
     own = ca.publish(revoked=[bob])
     planted = twin.publish()
-    httpd = server(ca, *fetching())
+    httpd = server(ca, *fetching(), extra=location(
+        "/t", "ArrCertVerifyClient require", f"ArrCertCACertificateFile {twin.cert.cert_path}",
+        "ArrCertCARevocationFetch on"))
+    httpd.add_file("t/index.html", "twin\n")
     cdp.start()
     try:
         httpd.start()
         on_every_child(httpd, lambda: [alice] * WORKERS, 200)
         assert send(httpd, "/r/", bob).status == 403
+        assert send(httpd, "/t/", twin_leaf).status == 200
         fetches = ca.fetches
-        plant(httpd, document_holding(httpd, own), planted)
-        # Read by the children of a graceful restart: refused (its signature), fetched again, once.
+        directory = shared_directory(httpd)
+        os.replace(os.path.join(directory, document_holding(httpd, planted)),
+                   os.path.join(directory, document_holding(httpd, own)))
+        # Read by the children of a graceful restart: refused, fetched again, once.
         httpd.graceful(httpd.body)
         on_every_child(httpd, lambda: [bob] * WORKERS, 403)
         on_every_child(httpd, lambda: [alice] * (WORKERS // 2) + ca.fresh(WORKERS // 2), 200)
@@ -532,9 +539,11 @@ def test_g_a_crl_from_another_ca_planted_over_the_fetched_one_changes_no_verdict
 
 
 def test_g_an_older_crl_of_the_same_ca_planted_over_the_fetched_one_changes_no_verdict(pki):
-    """A CRL the CA signed before it revoked bob, still within its validity (CAs publish with
-    overlapping validity), put back where the current one is: by anyone who can write the
-    runtime directory (httpd's user: every mod_php or CGI script of the server)."""
+    """The module's own document of a CRL the CA signed before it revoked bob (still within its
+    validity: CAs publish with overlapping validity), put back over the current one's by anyone
+    who can write the runtime directory (httpd's user: a CGI or PHP-FPM script), as a graceful
+    restart lengthens ArrCertCARevocationRefresh (2 s, then an hour): the new children, which
+    hold no CRL yet, must not take the older one."""
     cdp = DistributionPoint()
     ca = PublishingCa(pki, "g_older", cdp)
     alice, bob = ca.leaf("alice"), ca.leaf("bob")
@@ -544,10 +553,13 @@ def test_g_an_older_crl_of_the_same_ca_planted_over_the_fetched_one_changes_no_v
     try:
         httpd.start()
         on_every_child(httpd, lambda: [alice, bob] * (WORKERS // 2), 200)
-        current = ca.publish(revoked=[bob], last_update=now() - datetime.timedelta(minutes=1))
+        name = document_holding(httpd, older)
+        replay = open(os.path.join(shared_directory(httpd), name), "rb").read()
+        ca.publish(revoked=[bob], last_update=now() - datetime.timedelta(minutes=1))
         assert wait_until(lambda: send(httpd, "/r/", bob).status == 403, timeout=2 + SLACK)
-        plant(httpd, document_holding(httpd, current), older)
-        httpd.graceful(httpd.body)
+        on_every_child(httpd, lambda: [bob] * WORKERS, 403)
+        plant(httpd, name, replay)
+        httpd.graceful(httpd.body.replace("ArrCertCARevocationRefresh 2", "ArrCertCARevocationRefresh 3600"))
         on_every_child(httpd, lambda: [bob] * WORKERS, 403)
         on_every_child(httpd, lambda: [alice] * WORKERS, 200)
     finally:
@@ -594,7 +606,6 @@ def test_g_a_value_planted_in_redis_changes_no_verdict(pki):
         assert send(first, "/r/", good).status == 200
         assert send(first, "/r/", revoked).status == 403
         documents = {key: redis.command("GET", key) for key in redis.command("KEYS", "*")}
-        documents = {key: value for key, value in documents.items() if b"arrcert-document" in value}
 
         def key_holding(needle):
             keys = [key for key, value in documents.items() if needle in value]
