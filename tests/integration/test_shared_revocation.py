@@ -95,12 +95,12 @@ def counters(httpd):
     return status(httpd)["counters"]
 
 
-def on_every_child(httpd, certs_of_a_batch, expected, timeout=30):
-    """Batches of requests (certs_of_a_batch() gives each batch's certificates) until every
-    child of httpd served one; every answer must be `expected`. Returns the pids."""
+def on_every_child(httpd, certs_of_a_batch, expected, timeout=30, path="/r/"):
+    """Batches of requests for `path` (certs_of_a_batch() gives each batch's certificates) until
+    every child of httpd served one; every answer must be `expected`. Returns the pids."""
     seen, deadline = set(), time.monotonic() + timeout
     while len(seen) < httpd.children:
-        statuses, by_pid = batch(httpd, certs_of_a_batch())
+        statuses, by_pid = batch(httpd, certs_of_a_batch(), path=path)
         assert statuses == [expected] * len(statuses), (
             f"expected {expected} from every child: {by_pid}\n{httpd.error_log()[-3000:]}")
         seen |= set(by_pid)
@@ -396,6 +396,30 @@ def test_a_crl_is_fetched_again_in_the_background_at_the_refresh_point_and_nobod
         on_every_child(httpd, lambda: ca.fresh(WORKERS), 200)
         print(f"\nevery child accepted past the first CRL's nextUpdate in {time.monotonic() - began:.1f} s")
         assert ca.fetches == 2, f"{ca.fetches} fetches: more than one for the refresh"
+    finally:
+        httpd.stop()
+        cdp.stop()
+
+
+def test_each_scope_keeps_its_own_refresh_interval_for_a_shared_crl(pki):
+    """ArrCertCARevocationRefresh is a directory directive: /fast (2 s) and /r (an hour) judge by
+    one CRL, which every child holds from /r first. A revocation published afterwards counts on
+    /fast within its 2 s (as it did when each scope's interval was checked at each request)."""
+    cdp = DistributionPoint()
+    ca = PublishingCa(pki, "scopes", cdp)
+    alice, bob = ca.leaf("alice"), ca.leaf("bob")
+    ca.publish(last_update=now() - datetime.timedelta(minutes=10))
+    httpd = server(ca, *fetching(refresh=3600), extra=location(
+        "/fast", "ArrCertVerifyClient require", "ArrCertCARevocationFetch on", "ArrCertCARevocationRefresh 2"))
+    httpd.add_file("fast/index.html", "fast\n")
+    cdp.start()
+    try:
+        httpd.start()
+        on_every_child(httpd, lambda: [alice] * WORKERS, 200)
+        on_every_child(httpd, lambda: [bob] * WORKERS, 200, path="/fast/")
+        ca.publish(revoked=[bob], last_update=now() - datetime.timedelta(minutes=1))
+        assert wait_until(lambda: send(httpd, "/fast/", bob).status == 403, timeout=2 + SLACK), (
+            f"{ca.fetches} fetches: /fast's interval not kept")
     finally:
         httpd.stop()
         cdp.stop()
