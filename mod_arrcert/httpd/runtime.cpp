@@ -43,7 +43,7 @@ const char* revocation_directory(apr_pool_t* pool, server_rec* base)
     const auto* unixd = static_cast<const unixd_config_rec*>(dlsym(RTLD_DEFAULT, "ap_unixd_config"));
     const bool as_root = geteuid() == 0 && unixd != nullptr;
     const uid_t owner = as_root ? unixd->user_id : geteuid();
-    if (made == APR_SUCCESS && as_root && chown(path, owner, unixd->group_id) != 0) {
+    if (made == APR_SUCCESS && as_root && lchown(path, owner, unixd->group_id) != 0) {
         made = APR_FROM_OS_ERROR(errno);
     }
     struct stat status {};
