@@ -72,17 +72,17 @@ private:
     // One per URL and issuer key: the same URL named under two issuers is fetched and verified for each.
     struct Entry {
         std::string url;
-        std::string name;  // in the share
+        std::string name;        // in the share
         std::string issuer_key;  // SHA-256 of the issuer's public key
         CrlPtr crl;
         X509Ptr issuer;
         std::int64_t this_update = 0;
         std::int64_t next_update = 0;
-        std::int64_t fetched_at = 0;  // the CRL in hand, by whichever process fetched it
+        std::int64_t fetched_at = 0;       // the CRL in hand, by whichever process fetched it
         std::int64_t refresh_seconds = 0;  // of the last scope that asked
-        std::int64_t looked_at = 0;   // at the share, at most once a second
-        std::int64_t stamp = 0;       // of the shared file last read
-        bool busy = false;            // a thread reads or fetches it
+        std::int64_t looked_at = 0;        // at the share, at most once a second
+        std::int64_t stamp = 0;            // of the shared file last read
+        bool busy = false;                 // a thread reads or fetches it
     };
     struct Taken {
         CrlPtr crl;
@@ -95,7 +95,7 @@ private:
     // URL, under the share's lock (waited for at most `wait`). Leaves the entry not busy.
     void renew(const std::string& id, std::int64_t now, bool fetch, std::chrono::milliseconds wait);
     // Under mutex_: a CRL replaces the one in hand unless it is older.
-    void adopt(Entry& entry, Taken taken, std::int64_t fetched_at, std::int64_t stamp);
+    static void adopt(Entry& entry, Taken taken, std::int64_t fetched_at, std::int64_t stamp);
     void plan(const Entry& entry, const std::string& id, std::int64_t not_before);  // under mutex_
     void refresh_in_background(const std::string& id);
 

@@ -104,8 +104,7 @@ private:
     };
     static Asked ask(const Subject& subject, std::int64_t now);
     // A response read as an answer about the subject's certificate. `request`: the nonce to match.
-    static Answer judge(std::string_view response, const Subject& subject, std::int64_t now,
-                        OCSP_REQUEST* request);
+    static Answer judge(std::string_view response, const Subject& subject, std::int64_t now, OCSP_REQUEST* request);
     // The share's answer, the fleet's, else the responder's (under the share's lock). Nothing when
     // `background` and another process is at it.
     std::optional<Answer> obtain(const Subject& subject, std::int64_t now, bool background);
@@ -114,8 +113,9 @@ private:
     [[nodiscard]] static bool still_valid(const Answer& answer, const OcspPolicy& policy, std::int64_t now);
     static std::chrono::steady_clock::duration busy_threshold(const OcspPolicy& policy);
     void release(const std::string& url);
-    void keep(const std::string& key, const Answer& answer, const OcspPolicy& policy, std::int64_t now);  // under mutex_
-    void plan(const std::string& key, const Subject& subject, const Answer& answer);                   // under mutex_
+    void keep(const std::string& key, const Answer& answer, const OcspPolicy& policy,
+              std::int64_t now);                                                      // under mutex_
+    void plan(const std::string& key, const Subject& subject, const Answer& answer);  // under mutex_
     void refresh_in_background(const std::string& key);
     void report(const std::string& url, const Answer& answer, std::int64_t ended, int failures) const;
 

@@ -35,7 +35,7 @@ private:
     std::function<void(const std::string&)> run_;
     mutable std::mutex mutex_;
     std::condition_variable changed_;
-    std::map<std::string, std::int64_t> due_;            // by job
+    std::map<std::string, std::int64_t> due_;               // by job
     std::set<std::pair<std::int64_t, std::string>> order_;  // by time
     bool stopping_ = false;
     std::thread worker_;

@@ -106,7 +106,7 @@ public:
 
 private:
     [[nodiscard]] std::string path(const std::string& name, std::string_view suffix) const;
-    void replace(const std::string& target, const std::string& bytes) const;
+    static void replace(const std::string& target, const std::string& bytes);
 
     std::string directory_;
     std::optional<CacheSeal> seal_;

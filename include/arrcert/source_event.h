@@ -15,9 +15,9 @@ struct SourceEvent {
     SourceKind kind = SourceKind::crl_file;
     std::string_view name;  // the file, the URL or the cache
     bool ok = true;
-    std::int64_t at = 0;            // UTC seconds
-    std::int64_t next_update = -1;  // -1: none known
-    std::string_view error;         // when !ok: fixed text, never a client's
+    std::int64_t at = 0;             // UTC seconds
+    std::int64_t next_update = -1;   // -1: none known
+    std::string_view error;          // when !ok: fixed text, never a client's
     std::int64_t next_refresh = -1;  // when it is fetched again (-1: not planned)
     int failures = 0;                // failed in a row, on every process of the server
 };

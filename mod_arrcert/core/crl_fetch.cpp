@@ -167,6 +167,14 @@ void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std:
         CrlFetcher& fetcher;
         const std::string& id;
         std::int64_t not_before;  // a refresh that failed or found another process at it waits
+        Settle(CrlFetcher& owner, const std::string& entry, std::int64_t earliest)
+            : fetcher(owner), id(entry), not_before(earliest)
+        {
+        }
+        Settle(const Settle&) = delete;
+        Settle& operator=(const Settle&) = delete;
+        Settle(Settle&&) = delete;
+        Settle& operator=(Settle&&) = delete;
         ~Settle()
         {
             {
@@ -177,7 +185,7 @@ void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std:
             }
             fetcher.settled_.notify_all();
         }
-    } settle{*this, id, now + 1};
+    } settle(*this, id, now + 1);
 
     const auto from_share = [&](std::int64_t at) {
         // What another process of the server brought: taken when newer, and enough when not due.

@@ -246,7 +246,9 @@ std::optional<OcspClient::Answer> OcspClient::obtain(const Subject& subject, std
         if (background) {
             return std::nullopt;
         }
-        return Answer{{Kind::unreachable, "OCSP responder did not answer in time", now + ocsp_backoff_seconds}};
+        // Another process's query outlasted this request's wait: not a sign that the responder is
+        // down, so other certificates are not paused for it.
+        return Answer{{Kind::unreachable, "OCSP responder did not answer in time", now + 1}};
     }
     if (std::optional<Answer> shared = from_share(now)) {
         return shared;

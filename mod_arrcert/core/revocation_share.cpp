@@ -153,12 +153,11 @@ std::optional<RevocationShare::Document> RevocationShare::read(const std::string
     return Document{std::move(opened->bytes), stamp_of(status), opened->time};
 }
 
-void RevocationShare::replace(const std::string& target, const std::string& bytes) const
+void RevocationShare::replace(const std::string& target, const std::string& bytes)
 {
     // A name of this thread's own, renamed over the target: readers never see half a file.
-    const std::string temporary =
-        target + ".tmp" + std::to_string(::getpid()) + "-" +
-        std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+    const std::string temporary = target + ".tmp" + std::to_string(::getpid()) + "-" +
+                                  std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
     {
         const Descriptor file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (file.get() < 0) {
@@ -199,7 +198,7 @@ std::optional<std::string> RevocationShare::from_fleet(const std::string& name, 
 }
 
 std::optional<RevocationShare::Lock> RevocationShare::lock(const std::string& name,
-                                                          std::chrono::milliseconds wait) const
+                                                           std::chrono::milliseconds wait) const
 {
     if (directory_.empty()) {
         return Lock{};

@@ -43,15 +43,15 @@ const char* revocation_directory(apr_pool_t* pool, server_rec* base)
     const auto* unixd = static_cast<const unixd_config_rec*>(dlsym(RTLD_DEFAULT, "ap_unixd_config"));
     const bool as_root = geteuid() == 0 && unixd != nullptr;
     const uid_t owner = as_root ? unixd->user_id : geteuid();
-    if (made == APR_SUCCESS && as_root && chown(path, owner, unixd->group_id) != 0) {
+    if (made == APR_SUCCESS && as_root && lchown(path, owner, unixd->group_id) != 0) {
         made = APR_FROM_OS_ERROR(errno);
     }
     struct stat status {};
-    const char* problem = made != APR_SUCCESS                                           ? "cannot be made"
-                          : lstat(path, &status) != 0 || !S_ISDIR(status.st_mode)       ? "is not a directory"
-                          : status.st_uid != owner                                      ? "is not owned by httpd's User"
+    const char* problem = made != APR_SUCCESS                                     ? "cannot be made"
+                          : lstat(path, &status) != 0 || !S_ISDIR(status.st_mode) ? "is not a directory"
+                          : status.st_uid != owner                                ? "is not owned by httpd's User"
                           : (status.st_mode & (S_IWGRP | S_IWOTH | S_IRWXO)) != 0 ? "is open to other users"
-                                                                                        : nullptr;
+                                                                                  : nullptr;
     if (problem != nullptr) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, made, base,
                      ARRCERT_LOGNO(0305) "the directory where httpd's processes share fetched CRLs and OCSP "
@@ -78,10 +78,11 @@ std::optional<CacheSecret> revocation_secret(apr_pool_t* pool, server_rec* base)
     }
     struct stat status {};
     const char* problem = lstat(path, &status) != 0 || !S_ISREG(status.st_mode) ? "cannot be made"
-                          : status.st_uid != geteuid()                          ? "is not owned by the user starting httpd"
-                          : (status.st_mode & (S_IRWXG | S_IRWXO)) != 0          ? "is open to other users"
-                                                                                 : nullptr;
-    Result<CacheSecret> secret = problem == nullptr ? cache_secret_from_file(path) : Result<CacheSecret>::failure(problem);
+                          : status.st_uid != geteuid()                  ? "is not owned by the user starting httpd"
+                          : (status.st_mode & (S_IRWXG | S_IRWXO)) != 0 ? "is open to other users"
+                                                                        : nullptr;
+    Result<CacheSecret> secret =
+        problem == nullptr ? cache_secret_from_file(path) : Result<CacheSecret>::failure(problem);
     if (!secret) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, base,
                      ARRCERT_LOGNO(0306) "the key that seals the CRLs and OCSP responses httpd's processes share, %s: "
@@ -137,7 +138,7 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
     }
     runtime->revocation_share = std::make_unique<RevocationShare>(directory, *secret, runtime->shared_cache.get());
     // Documents nobody fetched again for a week: their CAs or certificates are gone.
-    runtime->revocation_share->sweep(apr_time_sec(apr_time_now()), 7 * 86400);
+    runtime->revocation_share->sweep(apr_time_sec(apr_time_now()), std::int64_t{7} * 86400);
     const int refresh_percent = server_rows::revocation_refresh_at.value(main);
     runtime->ocsp_client = std::make_unique<OcspClient>(runtime->revocation_share.get(), refresh_percent);
     runtime->crl_fetcher = std::make_unique<CrlFetcher>(

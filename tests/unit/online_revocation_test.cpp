@@ -257,8 +257,10 @@ TEST(SharedRevocationTest, TheProcessesOfAServerFetchACrlOnce)
     const TwoProcesses processes;
     const auto first_share = processes.share();
     const auto second_share = processes.share();
-    CrlFetcher first(2, [](const SourceEvent&, const std::string&) {}, first_share.get());
-    CrlFetcher second(2, [](const SourceEvent&, const std::string&) {}, second_share.get());
+    CrlFetcher first(
+        2, [](const SourceEvent&, const std::string&) {}, first_share.get());
+    CrlFetcher second(
+        2, [](const SourceEvent&, const std::string&) {}, second_share.get());
     const auto genuine = [] { return true; };
 
     EXPECT_EQ(first.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine).crls.size(), 1U);
@@ -284,14 +286,16 @@ TEST(SharedRevocationTest, AnotherCasCrlInTheShareIsFetchedAgainNotTaken)
     const auto genuine = [] { return true; };
     {
         const auto share = processes.share();
-        CrlFetcher first(2, [](const SourceEvent&, const std::string&) {}, share.get());
+        CrlFetcher first(
+            2, [](const SourceEvent&, const std::string&) {}, share.get());
         static_cast<void>(first.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine));
         // Planted by whoever holds the secret: a newer CRL of the other CA, revoking nothing.
         ASSERT_EQ(processes.documents().size(), 1U);
         share->write(processes.documents()[0], der_crl(testing::crl_pem(other, {}, now - 10, now + 3600)), now, 0);
     }
     const auto share = processes.share();
-    CrlFetcher later(2, [](const SourceEvent&, const std::string&) {}, share.get());
+    CrlFetcher later(
+        2, [](const SourceEvent&, const std::string&) {}, share.get());
     const CrlFetcher::Found found = later.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine);
     ASSERT_EQ(found.crls.size(), 1U);
     EXPECT_EQ(X509_CRL_verify(found.crls[0].get(), X509_get0_pubkey(ca.certificate.get())), 1);  // the CA's own
@@ -312,7 +316,8 @@ TEST(SharedRevocationTest, AFailedFetchPausesTheOtherProcessesToo)
     std::vector<SourceEvent> events;
     CrlFetcher first(
         2, [&](const SourceEvent& event, const std::string&) { events.push_back(event); }, first_share.get());
-    CrlFetcher second(2, [](const SourceEvent&, const std::string&) {}, second_share.get());
+    CrlFetcher second(
+        2, [](const SourceEvent&, const std::string&) {}, second_share.get());
     const auto genuine = [] { return true; };
 
     EXPECT_TRUE(first.crls_for(leaf.certificate.get(), ca.certificate.get(), now, 60, genuine).incomplete);

@@ -170,7 +170,7 @@ TEST(RevocationShareTest, ASweepRemovesOnlyWhatIsOld)
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * 8);
     std::filesystem::last_write_time(file_of(directory, "crl-old"), old);
-    share.sweep(now, 7 * 86400);
+    share.sweep(now, std::int64_t{7} * 86400);
     EXPECT_FALSE(std::filesystem::exists(file_of(directory, "crl-old")));
     EXPECT_TRUE(std::filesystem::exists(file_of(directory, "crl-new")));
 }

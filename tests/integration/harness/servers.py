@@ -188,6 +188,7 @@ class Httpd:
         self.allow_override = allow_override  # the document root's
         self.docroot = os.path.join(self.dir, "htdocs")
         os.makedirs(self.docroot)
+        os.makedirs(os.path.join(self.dir, "run"))
         os.chmod(self.docroot, 0o755)
         self.port = free_port()
         self.mpm = mpm
@@ -224,6 +225,8 @@ class Httpd:
             f"ServerRoot {self.dir}",
             "ServerName localhost",
             f"PidFile {self.dir}/httpd.pid",
+            # Each server its own (mutexes, the revocation share), as Debian's multi-instance does.
+            f"DefaultRuntimeDir {self.dir}/run",
             f"Listen 127.0.0.1:{self.port}",
             *loads,
             f"User {user}" if user else "",
