@@ -43,15 +43,11 @@ LAYOUTS = [("event", 3), ("prefork", 8)]
 
 def server(ca, *lines, children=3, mpm="event", modules=(), cache="ArrCertCache none", extra=""):
     """httpd with `children` processes judging /r/ by `ca` (and `lines`: revocation directives),
-    with the status page on /arrcert-status and its runtime directory (DefaultRuntimeDir) in its
-    own folder, root's and 0755 as Debian's /run/apache2."""
+    with the status page on /arrcert-status; httpd.runtime: its DefaultRuntimeDir (the harness
+    gives each server its own, root's as Debian's /run/apache2)."""
     httpd = Httpd("", mpm=mpm, modules=modules, children=children)
-    runtime = os.path.join(httpd.dir, "run")
-    os.makedirs(runtime)
-    os.chmod(runtime, 0o755)
-    httpd.runtime = runtime
+    httpd.runtime = os.path.join(httpd.dir, "run")
     body = "\n".join([
-        f"DefaultRuntimeDir {runtime}",
         cache,
         f"ArrCertCACertificateFile {ca.cert.cert_path}",
         "<Location /r>",
