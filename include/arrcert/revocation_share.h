@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "arrcert/freshness_marks.h"
 #include "arrcert/seal.h"
 
 namespace arrcert {
@@ -51,7 +52,10 @@ public:
     // Files in `directory`, sealed under `secret` with the time they were fetched: a process of
     // the same user that can write there but not read the server's secret can neither forge a
     // file nor make an old one look new.
-    RevocationShare(std::string directory, const CacheSecret& secret, FleetStore* fleet);
+    // `marks` (shared memory, null: none) keeps a document that is older than one seen from
+    // being taken again.
+    RevocationShare(std::string directory, const CacheSecret& secret, FleetStore* fleet,
+                    FreshnessMarks* marks = nullptr);
 
     // The key a document is sealed under, in the files and in the fleet's cache.
     [[nodiscard]] static CacheKey document_key(std::string_view name);
@@ -98,6 +102,11 @@ public:
     Attempts failed(const std::string& name, std::int64_t now);
     void succeeded(const std::string& name);
 
+    // The newest thisUpdate a document of `name` has had on this server (0: none known), and the
+    // one just taken: a document older than that is a replay.
+    [[nodiscard]] std::int64_t newest(const std::string& name) const noexcept;
+    void saw(const std::string& name, std::int64_t this_update) noexcept;
+
     // Removes documents, locks and counts not written for `age` seconds (at start-up).
     void sweep(std::int64_t now, std::int64_t age) const;
 
@@ -111,6 +120,7 @@ private:
     std::string directory_;
     std::optional<CacheSeal> seal_;
     FleetStore* fleet_ = nullptr;
+    FreshnessMarks* marks_ = nullptr;
     mutable std::mutex mutex_;                                   // the counts, without a directory
     std::unordered_map<std::string, Attempts> attempts_memory_;  // idem
 };

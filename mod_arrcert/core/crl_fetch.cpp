@@ -191,15 +191,18 @@ void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std:
         // What another process of the server brought: taken when newer, and enough when not due.
         std::optional<RevocationShare::Document> document = share_->read(name, crl_max_bytes);
         if (!document) {
+            const std::lock_guard lock(mutex_);
+            entries_[id].stamp = share_->stamp(name);  // not read again until it changes
             return false;
         }
         Result<Taken> taken = verified(document->bytes, issuer.get(), at);
         const std::lock_guard lock(mutex_);
         Entry& entry = entries_[id];
-        if (!taken) {
-            entry.stamp = document->stamp;
+        if (!taken || taken.value().this_update < share_->newest(name)) {
+            entry.stamp = document->stamp;  // another CA's, expired, or put back from the past
             return false;
         }
+        share_->saw(name, taken.value().this_update);
         adopt(entry, std::move(taken.value()), document->written, document->stamp);
         return entry.crl && next_refresh(entry.fetched_at, entry.this_update, entry.next_update, refresh_seconds,
                                          refresh_percent_) > at;
@@ -220,7 +223,7 @@ void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std:
     std::int64_t held_this_update = 0;
     {
         const std::lock_guard lock(mutex_);
-        held_this_update = entries_[id].crl ? entries_[id].this_update : 0;
+        held_this_update = std::max(entries_[id].crl ? entries_[id].this_update : 0, share_->newest(name));
     }
     if (std::optional<std::string> bytes = share_->from_fleet(name, now)) {
         // Another server's fetch, verified here as if fetched.
@@ -228,6 +231,7 @@ void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std:
         Result<Taken> taken = verified(*bytes, issuer.get(), now);
         if (taken && taken.value().this_update >= held_this_update) {
             share_->write(name, *bytes, now, 0);
+            share_->saw(name, taken.value().this_update);
             const std::lock_guard lock(mutex_);
             adopt(entries_[id], std::move(taken.value()), now, share_->stamp(name));
             return;
@@ -239,6 +243,10 @@ void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std:
     }
     const Result<std::string> body = http_get(url, {timeout_seconds_, crl_max_bytes});
     Result<Taken> taken = body ? verified(body.value(), issuer.get(), now) : Result<Taken>::failure(body.error());
+    if (taken && taken.value().this_update < held_this_update) {
+        // A stale mirror: not a refresh, and not to be asked again at once.
+        taken = Result<Taken>::failure("older than the CRL in hand (lastUpdate)");
+    }
     if (!taken) {
         const RevocationShare::Attempts attempts = share_->failed(name, now);
         settle.not_before = attempts.next_attempt;
@@ -253,6 +261,7 @@ void CrlFetcher::renew(const std::string& id, std::int64_t now, bool fetch, std:
         next_refresh(now, taken.value().this_update, next_update, refresh_seconds, refresh_percent_);
     share_->write(name, body.value(), now, std::min(next_update, refresh));
     share_->succeeded(name);
+    share_->saw(name, taken.value().this_update);
     {
         const std::lock_guard lock(mutex_);
         adopt(entries_[id], std::move(taken.value()), now, share_->stamp(name));
@@ -305,7 +314,13 @@ CrlFetcher::Found CrlFetcher::crls_for(X509* certificate, X509* issuer, std::int
             entry.issuer_key = issuer_key;
             entry.name = RevocationShare::name_for("crl", id);
         }
-        entry.refresh_seconds = refresh_seconds;
+        // Fetched again at the shortest interval of the scopes that use it.
+        if (entry.refresh_seconds == 0 || refresh_seconds < entry.refresh_seconds) {
+            entry.refresh_seconds = refresh_seconds;
+            if (!entry.busy) {
+                plan(entry, id, now);
+            }
+        }
         if (!entry.busy && entry.looked_at != now) {
             // A newer CRL another process fetched: looked for at most once a second (a stat).
             entry.looked_at = now;

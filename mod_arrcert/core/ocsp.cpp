@@ -229,9 +229,11 @@ std::optional<OcspClient::Answer> OcspClient::obtain(const Subject& subject, std
         }
         Answer answer = judge(document->bytes, subject, at, nullptr);
         answer.obtained = document->written;
-        if (!answered(answer) || !still_valid(answer, subject.policy, at) || (background && refresh_at(answer) <= at)) {
-            return std::nullopt;
+        if (!answered(answer) || !still_valid(answer, subject.policy, at) || (background && refresh_at(answer) <= at) ||
+            answer.this_update < share_->newest(subject.name)) {
+            return std::nullopt;  // another certificate's, stale, or put back from the past
         }
+        share_->saw(subject.name, answer.this_update);
         return answer;
     };
     if (!background) {
@@ -255,8 +257,10 @@ std::optional<OcspClient::Answer> OcspClient::obtain(const Subject& subject, std
     }
     if (const std::optional<std::string> bytes = share_->from_fleet(subject.name, now)) {
         Answer answer = judge(*bytes, subject, now, nullptr);
-        if (answered(answer) && still_valid(answer, subject.policy, now) && (!background || refresh_at(answer) > now)) {
+        if (answered(answer) && still_valid(answer, subject.policy, now) && (!background || refresh_at(answer) > now) &&
+            answer.this_update >= share_->newest(subject.name)) {
             share_->write(subject.name, *bytes, now, 0);
+            share_->saw(subject.name, answer.this_update);
             return answer;
         }
     }
@@ -280,6 +284,7 @@ std::optional<OcspClient::Answer> OcspClient::obtain(const Subject& subject, std
             answer.status.valid_until = ended + ocsp_backoff_seconds;  // not asked again at once
         } else {
             share_->write(subject.name, asked.response, ended, std::min(answer.status.valid_until, refresh_at(answer)));
+            share_->saw(subject.name, answer.this_update);
         }
     }
     report(subject.url, answer, ended, failures);
@@ -390,7 +395,9 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
     subject.store.reset(store);
     subject.policy = policy;
     subject.url = url;
-    subject.name = RevocationShare::name_for("ocsp", certificate_id + '\n' + url);
+    // Apart by nonce policy: an answer taken without a nonce never serves a scope that wants one.
+    subject.name =
+        RevocationShare::name_for(policy.use_nonce ? "ocsp" : "ocsp-no-nonce", certificate_id + '\n' + url);
 
     std::unique_lock lock(mutex_);
     for (;;) {

@@ -93,9 +93,22 @@ std::int64_t next_refresh(std::int64_t fetched_at, std::int64_t this_update, std
     return next;
 }
 
-RevocationShare::RevocationShare(std::string directory, const CacheSecret& secret, FleetStore* fleet)
-    : directory_(std::move(directory)), seal_(std::in_place, secret), fleet_(fleet)
+RevocationShare::RevocationShare(std::string directory, const CacheSecret& secret, FleetStore* fleet,
+                                 FreshnessMarks* marks)
+    : directory_(std::move(directory)), seal_(std::in_place, secret), fleet_(fleet), marks_(marks)
 {
+}
+
+std::int64_t RevocationShare::newest(const std::string& name) const noexcept
+{
+    return marks_ != nullptr ? marks_->newest(name) : 0;
+}
+
+void RevocationShare::saw(const std::string& name, std::int64_t this_update) noexcept
+{
+    if (marks_ != nullptr) {
+        marks_->saw(name, this_update);
+    }
 }
 
 CacheKey RevocationShare::document_key(std::string_view name)

@@ -1,6 +1,7 @@
 #include "runtime.h"
 
 #include <apr_file_info.h>
+#include <apr_shm.h>
 #include <http_log.h>
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -93,6 +94,31 @@ std::optional<CacheSecret> revocation_secret(apr_pool_t* pool, server_rec* base)
     return secret.value();
 }
 
+// Anonymous shared memory made once by httpd's parent and kept in its process pool, so that a
+// graceful restart keeps the marks; every child inherits it.
+FreshnessMarks* freshness_marks(server_rec* base)
+{
+    apr_pool_t* process_pool = base->process->pool;
+    static constexpr const char* key = "arrcert-freshness-marks";
+    void* kept = nullptr;
+    apr_pool_userdata_get(&kept, key, process_pool);
+    if (kept != nullptr) {
+        return static_cast<FreshnessMarks*>(kept);
+    }
+    apr_shm_t* shm = nullptr;
+    if (const apr_status_t status = apr_shm_create(&shm, FreshnessMarks::bytes(), nullptr, process_pool);
+        status != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, status, base,
+                     ARRCERT_LOGNO(0307) "cannot create the shared memory that keeps replayed CRLs and OCSP responses "
+                     "out (%zu bytes)",
+                     FreshnessMarks::bytes());
+        return nullptr;
+    }
+    FreshnessMarks* marks = FreshnessMarks::create(apr_shm_baseaddr_get(shm));
+    apr_pool_userdata_set(marks, key, apr_pool_cleanup_null, process_pool);
+    return marks;
+}
+
 apr_status_t stop_refreshes(void* data) noexcept
 {
     auto* runtime = static_cast<Runtime*>(data);
@@ -136,7 +162,12 @@ int start_runtime(apr_pool_t* pool, apr_pool_t* temp, server_rec* base)
     if (!secret) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    runtime->revocation_share = std::make_unique<RevocationShare>(directory, *secret, runtime->shared_cache.get());
+    FreshnessMarks* marks = freshness_marks(base);
+    if (marks == nullptr) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    runtime->revocation_share =
+        std::make_unique<RevocationShare>(directory, *secret, runtime->shared_cache.get(), marks);
     // Documents nobody fetched again for a week: their CAs or certificates are gone.
     runtime->revocation_share->sweep(apr_time_sec(apr_time_now()), std::int64_t{7} * 86400);
     const int refresh_percent = server_rows::revocation_refresh_at.value(main);
