@@ -37,7 +37,12 @@ BAD = [
     ("Require arrcert CN=alice", "Require arrcert takes no arguments"),
     # Front ends.
     ("ArrCertHeader X-Cert base64",
-     "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)"),
+     "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik, der-concat-base64)"),
+    ("ArrCertChainHeader X-SSL-Client-Chain der-concat", "'der-concat' is not a format ("),
+    ("ArrCertOptions +CertBoundToken",
+     "unknown option '+CertBoundToken' (StdEnvVars, ExportCertData, CertBoundTokens)"),
+    ("ArrCertUserName TB_SSL_CLIENT_CERT_FINGERPRINT",
+     "'TB_SSL_CLIENT_CERT_FINGERPRINT' is not a variable of the certificate that mod_arrcert sets"),
     ("ArrCertChainHeader X-Chain xfcc", "xfcc carries its chain in its own Chain field"),
     ("ArrCertFrontEnd cloudflare", "'cloudflare' is not one of azure, envoy, traefik, aws-alb or rfc9440"),
     ("ArrCertXfccElement middle", "'middle' is not first or last"),
@@ -92,7 +97,9 @@ def test_good_configuration_passes(httpd):
             ArrCertSubject "/O=Contoso/CN=alice"
             ArrCertClockSkew 60
             ArrCertMaxHeaderLength 8192
-            ArrCertOptions +StdEnvVars +ExportCertData
+            ArrCertOptions +StdEnvVars +ExportCertData +CertBoundTokens
+            ArrCertExport SSL_CLIENT_S_DN_CN TB_SSL_CLIENT_CERT_FINGERPRINT
+            ArrCertChainHeader X-SSL-Client-Chain der-concat-base64
             ArrCertUserName SSL_CLIENT_S_DN_CN
             ArrCertTrustedProxy 127.0.0.1 10.0.0.0/8 ::1 fd00::/8
             ArrCertCACertificatePath /etc/ssl/certs
