@@ -26,15 +26,20 @@ extern "C" int warn_about_field_size(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/
             if (need.line == 0 || limit >= need.line) {
                 continue;
             }
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, server,
-                         ARRCERT_LOGNO(0240) "mod_arrcert: server %s:%u (%s:%d): LimitRequestFieldSize %zu is smaller "
-                         "than the %zu-byte header line that ArrCertMaxHeaderLength %zu allows in %s: httpd refuses a "
-                         "larger certificate header with 400 before mod_arrcert reads it (post-quantum ML-DSA-87 "
-                         "certificates need about 10 KB). Set 'LimitRequestFieldSize %zu' in this server, or lower "
-                         "ArrCertMaxHeaderLength to what the front end sends.",
-                         server->server_hostname != nullptr ? server->server_hostname : "?",
-                         static_cast<unsigned>(server->port), server->defn_name != nullptr ? server->defn_name : "?",
-                         server->defn_line_number, limit, need.line, need.max_header_length, need.header, need.line);
+            ap_log_error(
+                APLOG_MARK, APLOG_WARNING, 0, server,
+                ARRCERT_LOGNO(
+                    0240) "mod_arrcert: server %s:%u (%s:%d): LimitRequestFieldSize %" APR_SIZE_T_FMT
+                          " is smaller "
+                          "than the %" APR_SIZE_T_FMT "-byte header line that ArrCertMaxHeaderLength %" APR_SIZE_T_FMT
+                          " allows in %s: httpd refuses a "
+                          "larger certificate header with 400 before mod_arrcert reads it (post-quantum ML-DSA-87 "
+                          "certificates need about 10 KB). Set 'LimitRequestFieldSize %" APR_SIZE_T_FMT
+                          "' in this server, or lower "
+                          "ArrCertMaxHeaderLength to what the front end sends.",
+                server->server_hostname != nullptr ? server->server_hostname : "?", static_cast<unsigned>(server->port),
+                server->defn_name != nullptr ? server->defn_name : "?", server->defn_line_number, limit, need.line,
+                need.max_header_length, need.header, need.line);
         }
         return OK;
     });
