@@ -17,6 +17,7 @@
 #include "arrcert/decode.h"
 #include "arrcert/export.h"
 #include "arrcert/rules.h"
+#include "arrcert/xfcc.h"
 
 namespace {
 
@@ -172,7 +173,13 @@ DecodedHeader decode_any(const std::string& value, std::optional<HeaderFormat> f
             return decoded;
         }
     }
-    return automatic;  // its reason: the likeliest mistake
+    // An XFCC element read as one (By=, Hash=, ...) says why XFCC refused it; else automatic's reason.
+    const auto elements = parse_xfcc(value);
+    if (elements && !elements->empty() && !elements->back().fields.empty() &&
+        elements->back().fields.front().first.size() <= 7) {
+        return as(HeaderFormat::xfcc);
+    }
+    return automatic;
 }
 
 int inspect(const std::vector<std::string>& args)

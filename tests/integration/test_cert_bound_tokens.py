@@ -65,7 +65,8 @@ def server(pki):
             ArrCertCACertificateFile {pki.ca.cert_path}
         </Location>
         """, modules=["authn_core_module mod_authn_core.so", "authz_user_module mod_authz_user.so",
-                      "setenvif_module mod_setenvif.so", "auth_openidc_module mod_auth_openidc.so"])
+                      "setenvif_module mod_setenvif.so", "auth_openidc_module mod_auth_openidc.so"],
+        log_level="info arrcert:debug auth_openidc:debug")
     httpd.add_cgi("api/env.cgi")
     httpd.add_cgi("unbound/env.cgi")
     with running(httpd):
