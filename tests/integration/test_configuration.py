@@ -150,6 +150,6 @@ def test_start_up_names_the_virtual_host_whose_limit_is_short():
     with running(httpd):
         log = httpd.error_log()
     warnings = [line for line in log.splitlines() if "ARRCERT0240" in line]
-    assert len(warnings) == 1, log[-2000:]
+    assert len(warnings) == 1, log[-3000:]
     assert "server short.example:" in warnings[0] and "LimitRequestFieldSize 9000" in warnings[0]
     assert "ArrCertMaxHeaderLength 12000" in warnings[0] and "'LimitRequestFieldSize 12018'" in warnings[0]

@@ -380,9 +380,9 @@ def test_through_haproxy_with_its_chain(pki, chain, server):
 @pytest.mark.parametrize("case, reason", [
     ("truncated", "certificate 2 is truncated"),
     ("garbage between", "certificate 2 does not start with a definite-length SEQUENCE"),
-    ("not a certificate", "malformed certificate"),
+    ("not a certificate", "malformed chain certificate 2: DER is not an X.509 certificate"),
     ("too many", "more than 101 certificates"),
-    ("base64 items joined by ','", "several values in one header"),
+    ("base64 items joined by ','", "chain header: invalid base64 character"),
 ])
 def test_broken_haproxy_chains_are_refused(server, chain, case, reason):
     lower, upper = chain.lower.der, chain.upper.der
