@@ -1,5 +1,6 @@
 #include "header_limits.h"
 
+#include <apr_strings.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
@@ -26,20 +27,17 @@ extern "C" int warn_about_field_size(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/
             if (need.line == 0 || limit >= need.line) {
                 continue;
             }
-            ap_log_error(
-                APLOG_MARK, APLOG_WARNING, 0, server,
-                ARRCERT_LOGNO(
-                    0240) "mod_arrcert: server %s:%u (%s:%d): LimitRequestFieldSize %" APR_SIZE_T_FMT
-                          " is smaller "
-                          "than the %" APR_SIZE_T_FMT "-byte header line that ArrCertMaxHeaderLength %" APR_SIZE_T_FMT
-                          " allows in %s: httpd refuses a "
-                          "larger certificate header with 400 before mod_arrcert reads it (post-quantum ML-DSA-87 "
-                          "certificates need about 10 KB). Set 'LimitRequestFieldSize %" APR_SIZE_T_FMT
-                          "' in this server, or lower "
-                          "ArrCertMaxHeaderLength to what the front end sends.",
+            const char* text = apr_psprintf(
+                ptemp,
+                "mod_arrcert: server %s:%u (%s:%d): LimitRequestFieldSize %" APR_SIZE_T_FMT
+                " is smaller than the %" APR_SIZE_T_FMT "-byte header line that ArrCertMaxHeaderLength %" APR_SIZE_T_FMT
+                " allows in %s: httpd refuses a larger certificate header with 400 before mod_arrcert reads it "
+                "(post-quantum ML-DSA-87 certificates need about 10 KB). Set 'LimitRequestFieldSize %" APR_SIZE_T_FMT
+                "' in this server, or lower ArrCertMaxHeaderLength to what the front end sends.",
                 server->server_hostname != nullptr ? server->server_hostname : "?", static_cast<unsigned>(server->port),
                 server->defn_name != nullptr ? server->defn_name : "?", server->defn_line_number, limit, need.line,
                 need.max_header_length, need.header, need.line);
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, server, ARRCERT_LOGNO(0240) "%s", text);
         }
         return OK;
     });
