@@ -19,7 +19,7 @@ struct DecodedHeader {
     enum class Status { absent, ok, malformed };
 
     Status status = Status::absent;
-    std::string_view format;  // "der-base64", "pem", "url-pem", "url-der-base64", "xfcc", "rfc9440", "traefik"
+    std::string_view format;  // "der-base64", "pem", ..., "traefik", "der-concat-base64": reported_formats()
     std::vector<Der> chain;   // leaf first
     std::string reason;       // why the value was refused (malformed only): fixed text, safe to export
     std::string detail;       // the client's text behind the reason, for the error log only
@@ -28,8 +28,12 @@ struct DecodedHeader {
 // The default bound on a header value, in bytes (ArrCertMaxHeaderLength).
 inline constexpr std::size_t default_max_header_length = 16384;
 
+// The most certificates one der-concat-base64 value may hold: the leaf and the 100 that the largest
+// ArrCertVerifyDepth lets stand above it. No longer chain could be verified.
+inline constexpr std::size_t max_concatenated_certificates = 101;
+
 // What the front end sends (ArrCertHeader NAME FORMAT).
-enum class HeaderFormat { automatic, der_base64, pem, url_pem, xfcc, rfc9440, traefik };
+enum class HeaderFormat { automatic, der_base64, pem, url_pem, xfcc, rfc9440, traefik, der_concat_base64 };
 std::optional<HeaderFormat> header_format_named(std::string_view name);  // "auto", "der-base64", ... any case
 std::string_view header_format_name(HeaderFormat format) noexcept;
 // "auto, der-base64, ... or traefik" for messages, or with other separators for help texts.
@@ -51,8 +55,11 @@ struct DecodeOptions {
 // automatic: base64 DER (Azure, HAProxy), PEM with newlines or with newlines turned into spaces or
 // tabs, a PEM body without armour, URL-encoded PEM (nginx's %2B and AWS's literal + / =), several
 // PEM blocks (a chain). der-base64, pem and url-pem accept only their own form; xfcc is Envoy's
-// X-Forwarded-Client-Cert; rfc9440 is ":base64:"; traefik is base64 DER items joined by ','.
-// "(null)", an empty value or only whitespace means no certificate. Where a format has no list
+// X-Forwarded-Client-Cert (an element without Cert is refused: Envoy was told not to forward it);
+// rfc9440 is ":base64:"; traefik is base64 DER items joined by ',' (before Traefik 2.9.2 each item
+// URL-escaped: the value is percent-decoded first); der-concat-base64 is HAProxy's
+// %[ssl_c_chain_der,base64], one base64 value of DER certificates one after another (leaf first in
+// a certificate header). "(null)", an empty value or only whitespace means no certificate. Where a format has no list
 // syntax, a comma (two header lines joined by httpd) is refused.
 DecodedHeader decode_header(std::string_view value, const DecodeOptions& options);
 inline DecodedHeader decode_header(std::string_view value, std::size_t max_length = default_max_header_length)
@@ -61,7 +68,8 @@ inline DecodedHeader decode_header(std::string_view value, std::size_t max_lengt
 }
 
 // The intermediates of a separate chain header (ArrCertChainHeader): automatic reads PEM blocks
-// (plain or URL-encoded), an RFC 9440 list, or base64 DER items joined by ','. Absent when empty.
+// (plain or URL-encoded), an RFC 9440 list, or base64 DER items joined by ','; der-concat-base64
+// only HAProxy's concatenation. Absent when empty.
 DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, std::size_t max_length);
 
 // The leaf of `header` followed by the intermediates of `chain` that are not the leaf again.

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "arrcert/bound_token.h"
 #include "arrcert/rules.h"
 #include "arrcert/variables.h"
 
@@ -61,6 +62,9 @@ void export_variables(const Verdict& verdict, const Decision& decision, std::int
         for (std::size_t i = 0; i < verdict.variables.chain.size(); ++i) {
             detail::emit(sink, "SSL_CLIENT_CERT_CHAIN_" + std::to_string(i), verdict.variables.chain[i], {false, true});
         }
+    }
+    if (options.bound_token && has_certificate && decision.outcome == Decision::Outcome::success) {
+        detail::emit(sink, bound_token_variable, bound_token_fingerprint(verdict.sha256), {true, false});
     }
 }
 

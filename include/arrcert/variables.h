@@ -72,6 +72,7 @@ std::string days_remaining(std::int64_t not_after, std::int64_t now);
 struct ExportOptions {
     bool standard = true;      // StdEnvVars
     bool certificate = false;  // ExportCertData
+    bool bound_token = false;  // CertBoundTokens: TB_SSL_CLIENT_CERT_FINGERPRINT, verified certificates only
 };
 
 }  // namespace arrcert

@@ -17,6 +17,7 @@
 #include "arrcert/decode.h"
 #include "arrcert/export.h"
 #include "arrcert/rules.h"
+#include "arrcert/xfcc.h"
 
 namespace {
 
@@ -32,7 +33,8 @@ constexpr std::string_view usage_text =
     "\n"
     "  thumbprint FILE   SHA-1 and SHA-256 thumbprints, as ArrCertThumbprint takes them\n"
     "  header FILE       the X-ARR-ClientCert value for a certificate (for curl -H)\n"
-    "  inspect FILE|-    the variables mod_arrcert would export, and the format read\n"
+    "  inspect [--format FORMAT] FILE|-\n"
+    "                    the variables mod_arrcert would export, and the format read\n"
     "  --version         the version of the command and of the module it comes with\n"
     "  verify [--thumbprint HEX] [--issuer DN] [--subject DN] [--san TYPE:VALUE] [--ca FILE]\n"
     "         [--crl FILE] FILE|-\n"
@@ -149,22 +151,65 @@ int header(const std::vector<std::string>& args)
     return exit_ok;
 }
 
+// The value read as `format`; without one, as ArrCertHeader's auto would, else as the first of the
+// other formats that reads it (XFCC, RFC 9440, Traefik's lists, HAProxy's concatenated chain), so
+// that any header value a front end sends can be pasted in.
+DecodedHeader decode_any(const std::string& value, std::optional<HeaderFormat> format)
+{
+    const auto as = [&](HeaderFormat each) {
+        return decode_request(value, {}, HeaderSettings{"certificate", each, nullptr, HeaderFormat::automatic},
+                              max_input * 2);
+    };
+    if (format) {
+        return as(*format);
+    }
+    DecodedHeader automatic = as(HeaderFormat::automatic);
+    if (automatic.status != DecodedHeader::Status::malformed) {
+        return automatic;
+    }
+    for (const HeaderFormat each :
+         {HeaderFormat::xfcc, HeaderFormat::rfc9440, HeaderFormat::traefik, HeaderFormat::der_concat_base64}) {
+        if (DecodedHeader decoded = as(each); decoded.status == DecodedHeader::Status::ok) {
+            return decoded;
+        }
+    }
+    // An XFCC element read as one (By=, Hash=, ...) says why XFCC refused it; else automatic's reason.
+    const auto elements = parse_xfcc(value);
+    if (elements && !elements->empty() && !elements->back().fields.empty() &&
+        elements->back().fields.front().first.size() <= 7) {
+        return as(HeaderFormat::xfcc);
+    }
+    return automatic;
+}
+
 int inspect(const std::vector<std::string>& args)
 {
     if (wants_help(args)) {
-        std::cout << "usage: arrcert inspect FILE|-\n"
+        std::cout << "usage: arrcert inspect [--format FORMAT] FILE|-\n"
                      "Reads a certificate file or a header value (- for standard input) as mod_arrcert does,\n"
                      "says which format it was read as, and prints the variables it would export. It checks\n"
                      "no rules (no CA, no pins): SSL_CLIENT_VERIFY says so; 'arrcert verify --ca FILE' decides.\n"
-                     "Exit 1 when the value is refused.\n";
+                     "Without --format, what ArrCertHeader's auto reads, else whichever of xfcc, rfc9440,\n"
+                     "traefik and der-concat-base64 reads the value; --format reads it as one of\n"
+                     "(" +
+                         header_format_list(", ", ", ") + ") only. Exit 1 when the value is refused.\n";
         return exit_ok;
     }
-    const Input input = read_input(single_file(args, "inspect"));
+    std::vector<std::string> files = args;
+    std::optional<HeaderFormat> format;
+    if (args.size() >= 2 && args[0] == "--format") {
+        format = header_format_named(args[1]);
+        if (!format) {
+            throw UsageError{"'" + args[1] + "' is not a format (" + header_format_list(", ", ", ") + ")"};
+        }
+        files.erase(files.begin(), files.begin() + 2);
+    }
+    const Input input = read_input(single_file(files, "inspect"));
     // Shows what the certificate says, whoever made it: nothing is verified here.
     RuleSet show_all;
     show_all.accept_unverified = true;
     show_all.report_refusals = true;
-    const Verdict verdict = judge(decode_request(as_header_value(input), {}, {}, max_input * 2), show_all, now());
+    const Verdict verdict = judge(decode_any(as_header_value(input), format), show_all, now());
     const Decision decision = decide(verdict, now(), 0);
     std::cout << "format: " << (verdict.format.empty() ? "-" : verdict.format) << "\n";
     // Never SUCCESS: a self-made impostor reads as well as a genuine certificate here.

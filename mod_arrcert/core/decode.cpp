@@ -10,6 +10,7 @@
 #include <cctype>
 #include <optional>
 
+#include "arrcert/der_concat.h"
 #include "arrcert/keywords.h"
 #include "arrcert/xfcc.h"
 
@@ -231,6 +232,31 @@ Result<Chain> decode_sf_binary_list(std::string_view text, bool list)
     }
 }
 
+// Traefik's X-Forwarded-Tls-Client-Cert. Up to 2.9.1 each item was url.QueryEscape'd (%2B %2F %3D,
+// items still joined by a literal ','); decoding the whole value first reads that, a list escaped as
+// a whole (%2C), and today's plain items alike. No item holds a literal '%'.
+Result<Chain> decode_traefik(std::string_view text)
+{
+    if (text.find('%') == std::string_view::npos) {
+        return decode_base64_list(text);
+    }
+    const auto unescaped = percent_decode(text);
+    if (!unescaped) {
+        return unescaped.why();
+    }
+    return decode_base64_list(unescaped.value());
+}
+
+// HAProxy's %[ssl_c_chain_der,base64]: one base64 value, DER certificates back to back.
+Result<Chain> decode_der_concat(std::string_view text)
+{
+    const auto der = decode_base64(text);
+    if (!der) {
+        return der.why();
+    }
+    return split_concatenated_der(der.value(), max_concatenated_certificates);
+}
+
 Result<Chain> decode_url_pem(std::string_view text)
 {
     const auto unescaped = percent_decode(text);
@@ -269,7 +295,11 @@ DecodedHeader decode_xfcc(std::string_view text, XfccPick pick)
     DecodedHeader result;
     result.format = "xfcc";
     if (cert.value().empty()) {
-        return result;  // an element without Cert: no certificate
+        // Envoy saw a client certificate but was told not to forward it (Istio's default): never
+        // "no certificate", which ArrCertVerifyClient optional would let through.
+        return malformed(
+            Failure{"XFCC element carries no Cert: set Envoy's set_current_client_cert_details cert: "
+                    "true (forward_client_cert_details SANITIZE_SET or APPEND_FORWARD)"});
     }
     auto leaf = decode_url_pem(cert.value());
     if (!leaf) {
@@ -337,7 +367,8 @@ DecodedHeader decode_in_format(std::string_view text, const DecodeOptions& optio
         case HeaderFormat::pem: return decoded_as(format, decode_pem_blocks(text));
         case HeaderFormat::url_pem: return decoded_as(format, decode_url_pem(text));
         case HeaderFormat::rfc9440: return decoded_as(format, decode_sf_binary_list(text, false));
-        case HeaderFormat::traefik: return decoded_as(format, decode_base64_list(text));
+        case HeaderFormat::traefik: return decoded_as(format, decode_traefik(text));
+        case HeaderFormat::der_concat_base64: return decoded_as(format, decode_der_concat(text));
     }
     return malformed(Failure{"unknown format"});
 }
@@ -353,7 +384,7 @@ DecodedHeader with_checked_envelopes(DecodedHeader result)
 }
 
 // What ArrCertHeader accepts.
-constexpr std::array<Keyword<HeaderFormat>, 7> formats{{
+constexpr std::array<Keyword<HeaderFormat>, 8> formats{{
     {"auto", HeaderFormat::automatic},
     {"der-base64", HeaderFormat::der_base64},
     {"pem", HeaderFormat::pem},
@@ -361,6 +392,7 @@ constexpr std::array<Keyword<HeaderFormat>, 7> formats{{
     {"xfcc", HeaderFormat::xfcc},
     {"rfc9440", HeaderFormat::rfc9440},
     {"traefik", HeaderFormat::traefik},
+    {"der-concat-base64", HeaderFormat::der_concat_base64},
 }};
 
 // What ArrCertFrontEnd accepts; front_end_headers() says what each sends.
@@ -380,8 +412,8 @@ constexpr std::array<Keyword<FrontEnd>, 12> front_ends{{
 }};
 
 // What DecodedHeader::format may say: the formats of the table and the automatic ones.
-constexpr std::array<std::string_view, 7> reported{"der-base64", "url-der-base64", "pem",    "url-pem",
-                                                   "xfcc",       "rfc9440",        "traefik"};
+constexpr std::array<std::string_view, 8> reported{"der-base64", "url-der-base64", "pem",     "url-pem",
+                                                   "xfcc",       "rfc9440",        "traefik", "der-concat-base64"};
 
 }  // namespace
 
@@ -450,15 +482,20 @@ DecodedHeader decode_chain_header(std::string_view value, HeaderFormat format, s
     std::string_view read_as;
     Result<Chain> chain =
         Failure{"format " + std::string(header_format_name(format)) + " cannot carry a separate chain"};
-    if (format == HeaderFormat::rfc9440 || (format == HeaderFormat::automatic && text.front() == ':')) {
+    if (format == HeaderFormat::der_concat_base64) {
+        read_as = "der-concat-base64";
+        chain = decode_der_concat(text);
+    } else if (format == HeaderFormat::traefik) {
+        read_as = "traefik";
+        chain = decode_traefik(text);
+    } else if (format == HeaderFormat::rfc9440 || (format == HeaderFormat::automatic && text.front() == ':')) {
         read_as = "rfc9440";
         chain = decode_sf_binary_list(text, true);
     } else if (format == HeaderFormat::pem || format == HeaderFormat::url_pem ||
                (format == HeaderFormat::automatic && pem_like)) {
         read_as = "pem";
         chain = format == HeaderFormat::pem ? decode_pem_blocks(text) : decode_url_pem(text);
-    } else if (format == HeaderFormat::der_base64 || format == HeaderFormat::traefik ||
-               format == HeaderFormat::automatic) {
+    } else if (format == HeaderFormat::der_base64 || format == HeaderFormat::automatic) {
         read_as = "der-base64";
         chain = decode_base64_list(text);
     }

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <map>
 
+#include "arrcert/bound_token.h"
 #include "arrcert/export.h"
 #include "arrcert/keywords.h"
 
@@ -292,6 +293,9 @@ bool is_arrcert_name(std::string_view name) noexcept
 
 bool is_exported_name(std::string_view name)
 {
+    if (name == bound_token_variable) {
+        return true;
+    }
     static constexpr std::array<std::string_view, 16> fixed{
         "SSL_CLIENT_VERIFY",  "SSL_CLIENT_M_VERSION",      "SSL_CLIENT_M_SERIAL", "SSL_CLIENT_V_START",
         "SSL_CLIENT_V_END",   "SSL_CLIENT_V_REMAIN",       "SSL_CLIENT_S_DN",     "SSL_CLIENT_I_DN",

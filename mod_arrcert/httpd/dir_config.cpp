@@ -63,7 +63,8 @@ OptionChanges OptionChanges::over(const OptionChanges& outer) const noexcept
 ExportOptions OptionChanges::resolve() const noexcept
 {
     const unsigned bits = absolute.value_or((option_std_env_vars & ~remove) | add);
-    return {(bits & option_std_env_vars) != 0, (bits & option_export_cert_data) != 0};
+    return {(bits & option_std_env_vars) != 0, (bits & option_export_cert_data) != 0,
+            (bits & option_cert_bound_tokens) != 0};
 }
 
 HeaderSettings HeaderChoice::resolve() const noexcept

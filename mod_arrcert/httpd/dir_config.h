@@ -55,7 +55,7 @@ struct ResponderCertificates {
 // (mod_proxy) hold: nothing, or exactly what the trusted front end sent.
 enum class RelayHeaders : unsigned char { none, front_end };
 
-enum OptionBits : unsigned { option_std_env_vars = 1U, option_export_cert_data = 2U };
+enum OptionBits : unsigned { option_std_env_vars = 1U, option_export_cert_data = 2U, option_cert_bound_tokens = 4U };
 
 // ArrCertOptions, as mod_ssl's SSLOptions: a plain option makes the set absolute; +/- adjust the
 // outer scope's set.
@@ -190,9 +190,10 @@ inline constexpr std::array<Keyword<RelayHeaders>, 2> relay_modes{{
     {"none", RelayHeaders::none},
     {"front-end", RelayHeaders::front_end},
 }};
-inline constexpr std::array<Keyword<unsigned>, 2> option_names{{
+inline constexpr std::array<Keyword<unsigned>, 3> option_names{{
     {"StdEnvVars", option_std_env_vars},
     {"ExportCertData", option_export_cert_data},
+    {"CertBoundTokens", option_cert_bound_tokens},
 }};
 
 // The per-directory directives that take on|off, a bounded number or a keyword: their rows. The

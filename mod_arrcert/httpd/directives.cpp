@@ -10,6 +10,7 @@
 #include <string_view>
 #include <strings.h>
 
+#include "arrcert/bound_token.h"
 #include "directive_handlers.h"
 #include "server_config.h"
 
@@ -182,7 +183,7 @@ extern "C" const char* set_user_name(cmd_parms* cmd, void* config, const char* a
     return on_settings(cmd, config, [&](DirSettings& settings) -> const char* {
         const std::string_view name(arg);
         if (!is_exported_name(name) || name == "SSL_CLIENT_CERT" || name == "SSL_CLIENT_VERIFY" ||
-            name.starts_with("SSL_CLIENT_CERT_CHAIN_")) {
+            name.starts_with("SSL_CLIENT_CERT_CHAIN_") || name == bound_token_variable) {
             return directive_error(cmd, "'" + std::string(name) +
                                             "' is not a variable of the certificate that mod_arrcert sets "
                                             "(SSL_CLIENT_S_DN_CN, ARRCERT_THUMBPRINT, ...; names are case-sensitive)");

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "arrcert/bound_token.h"
 #include "arrcert/export.h"
 
 namespace arrcert::httpd {
@@ -121,6 +122,9 @@ void add_all(apr_pool_t* pool, apr_table_t*& env, const Verdict& verdict, const 
     if (options.certificate) {
         add_copy(pool, env, "SSL_CLIENT_CERT", variables.pem);
     }
+    if (options.bound_token && has_certificate && decision.outcome == Decision::Outcome::success) {
+        add_copy(pool, env, bound_token_variable, bound_token_fingerprint(verdict.sha256));
+    }
 }
 
 // Adds the verdict's variables to `env`. The verdict's own strings are copied in one block.
@@ -168,13 +172,14 @@ bool is_certificate_name(const char* name) noexcept
 {
     // Most names of an environment start otherwise: SERVER_, HTTP_, SCRIPT_, ...
     const char first = static_cast<char>(std::toupper(static_cast<unsigned char>(name[0])));
-    if (first != 'A' && first != 'R' && (first != 'S' || (name[1] != 'S' && name[1] != 's'))) {
+    if (first != 'A' && first != 'R' && first != 'T' && (first != 'S' || (name[1] != 'S' && name[1] != 's'))) {
         return false;
     }
     while (apr_cstr_casecmpn(name, "REDIRECT_", 9) == 0) {
         name += 9;
     }
-    return is_ssl_client_name(name) || is_arrcert_name(name);
+    // TB_SSL_CLIENT_CERT_FINGERPRINT: what mod_auth_openidc binds tokens to; only ever ours.
+    return is_ssl_client_name(name) || is_arrcert_name(name) || is_bound_token_name(name);
 }
 
 apr_table_t* without_certificate(apr_pool_t* pool, apr_table_t* env)
@@ -198,7 +203,7 @@ const ExportRecord& export_certificate(apr_pool_t* pool, apr_table_t*& env, cons
 {
     env = without_certificate(pool, env);
     const int first = apr_table_elts(env)->nelts;
-    if (options.standard || options.certificate) {
+    if (options.standard || options.certificate || options.bound_token) {
         add_variables(pool, env, verdict, decision, now, options, only, standard);
     }
     const apr_array_header_t* entries = apr_table_elts(env);

@@ -14,6 +14,7 @@
 #include "authz.h"
 #include "c_boundary.h"
 #include "directives.h"
+#include "header_limits.h"
 #include "kernel.h"
 #include "relay.h"
 #include "runtime.h"
@@ -62,6 +63,7 @@ void register_hooks(apr_pool_t* pool)
     ap_hook_check_config(audit_scopes, nullptr, nullptr, APR_HOOK_MIDDLE);  // also for apachectl -t
     ap_hook_check_config(warn_about_local_front_ends, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_post_config(start_runtime, nullptr, nullptr, APR_HOOK_MIDDLE);
+    ap_hook_post_config(warn_about_field_size, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_child_init(start_child, nullptr, nullptr, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(receive_certificate_headers, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
     // From map_to_storage on (so <If> conditions of the last walk see it), and at the latest once

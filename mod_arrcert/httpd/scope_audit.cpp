@@ -6,6 +6,7 @@
 #include <mod_proxy.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <optional>
 #include <string_view>
@@ -235,6 +236,25 @@ bool server_checks_certificates(server_rec* server, apr_pool_t* pool)
     for_each_scope(server, pool,
                    [&](const DirConfig& config) { checks = checks || config.scope.checks_certificates(); });
     return checks;
+}
+
+HeaderLineNeed longest_certificate_header(server_rec* server, apr_pool_t* pool)
+{
+    HeaderLineNeed need;
+    for_each_scope(server, pool, [&](const DirConfig& config) {
+        const Scope& scope = config.scope;
+        if (!scope.checks_certificates()) {
+            return;
+        }
+        for (const char* header : {scope.headers.name, scope.headers.chain_name}) {
+            // httpd's limit is on the whole line: the name, ": " and the value.
+            const std::size_t line = header != nullptr ? std::strlen(header) + 2 + scope.max_header_length : 0;
+            if (line > need.line) {
+                need = {line, scope.max_header_length, header};
+            }
+        }
+    });
+    return need;
 }
 
 std::vector<CrlSource*> crl_sources(server_rec* server, apr_pool_t* pool)

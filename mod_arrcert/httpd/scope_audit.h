@@ -27,6 +27,15 @@ bool server_checks_certificates(server_rec* server, apr_pool_t* pool);
 // verdict is the one every section would give.
 bool server_judges_alike(server_rec* server, apr_pool_t* pool);
 
+// The longest certificate header line ("Name: value") that a scope of the server which checks
+// certificates accepts: its header's name and ArrCertMaxHeaderLength. Zero where none checks.
+struct HeaderLineNeed {
+    std::size_t line = 0;
+    std::size_t max_header_length = 0;
+    const char* header = nullptr;
+};
+HeaderLineNeed longest_certificate_header(server_rec* server, apr_pool_t* pool);
+
 // The CRL files and directories the server's scopes read (each once), for the status page.
 std::vector<CrlSource*> crl_sources(server_rec* server, apr_pool_t* pool);
 

@@ -12,9 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     using namespace arrcert;
     // The first byte picks the format, so that one corpus reaches every parser.
-    constexpr HeaderFormat formats[] = {HeaderFormat::automatic, HeaderFormat::der_base64, HeaderFormat::pem,
-                                        HeaderFormat::url_pem,   HeaderFormat::xfcc,       HeaderFormat::rfc9440,
-                                        HeaderFormat::traefik};
+    constexpr HeaderFormat formats[] = {
+        HeaderFormat::automatic, HeaderFormat::der_base64, HeaderFormat::pem,     HeaderFormat::url_pem,
+        HeaderFormat::xfcc,      HeaderFormat::rfc9440,    HeaderFormat::traefik, HeaderFormat::der_concat_base64};
     const HeaderFormat format = formats[data[0] % std::size(formats)];
     const XfccPick pick = (data[0] & 0x80U) != 0 ? XfccPick::first : XfccPick::last;
     const std::string_view value(reinterpret_cast<const char*>(data + 1), size - 1);

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
 """Seed corpora for the fuzz targets, made from real certificates of many shapes."""
+import base64
 import datetime
 import hashlib
 import os
@@ -11,7 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness.pki import Pki, name  # noqa: E402
 from harness.servers import make_workdir, remove_workdirs  # noqa: E402
 
-FORMATS = ["auto", "der-base64", "pem", "url-pem", "xfcc", "rfc9440", "traefik"]
+FORMATS = ["auto", "der-base64", "pem", "url-pem", "xfcc", "rfc9440", "traefik", "der-concat-base64"]
 
 
 def write(directory, data):
@@ -45,7 +46,10 @@ def main(out):
             "xfcc": [f'By=spiffe://a;Hash=1;Subject="CN=a;b";Cert="{urllib.parse.quote(cert.pem, safe="")}"'
                      f';Chain="{urllib.parse.quote(intermediate.pem, safe="")}",By=x;Cert=y'],
             "rfc9440": [f":{cert.azure_header}:", f":{cert.azure_header}:, :{intermediate.azure_header}:"],
-            "traefik": [f"{cert.azure_header},{intermediate.azure_header}"],
+            "traefik": [f"{cert.azure_header},{intermediate.azure_header}",
+                        f"{urllib.parse.quote(cert.azure_header, safe='')},"
+                        f"{urllib.parse.quote(intermediate.azure_header, safe='')}"],
+            "der-concat-base64": [base64.b64encode(cert.der + intermediate.der).decode()],
         }
         for index, fmt in enumerate(FORMATS):
             for value in values[fmt]:

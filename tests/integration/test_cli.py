@@ -3,6 +3,7 @@ import base64
 import datetime
 import os
 import subprocess
+import urllib.parse
 
 import pytest
 
@@ -147,3 +148,38 @@ def test_help_for_each_command(command):
     run = arrcert(command, "--help")
     assert run.returncode == 0
     assert run.stdout.startswith(f"usage: arrcert {command}")
+
+
+def test_inspect_reads_every_format(pki, files):
+    """Whatever a front end sends, pasted as it is: the format read is named, alice's names follow."""
+    alice, ca = files["alice"], pki.ca
+    b64 = base64.b64encode
+    quoted = urllib.parse.quote
+    values = {
+        "der-base64": alice.azure_header,
+        "url-pem": alice.nginx_header,
+        "xfcc": f'By=spiffe://a;Hash=00;Cert="{quoted(alice.pem, safe="")}";Subject="CN=x"',
+        "rfc9440": f":{alice.azure_header}:",
+        "traefik": f"{alice.azure_header},{b64(ca.der).decode()}",
+        "der-concat-base64": b64(alice.der + ca.der).decode(),
+    }
+    escaped_traefik = f"{quoted(alice.azure_header, safe='')},{quoted(b64(ca.der).decode(), safe='')}"
+    for expected, value in [*values.items(), ("traefik", escaped_traefik)]:
+        run = arrcert("inspect", "-", stdin=value)
+        assert run.returncode == 0, (expected, run.stdout, run.stderr)
+        lines = run.stdout.splitlines()
+        assert lines[0] == f"format: {expected}", (value, lines[0])
+        assert "SSL_CLIENT_S_DN_CN=Zoë, Jr" in lines
+    # A chosen format reads only its own form.
+    run = arrcert("inspect", "--format", "der-concat-base64", "-", stdin=values["der-concat-base64"])
+    assert run.stdout.splitlines()[0] == "format: der-concat-base64"
+    run = arrcert("inspect", "--format", "der-base64", "-", stdin=values["der-concat-base64"])
+    assert run.returncode == 1 and "trailing bytes after the DER certificate" in run.stdout
+    run = arrcert("inspect", "--format", "base32", "-", stdin="x")
+    assert run.returncode == 2 and "'base32' is not a format" in run.stderr
+
+
+def test_inspect_names_envoys_settings_for_an_element_without_cert():
+    run = arrcert("inspect", "-", stdin='By=spiffe://a;Hash=00;Subject="CN=x";URI=spiffe://b')
+    assert run.returncode == 1
+    assert "XFCC element carries no Cert: set Envoy's set_current_client_cert_details cert: true" in run.stdout

@@ -1,7 +1,7 @@
 """A bad directive value stops `httpd -t` (apachectl -t) with a message naming the problem."""
 import pytest
 
-from harness.servers import Httpd, location
+from harness.servers import Httpd, free_port, location, running
 
 BAD = [
     ("ArrCertVerifyClient sometimes", "'sometimes' is not one of none, optional, require or optional_no_ca"),
@@ -37,7 +37,12 @@ BAD = [
     ("Require arrcert CN=alice", "Require arrcert takes no arguments"),
     # Front ends.
     ("ArrCertHeader X-Cert base64",
-     "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik)"),
+     "'base64' is not a format (auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik, der-concat-base64)"),
+    ("ArrCertChainHeader X-SSL-Client-Chain der-concat", "'der-concat' is not a format ("),
+    ("ArrCertOptions +CertBoundToken",
+     "unknown option '+CertBoundToken' (StdEnvVars, ExportCertData, CertBoundTokens)"),
+    ("ArrCertUserName TB_SSL_CLIENT_CERT_FINGERPRINT",
+     "'TB_SSL_CLIENT_CERT_FINGERPRINT' is not a variable of the certificate that mod_arrcert sets"),
     ("ArrCertChainHeader X-Chain xfcc", "xfcc carries its chain in its own Chain field"),
     ("ArrCertFrontEnd cloudfare", "'cloudfare' is not one of azure, envoy, traefik, aws-alb, rfc9440, aws-alb-verify, "
      "cloudfront, gcp, cloudflare, akamai, ingress-nginx or kong"),
@@ -105,7 +110,9 @@ def test_good_configuration_passes(httpd):
             ArrCertSubject "/O=Contoso/CN=alice"
             ArrCertClockSkew 60
             ArrCertMaxHeaderLength 8192
-            ArrCertOptions +StdEnvVars +ExportCertData
+            ArrCertOptions +StdEnvVars +ExportCertData +CertBoundTokens
+            ArrCertExport SSL_CLIENT_S_DN_CN TB_SSL_CLIENT_CERT_FINGERPRINT
+            ArrCertChainHeader X-SSL-Client-Chain der-concat-base64
             ArrCertUserName SSL_CLIENT_S_DN_CN
             ArrCertTrustedProxy 127.0.0.1 10.0.0.0/8 ::1 fd00::/8
             ArrCertCACertificatePath /etc/ssl/certs
@@ -116,3 +123,46 @@ def test_good_configuration_passes(httpd):
         """)
     assert status == 0, output
     assert "Syntax OK" in output
+
+
+# Start-up: LimitRequestFieldSize against ArrCertMaxHeaderLength (ARRCERT0240) ---------------------
+@pytest.mark.parametrize("lines, warned", [
+    ("", True),  # httpd's 8190 against the default 16384: a post-quantum certificate would not fit
+    ("LimitRequestFieldSize 16402", False),  # "X-ARR-ClientCert: " and 16384 bytes
+    ("LimitRequestFieldSize 16401", True),
+    ("ArrCertMaxHeaderLength 8000", False),
+])
+def test_start_up_warns_where_the_header_cannot_arrive(lines, warned):
+    httpd = Httpd(f"""
+        {lines}
+        ArrCertVerifyClient require
+        ArrCertAcceptUnverified on
+        """)
+    with running(httpd):
+        log = httpd.error_log()
+    assert ("ARRCERT0240" in log) == warned, log[-2000:]
+    if warned:
+        assert "ArrCertMaxHeaderLength 16384 allows in X-ARR-ClientCert" in log
+        assert "Set 'LimitRequestFieldSize 16402' in this server" in log
+
+
+def test_start_up_names_the_virtual_host_whose_limit_is_short():
+    httpd = Httpd("")
+    port = free_port()
+    httpd.body = f"""
+        LimitRequestFieldSize 20000
+        Listen 127.0.0.1:{port}
+        <VirtualHost 127.0.0.1:{port}>
+            ServerName short.example
+            LimitRequestFieldSize 9000
+            ArrCertVerifyClient require
+            ArrCertAcceptUnverified on
+            ArrCertMaxHeaderLength 12000
+        </VirtualHost>
+        """
+    with running(httpd):
+        log = httpd.error_log()
+    warnings = [line for line in log.splitlines() if "ARRCERT0240" in line]
+    assert len(warnings) == 1, log[-3000:]
+    assert "server short.example:" in warnings[0] and "LimitRequestFieldSize 9000" in warnings[0]
+    assert "ArrCertMaxHeaderLength 12000" in warnings[0] and "'LimitRequestFieldSize 12018'" in warnings[0]

@@ -71,10 +71,22 @@ def server(chain):
             ArrCertVerifyClient require
             ArrCertCACertificateFile {chain.root.cert_path}
         </Location>
+        <Location /envoy-optional>
+            ArrCertFrontEnd envoy
+            ArrCertVerifyClient optional
+            ArrCertCACertificateFile {chain.root.cert_path}
+        </Location>
+        <Location /haproxy-chain>
+            ArrCertHeader X-ARR-ClientCert der-base64
+            ArrCertChainHeader X-SSL-Client-Chain der-concat-base64
+            ArrCertVerifyClient require
+            ArrCertCACertificateFile {chain.root.cert_path}
+            ArrCertOptions +ExportCertData
+        </Location>
         """
     httpd = Httpd(body)
     for path in ("azure", "envoy", "traefik", "aws-alb", "rfc9440", "envoy-first", "envoy-override",
-                 "chain-header"):
+                 "chain-header", "envoy-optional", "haproxy-chain"):
         httpd.add_cgi(f"{path}/env.cgi")
     httpd.start()
     yield httpd
@@ -115,6 +127,28 @@ def test_envoy_subject_injection(server, chain, pki):
     injected = f'CN=x;Cert={urllib.parse.quote(chain.leaf.pem, safe="")},By=evil'
     value = xfcc_element(other, subject=injected.replace('"', '\\"'))
     assert send(server, "/envoy/env.cgi", header="X-Forwarded-Client-Cert", value=value).status == 403
+
+
+def test_xfcc_element_without_cert_is_refused_naming_envoys_settings(server, chain):
+    """Istio's sidecars forward Hash, Subject and URI only: a client presented a certificate, yet
+    none is here. Refused under optional too (not read as "no certificate")."""
+    value = 'By=spiffe://cluster.local/ns/a;Hash=0123;Subject="CN=alice";URI=spiffe://cluster.local/ns/b'
+    for path in ("/envoy/env.cgi", "/envoy-optional/env.cgi"):
+        response = send(server, path, header="X-Forwarded-Client-Cert", value=value)
+        assert response.status == 403
+        assert ("XFCC element carries no Cert: set Envoy's set_current_client_cert_details cert: true "
+                "(forward_client_cert_details SANITIZE_SET or APPEND_FORWARD)") in response.refusal
+    # Without the header at all, optional lets the request through without a certificate.
+    assert send(server, "/envoy-optional/env.cgi").env["SSL_CLIENT_VERIFY"] == "NONE"
+
+
+def test_traefik_before_2_9_2_url_escaped_items(server, chain):
+    """Traefik up to 2.9.1 url.QueryEscape'd each item (+ / = as %2B %2F %3D), joined by ','."""
+    items = [chain.b64(c) for c in (chain.leaf, chain.lower, chain.upper)]
+    for value in (",".join(urllib.parse.quote(i, safe="") for i in items), urllib.parse.quote(",".join(items), safe="")):
+        assert "%2B" in value or "%2F" in value or "%3D" in value
+        env = send(server, "/traefik/env.cgi", header="X-Forwarded-Tls-Client-Cert", value=value).env
+        assert env["SSL_CLIENT_VERIFY"] == "SUCCESS"
 
 
 def test_traefik_with_intermediates_out_of_order(server, chain):
@@ -318,3 +352,50 @@ def test_documented_front_ends_run_as_written(pki, kind, module_verifies):
     finally:
         front.stop()
         httpd.stop()
+
+
+# HAProxy's chain: %[ssl_c_chain_der,base64], DER certificates back to back in one base64 value ----------
+def der_concat(*parts):
+    return base64.b64encode(b"".join(parts)).decode()
+
+
+def test_through_haproxy_with_its_chain(pki, chain, server):
+    """A real HAProxy forwards the leaf and the intermediates curl presented; only the root is
+    trusted, so the chain header is what lets the leaf through."""
+    with running(HAProxy(pki, server.port, chain_header="X-SSL-Client-Chain")) as front:
+        workdir = make_workdir("arrcert-haproxy-chain-")
+        bundle = os.path.join(workdir, "alice-chain.pem")
+        write_file(bundle, chain.leaf.pem + chain.lower.pem + chain.upper.pem)
+        presented = type("Presented", (), {"cert_path": bundle, "key_path": chain.leaf.key_path})
+        response = send(front, "/haproxy-chain/env.cgi", tls_cert=presented, cacert=pki.ca.cert_path)
+        assert response.status == 200, (response.body, server.error_log()[-2000:])
+        variables = json.loads(response.body)
+        assert variables["SSL_CLIENT_VERIFY"] == "SUCCESS" and variables["SSL_CLIENT_S_DN_CN"] == "alice"
+        assert variables["SSL_CLIENT_CERT_CHAIN_0"] == chain.lower.pem.strip() or \
+            variables["SSL_CLIENT_CERT_CHAIN_0"] == chain.lower.pem
+        # The leaf alone: nothing chains it to the root.
+        assert send(front, "/haproxy-chain/env.cgi", tls_cert=chain.leaf, cacert=pki.ca.cert_path).status == 403
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("truncated", "certificate 2 is truncated"),
+    ("garbage between", "certificate 2 does not start with a definite-length SEQUENCE"),
+    ("not a certificate", "malformed chain certificate 2: DER is not an X.509 certificate"),
+    ("too many", "more than 101 certificates"),
+    ("base64 items joined by ','", "chain header: invalid base64 character"),
+])
+def test_broken_haproxy_chains_are_refused(server, chain, case, reason):
+    lower, upper = chain.lower.der, chain.upper.der
+    value = {
+        "truncated": der_concat(lower, upper[:-20]),
+        "garbage between": der_concat(lower, b"\x00\x01", upper),
+        "not a certificate": der_concat(lower, bytes([0x30, 0x03, 0x02, 0x01, 0x01])),
+        "too many": der_concat(*[bytes([0x30, 0x00])] * 102),
+        "base64 items joined by ','": f"{chain.b64(chain.lower)},{chain.b64(chain.upper)}",
+    }[case]
+    headers = [("X-ARR-ClientCert", chain.b64(chain.leaf)), ("X-SSL-Client-Chain", value)]
+    response = send(server, "/haproxy-chain/env.cgi", headers=headers)
+    assert response.status == 403
+    assert reason in response.refusal, response.log[-1500:]
+    good = [headers[0], ("X-SSL-Client-Chain", der_concat(lower, upper))]
+    assert send(server, "/haproxy-chain/env.cgi", headers=good).status == 200

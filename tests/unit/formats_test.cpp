@@ -65,7 +65,8 @@ void expect_malformed(const DecodedHeader& decoded, const std::string& reason_pa
 
 TEST(FormatsTest, NamesRoundTrip)
 {
-    for (const char* name : {"auto", "der-base64", "pem", "url-pem", "xfcc", "rfc9440", "traefik"}) {
+    for (const char* name :
+         {"auto", "der-base64", "pem", "url-pem", "xfcc", "rfc9440", "traefik", "der-concat-base64"}) {
         const auto format = header_format_named(name);
         ASSERT_TRUE(format) << name;
         EXPECT_EQ(header_format_name(*format), name);
@@ -74,8 +75,8 @@ TEST(FormatsTest, NamesRoundTrip)
     EXPECT_EQ(header_format_named("PEM"), HeaderFormat::pem);
     EXPECT_EQ(header_format_named("Der-Base64"), HeaderFormat::der_base64);
     EXPECT_FALSE(header_format_named("base64"));
-    EXPECT_EQ(header_format_list(), "auto, der-base64, pem, url-pem, xfcc, rfc9440 or traefik");
-    EXPECT_EQ(header_format_list("|", "|"), "auto|der-base64|pem|url-pem|xfcc|rfc9440|traefik");
+    EXPECT_EQ(header_format_list(), "auto, der-base64, pem, url-pem, xfcc, rfc9440, traefik or der-concat-base64");
+    EXPECT_EQ(header_format_list("|", "|"), "auto|der-base64|pem|url-pem|xfcc|rfc9440|traefik|der-concat-base64");
 }
 
 // The client's text never reaches the reason (exported as FAILED:<reason>), only the detail.
@@ -107,6 +108,51 @@ TEST(FormatsTest, UrlEncodedWhitespaceIsNoCertificateBlock)
     expect_malformed(decode_as("%20%20", HeaderFormat::url_pem), "no PEM block");
     EXPECT_EQ(decode_as("%0A", HeaderFormat::automatic).status, DecodedHeader::Status::malformed);
     expect_malformed(decode_as("Cert=\"%20\"", HeaderFormat::xfcc), "no PEM block");
+}
+
+// Traefik up to 2.9.1 url.QueryEscape'd each item (pkg/middlewares/passtlsclientcert, removed in
+// 2.9.2); a value escaped as a whole (%2C between items) reads the same.
+TEST(FormatsTest, TraefikUrlEscapedLists)
+{
+    const auto& c = certs();
+    const std::string leaf = base64(c.leaf.der);
+    const std::string intermediate = base64(c.intermediate.der);
+    expect_chain(decode_as(url_encode(leaf), HeaderFormat::traefik), {&c.leaf});
+    expect_chain(decode_as(url_encode(leaf) + "," + url_encode(intermediate), HeaderFormat::traefik),
+                 {&c.leaf, &c.intermediate});
+    expect_chain(decode_as(url_encode(leaf + "," + intermediate), HeaderFormat::traefik), {&c.leaf, &c.intermediate});
+    expect_chain(decode_chain_header(url_encode(intermediate), HeaderFormat::traefik, 65536), {&c.intermediate});
+    expect_malformed(decode_as(url_encode(leaf) + "%2", HeaderFormat::traefik), "percent-encoding");
+    expect_malformed(decode_as(url_encode(leaf + ",,"), HeaderFormat::traefik), "empty item");
+    EXPECT_EQ(decode_as(url_encode(leaf), HeaderFormat::traefik).format, "traefik");
+}
+
+// HAProxy's %[ssl_c_chain_der,base64] (and %[ssl_c_der,base64] read the same way).
+TEST(FormatsTest, DerConcatBase64)
+{
+    const auto& c = certs();
+    const Der both = [&] {
+        Der joined = c.leaf.der;
+        joined.insert(joined.end(), c.intermediate.der.begin(), c.intermediate.der.end());
+        return joined;
+    }();
+    expect_chain(decode_as(base64(both), HeaderFormat::der_concat_base64), {&c.leaf, &c.intermediate});
+    expect_chain(decode_as(base64(c.leaf.der), HeaderFormat::der_concat_base64), {&c.leaf});
+    EXPECT_EQ(decode_as(base64(both), HeaderFormat::der_concat_base64).format, "der-concat-base64");
+    const DecodedHeader chain = decode_chain_header(base64(c.intermediate.der), HeaderFormat::der_concat_base64, 65536);
+    expect_chain(chain, {&c.intermediate});
+    // What der-base64 refuses as trailing bytes.
+    expect_malformed(decode_as(base64(both), HeaderFormat::der_base64), "trailing bytes");
+    // Broken concatenations: the last one cut short, bytes between, base64 items joined by ','.
+    const Der cut(both.begin(), both.end() - 10);
+    expect_malformed(decode_as(base64(cut), HeaderFormat::der_concat_base64), "certificate 2 is truncated");
+    Der between = c.leaf.der;
+    between.push_back(0x00);
+    between.insert(between.end(), c.intermediate.der.begin(), c.intermediate.der.end());
+    expect_malformed(decode_as(base64(between), HeaderFormat::der_concat_base64), "certificate 2");
+    expect_malformed(decode_as(base64(c.leaf.der) + "," + base64(c.intermediate.der), HeaderFormat::der_concat_base64),
+                     "several values");
+    expect_malformed(decode_chain_header(base64(cut), HeaderFormat::der_concat_base64, 65536), "chain header: ");
 }
 
 TEST(FormatsTest, Traefik)
@@ -201,12 +247,22 @@ TEST(XfccTest, QuotedSubjectCannotInjectFields)
     EXPECT_EQ(elements->front().fields[1].second, "x");
 }
 
-TEST(XfccTest, NoCertIsNoCertificate)
+// Istio's sidecars forward Hash, Subject and URI only: a certificate was presented, but it is not
+// here. Refused (so 'optional' cannot pass it as anonymous), naming the Envoy settings to change.
+TEST(XfccTest, AnElementWithoutCertIsRefusedWithTheEnvoySettings)
 {
-    EXPECT_EQ(decode_as("By=spiffe://proxy;Hash=abc;Subject=\"CN=x\"", HeaderFormat::xfcc).status,
-              DecodedHeader::Status::absent);
-    EXPECT_EQ(decode_as(xfcc(certs().leaf) + ",By=spiffe://proxy", HeaderFormat::xfcc).status,
-              DecodedHeader::Status::absent);
+    const std::string settings =
+        "set Envoy's set_current_client_cert_details cert: true (forward_client_cert_details "
+        "SANITIZE_SET or APPEND_FORWARD)";
+    expect_malformed(decode_as("By=spiffe://proxy;Hash=abc;Subject=\"CN=x\"", HeaderFormat::xfcc), settings);
+    expect_malformed(decode_as(xfcc(certs().leaf) + ",By=spiffe://proxy", HeaderFormat::xfcc),
+                     "XFCC element carries no Cert");
+    expect_malformed(decode_as("Hash=abc;Cert=\"\"", HeaderFormat::xfcc), "XFCC element carries no Cert");
+    // The element chosen decides: the first one here carries its Cert.
+    expect_chain(decode_as(xfcc(certs().leaf) + ",By=spiffe://proxy", HeaderFormat::xfcc, XfccPick::first),
+                 {&certs().leaf});
+    // No header at all is still no certificate.
+    EXPECT_EQ(decode_as("", HeaderFormat::xfcc).status, DecodedHeader::Status::absent);
 }
 
 TEST(XfccTest, KeysAreCaseInsensitive)

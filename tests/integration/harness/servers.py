@@ -419,9 +419,10 @@ class BackgroundServer:
 
 
 class HAProxy(BackgroundServer):
-    """A TLS-terminating front end that forwards the client certificate exactly as Azure does."""
+    """A TLS-terminating front end that forwards the client certificate exactly as Azure does;
+    with `chain_header`, also the intermediates the client sent, as %[ssl_c_chain_der,base64]."""
 
-    def __init__(self, pki, backend_port, header=AZURE_HEADER, extra=()):
+    def __init__(self, pki, backend_port, header=AZURE_HEADER, chain_header=None, extra=()):
         """extra: further http-request lines (a verdict header: set-header X %[ssl_c_verify])."""
         self.dir = make_workdir("arrcert-haproxy-")
         self.port = free_port()
@@ -429,6 +430,9 @@ class HAProxy(BackgroundServer):
         with open(bundle, "w") as f:
             f.write(open(pki.server.cert_path).read() + open(pki.server.key_path).read())
         self.config = os.path.join(self.dir, "haproxy.cfg")
+        chain = "" if chain_header is None else (
+            f"http-request del-header {chain_header}\n"
+            f"                    http-request set-header {chain_header} %[ssl_c_chain_der,base64] if {{ ssl_c_used }}")
         with open(self.config, "w") as f:
             f.write(textwrap.dedent(f"""\
                 global
@@ -443,6 +447,7 @@ class HAProxy(BackgroundServer):
                     # Like Azure: whatever the client sent under this name is replaced; nothing is checked.
                     http-request del-header {header}
                     http-request set-header {header} %[ssl_c_der,base64] if {{ ssl_c_used }}
+                    {chain}
                     {"".join(line + chr(10) + " " * 20 for line in extra)}default_backend app
                 backend app
                     server httpd 127.0.0.1:{backend_port}
