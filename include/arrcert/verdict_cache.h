@@ -19,7 +19,6 @@
 
 namespace arrcert {
 
-
 // What a verdict depends on besides the header values, all by content: how they are decoded (the
 // certificate header's options and the chain header's format), the rules (thumbprints, name
 // patterns, verification settings), the trust anchors and the CRLs in force. Servers with the same

@@ -44,8 +44,7 @@ void FreshnessMarks::saw(std::string_view name, std::int64_t this_update) noexce
             continue;
         }
         std::int64_t mark = slot.mark.load(std::memory_order_acquire);
-        while (mark < this_update &&
-               !slot.mark.compare_exchange_weak(mark, this_update, std::memory_order_acq_rel)) {
+        while (mark < this_update && !slot.mark.compare_exchange_weak(mark, this_update, std::memory_order_acq_rel)) {
         }
         return;
     }

@@ -396,8 +396,7 @@ OcspStatus OcspClient::check(X509* certificate, X509* issuer, X509_STORE* store,
     subject.policy = policy;
     subject.url = url;
     // Apart by nonce policy: an answer taken without a nonce never serves a scope that wants one.
-    subject.name =
-        RevocationShare::name_for(policy.use_nonce ? "ocsp" : "ocsp-no-nonce", certificate_id + '\n' + url);
+    subject.name = RevocationShare::name_for(policy.use_nonce ? "ocsp" : "ocsp-no-nonce", certificate_id + '\n' + url);
 
     std::unique_lock lock(mutex_);
     for (;;) {
