@@ -135,28 +135,61 @@ void SharedCache::child_init(apr_pool_t* pool, server_rec* server)
     }
 }
 
+namespace {
+
+// A pool of the call's own, for a provider that answers in place (no request pool in a background thread).
+class CallPool {
+public:
+    CallPool() { apr_pool_create_unmanaged_ex(&pool_, nullptr, nullptr); }
+    CallPool(const CallPool&) = delete;
+    CallPool& operator=(const CallPool&) = delete;
+    CallPool(CallPool&&) = delete;
+    CallPool& operator=(CallPool&&) = delete;
+    ~CallPool()
+    {
+        if (pool_ != nullptr) {
+            apr_pool_destroy(pool_);
+        }
+    }
+    [[nodiscard]] apr_pool_t* get() const noexcept { return pool_; }
+
+private:
+    apr_pool_t* pool_ = nullptr;
+};
+
+}  // namespace
+
+std::shared_ptr<SharedCache::Lookup> SharedCache::look_up(const CacheKey& key, unsigned int capacity, apr_pool_t* pool)
+{
+    auto lookup = std::make_shared<Lookup>();
+    lookup->key = key;
+    lookup->data = std::make_unique_for_overwrite<unsigned char[]>(capacity);
+    lookup->size = capacity;
+    const auto retrieve = [backend = backend_, lookup](apr_pool_t* call_pool) {
+        return backend->locked([&] {
+            return backend->spec.provider->retrieve(backend->spec.instance, backend->quiet, lookup->key.data(),
+                                                    static_cast<unsigned int>(lookup->key.size()), lookup->data.get(),
+                                                    &lookup->size, call_pool);
+        });
+    };
+    if (calls_ != nullptr) {
+        lookup->status = calls_->run(retrieve);
+    } else if (pool != nullptr) {
+        lookup->status = retrieve(pool);
+    } else if (const CallPool own; own.get() != nullptr) {
+        lookup->status = retrieve(own.get());
+    }
+    return lookup;
+}
+
 std::optional<OpenedVerdict> SharedCache::find(const CacheKey& key, std::int64_t now, request_rec* r)
 {
     Backend& backend = *backend_;
     if (!backend.available(now)) {
         return std::nullopt;
     }
-    // Owned by the call: a call that overruns its deadline still writes here.
-    struct Lookup {
-        CacheKey key{};
-        std::unique_ptr<unsigned char[]> data = std::make_unique_for_overwrite<unsigned char[]>(max_entry_bytes);
-        unsigned int size = max_entry_bytes;
-    };
-    auto lookup = std::make_shared<Lookup>();
-    lookup->key = key;
-    const auto retrieve = [backend = backend_, lookup](apr_pool_t* pool) {
-        return backend->locked([&] {
-            return backend->spec.provider->retrieve(backend->spec.instance, backend->quiet, lookup->key.data(),
-                                                    static_cast<unsigned int>(lookup->key.size()), lookup->data.get(),
-                                                    &lookup->size, pool);
-        });
-    };
-    const apr_status_t status = calls_ != nullptr ? calls_->run(retrieve) : retrieve(r->pool);
+    const std::shared_ptr<const Lookup> lookup = look_up(key, max_entry_bytes, r->pool);
+    const apr_status_t status = lookup->status;
     if (status == APR_NOTFOUND || status == APR_EAGAIN) {
         return std::nullopt;  // a miss, or every worker busy: judged here
     }
@@ -165,8 +198,7 @@ std::optional<OpenedVerdict> SharedCache::find(const CacheKey& key, std::int64_t
         return std::nullopt;
     }
     backend.worked();
-    std::optional<OpenedVerdict> opened =
-        open_verdict({reinterpret_cast<const char*>(lookup->data.get()), lookup->size}, key, seal_);
+    std::optional<OpenedVerdict> opened = open_verdict(lookup->bytes(), key, seal_);
     if (!opened) {
         // Another server with another secret, or someone writing to the cache.
         ap_log_rerror(APLOG_MARK, warned_forgery_.exchange(true) ? APLOG_DEBUG : APLOG_WARNING, 0, r,
@@ -213,60 +245,18 @@ void SharedCache::store(const CacheKey& key, const Verdict& verdict, std::int64_
     write(request_pool);
 }
 
-namespace {
-
-// A pool of the call's own, for a provider that answers in place (no request pool in a background thread).
-class CallPool {
-public:
-    CallPool() { apr_pool_create_unmanaged_ex(&pool_, nullptr, nullptr); }
-    CallPool(const CallPool&) = delete;
-    CallPool& operator=(const CallPool&) = delete;
-    CallPool(CallPool&&) = delete;
-    CallPool& operator=(CallPool&&) = delete;
-    ~CallPool()
-    {
-        if (pool_ != nullptr) {
-            apr_pool_destroy(pool_);
-        }
-    }
-    [[nodiscard]] apr_pool_t* get() const noexcept { return pool_; }
-
-private:
-    apr_pool_t* pool_ = nullptr;
-};
-
-}  // namespace
-
 std::optional<std::string> SharedCache::fetch(std::string_view name, std::int64_t now)
 {
     if (!backend_->available(now)) {
         return std::nullopt;
     }
-    struct Lookup {
-        CacheKey key{};
-        std::unique_ptr<unsigned char[]> data = std::make_unique_for_overwrite<unsigned char[]>(max_document_bytes);
-        unsigned int size = max_document_bytes;
-    };
-    auto lookup = std::make_shared<Lookup>();
-    lookup->key = RevocationShare::document_key(name);
-    const auto retrieve = [backend = backend_, lookup](apr_pool_t* pool) {
-        return backend->locked([&] {
-            return backend->spec.provider->retrieve(backend->spec.instance, backend->quiet, lookup->key.data(),
-                                                    static_cast<unsigned int>(lookup->key.size()), lookup->data.get(),
-                                                    &lookup->size, pool);
-        });
-    };
-    apr_status_t status = APR_ENOPOOL;
-    if (calls_ != nullptr) {
-        status = calls_->run(retrieve);
-    } else if (const CallPool pool; pool.get() != nullptr) {
-        status = retrieve(pool.get());
-    }
+    const CacheKey key = RevocationShare::document_key(name);
+    const std::shared_ptr<const Lookup> lookup = look_up(key, max_document_bytes, nullptr);
+    const apr_status_t status = lookup->status;
     if (status != APR_SUCCESS) {
         return std::nullopt;  // a miss, a busy worker or a failure: fetched here
     }
-    std::optional<OpenedBytes> opened =
-        open_bytes({reinterpret_cast<const char*>(lookup->data.get()), lookup->size}, lookup->key, seal_);
+    std::optional<OpenedBytes> opened = open_bytes(lookup->bytes(), key, seal_);
     if (!opened || opened->time < now) {
         return std::nullopt;
     }

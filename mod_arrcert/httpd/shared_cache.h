@@ -73,6 +73,20 @@ public:
 
 private:
     struct Backend;
+    // What one lookup read: owned by the call, so that a call that overruns its deadline still
+    // writes here.
+    struct Lookup {
+        CacheKey key{};
+        std::unique_ptr<unsigned char[]> data;
+        unsigned int size = 0;
+        apr_status_t status = APR_ENOPOOL;
+        [[nodiscard]] std::string_view bytes() const noexcept
+        {
+            return {reinterpret_cast<const char*>(data.get()), size};
+        }
+    };
+    // On a worker (network providers) or in `pool` (local ones; null: a pool of its own).
+    std::shared_ptr<Lookup> look_up(const CacheKey& key, unsigned int capacity, apr_pool_t* pool);
     static apr_status_t destroy(void* cache) noexcept;
 
     std::shared_ptr<Backend> backend_;  // shared with the calls still running on workers

@@ -209,30 +209,16 @@ TEST(OnlineRevocationTest, AFetchedCrlCountsOnlyUnderTheKeyThatSignedIt)
 // Two processes of one server: two fetchers, each with its RevocationShare on one directory.
 class TwoProcesses {
 public:
-    TwoProcesses()
-    {
-        std::string pattern = "/tmp/arrcert-share-XXXXXX";
-        directory_ = mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
-    }
-    TwoProcesses(const TwoProcesses&) = delete;
-    TwoProcesses& operator=(const TwoProcesses&) = delete;
-    TwoProcesses(TwoProcesses&&) = delete;
-    TwoProcesses& operator=(TwoProcesses&&) = delete;
-    ~TwoProcesses()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(directory_, ignored);
-    }
     // A process started now (a new child).
     [[nodiscard]] std::unique_ptr<RevocationShare> share() const
     {
-        return std::make_unique<RevocationShare>(directory_, secret_, nullptr);
+        return std::make_unique<RevocationShare>(directory_.path(), secret_, nullptr);
     }
     // The names of the documents written so far.
     [[nodiscard]] std::vector<std::string> documents() const
     {
         std::vector<std::string> names;
-        for (const auto& entry : std::filesystem::directory_iterator(directory_)) {
+        for (const auto& entry : std::filesystem::directory_iterator(directory_.path())) {
             if (entry.path().extension() == ".der") {
                 names.push_back(entry.path().stem().string());
             }
@@ -241,7 +227,7 @@ public:
     }
 
 private:
-    std::string directory_;
+    testing::TempDirectory directory_;
     CacheSecret secret_ = random_cache_secret();
 };
 

@@ -12,31 +12,12 @@
 #include <string>
 
 #include "arrcert/revocation_share.h"
+#include "test_pki.h"
 
 namespace arrcert {
 namespace {
 
-class SharedDirectory {
-public:
-    SharedDirectory()
-    {
-        std::string pattern = "/tmp/arrcert-share-XXXXXX";
-        path_ = mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
-    }
-    SharedDirectory(const SharedDirectory&) = delete;
-    SharedDirectory& operator=(const SharedDirectory&) = delete;
-    SharedDirectory(SharedDirectory&&) = delete;
-    SharedDirectory& operator=(SharedDirectory&&) = delete;
-    ~SharedDirectory()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    [[nodiscard]] const std::string& path() const noexcept { return path_; }
-
-private:
-    std::string path_;
-};
+using SharedDirectory = testing::TempDirectory;  // one directory, shared as by httpd's processes
 
 std::string file_of(const SharedDirectory& directory, const std::string& name)
 {

@@ -8,6 +8,8 @@
 #include <openssl/x509v3.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <ctime>
 #include <fstream>
 
@@ -207,6 +209,19 @@ TempFile::TempFile(const std::string& contents)
     close(fd);
     path_ = pattern;
     write(contents);
+}
+
+TempDirectory::TempDirectory()
+{
+    std::string pattern = "/tmp/arrcert-unit-XXXXXX";
+    check(mkdtemp(pattern.data()) != nullptr, "mkdtemp");
+    path_ = pattern;
+}
+
+TempDirectory::~TempDirectory()
+{
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
 }
 
 TempFile::~TempFile()

@@ -70,6 +70,20 @@ public:
 private:
     std::string path_;
 };
+// A directory that is removed, with what it holds, when the object goes.
+class TempDirectory {
+public:
+    TempDirectory();
+    TempDirectory(const TempDirectory&) = delete;
+    TempDirectory& operator=(const TempDirectory&) = delete;
+    TempDirectory(TempDirectory&&) = delete;
+    TempDirectory& operator=(TempDirectory&&) = delete;
+    ~TempDirectory();
+    [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+private:
+    std::string path_;
+};
 std::string base64(const Der& der);
 std::string pem(const Der& der);
 
