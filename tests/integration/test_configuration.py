@@ -1,6 +1,7 @@
 """A bad directive value stops `httpd -t` (apachectl -t) with a message naming the problem."""
 import pytest
 
+from harness.ocsp import wait_until
 from harness.servers import Httpd, free_port, location, running
 
 BAD = [
@@ -126,6 +127,12 @@ def test_good_configuration_passes(httpd):
 
 
 # Start-up: LimitRequestFieldSize against ArrCertMaxHeaderLength (ARRCERT0240) ---------------------
+def started_log(httpd):
+    """The error log once start-up is over: httpd listens before the modules' start-up runs."""
+    assert wait_until(lambda: "resuming normal operations" in httpd.error_log()), httpd.error_log()[-2000:]
+    return httpd.error_log()
+
+
 @pytest.mark.parametrize("lines, warned", [
     ("", True),  # httpd's 8190 against the default 16384: a post-quantum certificate would not fit
     ("LimitRequestFieldSize 16402", False),  # "X-ARR-ClientCert: " and 16384 bytes
@@ -139,7 +146,7 @@ def test_start_up_warns_where_the_header_cannot_arrive(lines, warned):
         ArrCertAcceptUnverified on
         """)
     with running(httpd):
-        log = httpd.error_log()
+        log = started_log(httpd)
     assert ("ARRCERT0240" in log) == warned, log[-2000:]
     if warned:
         assert "ArrCertMaxHeaderLength 16384 allows in X-ARR-ClientCert" in log
@@ -161,7 +168,7 @@ def test_start_up_names_the_virtual_host_whose_limit_is_short():
         </VirtualHost>
         """
     with running(httpd):
-        log = httpd.error_log()
+        log = started_log(httpd)
     warnings = [line for line in log.splitlines() if "ARRCERT0240" in line]
     assert len(warnings) == 1, log[-3000:]
     assert "server short.example:" in warnings[0] and "LimitRequestFieldSize 9000" in warnings[0]
